@@ -1,0 +1,6 @@
+//! tailgrant: an offline compiler, validator and linter for Tailscale tailnet policy files.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod diagnostic;
+pub mod hujson;
+pub mod span;
