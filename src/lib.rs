@@ -3,4 +3,6 @@
 
 pub mod diagnostic;
 pub mod hujson;
+pub mod policy;
 pub mod span;
+pub mod tailnet;
