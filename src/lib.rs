@@ -4,5 +4,6 @@
 pub mod diagnostic;
 pub mod hujson;
 pub mod policy;
+pub mod selector;
 pub mod span;
 pub mod tailnet;

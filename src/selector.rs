@@ -1,0 +1,266 @@
+//! The small languages inside policy strings: aliases (`tag:x`, `group:y`, e-mails, hosts,
+//! CIDRs...), `alias:ports` destinations, port ranges and IP protocols.
+//!
+//! Errors are returned as the control plane's own message, so that callers can put it in a
+//! diagnostic verbatim.
+
+use ipnet::IpNet;
+use std::fmt;
+use std::net::IpAddr;
+
+/// What a selector string names, by its syntax alone (whether it exists is checked later).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Alias {
+    /// `*`: every node and approved route.
+    Wildcard,
+    /// A user by login, e.g. `alice@example.com` (or `alice@github`).
+    User(String),
+    /// `user:*@domain` (and `*@domain`): every user of that domain; holds the domain.
+    UserDomain(String),
+    /// `group:x` (full text kept).
+    Group(String),
+    /// `tag:x` (full text kept).
+    Tag(String),
+    /// `autogroup:x` (full text kept).
+    Autogroup(String),
+    /// `ipset:x` (full text kept).
+    Ipset(String),
+    /// `svc:x`, a Tailscale service (full text kept).
+    Service(String),
+    /// An IP address or CIDR. A bare address is a /32 or /128.
+    Prefix(IpNet),
+    /// Anything else: a name that must be a key of `hosts`.
+    Host(String),
+}
+
+/// Classifies a selector string.
+pub fn parse_alias(s: &str) -> Alias {
+    if s == "*" {
+        return Alias::Wildcard;
+    }
+    for (prefix, make) in [
+        ("group:", Alias::Group as fn(String) -> Alias),
+        ("tag:", Alias::Tag),
+        ("autogroup:", Alias::Autogroup),
+        ("ipset:", Alias::Ipset),
+        ("svc:", Alias::Service),
+    ] {
+        if s.starts_with(prefix) {
+            return make(s.to_string());
+        }
+    }
+    if let Some(domain) = s.strip_prefix("user:*@").or_else(|| s.strip_prefix("*@")) {
+        return Alias::UserDomain(domain.to_string());
+    }
+    if s.contains('@') {
+        return Alias::User(s.strip_prefix("user:").unwrap_or(s).to_string());
+    }
+    if let Ok(net) = s.parse::<IpNet>() {
+        return Alias::Prefix(net);
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Alias::Prefix(IpNet::from(ip));
+    }
+    Alias::Host(s.to_string())
+}
+
+/// An inclusive range of ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortRange {
+    /// First port.
+    pub first: u16,
+    /// Last port (inclusive).
+    pub last: u16,
+}
+
+impl PortRange {
+    /// Every port, `*`.
+    pub const ALL: Self = Self {
+        first: 0,
+        last: 65535,
+    };
+
+    /// True when `port` is in the range.
+    pub const fn contains(&self, port: u16) -> bool {
+        self.first <= port && port <= self.last
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == Self::ALL {
+            f.write_str("*")
+        } else if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+/// Parses a port list: `*`, `22`, `80-443`, or a comma-separated list of those.
+pub fn parse_ports(s: &str) -> Result<Vec<PortRange>, String> {
+    s.split(',').map(parse_port_range).collect()
+}
+
+fn parse_port_range(s: &str) -> Result<PortRange, String> {
+    if s == "*" {
+        return Ok(PortRange::ALL);
+    }
+    let (first, last) = match s.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (s, None),
+    };
+    let first: u16 =
+        parse_port(first).ok_or_else(|| format!("port range {s:?}: invalid first integer"))?;
+    let last: u16 = match last {
+        Some(l) => {
+            parse_port(l).ok_or_else(|| format!("port range {s:?}: invalid last integer"))?
+        }
+        None => first,
+    };
+    if first == 0 {
+        return Err(format!(
+            "port range {s:?}: first port must be >0, or use '*' for wildcard"
+        ));
+    }
+    if last < first {
+        return Err(format!("port range {s:?}: last port must be >= first port"));
+    }
+    Ok(PortRange { first, last })
+}
+
+fn parse_port(s: &str) -> Option<u16> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Splits an ACL destination `alias:ports` at its last colon.
+pub fn split_acl_dst(s: &str) -> Option<(&str, &str)> {
+    s.rsplit_once(':')
+}
+
+/// IP protocol numbers by name, as Tailscale spells them.
+pub const PROTOCOLS: &[(&str, u8)] = &[
+    ("icmp", 1),
+    ("igmp", 2),
+    ("ipv4", 4),
+    ("ip-in-ip", 4),
+    ("tcp", 6),
+    ("egp", 8),
+    ("igp", 9),
+    ("udp", 17),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-icmp", 58),
+    ("sctp", 132),
+    ("fc", 133),
+];
+
+/// Protocols that carry ports.
+pub const fn has_ports(proto: u8) -> bool {
+    matches!(proto, 6 | 17 | 132)
+}
+
+/// The protocol a name or IANA number (1-255) stands for. `icmp` stands for both ICMP and
+/// ICMPv6.
+pub fn parse_proto(s: &str) -> Result<Vec<u8>, String> {
+    let lower = s.to_ascii_lowercase();
+    if let Some((_, n)) = PROTOCOLS.iter().find(|(name, _)| *name == lower) {
+        return Ok(if *n == 1 { vec![1, 58] } else { vec![*n] });
+    }
+    match s.parse::<u16>() {
+        Ok(n @ 1..=255) => Ok(vec![u8::try_from(n).unwrap_or(0)]),
+        _ => Err(format!("proto {s:?}: unknown protocol")),
+    }
+}
+
+/// One entry of a grant's `ip` list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IpSpec {
+    /// Protocol numbers; empty means Tailscale's default (TCP, UDP, ICMP, ICMPv6).
+    pub protos: Vec<u8>,
+    /// Ports.
+    pub ports: Vec<PortRange>,
+}
+
+/// Parses a grant `ip` entry: `*`, `22`, `80-443`, `tcp:22`, `udp:53`, `icmp:*`, `6:22`.
+pub fn parse_grant_ip(s: &str) -> Result<IpSpec, String> {
+    match s.split_once(':') {
+        None => Ok(IpSpec {
+            protos: Vec::new(),
+            ports: parse_ports(s)?,
+        }),
+        Some((proto, ports)) => {
+            let protos = parse_proto(proto)?;
+            let ports = parse_ports(ports)?;
+            if !protos.iter().copied().any(has_ports) && ports != [PortRange::ALL] {
+                return Err(format!("proto {proto:?} has no ports: use \"{proto}:*\""));
+            }
+            Ok(IpSpec { protos, ports })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_are_classified_by_syntax() {
+        assert_eq!(parse_alias("*"), Alias::Wildcard);
+        assert_eq!(parse_alias("tag:web"), Alias::Tag("tag:web".into()));
+        assert_eq!(parse_alias("a@b.com"), Alias::User("a@b.com".into()));
+        assert_eq!(
+            parse_alias("user:*@b.com"),
+            Alias::UserDomain("b.com".into())
+        );
+        assert_eq!(
+            parse_alias("10.0.0.0/8"),
+            Alias::Prefix("10.0.0.0/8".parse().unwrap())
+        );
+        assert_eq!(
+            parse_alias("fd7a::1"),
+            Alias::Prefix("fd7a::1/128".parse().unwrap())
+        );
+        assert_eq!(parse_alias("prod"), Alias::Host("prod".into()));
+    }
+
+    #[test]
+    fn ports_and_their_errors_use_the_control_plane_wording() {
+        assert_eq!(parse_ports("22,80-443").unwrap().len(), 2);
+        assert_eq!(parse_ports("*").unwrap(), vec![PortRange::ALL]);
+        assert_eq!(
+            parse_ports("ssh").unwrap_err(),
+            "port range \"ssh\": invalid first integer"
+        );
+        assert_eq!(
+            parse_ports("0").unwrap_err(),
+            "port range \"0\": first port must be >0, or use '*' for wildcard"
+        );
+        assert!(parse_ports("65536").is_err());
+        assert!(parse_ports("90-80").is_err());
+    }
+
+    #[test]
+    fn grant_ip_entries() {
+        assert_eq!(parse_grant_ip("tcp:443").unwrap().protos, vec![6]);
+        assert_eq!(parse_grant_ip("icmp:*").unwrap().protos, vec![1, 58]);
+        assert_eq!(
+            parse_grant_ip("icmp").unwrap_err(),
+            "port range \"icmp\": invalid first integer"
+        );
+        assert!(parse_grant_ip("icmp:22").is_err());
+        assert!(parse_grant_ip("256:*").is_err());
+        assert_eq!(parse_grant_ip("47:*").unwrap().protos, vec![47]);
+    }
+
+    #[test]
+    fn acl_destinations_split_at_the_last_colon() {
+        assert_eq!(split_acl_dst("tag:web:443"), Some(("tag:web", "443")));
+        assert_eq!(split_acl_dst("fd7a::1:22"), Some(("fd7a::1", "22")));
+    }
+}
