@@ -1,8 +1,10 @@
 //! tailgrant: an offline compiler, validator and linter for Tailscale tailnet policy files.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod check;
 pub mod diagnostic;
 pub mod hujson;
+pub mod lint;
 pub mod policy;
 pub mod selector;
 pub mod span;

@@ -44,7 +44,7 @@ pub struct Node {
     #[serde(default)]
     pub hostname: String,
     /// Tags; a tagged node has no user identity.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub tags: Vec<String>,
     /// Tailscale IPv4 address.
     #[serde(default)]
@@ -56,10 +56,10 @@ pub struct Node {
     #[serde(default)]
     pub user: Option<String>,
     /// Advertised subnet and exit routes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub routable_ips: Vec<IpNet>,
     /// Routes the admin approved.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub approved_routes: Vec<IpNet>,
     /// Node attributes set outside the policy file.
     #[serde(default)]
@@ -96,6 +96,15 @@ impl Node {
     pub fn is_tagged(&self) -> bool {
         !self.tags.is_empty()
     }
+}
+
+/// Reads `null` as an empty list, as Go's JSON encoder writes empty slices.
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A tailnet file that could not be read.

@@ -360,26 +360,10 @@ fn unknown_field(key: &Str, what: &str, known: &[&str]) -> Diagnostic {
         key.span,
     )
     .with_label(format!("not a field of {what}"));
-    match suggest(key, known) {
+    match super::suggest_name(key, known.iter().copied()) {
         Some(s) => d.with_help(format!("did you mean \"{s}\"?")),
         None => d.with_help(format!("the fields of {what} are: {}", known.join(", "))),
     }
-}
-
-/// The closest known name, if one is close enough to be a likely typo.
-pub(crate) fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    let lower = word.to_ascii_lowercase();
-    known
-        .iter()
-        .map(|k| {
-            (
-                strsim::damerau_levenshtein(&lower, &k.to_ascii_lowercase()),
-                *k,
-            )
-        })
-        .filter(|(dist, k)| *dist <= 2.max(k.len() / 4))
-        .min_by_key(|(dist, _)| *dist)
-        .map(|(_, k)| k)
 }
 
 #[cfg(test)]

@@ -177,3 +177,21 @@ pub struct SshTest {
     /// The whole entry.
     pub span: Span,
 }
+
+/// The closest known name, if one is close enough to be a likely typo.
+pub(crate) fn suggest_name<'a>(
+    word: &str,
+    known: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    known
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&lower, &k.to_ascii_lowercase()),
+                k,
+            )
+        })
+        .filter(|(dist, k)| *dist <= 2.max(k.len() / 4))
+        .min_by_key(|(dist, k)| (*dist, *k))
+        .map(|(_, k)| k)
+}

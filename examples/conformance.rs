@@ -1,0 +1,257 @@
+//! Conformance report: runs `check` on every case of the conformance corpus (policies that
+//! were submitted to Tailscale's control plane, with its verdicts and messages) and prints,
+//! per suite, how often tailgrant agrees.
+//!
+//! ```text
+//! cargo run --example conformance -- [CORPUS_DIR] [--thresholds FILE] [--verbose]
+//! ```
+//!
+//! Exits 1 when an agreement ratio falls below its threshold in `conformance-thresholds.toml`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tailgrant::check::{check_text, Options};
+use tailgrant::tailnet::Tailnet;
+
+#[derive(serde::Deserialize)]
+struct Case {
+    test_id: String,
+    suite: String,
+    api_response_code: u16,
+    error_message: Option<String>,
+    policy_text: String,
+    tailnet: Option<String>,
+    topology: serde_json::Value,
+}
+
+#[derive(Default)]
+struct Suite {
+    cases: usize,
+    verdict_ok: usize,
+    rejected: usize,
+    message_ok: usize,
+    /// Cases the control plane rejected only because `tests`/`sshTests` failed.
+    tests_failed: usize,
+    tests_failed_ok: usize,
+    disagreements: Vec<String>,
+}
+
+const TESTS_FAILED: &str = "test(s) failed";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut dir = PathBuf::from("../shared/conformance");
+    let mut thresholds = PathBuf::from("conformance-thresholds.toml");
+    let mut verbose = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--thresholds" => thresholds = args.next().map(PathBuf::from).unwrap_or(thresholds),
+            "--verbose" | "-v" => verbose = true,
+            _ => dir = PathBuf::from(a),
+        }
+    }
+    let cases = match load(&dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("conformance: cannot read {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut suites: BTreeMap<String, Suite> = BTreeMap::new();
+    for case in &cases {
+        run_case(case, suites.entry(case.suite.clone()).or_default());
+    }
+    let mut total = Suite::default();
+    println!(
+        "{:<20} {:>6} {:>16} {:>16} {:>16}",
+        "suite", "cases", "verdict", "message", "tests failed"
+    );
+    for (name, s) in &suites {
+        println!(
+            "{:<20} {:>6} {:>16} {:>16} {:>16}",
+            name,
+            s.cases,
+            ratio(s.verdict_ok, s.cases - s.tests_failed),
+            ratio(s.message_ok, s.rejected),
+            ratio(s.tests_failed_ok, s.tests_failed)
+        );
+        total.cases += s.cases;
+        total.verdict_ok += s.verdict_ok;
+        total.rejected += s.rejected;
+        total.message_ok += s.message_ok;
+        total.tests_failed += s.tests_failed;
+        total.tests_failed_ok += s.tests_failed_ok;
+    }
+    println!(
+        "{:<20} {:>6} {:>16} {:>16} {:>16}",
+        "all",
+        total.cases,
+        ratio(total.verdict_ok, total.cases - total.tests_failed),
+        ratio(total.message_ok, total.rejected),
+        ratio(total.tests_failed_ok, total.tests_failed)
+    );
+    for (name, s) in &suites {
+        let shown = if verbose { s.disagreements.len() } else { 20 };
+        for d in s.disagreements.iter().take(shown) {
+            println!("  {name}: {d}");
+        }
+        if s.disagreements.len() > shown {
+            println!(
+                "  {name}: ... {} more (--verbose)",
+                s.disagreements.len() - shown
+            );
+        }
+    }
+    let limits = read_thresholds(&thresholds);
+    let measured = [
+        (
+            "verdict",
+            frac(total.verdict_ok, total.cases - total.tests_failed),
+        ),
+        ("message", frac(total.message_ok, total.rejected)),
+        (
+            "tests_failed_verdict",
+            frac(total.tests_failed_ok, total.tests_failed),
+        ),
+    ];
+    let mut ok = true;
+    for (key, value) in measured {
+        if let Some(min) = limits.get(key) {
+            if value + 1e-9 < *min {
+                println!("FAIL: {key} agreement {value:.4} is below the threshold {min}");
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run_case(case: &Case, s: &mut Suite) {
+    s.cases += 1;
+    let mut topology = case.topology.clone();
+    if let (Some(obj), Some(name)) = (topology.as_object_mut(), &case.tailnet) {
+        obj.insert("tailnet".into(), name.clone().into());
+    }
+    let tailnet = match Tailnet::from_text(&topology.to_string()) {
+        Ok(t) => t,
+        Err(e) => {
+            s.disagreements
+                .push(format!("{}: topology unreadable: {e}", case.test_id));
+            return;
+        }
+    };
+    let report = check_text(
+        &case.policy_text,
+        &Options {
+            tailnet: Some(&tailnet),
+        },
+    );
+    let accepted = case.api_response_code == 200;
+    let expected = case.error_message.as_deref().unwrap_or("");
+    let is_tests_case = expected == TESTS_FAILED;
+    let verdict_ok = report.is_valid() == accepted;
+    if is_tests_case {
+        s.tests_failed += 1;
+        s.tests_failed_ok += usize::from(verdict_ok);
+    } else {
+        s.verdict_ok += usize::from(verdict_ok);
+    }
+    if !accepted {
+        s.rejected += 1;
+    }
+    let message_ok = !accepted
+        && report
+            .findings
+            .errors
+            .iter()
+            .any(|d| d.message.contains(expected));
+    s.message_ok += usize::from(message_ok);
+    if !verdict_ok {
+        let ours = report
+            .findings
+            .errors
+            .first()
+            .map_or(String::new(), |d| d.message.clone());
+        s.disagreements.push(if accepted {
+            format!("{}: accepted by Tailscale, we reject: {ours}", case.test_id)
+        } else {
+            format!(
+                "{}: rejected by Tailscale ({expected}), we accept",
+                case.test_id
+            )
+        });
+    } else if !accepted && !message_ok {
+        let ours: Vec<_> = report
+            .findings
+            .errors
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        s.disagreements.push(format!(
+            "{}: message {expected:?} not among ours: {ours:?}",
+            case.test_id
+        ));
+    }
+}
+
+fn load(dir: &Path) -> std::io::Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    paths.sort();
+    for suite in paths {
+        let mut files: Vec<_> = std::fs::read_dir(&suite)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for f in files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        {
+            let text = std::fs::read_to_string(&f)?;
+            let case: Case = serde_json::from_str(&text)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", f.display())))?;
+            cases.push(case);
+        }
+    }
+    Ok(cases)
+}
+
+fn read_thresholds(path: &Path) -> BTreeMap<String, f64> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return BTreeMap::new();
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return BTreeMap::new();
+    };
+    table
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .map(|f| (k, f))
+        })
+        .collect()
+}
+
+fn frac(n: usize, d: usize) -> f64 {
+    if d == 0 {
+        1.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+fn ratio(n: usize, d: usize) -> String {
+    format!("{n}/{d} {:>5.1}%", 100.0 * frac(n, d))
+}
