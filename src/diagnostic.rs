@@ -146,3 +146,61 @@ impl Findings {
         self.warnings.sort_by_key(|d| (d.span.start, d.span.end));
     }
 }
+
+/// Every error code with a one-line description. Lint codes (`TG1xxx`) live in
+/// [`crate::lint::RULES`].
+pub const CODES: &[(&str, &str)] = &[
+    ("TG0001", "HuJSON syntax error"),
+    ("TG0002", "byte-order mark at the start of the file"),
+    ("TG0003", "the file is not UTF-8"),
+    ("TG0004", "nesting too deep"),
+    ("TG0005", "duplicate key"),
+    ("TG0101", "unknown field"),
+    ("TG0102", "value of the wrong type"),
+    ("TG0201", "tag not defined in tagOwners"),
+    ("TG0202", "group not defined"),
+    ("TG0203", "unknown host or invalid address"),
+    ("TG0204", "autogroup not allowed here"),
+    ("TG0205", "autogroup:self with a source that is not a user or group"),
+    ("TG0206", "invalid port or ip entry"),
+    ("TG0207", "unsupported ACL action"),
+    ("TG0208", "grant with neither ip nor app"),
+    ("TG0209", "capability name not of the form {domain}/{path}"),
+    ("TG0210", "capability name in the reserved tailscale.com domain"),
+    ("TG0211", "app capability towards autogroup:internet"),
+    ("TG0212", "grant destination 0.0.0.0/0 or ::/0"),
+    ("TG0213", "via names something other than a tag"),
+    ("TG0214", "unknown IP protocol"),
+    ("TG0215", "ipset not defined"),
+    ("TG0216", "posture not defined"),
+    ("TG0217", "user:*@domain outside the tailnet's domain"),
+    ("TG0218", "group inside a group"),
+    ("TG0219", "invalid tag name"),
+    ("TG0220", "invalid group name"),
+    ("TG0221", "group member that is not a user"),
+    ("TG0222", "invalid tag owner or auto-approver"),
+    ("TG0223", "invalid host entry"),
+    ("TG0224", "invalid nodeAttrs ipPool"),
+    ("TG0225", "invalid autoApprovers route"),
+    ("TG0226", "invalid posture name"),
+    ("TG0227", "invalid ipset"),
+    ("TG0301", "missing or invalid SSH action"),
+    ("TG0302", "SSH rule without users"),
+    ("TG0303", "invalid SSH login user"),
+    ("TG0304", "empty acceptEnv entry"),
+    ("TG0305", "invalid SSH source"),
+    ("TG0306", "invalid SSH destination"),
+    ("TG0307", "invalid checkPeriod"),
+    ("TG0401", "a test failed or is malformed"),
+    ("TG0402", "invalid sshTests destination"),
+];
+
+/// The one-line description of a code, error or lint.
+pub fn describe_code(code: &str) -> &'static str {
+    CODES
+        .iter()
+        .map(|(c, d)| (*c, *d))
+        .chain(crate::lint::RULES.iter().map(|r| (r.code, r.summary)))
+        .find(|(c, _)| *c == code)
+        .map_or("", |(_, d)| d)
+}

@@ -92,6 +92,11 @@ impl Node {
 
 /// Parses raw bytes: checks UTF-8 and rejects a byte-order mark before parsing.
 pub fn parse_bytes(bytes: &[u8]) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
+    parse(text_of(bytes)?)
+}
+
+/// The text of a policy file: UTF-8 without a byte-order mark.
+pub fn text_of(bytes: &[u8]) -> Result<&str, Diagnostic> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(Diagnostic::error(
             "TG0002",
@@ -101,19 +106,16 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<(Node, Vec<Diagnostic>), Diagnostic> 
         .with_label("byte-order mark")
         .with_help("save the file as UTF-8 without a BOM"));
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => parse(text),
-        Err(e) => {
-            let at = e.valid_up_to();
-            Err(Diagnostic::error(
-                "TG0003",
-                format!("invalid UTF-8 at byte {at}"),
-                Span::new(at, at + e.error_len().unwrap_or(1)),
-            )
-            .with_label("not UTF-8")
-            .with_help("policy files must be UTF-8 text"))
-        }
-    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        Diagnostic::error(
+            "TG0003",
+            format!("invalid UTF-8 at byte {at}"),
+            Span::new(at, at + e.error_len().unwrap_or(1)),
+        )
+        .with_label("not UTF-8")
+        .with_help("policy files must be UTF-8 text")
+    })
 }
 
 /// Parses HuJSON text. On success returns the tree and the non-fatal findings (duplicate

@@ -542,10 +542,7 @@ pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
                 name.span,
             )
             .with_label("reserved capability")
-            .with_help(format!(
-                "the tailscale.com capabilities a policy may grant are: {}",
-                GRANTABLE_TAILSCALE_CAPS.join(", ")
-            )),
+            .with_help(reserved_cap_help(name)),
         );
     }
 }
@@ -594,11 +591,6 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
                     .with_label("outside the CGNAT range")
                     .with_help("pools must lie inside 100.64.0.0/10"),
                 );
-            }
-        }
-        if let Some(app) = na.app.as_ref().and_then(|a| a.as_object()) {
-            for name in app.keys() {
-                check_cap_name(&Str::new(name.clone(), na.span), out);
             }
         }
     }
@@ -795,5 +787,16 @@ fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
             Some("unknown autogroup")
         }
         _ => None,
+    }
+}
+
+fn reserved_cap_help(name: &str) -> String {
+    match name {
+        "tailscale.com/cap/relay-target" => "Tailscale adds relay-target itself, in the reverse direction of each `tailscale.com/cap/relay` grant: grant `tailscale.com/cap/relay` instead".to_string(),
+        "tailscale.com/cap/drive-sharer" => "Tailscale adds drive-sharer itself for each `tailscale.com/cap/drive` grant: grant `tailscale.com/cap/drive` instead".to_string(),
+        _ => format!(
+            "the tailscale.com capabilities a policy may grant are: {}",
+            GRANTABLE_TAILSCALE_CAPS.join(", ")
+        ),
     }
 }

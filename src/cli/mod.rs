@@ -1,0 +1,96 @@
+//! Command-line parsing and dispatch. Only this layer reads files and prints.
+
+mod check;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tailgrant::tailnet::Tailnet;
+
+/// Offline compiler, validator and linter for Tailscale tailnet policy files.
+#[derive(Debug, Parser)]
+#[command(name = "tailgrant", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check policy files: every error Tailscale would reject, and lints.
+    Check(check::CheckArgs),
+    /// Print shell completions for SHELL.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Exit status: 0 clean, 1 findings, 2 usage or I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing to report.
+    Clean,
+    /// Errors, failed tests, or warnings with `--deny-warnings`.
+    Findings,
+    /// Bad usage or an unreadable file.
+    Trouble,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> Self {
+        ExitCode::from(match s {
+            Status::Clean => 0,
+            Status::Findings => 1,
+            Status::Trouble => 2,
+        })
+    }
+}
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());
+            Status::Clean
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => Status::Clean,
+                Err(e) => fail(&format!("cannot write the man page: {e}")),
+            }
+        }
+    };
+    status.into()
+}
+
+/// Prints an error about the run itself (not about a policy) and returns [`Status::Trouble`].
+pub fn fail(message: &str) -> Status {
+    eprintln!("error: {message}");
+    Status::Trouble
+}
+
+/// Reads a file, or standard input for `-`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads the `--tailnet` file.
+pub fn read_tailnet(path: &PathBuf) -> Result<Tailnet, String> {
+    let bytes = read_input(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+    Tailnet::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
