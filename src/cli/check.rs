@@ -30,7 +30,9 @@ pub fn run(args: &CheckArgs) -> Status {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
-    let options = Options { tailnet: tailnet.as_ref() };
+    let options = Options {
+        tailnet: tailnet.as_ref(),
+    };
     let mut outcomes = Vec::new();
     for path in &args.files {
         let bytes = match read_input(path) {

@@ -33,7 +33,12 @@ impl Outcome {
     /// Bundles a file's findings.
     pub fn new(path: String, text: String, findings: Findings) -> Self {
         let lines = LineIndex::new(&text);
-        Self { path, text, findings, lines }
+        Self {
+            path,
+            text,
+            findings,
+            lines,
+        }
     }
 
     /// 1-based (line, column, end line, end column) of a diagnostic.
@@ -119,7 +124,13 @@ impl Render for Human {
                 };
                 if handler.render_report(&mut out, &report).is_err() {
                     let (line, column, ..) = o.position(d);
-                    let _ = writeln!(out, "{}:{line}:{column}: {}: {}", o.path, d.severity.as_str(), d.message);
+                    let _ = writeln!(
+                        out,
+                        "{}:{line}:{column}: {}: {}",
+                        o.path,
+                        d.severity.as_str(),
+                        d.message
+                    );
                 }
                 out.push('\n');
             }
@@ -168,7 +179,9 @@ struct Github;
 
 /// Escapes a workflow-command message.
 fn gh_escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow-command property value.
@@ -208,7 +221,10 @@ struct Sarif;
 
 impl Render for Sarif {
     fn render(&self, outcomes: &[Outcome]) -> String {
-        let mut rules: Vec<&str> = outcomes.iter().flat_map(|o| o.findings.all().map(|d| d.code)).collect();
+        let mut rules: Vec<&str> = outcomes
+            .iter()
+            .flat_map(|o| o.findings.all().map(|d| d.code))
+            .collect();
         rules.sort_unstable();
         rules.dedup();
         let results: Vec<_> = outcomes

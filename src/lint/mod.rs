@@ -1,9 +1,17 @@
 //! Lints: findings Tailscale accepts but that are likely mistakes. Each rule is one module
 //! whose doc comment is its documentation; [`RULES`] is the registry.
 
+mod field_case;
+mod redundant_rule;
+mod relay_wildcard_src;
+mod relay_without_relay;
+mod tag_without_owner;
+mod unused;
+
 use crate::check::{Names, Options};
 use crate::diagnostic::Diagnostic;
-use crate::policy::Policy;
+use crate::policy::{Policy, Str};
+use crate::selector;
 
 /// A lint rule.
 pub struct Rule {
@@ -18,7 +26,17 @@ pub struct Rule {
 }
 
 /// Every lint rule.
-pub const RULES: &[Rule] = &[];
+pub const RULES: &[Rule] = &[
+    unused::GROUP,
+    unused::TAG,
+    unused::HOST,
+    unused::IPSET,
+    redundant_rule::RULE,
+    relay_wildcard_src::RULE,
+    relay_without_relay::RULE,
+    tag_without_owner::RULE,
+    field_case::RULE,
+];
 
 /// Runs every lint.
 pub fn run(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
@@ -28,3 +46,72 @@ pub fn run(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Dia
     }
     out
 }
+
+/// Every selector the policy refers to outside the definitions themselves, as written
+/// (trimmed, ports removed from ACL destinations, `add`/`remove` removed from ipsets).
+pub(crate) fn references(p: &Policy) -> Vec<&str> {
+    fn plain(s: &Str) -> &str {
+        s.trim()
+    }
+    let mut refs: Vec<&str> = Vec::new();
+    for acl in &p.acls {
+        refs.extend(acl.src.iter().map(plain));
+        refs.extend(
+            acl.dst
+                .iter()
+                .map(|d| selector::split_acl_dst(d.trim()).map_or(d.trim(), |(a, _)| a)),
+        );
+    }
+    for g in &p.grants {
+        refs.extend(g.src.iter().chain(&g.dst).chain(&g.via).map(plain));
+    }
+    for r in &p.ssh {
+        refs.extend(r.src.iter().chain(&r.dst).map(plain));
+    }
+    for n in &p.node_attrs {
+        refs.extend(n.target.iter().map(plain));
+    }
+    for (_, owners) in &p.tag_owners {
+        refs.extend(owners.iter().map(plain));
+    }
+    if let Some(aa) = &p.auto_approvers {
+        for (_, approvers) in &aa.routes {
+            refs.extend(approvers.iter().map(plain));
+        }
+        refs.extend(aa.exit_node.iter().map(plain));
+    }
+    for (_, entries) in &p.ipsets {
+        refs.extend(entries.iter().map(|e| {
+            let t = e.trim();
+            t.strip_prefix("add ")
+                .or_else(|| t.strip_prefix("remove "))
+                .unwrap_or(t)
+                .trim()
+        }));
+    }
+    for t in &p.tests {
+        refs.extend(t.src.iter().map(plain));
+        refs.extend(
+            t.accept
+                .iter()
+                .chain(&t.deny)
+                .map(|d| selector::split_acl_dst(d.trim()).map_or(d.trim(), |(a, _)| a)),
+        );
+    }
+    for t in &p.ssh_tests {
+        refs.extend(t.src.iter().map(plain));
+        refs.extend(t.dst.iter().map(plain));
+    }
+    refs
+}
+
+/// Whether a policy has a relay grant, and which: grants whose `app` holds
+/// `tailscale.com/cap/relay`.
+pub(crate) fn relay_grants(p: &Policy) -> impl Iterator<Item = &crate::policy::Grant> {
+    p.grants
+        .iter()
+        .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
+}
+
+/// The peer-relay capability.
+pub const RELAY_CAP: &str = "tailscale.com/cap/relay";

@@ -253,6 +253,21 @@ impl Decoder {
         for Member { key, value } in members {
             if known.contains(&key.as_str()) {
                 f(self, key, value);
+            } else if let Some(canonical) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) {
+                // Tailscale matches field names without regard to case, as Go's JSON does.
+                self.findings.push(
+                    Diagnostic::warning(
+                        "TG1009",
+                        format!(
+                            "field \"{}\" is spelled \"{canonical}\" in Tailscale's documentation",
+                            key.value
+                        ),
+                        key.span,
+                    )
+                    .with_label("non-canonical case")
+                    .with_help(format!("write \"{canonical}\"")),
+                );
+                f(self, canonical, value);
             } else {
                 self.findings.push(unknown_field(key, what, known));
             }
@@ -388,12 +403,20 @@ mod tests {
 
     #[test]
     fn unknown_keys_get_a_suggestion_at_their_span() {
-        let text = r#"{"grants": [{"src": ["*"], "dst": ["*"], "ips": ["*"]}], "tagowners": {}}"#;
+        let text = r#"{"grants": [{"src": ["*"], "dst": ["*"], "ips": ["*"]}], "tagOwner": {}}"#;
         let (_, errs) = decode(text);
         assert_eq!(errs.len(), 2);
         assert_eq!(&text[errs[0].span.start..errs[0].span.end], "\"ips\"");
         assert_eq!(errs[0].help.as_deref(), Some("did you mean \"ip\"?"));
         assert_eq!(errs[1].help.as_deref(), Some("did you mean \"tagOwners\"?"));
+    }
+
+    #[test]
+    fn field_names_match_without_case_with_a_warning() {
+        let (p, found) = decode(r#"{"TagOwners": {"tag:a": []}}"#);
+        assert_eq!(p.tag_owners.len(), 1);
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].is_error());
     }
 
     #[test]

@@ -1,0 +1,22 @@
+//! Field name in non-canonical case.
+//!
+//! **What:** a field such as `"TagOwners"` or `"ACLs"` whose case differs from Tailscale's
+//! documentation (`tagOwners`, `acls`).
+//!
+//! **Why:** Tailscale matches field names without regard to case, so the file works, but
+//! other tools (JSON Schema validation in editors, `jq` scripts, reviewers' searches) do
+//! not, and mixed spellings hide duplicated sections.
+//!
+//! **Example:** `{"TagOwners": {}}` warns; write `{"tagOwners": {}}`.
+//!
+//! The warning is emitted while decoding the policy, where the key is matched.
+
+use super::Rule;
+
+/// TG1009.
+pub const RULE: Rule = Rule {
+    code: "TG1009",
+    name: "field-case",
+    summary: "a field name in non-canonical case",
+    run: |_, _, _, _| {},
+};

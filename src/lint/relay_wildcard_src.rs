@@ -1,0 +1,33 @@
+//! Relay grant open to everyone.
+//!
+//! **What:** a grant of `tailscale.com/cap/relay` whose `src` holds `*`.
+//!
+//! **Why:** `*` includes every node and approved subnet route, tagged servers and shared-in
+//! devices alike: any of them may allocate relay endpoints, which costs the relay's
+//! bandwidth. Name the clients that need a relay instead.
+//!
+//! **Example:** `{"src": ["*"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}`
+//! warns; write `"src": ["autogroup:member"]`.
+
+use super::{relay_grants, Rule};
+use crate::diagnostic::Diagnostic;
+
+/// TG1006.
+pub const RULE: Rule = Rule {
+    code: "TG1006",
+    name: "relay-wildcard-src",
+    summary: "a peer-relay grant whose src is `*`",
+    run: |p, _, _, out| {
+        for g in relay_grants(p) {
+            for s in g.src.iter().filter(|s| s.trim() == "*") {
+                out.push(
+                    Diagnostic::warning("TG1006", "any node may allocate on these relays", s.span)
+                        .with_label("`*` in a relay grant")
+                        .with_help(
+                            "name the clients that need a relay, e.g. autogroup:member or a tag",
+                        ),
+                );
+            }
+        }
+    },
+};

@@ -1,0 +1,89 @@
+//! Unused definitions.
+//!
+//! **What:** a group, tag, host or ipset that the policy defines but no rule, owner list,
+//! auto-approver, nodeAttrs target, ipset or test refers to (a tag carried by a node of the
+//! `--tailnet` counts as used).
+//!
+//! **Why:** a definition nobody uses is either dead weight or, more often, a typo elsewhere:
+//! the rule that was meant to use it names something else.
+//!
+//! **Example:**
+//! ```json
+//! {"groups": {"group:ops": ["a@example.com"]},
+//!  "grants": [{"src": ["group:op"], "dst": ["*"], "ip": ["*"]}]}
+//! ```
+//! warns that `group:ops` is unused (and check reports `group:op` as undefined).
+
+use super::{references, Rule};
+use crate::check::{Names, Options};
+use crate::diagnostic::Diagnostic;
+use crate::policy::{Map, Policy};
+
+/// TG1001.
+pub const GROUP: Rule = Rule {
+    code: "TG1001",
+    name: "unused-group",
+    summary: "a group no rule refers to",
+    run: |p, _, _, out| unused(p, &p.groups, "TG1001", "group", out, |_| false),
+};
+
+/// TG1002.
+pub const TAG: Rule = Rule {
+    code: "TG1002",
+    name: "unused-tag",
+    summary: "a tag no rule refers to and no node carries",
+    run: unused_tags,
+};
+
+/// TG1003.
+pub const HOST: Rule = Rule {
+    code: "TG1003",
+    name: "unused-host",
+    summary: "a host alias no rule refers to",
+    run: |p, _, _, out| unused(p, &p.hosts, "TG1003", "host", out, |_| false),
+};
+
+/// TG1004.
+pub const IPSET: Rule = Rule {
+    code: "TG1004",
+    name: "unused-ipset",
+    summary: "an ipset no rule refers to",
+    run: |p, _, _, out| unused(p, &p.ipsets, "TG1004", "ipset", out, |_| false),
+};
+
+fn unused_tags(p: &Policy, _: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    let carried = |tag: &str| {
+        opts.tailnet
+            .is_some_and(|t| t.nodes.values().any(|n| n.tags.iter().any(|x| x == tag)))
+    };
+    unused(p, &p.tag_owners, "TG1002", "tag", out, carried);
+}
+
+fn unused<V>(
+    p: &Policy,
+    defs: &Map<V>,
+    code: &'static str,
+    kind: &str,
+    out: &mut Vec<Diagnostic>,
+    used_elsewhere: impl Fn(&str) -> bool,
+) {
+    if defs.is_empty() {
+        return;
+    }
+    let refs = references(p);
+    for (name, _) in defs {
+        if !refs.contains(&name.as_str()) && !used_elsewhere(name) {
+            out.push(
+                Diagnostic::warning(
+                    code,
+                    format!("{kind} `{}` is never used", name.value),
+                    name.span,
+                )
+                .with_label(format!("unused {kind}"))
+                .with_help(format!(
+                    "remove it, or check the rules for a misspelt {kind}"
+                )),
+            );
+        }
+    }
+}
