@@ -9,6 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::span::{Span, Spanned};
 use jsonc_parser::ast;
 use jsonc_parser::errors::ParseErrorKind;
+use std::collections::HashMap;
 
 /// Deepest nesting accepted; a policy never needs more than a handful of levels.
 pub const MAX_DEPTH: usize = 64;
@@ -262,13 +263,13 @@ fn convert(v: &ast::Value<'_>, findings: &mut Vec<Diagnostic>) -> Node {
         },
         ast::Value::Object(o) => {
             let mut members: Vec<Member> = Vec::with_capacity(o.properties.len());
+            let mut seen: HashMap<String, Span> = HashMap::with_capacity(o.properties.len());
             for p in &o.properties {
                 let (name, range) = match &p.name {
                     ast::ObjectPropName::String(s) => (s.value.to_string(), span(&s.range)),
                     ast::ObjectPropName::Word(w) => (w.value.to_string(), span(&w.range)),
                 };
-                if let Some(first) = members.iter().find(|m| m.key.value == name) {
-                    let (first_span, _) = (first.key.span, ());
+                if let Some(first_span) = seen.get(&name).copied() {
                     findings.push(
                         Diagnostic::error("TG0005", format!("duplicate key `{name}`"), range)
                             .with_label("duplicate")
@@ -279,6 +280,7 @@ fn convert(v: &ast::Value<'_>, findings: &mut Vec<Diagnostic>) -> Node {
                     );
                     continue;
                 }
+                seen.insert(name.clone(), range);
                 members.push(Member {
                     key: Spanned::new(name, range),
                     value: convert(&p.value, findings),

@@ -1,0 +1,178 @@
+//! CLI transcripts: exit codes and output formats of the `tailgrant` binary.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn tailgrant() -> Command {
+    Command::cargo_bin("tailgrant").unwrap()
+}
+
+#[test]
+fn a_valid_example_exits_zero() {
+    tailgrant()
+        .args(["check", "policy-examples/relays-per-region.hujson"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("valid, 0 error(s)"));
+}
+
+#[test]
+fn errors_exit_one_with_snippet_and_help() {
+    let out = tailgrant()
+        .args(["check", "policy-examples/broken.hujson"])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("src=tag not found: \"tag:ci\""), "{stdout}");
+    assert!(stdout.contains("broken.hujson:5:12"), "{stdout}");
+    assert!(stdout.contains("help:"), "{stdout}");
+}
+
+#[test]
+fn json_output_follows_the_contract() {
+    let out = tailgrant()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "policy-examples/broken.hujson",
+            "policy-examples/relays-per-region.hujson",
+        ])
+        .assert()
+        .code(1);
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["valid"], false);
+    assert_eq!(files[1]["valid"], true);
+    let d = &files[0]["diagnostics"][0];
+    for key in [
+        "severity",
+        "code",
+        "message",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "help",
+    ] {
+        assert!(d.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(d["line"], 5);
+    assert_eq!(d["column"], 12);
+}
+
+#[test]
+fn github_annotations_escape_their_fields() {
+    let out = tailgrant()
+        .args([
+            "check",
+            "--format",
+            "github",
+            "policy-examples/broken.hujson",
+        ])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("::error file=policy-examples/broken.hujson,line=5,col=12,"),
+        "{first}"
+    );
+    assert!(first.contains("title=TG0201::"), "{first}");
+    assert!(
+        stdout.lines().all(|l| l.starts_with("::")),
+        "one annotation per line"
+    );
+}
+
+#[test]
+fn sarif_is_version_2_1_0_with_rules_and_regions() {
+    let out = tailgrant()
+        .args([
+            "check",
+            "--format",
+            "sarif",
+            "policy-examples/broken.hujson",
+        ])
+        .assert()
+        .code(1);
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["id"] == "TG0201"));
+    let result = &run["results"][0];
+    assert_eq!(result["level"], "error");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        5
+    );
+}
+
+#[test]
+fn warnings_fail_only_with_deny_warnings() {
+    let policy = r#"{"groups": {"group:unused": ["a@example.com"]}}"#;
+    tailgrant()
+        .args(["check", "-"])
+        .write_stdin(policy)
+        .assert()
+        .code(0);
+    tailgrant()
+        .args(["check", "--deny-warnings", "-"])
+        .write_stdin(policy)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("TG1001"));
+}
+
+#[test]
+fn io_and_usage_errors_exit_two() {
+    tailgrant()
+        .args(["check", "does/not/exist.hujson"])
+        .assert()
+        .code(2);
+    tailgrant().args(["check"]).assert().code(2);
+    tailgrant()
+        .args([
+            "check",
+            "--tailnet",
+            "policy-examples/broken.hujson",
+            "policy-examples/relays-per-region.hujson",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("invalid tailnet file"));
+}
+
+#[test]
+fn tailnet_domain_is_checked() {
+    let policy = r#"{"grants": [{"src": ["user:*@example.org"], "dst": ["*"], "ip": ["*"]}]}"#;
+    tailgrant()
+        .args(["check", "-"])
+        .write_stdin(policy)
+        .assert()
+        .code(0);
+    tailgrant()
+        .args(["check", "--tailnet", "fixtures/tailnet.json", "-"])
+        .write_stdin(policy)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "example.org is not associated with this Tailnet",
+        ));
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    tailgrant()
+        .args(["completions", "bash"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("tailgrant"));
+    tailgrant()
+        .arg("man")
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains(".TH tailgrant"));
+}
