@@ -26,7 +26,7 @@ pub struct CheckArgs {
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Status {
-    let tailnet = match args.tailnet.as_ref().map(read_tailnet).transpose() {
+    let tailnet = match args.tailnet.as_deref().map(read_tailnet).transpose() {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };

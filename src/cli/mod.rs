@@ -4,7 +4,7 @@ mod check;
 mod output;
 
 use clap::{Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use tailgrant::tailnet::Tailnet;
 
@@ -89,7 +89,7 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// Reads the `--tailnet` file.
-pub fn read_tailnet(path: &PathBuf) -> Result<Tailnet, String> {
+pub fn read_tailnet(path: &Path) -> Result<Tailnet, String> {
     let bytes = read_input(path)?;
     let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
     Tailnet::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))
