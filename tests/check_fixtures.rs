@@ -2,6 +2,8 @@
 //! must be reported, every span must lie inside the file, and the rendered diagnostics are
 //! kept as snapshots.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
 use std::fmt::Write as _;
 use std::path::Path;
 use tailgrant::check::{check_text, Options};

@@ -1,5 +1,7 @@
 //! CLI transcripts: exit codes and output formats of the `tailgrant` binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
 use assert_cmd::Command;
 use serde_json::Value;
 

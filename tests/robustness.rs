@@ -1,5 +1,7 @@
 //! No input makes parse or check panic, and every diagnostic points inside its file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
 use proptest::prelude::*;
 use tailgrant::check::{check_text, Options};
 
