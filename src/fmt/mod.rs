@@ -4,7 +4,9 @@
 //! - tabs for indentation, as Tailscale's admin console and `hujson` write;
 //! - each object and array is either on one line or expanded with one entry per line: it is
 //!   expanded when the original had a line break anywhere between its brackets or when its
-//!   one-line form is wider than 80 characters; empty ones print as `{}` and `[]`;
+//!   one-line form is wider than 80 characters; empty ones print as `{}` and `[]`; as in
+//!   `hujson`, an array written `[{` around its only element, with no line break of its own,
+//!   keeps hugging it (`"ssh": [{` ... `}],`);
 //! - in an expanded object, the values of a run of consecutive one-line members are aligned
 //!   (a blank line or a comment on its own line starts a new run), as `hujson` does;
 //! - a trailing comma after the last entry of every expanded object or array, none on one line;
@@ -22,7 +24,7 @@
 //! let text = "// ACL\n{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}], // all\n\"hosts\": {}}";
 //! assert_eq!(
 //!     tailgrant::fmt::format(text).unwrap(),
-//!     "// ACL\n{\n\t\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}], // all\n\t\"hosts\": {},\n}\n",
+//!     "// ACL\n{\n\t\"acls\":  [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}], // all\n\t\"hosts\": {},\n}\n",
 //! );
 //! ```
 
