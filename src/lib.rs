@@ -3,6 +3,8 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod fmt;
+pub mod fsutil;
 pub mod hujson;
 pub mod lint;
 pub mod policy;

@@ -1,0 +1,186 @@
+//! File writes that cannot leave a half-written policy behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Replaces the contents of `path` atomically: the bytes go to a temporary file in the same
+/// directory, which is flushed to disk (`fsync`), given the original file's permissions, and
+/// renamed over `path`. A reader sees the old file or the new one, never a mix; on any error
+/// the original is untouched and the temporary file removed.
+///
+/// A symbolic link is followed: its target is replaced and the link kept. A file that does not
+/// exist yet is created with the default permissions. The owner is not carried over (the new
+/// file belongs to the user who writes it).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_via_temp(path, contents, |from, to| fs::rename(from, to))
+}
+
+/// [`write_atomic`] with the final rename passed in, so that tests can make it fail.
+fn write_via_temp(
+    path: &Path,
+    contents: &[u8],
+    rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let target = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let permissions = match fs::metadata(&target) {
+        Ok(m) => Some(m.permissions()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` does not name a file", path.display()),
+        )
+    })?;
+    let (tmp, mut file) = create_temp(&dir, &name.to_string_lossy())?;
+    let result = (|| {
+        file.write_all(contents)?;
+        if let Some(p) = permissions {
+            file.set_permissions(p)?;
+        }
+        file.sync_all()?;
+        drop(file);
+        rename(&tmp, &target)
+    })();
+    if result.is_err() {
+        // Best effort: the error that matters is the one returned.
+        let _ = fs::remove_file(&tmp);
+        return result;
+    }
+    // Make the rename itself durable. Some file systems refuse to sync a directory; the new
+    // contents are in place by now, so that is not reported as a failure.
+    #[cfg(unix)]
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates a new, unique temporary file next to the target: `.NAME.tailgrant-PID-N.tmp`.
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let pid = std::process::id();
+    let mut n = 0u32;
+    loop {
+        let tmp = dir.join(format!(".{name}.tailgrant-{pid}-{n}.tmp"));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn replaces_contents_and_creates_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.hujson");
+        write_atomic(&path, b"{}\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"{}\n");
+        write_atomic(&path, b"{\"a\": 1}\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"{\"a\": 1}\n");
+        assert_eq!(names(dir.path()), ["policy.hujson"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keeps_the_original_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.hujson");
+        for mode in [0o640, 0o600, 0o755, 0o444] {
+            if path.exists() {
+                // The previous round may have left it read-only.
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            }
+            fs::write(&path, b"old").unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            write_atomic(&path, b"new").unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"new");
+            let got = fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(got, mode, "mode {mode:o}");
+        }
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_original_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.hujson");
+        fs::write(&path, b"original").unwrap();
+        let err = write_via_temp(&path, b"replacement", |_, _| {
+            Err(io::Error::other("disk on fire"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "disk on fire");
+        assert_eq!(fs::read(&path).unwrap(), b"original");
+        assert_eq!(
+            names(dir.path()),
+            ["policy.hujson"],
+            "temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn a_real_rename_failure_leaves_the_target_untouched() {
+        // Renaming a file over a non-empty directory fails on every platform.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("policy.hujson");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("inside"), b"x").unwrap();
+        assert!(write_atomic(&target, b"new").is_err());
+        assert!(target.is_dir());
+        assert_eq!(names(&target), ["inside"]);
+        assert_eq!(
+            names(dir.path()),
+            ["policy.hujson"],
+            "temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no/such/dir/policy.hujson");
+        assert_eq!(
+            write_atomic(&path, b"x").unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_followed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.hujson");
+        let link = dir.path().join("link.hujson");
+        fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+    }
+}
