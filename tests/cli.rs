@@ -178,3 +178,55 @@ fn completions_and_man_page_are_generated() {
         .code(0)
         .stdout(predicates::str::contains(".TH tailgrant"));
 }
+
+#[test]
+fn fmt_check_prints_a_diff_and_fmt_writes_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.hujson");
+    std::fs::write(&path, "{\"hosts\": {\n\"a\": \"10.0.0.1\" // db\n}}").unwrap();
+    let p = path.to_str().unwrap();
+    tailgrant()
+        .args(["fmt", "--check", p])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("+\t\t\"a\": \"10.0.0.1\", // db"));
+    tailgrant().args(["fmt", p]).assert().code(0);
+    let formatted = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        formatted,
+        "{\n\t\"hosts\": {\n\t\t\"a\": \"10.0.0.1\", // db\n\t},\n}\n"
+    );
+    tailgrant()
+        .args(["fmt", "--check", p])
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn fmt_leaves_a_broken_file_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.hujson");
+    std::fs::write(&path, "{\"hosts\": {'a': 1}}").unwrap();
+    tailgrant()
+        .args(["fmt", path.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "single-quoted strings are not allowed",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"hosts\": {'a': 1}}"
+    );
+}
+
+#[test]
+fn fmt_formats_standard_input() {
+    tailgrant()
+        .args(["fmt", "-"])
+        .write_stdin("{\"a\":1}")
+        .assert()
+        .code(0)
+        .stdout("{\"a\": 1}\n");
+}

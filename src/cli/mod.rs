@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Only this layer reads files and prints.
 
 mod check;
+mod fmt;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Check policy files: every error Tailscale would reject, and lints.
     Check(check::CheckArgs),
+    /// Format policy files (HuJSON), keeping every comment.
+    Fmt(fmt::FmtArgs),
     /// Print shell completions for SHELL.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());
