@@ -18,5 +18,5 @@ pub const RULE: Rule = Rule {
     code: "TG1009",
     name: "field-case",
     summary: "a field name in non-canonical case",
-    run: |_, _, _, _| {},
+    run: |_, _| {},
 };

@@ -12,6 +12,7 @@ use crate::check::{Names, Options};
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Policy, Str};
 use crate::selector;
+use std::collections::HashSet;
 
 /// A lint rule.
 pub struct Rule {
@@ -22,7 +23,19 @@ pub struct Rule {
     /// One line on what it finds.
     pub summary: &'static str,
     /// The check itself.
-    pub run: fn(&Policy, &Names<'_>, &Options<'_>, &mut Vec<Diagnostic>),
+    pub run: fn(&Context<'_>, &mut Vec<Diagnostic>),
+}
+
+/// What every rule may look at, computed once per run.
+pub struct Context<'p> {
+    /// The policy.
+    pub policy: &'p Policy,
+    /// The names it defines.
+    pub names: &'p Names<'p>,
+    /// The check's options (the tailnet, when given).
+    pub options: &'p Options<'p>,
+    /// Every selector the policy refers to (see [`references`]).
+    pub references: HashSet<&'p str>,
 }
 
 /// Every lint rule.
@@ -39,10 +52,20 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// Runs every lint.
-pub fn run(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
+pub fn run<'p>(
+    policy: &'p Policy,
+    names: &'p Names<'p>,
+    options: &'p Options<'p>,
+) -> Vec<Diagnostic> {
+    let context = Context {
+        policy,
+        names,
+        options,
+        references: references(policy).into_iter().collect(),
+    };
     let mut out = Vec::new();
     for rule in RULES {
-        (rule.run)(policy, names, options, &mut out);
+        (rule.run)(&context, &mut out);
     }
     out
 }

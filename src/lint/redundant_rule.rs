@@ -19,22 +19,19 @@ use super::Rule;
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Policy, Str};
 use crate::span::Span;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// TG1005.
 pub const RULE: Rule = Rule {
     code: "TG1005",
     name: "redundant-rule",
     summary: "a grant or ACL entry that another rule already covers",
-    run: |p, _, _, out| {
+    run: |cx, out| {
+        let p = cx.policy;
         check(&normalized_grants(p), "grant", out);
         check(&normalized_acls(p), "ACL entry", out);
     },
 };
-
-/// Above this many rules only exact duplicates are looked for (the pairwise search for
-/// covering rules is quadratic).
-const PAIRWISE_LIMIT: usize = 2_000;
 
 /// A rule reduced to sets, for comparison.
 #[derive(PartialEq, Eq)]
@@ -110,21 +107,37 @@ fn covers(a: &Shape<'_>, b: &Shape<'_>) -> bool {
 }
 
 fn check(rules: &[Shape<'_>], kind: &str, out: &mut Vec<Diagnostic>) {
+    // Index rules by destination, so that only rules sharing a destination (or with a
+    // wildcard one) are compared.
+    let mut by_dst: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        for d in &r.dst {
+            by_dst.entry(d).or_default().push(i);
+        }
+    }
+    let wildcard: Vec<usize> = ["*", "*:*"]
+        .iter()
+        .flat_map(|w| by_dst.get(w).cloned().unwrap_or_default())
+        .collect();
     for (i, b) in rules.iter().enumerate() {
-        let earlier_same = rules[..i].iter().find(|a| {
-            *a == b || (a.src == b.src && a.dst == b.dst && a.ports == b.ports && a.rest == b.rest)
-        });
-        let cover = earlier_same.or_else(|| {
-            (rules.len() <= PAIRWISE_LIMIT)
-                .then(|| {
-                    rules
-                        .iter()
-                        .enumerate()
-                        .find(|(j, a)| *j != i && covers(a, b) && !(covers(b, a) && *j > i))
-                })
-                .flatten()
-                .map(|(_, a)| a)
-        });
+        let Some(first_dst) = b.dst.iter().next() else {
+            continue;
+        };
+        let candidates = by_dst.get(first_dst).into_iter().flatten().chain(&wildcard);
+        let cover = candidates
+            .filter(|&&j| j != i)
+            .find(|&&j| {
+                let a = &rules[j];
+                let same =
+                    a.src == b.src && a.dst == b.dst && a.ports == b.ports && a.rest == b.rest;
+                // Of two identical rules, the later one is the redundant one.
+                if same {
+                    j < i
+                } else {
+                    covers(a, b)
+                }
+            })
+            .map(|&j| &rules[j]);
         if let Some(a) = cover {
             out.push(
                 Diagnostic::warning(

@@ -17,8 +17,8 @@ pub const RULE: Rule = Rule {
     code: "TG1006",
     name: "relay-wildcard-src",
     summary: "a peer-relay grant whose src is `*`",
-    run: |p, _, _, out| {
-        for g in relay_grants(p) {
+    run: |cx, out| {
+        for g in relay_grants(cx.policy) {
             for s in g.src.iter().filter(|s| s.trim() == "*") {
                 out.push(
                     Diagnostic::warning("TG1006", "any node may allocate on these relays", s.span)

@@ -22,8 +22,10 @@ pub const RULE: Rule = Rule {
     code: "TG1007",
     name: "relay-without-relay",
     summary: "a peer-relay grant whose dst matches no node of the tailnet",
-    run: |p, _, opts, out| {
-        let Some(tailnet) = opts.tailnet else { return };
+    run: |cx, out| {
+        let (p, Some(tailnet)) = (cx.policy, cx.options.tailnet) else {
+            return;
+        };
         for g in relay_grants(p) {
             let any = g.dst.iter().any(|d| {
                 tailnet

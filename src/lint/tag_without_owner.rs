@@ -16,8 +16,8 @@ pub const RULE: Rule = Rule {
     code: "TG1008",
     name: "tag-without-owner",
     summary: "a tag that nobody owns",
-    run: |p, _, _, out| {
-        for (tag, owners) in &p.tag_owners {
+    run: |cx, out| {
+        for (tag, owners) in &cx.policy.tag_owners {
             if owners.is_empty() {
                 out.push(
                     crate::diagnostic::Diagnostic::warning(

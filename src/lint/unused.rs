@@ -14,17 +14,17 @@
 //! ```
 //! warns that `group:ops` is unused (and check reports `group:op` as undefined).
 
-use super::{references, Rule};
-use crate::check::{Names, Options};
+use super::{Context, Rule};
 use crate::diagnostic::Diagnostic;
-use crate::policy::{Map, Policy};
+use crate::policy::Map;
+use std::collections::HashSet;
 
 /// TG1001.
 pub const GROUP: Rule = Rule {
     code: "TG1001",
     name: "unused-group",
     summary: "a group no rule refers to",
-    run: |p, _, _, out| unused(p, &p.groups, "TG1001", "group", out, |_| false),
+    run: |cx, out| unused(cx, &cx.policy.groups, "TG1001", "group", out, |_| false),
 };
 
 /// TG1002.
@@ -40,7 +40,7 @@ pub const HOST: Rule = Rule {
     code: "TG1003",
     name: "unused-host",
     summary: "a host alias no rule refers to",
-    run: |p, _, _, out| unused(p, &p.hosts, "TG1003", "host", out, |_| false),
+    run: |cx, out| unused(cx, &cx.policy.hosts, "TG1003", "host", out, |_| false),
 };
 
 /// TG1004.
@@ -48,19 +48,27 @@ pub const IPSET: Rule = Rule {
     code: "TG1004",
     name: "unused-ipset",
     summary: "an ipset no rule refers to",
-    run: |p, _, _, out| unused(p, &p.ipsets, "TG1004", "ipset", out, |_| false),
+    run: |cx, out| unused(cx, &cx.policy.ipsets, "TG1004", "ipset", out, |_| false),
 };
 
-fn unused_tags(p: &Policy, _: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
-    let carried = |tag: &str| {
-        opts.tailnet
-            .is_some_and(|t| t.nodes.values().any(|n| n.tags.iter().any(|x| x == tag)))
-    };
-    unused(p, &p.tag_owners, "TG1002", "tag", out, carried);
+fn unused_tags(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let carried: HashSet<&str> = cx
+        .options
+        .tailnet
+        .into_iter()
+        .flat_map(|t| {
+            t.nodes
+                .values()
+                .flat_map(|n| n.tags.iter().map(String::as_str))
+        })
+        .collect();
+    unused(cx, &cx.policy.tag_owners, "TG1002", "tag", out, |tag| {
+        carried.contains(tag)
+    });
 }
 
 fn unused<V>(
-    p: &Policy,
+    cx: &Context<'_>,
     defs: &Map<V>,
     code: &'static str,
     kind: &str,
@@ -70,9 +78,8 @@ fn unused<V>(
     if defs.is_empty() {
         return;
     }
-    let refs = references(p);
     for (name, _) in defs {
-        if !refs.contains(&name.as_str()) && !used_elsewhere(name) {
+        if !cx.references.contains(name.as_str()) && !used_elsewhere(name) {
             out.push(
                 Diagnostic::warning(
                     code,
