@@ -3,4 +3,6 @@
 
 pub mod diagnostic;
 pub mod hujson;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod span;
