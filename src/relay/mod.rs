@@ -30,9 +30,12 @@
 
 pub mod challenge;
 pub mod client;
+pub mod daemon;
 pub mod disco;
 pub mod geneve;
 pub mod keys;
+pub mod metrics;
+pub mod ping;
 pub mod policy;
 pub mod server;
 pub mod stun;
