@@ -282,7 +282,7 @@ impl RelayServer {
             };
         }
         if packet.starts_with(&DISCO_MAGIC) {
-            return self.handle_disco(src, packet, now, policy, out);
+            return self.handle_disco(packet, now, policy, out);
         }
         let header = match GeneveHeader::decode(packet) {
             Ok(h) => h,
@@ -346,15 +346,15 @@ impl RelayServer {
         seal(self.keys.get(peer), &me, &nonce, msg, out);
     }
 
+    /// A plain disco message: only allocation requests come this way (in
+    /// Tailscale they travel over DERP; the reply goes back to the source).
     fn handle_disco(
         &mut self,
-        src: SocketAddr,
         packet: &[u8],
         now: Instant,
         policy: &dyn AllocationPolicy,
         out: &mut Vec<u8>,
     ) -> Action {
-        let _ = src;
         let (sender, msg) = match self.open(packet) {
             Ok(m) => m,
             Err(r) => return Action::Drop(r),
