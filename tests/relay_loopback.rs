@@ -9,7 +9,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tailgrant::relay::client::{data_packet, RelayClient};
-use tailgrant::relay::daemon::{BoundRelay, Options, RelayError};
+use tailgrant::relay::daemon::{BoundRelay, Options, RelayError, RelayHandle};
 use tailgrant::relay::disco::{DiscoKey, RelayEndpoint};
 use tailgrant::relay::keys::DiscoKeyPair;
 use tailgrant::relay::metrics::Metrics;
@@ -32,6 +32,7 @@ struct Relay {
     metrics: Arc<Metrics>,
     metrics_addr: Option<SocketAddr>,
     policy: SharedPolicy,
+    handle: RelayHandle,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), RelayError>>,
 }
@@ -61,6 +62,7 @@ impl Relay {
             key: bound.public_key(),
             metrics: bound.metrics(),
             metrics_addr: bound.metrics_addr(),
+            handle: bound.handle(),
             policy,
             stop: Some(tx),
             task: tokio::spawn(bound.serve(async {
@@ -313,6 +315,25 @@ async fn reload_that_revokes_closes_the_endpoint() {
     assert!(relay.metric("tailgrant_relay_policy_info{hash=\"third\"} 1"));
     // New allocations are denied too.
     assert!(a.allocate(&relay, &b.client.public_key()).await.is_none());
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn apply_policy_closes_at_once() {
+    let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
+    let relay = Relay::start(&[a.client.public_key()], |o| {
+        o.maintenance_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let ep = open(&relay, &mut a, &mut b).await;
+    relay.policy.store(Arc::new(LoadedPolicy::new(
+        Arc::new(StaticPolicy::deny_all(Denial::RelayDisabled)),
+        2,
+        "off",
+    )));
+    assert_eq!(relay.handle.apply_policy(), 1);
+    a.send(&relay, &data_packet(ep.vni, b"x")).await;
+    assert!(b.recv().await.is_none());
     relay.stop().await;
 }
 

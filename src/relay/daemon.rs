@@ -255,6 +255,13 @@ impl BoundRelay {
         *self.shared.core().public_key()
     }
 
+    /// A handle to act on the running relay from a reloader.
+    pub fn handle(&self) -> RelayHandle {
+        RelayHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Serves until `shutdown` completes.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
         let mut tasks = JoinSet::new();
@@ -278,6 +285,32 @@ impl BoundRelay {
         tasks.shutdown().await;
         tracing::info!("relay stopped");
         Ok(())
+    }
+}
+
+/// Acts on a running relay (cheap to clone).
+#[derive(Clone)]
+pub struct RelayHandle {
+    shared: Arc<Shared>,
+}
+
+impl RelayHandle {
+    /// Closes now, rather than at the next maintenance tick, the endpoints
+    /// that the currently stored policy no longer allows; call it right after
+    /// storing a new policy. Returns how many were closed.
+    pub fn apply_policy(&self) -> usize {
+        let loaded = self.shared.policy.load_full();
+        let closed = self.shared.core().revoke(&*loaded.policy);
+        self.shared.metrics.closed("revoked", closed.len());
+        for c in &closed {
+            tracing::info!(vni = c.vni, reason = %c.denial, "endpoint closed by policy reload");
+        }
+        closed.len()
+    }
+
+    /// The metrics (e.g. to count a failed reload with [`Metrics::reload`]).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
     }
 }
 
