@@ -8,6 +8,8 @@ pub mod fsutil;
 pub mod hujson;
 pub mod lint;
 pub mod policy;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod selector;
 pub mod span;
 pub mod tailnet;

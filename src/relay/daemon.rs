@@ -1,0 +1,459 @@
+//! The relay daemon: a thin tokio shell around [`RelayServer`]. Several
+//! `SO_REUSEPORT` UDP sockets per address family each run a receive loop that
+//! hands datagrams to the core and sends what it says; a maintenance task
+//! expires endpoints, refreshes gauges and, when the shared policy has been
+//! swapped, closes the endpoints the new policy no longer allows.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinSet;
+
+use super::disco::DiscoKey;
+use super::keys::{short_key, DiscoKeyPair};
+use super::metrics::{serve_http, Metrics, Transport};
+use super::policy::{AllocationPolicy, Denial, LoadedPolicy, SharedPolicy};
+use super::server::{Action, DropReason, RelayServer, ReplyKind, ServerConfig};
+
+/// How the daemon runs. Plain data: the CLI maps its flags onto it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// UDP addresses to serve on, e.g. `0.0.0.0:7777` and `[::]:7777`.
+    /// Port 0 picks a free port (shared by the sockets of one address).
+    pub listen: Vec<SocketAddr>,
+    /// Addresses advertised to clients before the bound ones (relays behind
+    /// NAT or a load balancer), like Tailscale's
+    /// `--relay-server-static-endpoints`.
+    pub static_endpoints: Vec<SocketAddr>,
+    /// Where to serve `/metrics`, `/healthz` and `/readyz`.
+    pub metrics: Option<SocketAddr>,
+    /// `SO_REUSEPORT` sockets per listen address; 0 means min(16, CPUs).
+    pub sockets_per_address: usize,
+    /// Kernel receive and send buffer size per socket, in bytes (the bounded
+    /// queues); `None` keeps the system default.
+    pub socket_buffer: Option<usize>,
+    /// Limits and lifetimes of the protocol core.
+    pub server: ServerConfig,
+    /// How often endpoints are expired and a swapped policy is applied.
+    pub maintenance_interval: Duration,
+    /// Write client addresses and keys in logs instead of `[redacted]`.
+    pub log_addresses: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                SocketAddr::from(([0, 0, 0, 0], 7777)),
+                SocketAddr::from(([0u16; 8], 7777)),
+            ],
+            static_endpoints: Vec::new(),
+            metrics: None,
+            sockets_per_address: 0,
+            socket_buffer: None,
+            server: ServerConfig::default(),
+            maintenance_interval: Duration::from_secs(1),
+            log_addresses: false,
+        }
+    }
+}
+
+/// Why the daemon cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// A UDP socket could not be created or bound.
+    #[error("cannot bind the relay socket to {1}")]
+    BindSocket(#[source] io::Error, SocketAddr),
+    /// The metrics listener could not be bound.
+    #[error("cannot bind the metrics listener to {1}")]
+    BindMetrics(#[source] io::Error, SocketAddr),
+    /// `listen` is empty.
+    #[error("no listen address is configured")]
+    NoListenAddress,
+    /// The daemon never starts without a valid policy.
+    #[error("no valid policy is loaded")]
+    NoPolicy,
+}
+
+/// A value shown in logs only when `log_addresses` is set.
+struct Redact<T>(T, bool);
+
+impl<T: fmt::Display> fmt::Display for Redact<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1 {
+            self.0.fmt(f)
+        } else {
+            f.write_str("[redacted]")
+        }
+    }
+}
+
+/// The policy, timed for the decision-latency histogram.
+struct TimedPolicy<'a> {
+    inner: &'a dyn AllocationPolicy,
+    metrics: &'a Metrics,
+}
+
+impl AllocationPolicy for TimedPolicy<'_> {
+    fn authorize(&self, requester: &DiscoKey) -> Result<(), Denial> {
+        let start = Instant::now();
+        let decision = self.inner.authorize(requester);
+        self.metrics.decision(start.elapsed());
+        decision
+    }
+}
+
+/// What the socket loops share.
+struct Shared {
+    core: Mutex<RelayServer>,
+    metrics: Arc<Metrics>,
+    policy: SharedPolicy,
+    v4: Vec<Arc<UdpSocket>>,
+    v6: Vec<Arc<UdpSocket>>,
+    log_addresses: bool,
+}
+
+impl Shared {
+    fn core(&self) -> MutexGuard<'_, RelayServer> {
+        // The core does not panic; if it ever did, its state is still usable.
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A socket of `to`'s family, preferring the one the packet came in on.
+    fn socket_for<'a>(
+        &'a self,
+        to: &SocketAddr,
+        own: &'a Arc<UdpSocket>,
+        own_transport: Transport,
+        n: usize,
+    ) -> Option<&'a Arc<UdpSocket>> {
+        let t = Transport::of(to);
+        if t == own_transport {
+            return Some(own);
+        }
+        let pool = if t == Transport::udp4 {
+            &self.v4
+        } else {
+            &self.v6
+        };
+        pool.get(n % pool.len().max(1))
+    }
+}
+
+/// A relay whose sockets are bound, ready to [`serve`](BoundRelay::serve).
+pub struct BoundRelay {
+    shared: Arc<Shared>,
+    local_addrs: Vec<SocketAddr>,
+    metrics_listener: Option<TcpListener>,
+    maintenance_interval: Duration,
+}
+
+impl BoundRelay {
+    /// Binds the sockets and the metrics listener. Fails without a valid policy.
+    pub async fn bind(
+        options: Options,
+        keys: DiscoKeyPair,
+        policy: SharedPolicy,
+    ) -> Result<Self, RelayError> {
+        if !policy.load().valid {
+            return Err(RelayError::NoPolicy);
+        }
+        if options.listen.is_empty() {
+            return Err(RelayError::NoListenAddress);
+        }
+        let per_address = match options.sockets_per_address {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(16),
+            n => n,
+        };
+        let (mut v4, mut v6, mut local_addrs) = (Vec::new(), Vec::new(), Vec::new());
+        for &addr in &options.listen {
+            let first = bind_udp(addr, options.socket_buffer)?;
+            let bound = first
+                .local_addr()
+                .map_err(|e| RelayError::BindSocket(e, addr))?;
+            let mut group = vec![first];
+            for _ in 1..per_address {
+                group.push(bind_udp(bound, options.socket_buffer)?);
+            }
+            local_addrs.push(bound);
+            for s in group {
+                let s = Arc::new(s);
+                if bound.is_ipv4() {
+                    v4.push(s);
+                } else {
+                    v6.push(s);
+                }
+            }
+        }
+        let mut advertised = options.static_endpoints.clone();
+        advertised.extend(local_addrs.iter().filter(|a| !a.ip().is_unspecified()));
+        if advertised.is_empty() {
+            tracing::warn!(
+                "no address to advertise: bound to unspecified addresses and no static endpoint"
+            );
+        }
+        let mut server_cfg = options.server.clone();
+        server_cfg.advertised = advertised;
+        let metrics_listener = match options.metrics {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| RelayError::BindMetrics(e, addr))?,
+            ),
+            None => None,
+        };
+        let metrics = Arc::new(Metrics::new());
+        {
+            let p = policy.load();
+            metrics.set_policy(p.generation, &p.hash);
+        }
+        let core = RelayServer::new(server_cfg, keys, StdRng::from_entropy(), Instant::now());
+        Ok(Self {
+            shared: Arc::new(Shared {
+                core: Mutex::new(core),
+                metrics,
+                policy,
+                v4,
+                v6,
+                log_addresses: options.log_addresses,
+            }),
+            local_addrs,
+            metrics_listener,
+            maintenance_interval: options.maintenance_interval,
+        })
+    }
+
+    /// The bound UDP address of each listen address.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// The bound metrics address.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The metrics (e.g. to count a failed reload with [`Metrics::reload`]).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// The relay's public disco key.
+    pub fn public_key(&self) -> DiscoKey {
+        *self.shared.core().public_key()
+    }
+
+    /// A handle to act on the running relay from a reloader.
+    pub fn handle(&self) -> RelayHandle {
+        RelayHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
+        let mut tasks = JoinSet::new();
+        for (i, s) in self.shared.v4.iter().chain(&self.shared.v6).enumerate() {
+            tasks.spawn(socket_loop(self.shared.clone(), s.clone(), i));
+        }
+        tasks.spawn(maintenance(self.shared.clone(), self.maintenance_interval));
+        if let Some(listener) = self.metrics_listener {
+            tasks.spawn(serve_http(
+                listener,
+                self.shared.metrics.clone(),
+                self.shared.policy.clone(),
+            ));
+        }
+        tracing::info!(
+            addrs = %Redact(format!("{:?}", self.local_addrs), self.shared.log_addresses),
+            sockets = self.shared.v4.len() + self.shared.v6.len(),
+            "relay serving"
+        );
+        shutdown.await;
+        tasks.shutdown().await;
+        tracing::info!("relay stopped");
+        Ok(())
+    }
+}
+
+/// Acts on a running relay (cheap to clone).
+#[derive(Clone)]
+pub struct RelayHandle {
+    shared: Arc<Shared>,
+}
+
+impl RelayHandle {
+    /// Closes now, rather than at the next maintenance tick, the endpoints
+    /// that the currently stored policy no longer allows; call it right after
+    /// storing a new policy. Returns how many were closed.
+    pub fn apply_policy(&self) -> usize {
+        let loaded = self.shared.policy.load_full();
+        let closed = self.shared.core().revoke(&*loaded.policy);
+        self.shared.metrics.closed("revoked", closed.len());
+        for c in &closed {
+            tracing::info!(vni = c.vni, reason = %c.denial, "endpoint closed by policy reload");
+        }
+        closed.len()
+    }
+
+    /// The metrics (e.g. to count a failed reload with [`Metrics::reload`]).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+}
+
+/// Binds the sockets and serves until `shutdown` completes.
+pub async fn run(
+    options: Options,
+    keys: DiscoKeyPair,
+    policy: SharedPolicy,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RelayError> {
+    BoundRelay::bind(options, keys, policy)
+        .await?
+        .serve(shutdown)
+        .await
+}
+
+fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> Result<UdpSocket, RelayError> {
+    let err = |e| RelayError::BindSocket(e, addr);
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(err)?;
+    }
+    #[cfg(unix)]
+    socket.set_reuse_port(true).map_err(err)?;
+    if let Some(size) = buffer {
+        socket.set_recv_buffer_size(size).map_err(err)?;
+        socket.set_send_buffer_size(size).map_err(err)?;
+    }
+    socket.set_nonblocking(true).map_err(err)?;
+    socket.bind(&addr.into()).map_err(err)?;
+    UdpSocket::from_std(socket.into()).map_err(err)
+}
+
+async fn socket_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>, index: usize) {
+    let own_transport = match socket.local_addr() {
+        Ok(a) => Transport::of(&a),
+        Err(_) => return,
+    };
+    let metrics = &shared.metrics;
+    let mut buf = vec![0u8; 65_536];
+    let mut out = Vec::with_capacity(2048);
+    loop {
+        let (n, src) = match socket.recv_from(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "receive failed");
+                continue;
+            }
+        };
+        let packet = &buf[..n];
+        let action = {
+            let loaded = shared.policy.load();
+            let policy = TimedPolicy {
+                inner: &*loaded.policy,
+                metrics,
+            };
+            shared
+                .core()
+                .handle(src, packet, Instant::now(), &policy, &mut out)
+        };
+        match action {
+            Action::Forward(to) => {
+                let Some(out_socket) = shared.socket_for(&to, &socket, own_transport, index) else {
+                    metrics.dropped("no_socket_for_family");
+                    continue;
+                };
+                match out_socket.try_send_to(packet, to) {
+                    Ok(_) => metrics.forwarded(own_transport, Transport::of(&to)).add(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        metrics.dropped("send_queue_full")
+                    }
+                    Err(_) => metrics.dropped("send_error"),
+                }
+            }
+            Action::Reply(kind) => {
+                if let ReplyKind::Allocated { vni, new } = kind {
+                    metrics.allocation(if new { "allowed" } else { "existing" }, "");
+                    tracing::info!(vni, new, client = %Redact(src, shared.log_addresses), "allocated");
+                }
+                if socket.try_send_to(&out, src).is_err() {
+                    metrics.dropped("send_queue_full");
+                }
+            }
+            Action::Bound { vni, open } => {
+                tracing::debug!(vni, open, client = %Redact(src, shared.log_addresses), "leg bound");
+            }
+            Action::Drop(reason) => {
+                count_drop(&shared, &reason, src);
+            }
+        }
+    }
+}
+
+fn count_drop(shared: &Shared, reason: &DropReason, src: SocketAddr) {
+    let metrics = &shared.metrics;
+    metrics.dropped(reason.label());
+    match reason {
+        DropReason::Denied(denial) => {
+            metrics.allocation("denied", denial.label());
+            tracing::info!(client = %Redact(src, shared.log_addresses), reason = %denial, "allocation denied");
+        }
+        DropReason::RateLimited | DropReason::TooManyEndpoints | DropReason::TooManyForNode => {
+            metrics.allocation("refused", reason.label());
+            tracing::info!(client = %Redact(src, shared.log_addresses), reason = reason.label(), "allocation refused");
+        }
+        _ => {}
+    }
+}
+
+async fn maintenance(shared: Arc<Shared>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen: Arc<LoadedPolicy> = shared.policy.load_full();
+    loop {
+        tick.tick().await;
+        let current = shared.policy.load_full();
+        let swapped = !Arc::ptr_eq(&current, &seen);
+        let mut core = shared.core();
+        let expired = core.expire(Instant::now());
+        let revoked = if swapped {
+            core.revoke(&*current.policy)
+        } else {
+            Vec::new()
+        };
+        let (connecting, open) = core.endpoint_counts();
+        drop(core);
+        shared.metrics.closed("expired", expired);
+        shared.metrics.set_endpoints(connecting, open);
+        if swapped {
+            shared.metrics.reload(true);
+            shared.metrics.set_policy(current.generation, &current.hash);
+            shared.metrics.closed("revoked", revoked.len());
+            for c in &revoked {
+                tracing::info!(vni = c.vni, reason = %c.denial, "endpoint closed by policy reload");
+            }
+            tracing::info!(generation = current.generation, hash = %current.hash, revoked = revoked.len(), "policy swapped in");
+            seen = current;
+        }
+    }
+}
+
+/// A disco key for logs, redacted unless asked.
+pub fn log_key(key: &DiscoKey, show: bool) -> String {
+    Redact(short_key(key), show).to_string()
+}
