@@ -131,9 +131,88 @@ impl Tailnet {
                 }
             }
         }
+        if json.get("Peer").is_some() || json.get("Self").is_some() {
+            return Self::from_status(&json);
+        }
         serde_path_to_error::deserialize(json).map_err(|e| TailnetError {
             message: format!("at `{}`: {}", e.path(), e.inner()),
         })
+    }
+
+    /// Reads what `tailscale status --json` prints: the local node (`Self`), its peers
+    /// (`Peer`), the users (`User`) and the tailnet's name (`CurrentTailnet`).
+    fn from_status(json: &serde_json::Value) -> Result<Self, TailnetError> {
+        let status: status::Status =
+            serde_path_to_error::deserialize(json).map_err(|e| TailnetError {
+                message: format!(
+                    "`tailscale status --json` output at `{}`: {}",
+                    e.path(),
+                    e.inner()
+                ),
+            })?;
+        let mut tailnet = Tailnet::default();
+        for (id, u) in &status.user {
+            let name = u
+                .login_name
+                .split('@')
+                .next()
+                .unwrap_or(&u.login_name)
+                .to_string();
+            tailnet.users.push(User {
+                id: id.parse().unwrap_or(u.id),
+                name,
+                email: u.login_name.clone(),
+            });
+        }
+        tailnet.users.sort_by_key(|u| u.id);
+        tailnet.tailnet = status
+            .current_tailnet
+            .as_ref()
+            .map(|t| t.name.clone())
+            .filter(|n| n.contains('@'))
+            .or_else(|| {
+                let owner = status.self_node.as_ref()?.user_id;
+                tailnet
+                    .users
+                    .iter()
+                    .find(|u| u.id == owner)
+                    .map(|u| u.email.clone())
+            });
+        for peer in status.self_node.iter().chain(status.peer.values()) {
+            let user = tailnet
+                .users
+                .iter()
+                .find(|u| u.id == peer.user_id)
+                .map(|u| u.name.clone())
+                .filter(|_| peer.tags.is_empty());
+            let mut name = peer.host_name.clone();
+            let mut n = 1;
+            while tailnet.nodes.contains_key(&name) {
+                n += 1;
+                name = format!("{}-{n}", peer.host_name);
+            }
+            let routes: Vec<IpNet> = peer.primary_routes.clone();
+            tailnet.nodes.insert(
+                name,
+                Node {
+                    hostname: peer.host_name.clone(),
+                    tags: peer.tags.clone(),
+                    ipv4: peer.tailscale_ips.iter().find_map(|ip| match ip {
+                        IpAddr::V4(v4) => Some(*v4),
+                        IpAddr::V6(_) => None,
+                    }),
+                    ipv6: peer.tailscale_ips.iter().find_map(|ip| match ip {
+                        IpAddr::V6(v6) => Some(*v6),
+                        IpAddr::V4(_) => None,
+                    }),
+                    user,
+                    routable_ips: routes.clone(),
+                    approved_routes: routes,
+                    ..Node::default()
+                },
+            );
+        }
+        Ok(tailnet)
     }
 
     /// The tailnet's e-mail domain (from its name), if it has one.
@@ -159,6 +238,55 @@ impl Tailnet {
     }
 }
 
+/// The parts of `tailscale status --json` that describe the tailnet.
+mod status {
+    use super::null_as_empty;
+    use ipnet::IpNet;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+    use std::net::IpAddr;
+
+    #[derive(Deserialize)]
+    pub struct Status {
+        #[serde(rename = "Self")]
+        pub self_node: Option<Peer>,
+        #[serde(rename = "Peer", default)]
+        pub peer: BTreeMap<String, Peer>,
+        #[serde(rename = "User", default)]
+        pub user: BTreeMap<String, UserProfile>,
+        #[serde(rename = "CurrentTailnet")]
+        pub current_tailnet: Option<CurrentTailnet>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Peer {
+        #[serde(rename = "HostName", default)]
+        pub host_name: String,
+        #[serde(rename = "TailscaleIPs", default, deserialize_with = "null_as_empty")]
+        pub tailscale_ips: Vec<IpAddr>,
+        #[serde(rename = "Tags", default, deserialize_with = "null_as_empty")]
+        pub tags: Vec<String>,
+        #[serde(rename = "UserID", default)]
+        pub user_id: u64,
+        #[serde(rename = "PrimaryRoutes", default, deserialize_with = "null_as_empty")]
+        pub primary_routes: Vec<IpNet>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct UserProfile {
+        #[serde(rename = "ID", default)]
+        pub id: u64,
+        #[serde(rename = "LoginName", default)]
+        pub login_name: String,
+    }
+
+    #[derive(Deserialize)]
+    pub struct CurrentTailnet {
+        #[serde(rename = "Name", default)]
+        pub name: String,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +305,23 @@ mod tests {
             Tailnet::from_text(r#"{"tailnet": "x@y.org", "topology": {"users": [], "nodes": {}}}"#)
                 .unwrap();
         assert_eq!(case.domain(), Some("y.org"));
+    }
+
+    #[test]
+    fn reads_tailscale_status_json() {
+        let t = Tailnet::from_text(
+            r#"{"Self": {"HostName": "laptop", "TailscaleIPs": ["100.64.0.1", "fd7a:115c:a1e0::1"], "UserID": 7, "Tags": null},
+                "Peer": {"nodekey:ab": {"HostName": "relay", "TailscaleIPs": ["100.64.0.2"], "UserID": 7,
+                         "Tags": ["tag:relay"], "PrimaryRoutes": ["10.0.0.0/24"]}},
+                "User": {"7": {"ID": 7, "LoginName": "alice@example.com"}},
+                "CurrentTailnet": {"Name": "alice@example.com", "MagicDNSSuffix": "tail1.ts.net"}}"#,
+        )
+        .unwrap();
+        assert_eq!(t.domain(), Some("example.com"));
+        assert_eq!(t.owner_email(&t.nodes["laptop"]), Some("alice@example.com"));
+        assert_eq!(t.nodes["relay"].tags, vec!["tag:relay".to_string()]);
+        assert_eq!(t.nodes["relay"].user, None);
+        assert_eq!(t.nodes["relay"].approved_routes.len(), 1);
     }
 
     #[test]
