@@ -2,10 +2,12 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod check;
+pub mod compile;
 pub mod diagnostic;
 pub mod hujson;
 pub mod lint;
 pub mod policy;
+pub mod resolve;
 pub mod selector;
 pub mod span;
 pub mod tailnet;
