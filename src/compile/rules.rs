@@ -3,7 +3,9 @@
 
 use super::units::Unit;
 use super::wire::{CapMap, NetPortRange, Ports};
-use crate::resolve::{internet_addrs, is_exit_node, subnet_routes, AddrSet, NodeId, Resolver};
+use crate::resolve::{
+    internet_addrs, is_exit_node, subnet_routes, wildcard_addrs, AddrSet, NodeId, Resolver,
+};
 use crate::span::Span;
 use ipnet::IpNet;
 use serde_json::Value;
@@ -90,7 +92,11 @@ pub fn resolve_unit<'u, 'p>(r: &Resolver<'_>, unit: &'u Unit<'p>) -> ResolvedUni
     } else if src_set.is_empty() {
         Vec::new()
     } else {
-        let mut v = src_set.to_strings();
+        let mut v = if wildcard {
+            src_set.to_range_strings(&wildcard_addrs())
+        } else {
+            src_set.to_strings()
+        };
         if wildcard {
             for s in route_strings(r) {
                 if !v.contains(&s) {
@@ -238,7 +244,12 @@ pub fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
         .iter()
         .map(|d| {
             let s = r.resolve(d);
-            (s.prefixes(), s.to_strings())
+            let strings = if *d == "*" {
+                s.to_range_strings(&s)
+            } else {
+                s.to_strings()
+            };
+            (s.prefixes(), strings)
         })
         .collect();
     let extra = if others.contains(&"*") {

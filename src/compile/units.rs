@@ -60,11 +60,12 @@ fn grant_ip(s: &str) -> Option<IpCap> {
     })
 }
 
-/// The units of a policy, in compile order. A policy with neither grants nor ACL entries
+/// The units of a policy, in compile order. A policy without `grants` and `acls` keys
 /// allows everything, as Tailscale's default policy does.
 pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
     let mut out = Vec::new();
-    if policy.grants.is_empty() && policy.acls.is_empty() {
+    let written = |k: &str| policy.sections.iter().any(|s| s.value == k);
+    if !written("grants") && !written("acls") {
         out.push(Unit {
             origin: Span::default(),
             src: vec!["*"],

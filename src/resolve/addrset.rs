@@ -213,20 +213,41 @@ impl AddrSet {
         out
     }
 
-    /// The set written as Tailscale writes `SrcIPs`: a single address bare, a range that is
-    /// exactly one prefix as a CIDR, any other range as `first-last`.
+    /// The set written as Tailscale writes the sources of a rule: as prefixes, a single
+    /// address bare.
     pub fn to_strings(&self) -> Vec<String> {
+        self.to_prefix_strings()
+    }
+
+    /// The set written with ranges: a single address bare, a range that is exactly one
+    /// prefix as a CIDR, a range that overlaps `ranged` as `first-last`, any other range as
+    /// prefixes. Tailscale writes `*` (the CGNAT range without its hole) with ranges.
+    pub fn to_range_strings(&self, ranged: &Self) -> Vec<String> {
         let mut out = Vec::new();
         for (v4, ranges) in [(true, &self.v4), (false, &self.v6)] {
+            let bits = if v4 { 32 } else { 128 };
+            let others = if v4 { &ranged.v4 } else { &ranged.v6 };
             for &(a, b) in ranges {
-                let bits = if v4 { 32 } else { 128 };
                 if a == b {
                     out.push(to_addr(v4, a).to_string());
                     continue;
                 }
-                match range_prefixes(a, b, bits).as_slice() {
+                let blocks = range_prefixes(a, b, bits);
+                let overlaps = others.iter().any(|&(x, y)| x <= b && a <= y);
+                match blocks.as_slice() {
                     [(n, len)] => out.push(format!("{}/{len}", to_addr(v4, *n))),
-                    _ => out.push(format!("{}-{}", to_addr(v4, a), to_addr(v4, b))),
+                    _ if overlaps => {
+                        out.push(format!("{}-{}", to_addr(v4, a), to_addr(v4, b)));
+                    }
+                    _ => {
+                        for (n, len) in blocks {
+                            if len == bits {
+                                out.push(to_addr(v4, n).to_string());
+                            } else {
+                                out.push(format!("{}/{len}", to_addr(v4, n)));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -299,7 +320,7 @@ mod tests {
         s.remove_net(&net("100.115.92.0/23"));
         s.add_net(&net("fd7a:115c:a1e0::/48"));
         assert_eq!(
-            s.to_strings(),
+            s.to_range_strings(&s),
             [
                 "100.64.0.0-100.115.91.255",
                 "100.115.94.0-100.127.255.255",
@@ -316,7 +337,8 @@ mod tests {
         s.add_addr("10.0.0.1".parse().unwrap());
         s.add_addr("10.0.0.2".parse().unwrap());
         s.add_addr("10.0.0.3".parse().unwrap());
-        assert_eq!(s.to_strings(), ["10.0.0.1-10.0.0.3"]);
+        assert_eq!(s.to_range_strings(&s), ["10.0.0.1-10.0.0.3"]);
+        assert_eq!(s.to_strings(), ["10.0.0.1", "10.0.0.2/31"]);
         let p: Vec<String> = s.prefixes().iter().map(ToString::to_string).collect();
         assert_eq!(p, ["10.0.0.1/32", "10.0.0.2/31"]);
         assert_eq!(s.to_prefix_strings(), ["10.0.0.1", "10.0.0.2/31"]);

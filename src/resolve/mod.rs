@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(r.resolve("user:*@example.org").to_strings(), ["100.64.0.2"]);
         assert_eq!(
             r.resolve("autogroup:member").to_strings(),
-            ["100.64.0.1-100.64.0.2", "fd7a:115c:a1e0::1"]
+            ["100.64.0.1", "100.64.0.2", "fd7a:115c:a1e0::1"]
         );
     }
 
