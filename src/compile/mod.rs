@@ -23,8 +23,8 @@ use crate::tailnet::Tailnet;
 /// The policy is assumed to have passed validation; anything that does not resolve (an
 /// unknown tag, a malformed port) grants nothing. Never panics.
 pub fn compile(policy: &Policy, tailnet: &Tailnet) -> Compiled {
-    let mut compiled = compile_filters(policy, tailnet);
-    whois::fill(tailnet, &mut compiled);
+    let (mut compiled, peers) = node::compile_nodes(policy, tailnet, true);
+    whois::fill(tailnet, &peers, &mut compiled);
     compiled
 }
 
@@ -32,5 +32,5 @@ pub fn compile(policy: &Policy, tailnet: &Tailnet) -> Compiled {
 /// [`compile`] on large tailnets, where the capability maps grow with the square of the
 /// node count.
 pub fn compile_filters(policy: &Policy, tailnet: &Tailnet) -> Compiled {
-    node::compile_nodes(policy, tailnet)
+    node::compile_nodes(policy, tailnet, false).0
 }

@@ -1,7 +1,7 @@
 //! Per-node assembly: merging rules with the same sources and protocols, and narrowing
 //! each rule to the destinations that reach one node.
 
-use super::rules::{resolve_unit, self_rules, shared_rules, via_rules, Body, Rule};
+use super::rules::{resolve_unit, self_rules, shared_rules, via_rules, Body, ResolvedUnit, Rule};
 use super::units::units;
 use super::wire::{CapGrant, Compiled, FilterRule, NodeOutput};
 use crate::policy::Policy;
@@ -162,7 +162,74 @@ struct Group<'r> {
     members: Vec<(Pos, &'r Rule)>,
 }
 
-pub(super) fn compile_nodes(policy: &Policy, tailnet: &Tailnet) -> Compiled {
+/// Pairs of nodes that grants make peers of each other (by node index), whether or not a
+/// packet filter rule results: a grant's source nodes and the nodes its destinations reach
+/// (through `via` routers when it has `via`), and the devices of one user under
+/// `autogroup:self`.
+fn grant_peers(
+    r: &Resolver<'_>,
+    resolved: &[ResolvedUnit<'_, '_>],
+    index: &AddrIndex,
+) -> Vec<Vec<bool>> {
+    let n = r.nodes().len();
+    let mut peers = vec![vec![false; n]; n];
+    let mut link = |a: NodeId, b: NodeId| {
+        if a != b {
+            if let Some(x) = peers.get_mut(a).and_then(|row| row.get_mut(b)) {
+                *x = true;
+            }
+            if let Some(x) = peers.get_mut(b).and_then(|row| row.get_mut(a)) {
+                *x = true;
+            }
+        }
+    };
+    for ru in resolved {
+        let mut srcs = Vec::new();
+        index.reached(&ru.src_set, &mut srcs);
+        let mut dsts = Vec::new();
+        for d in &ru.unit.dst {
+            if *d == "autogroup:self" {
+                for &s in &srcs {
+                    for t in 0..n {
+                        if same_user(r, s, t) {
+                            link(s, t);
+                        }
+                    }
+                }
+                continue;
+            }
+            index.reached(&r.resolve(d), &mut dsts);
+        }
+        if !ru.unit.via.is_empty() {
+            dsts.retain(|&id| {
+                r.nodes().get(id).is_some_and(|(_, node)| {
+                    ru.unit.via.iter().any(|v| node.tags.iter().any(|t| t == v))
+                })
+            });
+        }
+        for &s in &srcs {
+            for &d in &dsts {
+                link(s, d);
+            }
+        }
+    }
+    peers
+}
+
+fn same_user(r: &Resolver<'_>, a: NodeId, b: NodeId) -> bool {
+    match (r.nodes().get(a), r.nodes().get(b)) {
+        (Some((_, x)), Some((_, y))) => {
+            !x.is_tagged() && !y.is_tagged() && x.user.is_some() && x.user == y.user
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn compile_nodes(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    with_peers: bool,
+) -> (Compiled, Vec<Vec<bool>>) {
     let r = Resolver::new(policy, tailnet);
     let units = units(policy);
     let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
@@ -189,6 +256,11 @@ pub(super) fn compile_nodes(policy: &Policy, tailnet: &Tailnet) -> Compiled {
     }
     // The shared rules that reach each node.
     let index = AddrIndex::new(&r);
+    let peers = if with_peers {
+        grant_peers(&r, &resolved, &index)
+    } else {
+        Vec::new()
+    };
     let mut reach: Vec<Vec<usize>> = vec![Vec::new(); r.nodes().len()];
     for (i, (_, rule)) in shared.iter().enumerate() {
         for id in index.rule_reach(rule) {
@@ -269,5 +341,5 @@ pub(super) fn compile_nodes(policy: &Policy, tailnet: &Tailnet) -> Compiled {
         }
         out.nodes.insert((*name).to_string(), node_out);
     }
-    out
+    (out, peers)
 }

@@ -37,7 +37,9 @@ pub fn merge_caps(into: &mut CapMap, from: &CapMap) {
     }
 }
 
-pub(super) fn fill(tailnet: &Tailnet, compiled: &mut Compiled) {
+/// Fills every node's WhoIs map. `grant_peers[x][y]` says that grants alone make nodes `x`
+/// and `y` (by name order) peers.
+pub(super) fn fill(tailnet: &Tailnet, grant_peers: &[Vec<bool>], compiled: &mut Compiled) {
     let names: Vec<&String> = tailnet.nodes.keys().collect();
     let addrs: Vec<Vec<IpAddr>> = tailnet
         .nodes
@@ -77,7 +79,13 @@ pub(super) fn fill(tailnet: &Tailnet, compiled: &mut Compiled) {
                 continue;
             }
             let adm_y = admitted.get(y).unwrap_or(&empty);
-            let peer = theirs.iter().any(|a| adm_x.contains(*a))
+            let by_grant = grant_peers
+                .get(x)
+                .and_then(|row| row.get(y))
+                .copied()
+                .unwrap_or(false);
+            let peer = by_grant
+                || theirs.iter().any(|a| adm_x.contains(*a))
                 || mine.iter().any(|a| adm_y.contains(*a));
             if !peer {
                 continue;
