@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod hujson;
 pub mod lint;
 pub mod policy;
+pub mod policytest;
 pub mod resolve;
 pub mod selector;
 pub mod span;

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use tailgrant::compile::compile;
 use tailgrant::policy::parse_policy;
+use tailgrant::policytest::run_tests;
 use tailgrant::tailnet::Tailnet;
 
 fn corpus() -> Option<PathBuf> {
@@ -252,4 +253,63 @@ fn compiled_filters_and_capmaps_match_the_captures() {
             "capmap agreement {cr:.3} below threshold"
         );
     }
+}
+
+/// The verdict of every `tests`/`sshTests` case that reaches evaluation: accepted cases must
+/// pass, cases rejected with `test(s) failed` (or an `sshTests` message) must fail with it.
+#[test]
+fn policy_test_verdicts_match_the_control_plane() {
+    let Some(dir) = corpus() else {
+        println!("note: ../shared/conformance is absent; policy test verdicts skipped");
+        return;
+    };
+    let (mut cases, mut agree) = (0usize, 0usize);
+    for suite in ["policytest_results", "sshtest_results"] {
+        let Ok(rd) = std::fs::read_dir(dir.join(suite)) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let case: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let code = case["api_response_code"].as_i64().unwrap_or(0);
+            let msg = case["error_message"].as_str().unwrap_or_default();
+            let reaches = code == 200 || msg == "test(s) failed" || msg.starts_with("SSH tests ");
+            if !reaches {
+                continue;
+            }
+            let Ok((policy, _)) = parse_policy(case["policy_text"].as_str().unwrap_or_default())
+            else {
+                continue;
+            };
+            let failures = run_tests(&policy, &tailnet_of(&case));
+            let ok = if code == 200 {
+                failures.is_empty()
+            } else {
+                failures.iter().any(|f| f.control_plane_message == msg)
+            };
+            cases += 1;
+            agree += usize::from(ok);
+            if !ok {
+                println!(
+                    "  {}: control plane {code} {msg:?}, ours {:?}",
+                    case["test_id"].as_str().unwrap_or_default(),
+                    failures
+                        .iter()
+                        .map(|f| f.reason.as_str())
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+    let rate = agree as f64 / cases.max(1) as f64;
+    println!(
+        "policy test verdicts: {agree}/{cases} ({:.1}%)",
+        rate * 100.0
+    );
+    assert!(
+        rate >= threshold("compile_tests_verdict_min"),
+        "test verdict agreement {rate:.3} below threshold"
+    );
 }

@@ -34,3 +34,10 @@ pub fn compile(policy: &Policy, tailnet: &Tailnet) -> Compiled {
 pub fn compile_filters(policy: &Policy, tailnet: &Tailnet) -> Compiled {
     node::compile_nodes(policy, tailnet, false).0
 }
+
+/// Every rule of the policy in wire form, before it is narrowed to any node (the shared
+/// rules, then the per-node `autogroup:self` and `via` rules). The `tests` block is evaluated
+/// against these.
+pub fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
+    node::global_rules(policy, tailnet)
+}

@@ -343,3 +343,44 @@ pub(super) fn compile_nodes(
     }
     (out, peers)
 }
+
+/// A rule in wire form, before it is narrowed to any node.
+fn to_wire(rule: &Rule) -> FilterRule {
+    match &rule.body {
+        Body::Ports { dests, protos } => FilterRule {
+            src_ips: rule.src.clone(),
+            dst_ports: dests.iter().map(|d| d.wire.clone()).collect(),
+            ip_proto: protos.clone(),
+            cap_grant: Vec::new(),
+        },
+        Body::Caps(grants) => FilterRule {
+            src_ips: rule.src.clone(),
+            cap_grant: grants
+                .iter()
+                .map(|(nets, cm)| CapGrant {
+                    dsts: nets.iter().map(ToString::to_string).collect(),
+                    cap_map: cm.clone(),
+                })
+                .collect(),
+            ..FilterRule::default()
+        },
+    }
+}
+
+/// Every rule of the policy before it is narrowed to a node: the shared rules, then each
+/// node's `autogroup:self` and `via` rules. This is what the control plane evaluates the
+/// `tests` block against.
+pub(super) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
+    let r = Resolver::new(policy, tailnet);
+    let units = units(policy);
+    let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
+    let mut out = Vec::new();
+    for ru in &resolved {
+        out.extend(shared_rules(&r, ru).iter().map(to_wire));
+        for id in 0..r.nodes().len() {
+            out.extend(self_rules(&r, ru, id).iter().map(to_wire));
+            out.extend(via_rules(&r, ru, id).iter().map(to_wire));
+        }
+    }
+    out
+}
