@@ -180,6 +180,15 @@ impl AddrSet {
         ranges.get(i).is_some_and(|r| r.0 <= lo && hi <= r.1)
     }
 
+    /// The ranges of one family as inclusive integer pairs, sorted and disjoint.
+    pub fn family_ranges(&self, v4: bool) -> &[(u128, u128)] {
+        if v4 {
+            &self.v4
+        } else {
+            &self.v6
+        }
+    }
+
     /// The ranges as `(first, last)` addresses, IPv4 first.
     pub fn ranges(&self) -> impl Iterator<Item = (IpAddr, IpAddr)> + '_ {
         self.v4
