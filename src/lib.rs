@@ -2,14 +2,19 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod check;
+pub mod compile;
 pub mod diagnostic;
 pub mod fmt;
 pub mod fsutil;
 pub mod hujson;
 pub mod lint;
 pub mod policy;
+pub mod policytest;
+pub mod reference;
 #[cfg(feature = "relay")]
 pub mod relay;
+pub mod resolve;
 pub mod selector;
 pub mod span;
+pub mod table;
 pub mod tailnet;

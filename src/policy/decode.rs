@@ -41,6 +41,9 @@ pub fn from_node(node: &Node) -> (Policy, Vec<Diagnostic>) {
             }
         }
     });
+    if let Value::Object(members) = &node.value {
+        p.sections = members.iter().map(|m| m.key.clone()).collect();
+    }
     (p, d.findings)
 }
 

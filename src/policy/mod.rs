@@ -51,6 +51,9 @@ pub struct Policy {
     pub switches: Map<bool>,
     /// `attrConfig`, kept as JSON.
     pub attr_config: Option<serde_json::Value>,
+    /// The top-level keys written in the file, in order (an empty `grants` list is not an
+    /// absent one: Tailscale allows everything only when both `acls` and `grants` are absent).
+    pub sections: Vec<Str>,
 }
 
 /// One `acls` entry.

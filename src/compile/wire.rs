@@ -1,0 +1,129 @@
+//! Tailscale's wire form of packet filters (`tailcfg.FilterRule`) and of the compiled
+//! output, serialized exactly as the control plane writes them.
+
+use crate::span::Span;
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// A capability map: capability name to its values (`null` for companion capabilities).
+pub type CapMap = BTreeMap<String, serde_json::Value>;
+
+/// A port range on the wire: `{"First": n, "Last": m}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Ports {
+    /// First port.
+    #[serde(rename = "First")]
+    pub first: u16,
+    /// Last port (inclusive).
+    #[serde(rename = "Last")]
+    pub last: u16,
+}
+
+/// One destination of a rule: an address (`*`, an IP or a CIDR) and a port range.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NetPortRange {
+    /// `*`, a bare IP, or a CIDR.
+    #[serde(rename = "IP")]
+    pub ip: String,
+    /// The ports.
+    #[serde(rename = "Ports")]
+    pub ports: Ports,
+}
+
+/// An application capability granted towards some destinations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapGrant {
+    /// Destination prefixes (CIDRs, `/32` and `/128` for single nodes).
+    #[serde(rename = "Dsts")]
+    pub dsts: Vec<String>,
+    /// The capabilities and their values.
+    #[serde(rename = "CapMap")]
+    pub cap_map: CapMap,
+}
+
+/// A `tailcfg.FilterRule`: sources, and either network destinations or capability grants.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilterRule {
+    /// Source addresses: IPs, CIDRs, `first-last` ranges, or `*`.
+    #[serde(rename = "SrcIPs", default)]
+    pub src_ips: Vec<String>,
+    /// Network destinations.
+    #[serde(rename = "DstPorts", default, skip_serializing_if = "Vec::is_empty")]
+    pub dst_ports: Vec<NetPortRange>,
+    /// IP protocol numbers; absent means TCP, UDP, ICMP and ICMPv6.
+    #[serde(rename = "IPProto", default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_proto: Vec<u8>,
+    /// Capability grants.
+    #[serde(rename = "CapGrant", default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_grant: Vec<CapGrant>,
+}
+
+/// What one node receives: its packet filter, what each peer address may do towards it, and
+/// where each rule came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NodeOutput {
+    /// The filter rules pushed to the node, in order.
+    pub packet_filter_rules: Vec<FilterRule>,
+    /// For each peer address, the capabilities that peer has towards this node (`null` when
+    /// it is a peer without capabilities).
+    #[serde(serialize_with = "capmaps_with_null")]
+    pub whois_capmap: BTreeMap<String, CapMap>,
+    /// For each rule of `packet_filter_rules`, the spans of the grants and ACL entries that
+    /// produced it.
+    #[serde(skip)]
+    pub origins: Vec<Vec<Span>>,
+}
+
+/// A compiled policy: per node, by name, what the control plane would push to it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Compiled {
+    /// Nodes by name.
+    pub nodes: BTreeMap<String, NodeOutput>,
+}
+
+fn capmaps_with_null<S: Serializer>(
+    map: &BTreeMap<String, CapMap>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(map.len()))?;
+    for (k, v) in map {
+        if v.is_empty() {
+            m.serialize_entry(k, &serde_json::Value::Null)?;
+        } else {
+            m.serialize_entry(k, v)?;
+        }
+    }
+    m.end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_serialize_in_the_wire_form() {
+        let r = FilterRule {
+            src_ips: vec!["100.64.0.1".into()],
+            dst_ports: vec![NetPortRange {
+                ip: "*".into(),
+                ports: Ports {
+                    first: 0,
+                    last: 65535,
+                },
+            }],
+            ..FilterRule::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"SrcIPs":["100.64.0.1"],"DstPorts":[{"IP":"*","Ports":{"First":0,"Last":65535}}]}"#
+        );
+        let mut out = NodeOutput::default();
+        out.whois_capmap.insert("100.64.0.2".into(), CapMap::new());
+        let json = serde_json::to_string(&out).unwrap();
+        assert!(
+            json.contains(r#""whois_capmap":{"100.64.0.2":null}"#),
+            "{json}"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! A plain evaluator over the compiled per-node filters: every question is answered by
+//! scanning the destination node's rules, as a Tailscale client does. Slow and obviously
+//! right; the oracle the [`crate::table::DecisionTable`] is tested against.
+
+use crate::compile::{compile_filters, Compiled};
+use crate::policy::Policy;
+use crate::resolve::{parse_wire_addrs, Resolver};
+use crate::table::{DISABLE_RELAY_SERVER, RELAY_CAP};
+use crate::tailnet::Tailnet;
+use std::net::IpAddr;
+
+/// The compiled policy with the facts the relay rule needs.
+#[derive(Debug)]
+pub struct Reference<'t> {
+    tailnet: &'t Tailnet,
+    compiled: Compiled,
+    relay_disabled: Vec<String>,
+}
+
+fn covers(s: &str, ip: IpAddr) -> bool {
+    parse_wire_addrs(s).is_some_and(|set| set.contains(ip))
+}
+
+impl<'t> Reference<'t> {
+    /// Compiles `policy` for `tailnet`.
+    pub fn new(policy: &Policy, tailnet: &'t Tailnet) -> Self {
+        let r = Resolver::new(policy, tailnet);
+        let mut relay_disabled = Vec::new();
+        for (name, node) in &tailnet.nodes {
+            let by_attr = policy.node_attrs.iter().any(|na| {
+                na.attr
+                    .iter()
+                    .any(|a| a.value.trim() == DISABLE_RELAY_SERVER)
+                    && na.target.iter().any(|t| {
+                        let set = r.resolve(t.value.trim());
+                        node.addresses().any(|a| set.contains(a))
+                    })
+            });
+            if by_attr || node.attributes.iter().any(|a| a == DISABLE_RELAY_SERVER) {
+                relay_disabled.push(name.clone());
+            }
+        }
+        Self {
+            tailnet,
+            compiled: compile_filters(policy, tailnet),
+            relay_disabled,
+        }
+    }
+
+    /// Whether `dst`'s filter lets `src` reach it on `proto`/`port`.
+    pub fn allows(&self, src: IpAddr, dst: &str, proto: u8, port: u16) -> bool {
+        let (Some(node), Some(out)) = (self.tailnet.nodes.get(dst), self.compiled.nodes.get(dst))
+        else {
+            return false;
+        };
+        out.packet_filter_rules.iter().any(|rule| {
+            let proto_ok = if rule.ip_proto.is_empty() {
+                matches!(proto, 1 | 6 | 17 | 58)
+            } else {
+                rule.ip_proto.contains(&proto)
+            };
+            proto_ok
+                && rule.src_ips.iter().any(|s| covers(s, src))
+                && rule.dst_ports.iter().any(|d| {
+                    let port_ok = !matches!(proto, 6 | 17 | 132)
+                        || (d.ports.first <= port && port <= d.ports.last);
+                    port_ok && (d.ip == "*" || node.addresses().any(|a| covers(&d.ip, a)))
+                })
+        })
+    }
+
+    /// Whether `src` holds `cap` towards `dst` in `dst`'s filter.
+    pub fn has_cap(&self, src: IpAddr, dst: &str, cap: &str) -> bool {
+        let (Some(node), Some(out)) = (self.tailnet.nodes.get(dst), self.compiled.nodes.get(dst))
+        else {
+            return false;
+        };
+        out.packet_filter_rules.iter().any(|rule| {
+            rule.src_ips.iter().any(|s| covers(s, src))
+                && rule.cap_grant.iter().any(|g| {
+                    g.cap_map.contains_key(cap)
+                        && g.dsts
+                            .iter()
+                            .any(|d| node.addresses().any(|a| covers(d, a)))
+                })
+        })
+    }
+
+    /// Tailscale's relay rule: the requester's first address holds the relay capability in
+    /// the relay's filter, and the relay server is not disabled.
+    pub fn may_allocate(&self, requester: &str, relay: &str) -> bool {
+        let Some(req) = self.tailnet.nodes.get(requester) else {
+            return false;
+        };
+        if !self.tailnet.nodes.contains_key(relay) || self.relay_disabled.iter().any(|n| n == relay)
+        {
+            return false;
+        }
+        req.addresses()
+            .next()
+            .is_some_and(|a| self.has_cap(a, relay, RELAY_CAP))
+    }
+}

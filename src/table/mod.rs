@@ -1,0 +1,302 @@
+//! The decision table: the compiled policy indexed for runtime questions.
+//!
+//! Built once from [`crate::compile::compile_filters`] output, then immutable. Tags, users and
+//! capability names are interned; every node points at an interned *node policy* (nodes with
+//! the same rules share one), which maps source addresses to an interned *answer* (ports per
+//! protocol, capabilities with values, and the grants that decided them) through a sorted
+//! interval map; destination addresses find their node through a longest-prefix index (one
+//! hash map per prefix length present, longest first: at most a few lookups, and simpler to
+//! keep correct than a trie). No query looks at the grants: its cost depends on the address
+//! layout, not on how many grants there are.
+
+mod build;
+mod codec;
+
+pub use codec::TableError;
+
+use crate::span::Span;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// The relay capability (SPEC section 4).
+pub const RELAY_CAP: &str = "tailscale.com/cap/relay";
+/// The node attribute that turns a relay server off.
+pub const DISABLE_RELAY_SERVER: &str = "disable-relay-server";
+
+/// Index of a node in the table.
+pub type NodeIx = u32;
+
+/// What one source may do towards one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Answer {
+    /// `(protocol, first port, last port)`; protocol 0 stands for the default set (TCP, UDP,
+    /// ICMP, ICMPv6).
+    pub ports: Vec<(u8, u16, u16)>,
+    /// Capabilities: interned name, its values as JSON text, and the interned spans of the
+    /// grants that gave it.
+    pub caps: Vec<(u32, String, Vec<u32>)>,
+    /// Interned spans of the grants and ACL entries behind this answer.
+    pub origins: Vec<u32>,
+}
+
+/// Source addresses to answers, for one family: sorted interval starts, each with an
+/// answer index (`u32::MAX`: nothing allowed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct IntervalMap {
+    starts: Vec<u128>,
+    answers: Vec<u32>,
+}
+
+impl IntervalMap {
+    fn get(&self, key: u128) -> Option<u32> {
+        let i = self.starts.partition_point(|s| *s <= key);
+        let a = *self.answers.get(i.checked_sub(1)?)?;
+        (a != u32::MAX).then_some(a)
+    }
+}
+
+/// The per-node policy: source address to answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct NodePolicy {
+    v4: IntervalMap,
+    v6: IntervalMap,
+}
+
+/// One node of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEntry {
+    /// Name in the tailnet file.
+    pub name: String,
+    /// Tailscale addresses, IPv4 first.
+    pub addrs: Vec<IpAddr>,
+    /// Interned tags.
+    pub tags: Vec<u32>,
+    /// Interned owner e-mail, for untagged nodes.
+    pub user: Option<u32>,
+    /// Index of its [`NodePolicy`].
+    pub policy: u32,
+    /// Span of the `nodeAttrs` entry that disables its relay server, if one does.
+    pub relay_disabled_by: Option<u32>,
+    /// Disabled as a relay by the tailnet file's attributes.
+    pub relay_disabled_in_tailnet: bool,
+    /// Relay server port, when it runs one.
+    pub relay_port: Option<u16>,
+}
+
+/// The decision table. Build it with [`DecisionTable::build`], query it, or store it with
+/// [`DecisionTable::to_bytes`] and load it with [`DecisionTable::from_bytes`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionTable {
+    strings: Vec<String>,
+    spans: Vec<Span>,
+    answers: Vec<Answer>,
+    policies: Vec<NodePolicy>,
+    nodes: Vec<NodeEntry>,
+    /// Longest-prefix index: (is IPv4, prefix length, masked address) to node, longest first.
+    lpm: Vec<(bool, u8, HashMap<u128, NodeIx>)>,
+}
+
+/// Why an allocation was allowed or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayReason {
+    /// The requester holds `tailscale.com/cap/relay` towards the relay.
+    Granted,
+    /// No grant gives the requester the relay capability towards the relay.
+    NoRelayGrant,
+    /// The relay has the `disable-relay-server` attribute.
+    RelayServerDisabled,
+    /// The requester or the relay is not a node of the tailnet.
+    UnknownNode,
+}
+
+/// The answer to "may this requester allocate on this relay?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayDecision {
+    /// Whether the relay accepts the allocation.
+    pub allowed: bool,
+    /// Why.
+    pub reason: RelayReason,
+    /// Spans of the grants (or the `nodeAttrs` entry) that decided it.
+    pub grants: Vec<Span>,
+}
+
+fn key(ip: IpAddr) -> (bool, u128) {
+    match ip {
+        IpAddr::V4(a) => (true, u128::from(u32::from(a))),
+        IpAddr::V6(a) => (false, u128::from(a)),
+    }
+}
+
+fn mask(v: u128, len: u8, v4: bool) -> u128 {
+    let bits = if v4 { 32 } else { 128 };
+    let host = bits - u32::from(len.min(if v4 { 32 } else { 128 }));
+    if host >= 128 {
+        0
+    } else {
+        (v >> host) << host
+    }
+}
+
+impl DecisionTable {
+    /// The node with this name.
+    pub fn node(&self, name: &str) -> Option<NodeIx> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// The node entry at `ix`.
+    pub fn entry(&self, ix: NodeIx) -> Option<&NodeEntry> {
+        self.nodes.get(ix as usize)
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when the table has no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The node an address belongs to, by longest prefix (its own address, or an approved
+    /// subnet route it serves).
+    pub fn node_for_addr(&self, ip: IpAddr) -> Option<NodeIx> {
+        let (v4, k) = key(ip);
+        self.lpm
+            .iter()
+            .filter(|(f, _, _)| *f == v4)
+            .find_map(|(_, len, map)| map.get(&mask(k, *len, v4)).copied())
+    }
+
+    fn answer(&self, src: IpAddr, dst: NodeIx) -> Option<&Answer> {
+        let node = self.nodes.get(dst as usize)?;
+        let policy = self.policies.get(node.policy as usize)?;
+        let (v4, k) = key(src);
+        let a = if v4 {
+            policy.v4.get(k)
+        } else {
+            policy.v6.get(k)
+        }?;
+        self.answers.get(a as usize)
+    }
+
+    /// The capabilities (name, values as JSON text) that address `src` has towards node
+    /// `dst`, as the node's own filter grants them.
+    pub fn caps(&self, src: IpAddr, dst: NodeIx) -> Vec<(&str, &str)> {
+        self.answer(src, dst)
+            .map(|a| {
+                a.caps
+                    .iter()
+                    .filter_map(|(n, v, _)| {
+                        Some((self.strings.get(*n as usize)?.as_str(), v.as_str()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// True when address `src` holds capability `cap` towards node `dst`.
+    pub fn has_cap(&self, src: IpAddr, dst: NodeIx, cap: &str) -> bool {
+        self.answer(src, dst).is_some_and(|a| {
+            a.caps
+                .iter()
+                .any(|(n, _, _)| self.strings.get(*n as usize).is_some_and(|s| s == cap))
+        })
+    }
+
+    /// True when node `dst`'s filter lets `src` reach it on `proto`/`port`.
+    pub fn allows(&self, src: IpAddr, dst: NodeIx, proto: u8, port: u16) -> bool {
+        self.answer(src, dst).is_some_and(|a| {
+            a.ports.iter().any(|&(p, first, last)| {
+                let proto_ok = p == proto || (p == 0 && matches!(proto, 1 | 6 | 17 | 58));
+                let port_ok = !matches!(proto, 6 | 17 | 132) || (first <= port && port <= last);
+                proto_ok && port_ok
+            })
+        })
+    }
+
+    /// True when address `src` may reach address `dst` on `proto`/`port`.
+    pub fn allows_addr(&self, src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> bool {
+        self.node_for_addr(dst)
+            .is_some_and(|n| self.allows(src, n, proto, port))
+    }
+
+    /// The spans of the grants behind what `src` may do towards `dst`.
+    pub fn origins(&self, src: IpAddr, dst: NodeIx) -> Vec<Span> {
+        self.answer(src, dst)
+            .map(|a| {
+                a.origins
+                    .iter()
+                    .filter_map(|i| self.spans.get(*i as usize).copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Tailscale's relay rule (SPEC section 4): the relay accepts an allocation from
+    /// `requester` iff the requester's first address holds `tailscale.com/cap/relay`
+    /// towards the relay in the relay's filter, and the relay server is not disabled.
+    pub fn may_allocate(&self, requester: NodeIx, relay: NodeIx) -> RelayDecision {
+        let (Some(req), Some(rel)) = (
+            self.nodes.get(requester as usize),
+            self.nodes.get(relay as usize),
+        ) else {
+            return RelayDecision {
+                allowed: false,
+                reason: RelayReason::UnknownNode,
+                grants: Vec::new(),
+            };
+        };
+        if let Some(span) = rel.relay_disabled_by {
+            return RelayDecision {
+                allowed: false,
+                reason: RelayReason::RelayServerDisabled,
+                grants: self.spans.get(span as usize).copied().into_iter().collect(),
+            };
+        }
+        if rel.relay_disabled_in_tailnet {
+            return RelayDecision {
+                allowed: false,
+                reason: RelayReason::RelayServerDisabled,
+                grants: Vec::new(),
+            };
+        }
+        let Some(&src) = req.addrs.first() else {
+            return RelayDecision {
+                allowed: false,
+                reason: RelayReason::NoRelayGrant,
+                grants: Vec::new(),
+            };
+        };
+        let granting: Option<Vec<Span>> = self.answer(src, relay).and_then(|a| {
+            a.caps
+                .iter()
+                .find(|(n, _, _)| {
+                    self.strings
+                        .get(*n as usize)
+                        .is_some_and(|s| s == RELAY_CAP)
+                })
+                .map(|(_, _, o)| {
+                    o.iter()
+                        .filter_map(|i| self.spans.get(*i as usize).copied())
+                        .collect()
+                })
+        });
+        if let Some(grants) = granting {
+            RelayDecision {
+                allowed: true,
+                reason: RelayReason::Granted,
+                grants,
+            }
+        } else {
+            RelayDecision {
+                allowed: false,
+                reason: RelayReason::NoRelayGrant,
+                grants: Vec::new(),
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The decision table against the reference evaluator, on generated policies, tailnets and
+//! queries; plus the table's binary form on damaged input.
+
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+use tailgrant::policy::parse_policy;
+use tailgrant::reference::Reference;
+use tailgrant::table::{DecisionTable, RelayReason, TableError};
+use tailgrant::tailnet::Tailnet;
+
+const TAGS: &[&str] = &["tag:relay", "tag:ci", "tag:web"];
+const USERS: &[&str] = &["odin@example.com", "thor@example.org"];
+const SELECTORS: &[&str] = &[
+    "*",
+    "tag:relay",
+    "tag:ci",
+    "tag:web",
+    "odin@example.com",
+    "thor@example.org",
+    "autogroup:member",
+    "autogroup:tagged",
+    "group:ops",
+    "100.64.0.0/29",
+];
+const IPS: &[&str] = &["*", "tcp:22", "udp:53", "tcp:80-443", "icmp:*"];
+const APPS: &[&str] = &[
+    "",
+    r#""app": {"tailscale.com/cap/relay": []},"#,
+    r#""app": {"example.com/cap/x": [{"a": 1}]},"#,
+];
+
+fn tailnet(nodes: &[(usize, Option<usize>, bool)]) -> Tailnet {
+    let mut ns = Vec::new();
+    for (i, (tag, user, disabled)) in nodes.iter().enumerate() {
+        let owner = match user {
+            Some(u) => format!(r#""user": "{}","#, ["odin", "thor"][*u % 2]),
+            None => String::new(),
+        };
+        let tags = if user.is_some() {
+            "[]".to_string()
+        } else {
+            format!(r#"["{}"]"#, TAGS[*tag % TAGS.len()])
+        };
+        let attrs = if *disabled {
+            r#"["disable-relay-server"]"#
+        } else {
+            "[]"
+        };
+        ns.push(format!(
+            r#""n{i}": {{"ipv4": "100.64.0.{}", "ipv6": "fd7a:115c:a1e0::{}", {owner} "tags": {tags}, "attributes": {attrs}}}"#,
+            i + 1,
+            i + 1
+        ));
+    }
+    let text = format!(
+        r#"{{"tailnet": "odin@example.com", "users": [{{"name": "odin", "email": "odin@example.com"}}, {{"name": "thor", "email": "thor@example.org"}}], "nodes": {{{}}}}}"#,
+        ns.join(",")
+    );
+    Tailnet::from_text(&text).unwrap()
+}
+
+fn policy_text(grants: &[(usize, usize, usize, usize)], disable: Option<usize>) -> String {
+    let gs: Vec<String> = grants
+        .iter()
+        .map(|(s, d, ip, app)| {
+            let ip_part = if *app == 0 || ip % 2 == 0 {
+                format!(r#""ip": ["{}"],"#, IPS[ip % IPS.len()])
+            } else {
+                String::new()
+            };
+            format!(
+                r#"{{"src": ["{}"], "dst": ["{}"], {} {} "via": []}}"#,
+                SELECTORS[s % SELECTORS.len()],
+                SELECTORS[d % SELECTORS.len()],
+                ip_part,
+                APPS[app % APPS.len()]
+            )
+        })
+        .collect();
+    let attrs = match disable {
+        Some(t) => format!(
+            r#""nodeAttrs": [{{"target": ["{}"], "attr": ["disable-relay-server"]}}],"#,
+            TAGS[t % TAGS.len()]
+        ),
+        None => String::new(),
+    };
+    format!(
+        r#"{{"grants": [{}], {attrs} "groups": {{"group:ops": ["{}"]}},
+            "tagOwners": {{"tag:relay": [], "tag:ci": [], "tag:web": []}}}}"#,
+        gs.join(","),
+        USERS[0]
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn table_agrees_with_the_reference(
+        nodes in prop::collection::vec((0usize..3, prop::option::of(0usize..2), prop::bool::weighted(0.1)), 1..7),
+        grants in prop::collection::vec((0usize..10, 0usize..10, 0usize..5, 0usize..3), 0..6),
+        disable in prop::option::of(0usize..3),
+        ports in prop::collection::vec(0u16..500, 1..4),
+    ) {
+        let t = tailnet(&nodes);
+        let text = policy_text(&grants, disable);
+        let (policy, _) = parse_policy(&text).unwrap();
+        let table = DecisionTable::build(&policy, &t);
+        let reference = Reference::new(&policy, &t);
+        let table = DecisionTable::from_bytes(&table.to_bytes()).unwrap();
+        for (src_name, src) in &t.nodes {
+            for dst_name in t.nodes.keys() {
+                let dst = table.node(dst_name).unwrap();
+                let req = table.node(src_name).unwrap();
+                prop_assert_eq!(
+                    table.may_allocate(req, dst).allowed,
+                    reference.may_allocate(src_name, dst_name),
+                    "may_allocate {} -> {} in {}", src_name, dst_name, text
+                );
+                for a in src.addresses() {
+                    prop_assert_eq!(table.has_cap(a, dst, "tailscale.com/cap/relay"),
+                        reference.has_cap(a, dst_name, "tailscale.com/cap/relay"));
+                    for proto in [6u8, 17, 1, 58, 132] {
+                        for &port in &ports {
+                            prop_assert_eq!(
+                                table.allows(a, dst, proto, port),
+                                reference.allows(a, dst_name, proto, port),
+                                "allows {} -> {} {}:{} in {}", a, dst_name, proto, port, text
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn relay_decisions_name_their_reason_and_grant() {
+    let t = tailnet(&[(0, None, false), (1, None, false), (0, Some(0), false)]);
+    let text = r#"{"grants": [{"src": ["tag:ci"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}],
+                   "tagOwners": {"tag:relay": [], "tag:ci": []}}"#;
+    let (policy, _) = parse_policy(text).unwrap();
+    let table = DecisionTable::build(&policy, &t);
+    let (relay, ci, user) = (
+        table.node("n0").unwrap(),
+        table.node("n1").unwrap(),
+        table.node("n2").unwrap(),
+    );
+    let yes = table.may_allocate(ci, relay);
+    assert!(yes.allowed);
+    assert_eq!(yes.reason, RelayReason::Granted);
+    assert_eq!(&text[yes.grants[0].start..yes.grants[0].start + 1], "{");
+    let no = table.may_allocate(user, relay);
+    assert_eq!(no.reason, RelayReason::NoRelayGrant);
+}
+
+#[test]
+fn damaged_and_foreign_tables_are_errors() {
+    let t = tailnet(&[(0, None, false), (1, None, false)]);
+    let (policy, _) =
+        parse_policy(r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}]}"#).unwrap();
+    let bytes = DecisionTable::build(&policy, &t).to_bytes();
+    assert_eq!(
+        DecisionTable::from_bytes(b"hello world, not a table"),
+        Err(TableError::Foreign)
+    );
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    assert_eq!(
+        DecisionTable::from_bytes(&damaged),
+        Err(TableError::Checksum)
+    );
+    assert_eq!(
+        DecisionTable::from_bytes(&bytes[..bytes.len() - 3]),
+        Err(TableError::Length)
+    );
+    let mut v2 = bytes.clone();
+    v2[4] = 9;
+    assert!(matches!(
+        DecisionTable::from_bytes(&v2),
+        Err(TableError::Version { found: 9 })
+    ));
+    for cut in 0..bytes.len().min(64) {
+        let _ = DecisionTable::from_bytes(&bytes[..cut]);
+    }
+}
