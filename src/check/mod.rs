@@ -80,6 +80,42 @@ pub fn check(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     rules::check(policy, &names, options, &mut out);
     ssh::check(policy, &names, options, &mut out);
+    if let Some(tailnet) = options.tailnet {
+        evaluate_tests(policy, tailnet, &mut out);
+    }
     out.extend(crate::lint::run(policy, &names, options));
     out
 }
+
+/// With a tailnet, `tests` and `sshTests` are evaluated as the control plane does. The
+/// evaluation replaces the shape checks made without a tailnet (it finds the same malformed
+/// entries and more); it runs only on an otherwise valid policy, as the control plane's does.
+fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
+    let otherwise_valid = out.iter().all(|d| !d.is_error() || d.code == TESTS_CODE);
+    if !otherwise_valid {
+        return;
+    }
+    out.retain(|d| d.code != TESTS_CODE);
+    for f in crate::policytest::run_tests(policy, tailnet) {
+        let span = f.element.unwrap_or(f.span);
+        if out
+            .iter()
+            .any(|d| d.message == f.control_plane_message && d.span == span)
+        {
+            continue;
+        }
+        let message = if f.control_plane_message == crate::policytest::TESTS_FAILED {
+            format!("{}: {}", f.control_plane_message, f.reason)
+        } else {
+            f.control_plane_message.clone()
+        };
+        out.push(
+            Diagnostic::error(TESTS_CODE, message, span)
+                .with_label("this test fails")
+                .with_help(format!("{} (fix the policy or the test; `tailgrant explain` shows why access is granted or not)", f.reason)),
+        );
+    }
+}
+
+/// The code of a failing or malformed test.
+const TESTS_CODE: &str = "TG0401";
