@@ -112,7 +112,7 @@ fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>)
         out.push(
             Diagnostic::error(TESTS_CODE, message, span)
                 .with_label("this test fails")
-                .with_help(format!("{} (fix the policy or the test; `tailgrant explain` shows why access is granted or not)", f.reason)),
+                .with_help("grant (or stop granting) the access in the policy, or correct the test; `tailgrant explain --src ... --dst ...` shows which rules decide it"),
         );
     }
 }
