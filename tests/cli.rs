@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use serde_json::Value;
 
 fn tailgrant() -> Command {
@@ -229,4 +230,180 @@ fn fmt_formats_standard_input() {
         .assert()
         .code(0)
         .stdout("{\"a\": 1}\n");
+}
+
+const TAILNET: &str = "policy-examples/tailnet.json";
+const RELAYS: &str = "policy-examples/relays-per-region.hujson";
+
+#[test]
+fn compile_prints_per_node_filters() {
+    let out = tailgrant()
+        .args(["compile", "--tailnet", TAILNET, RELAYS])
+        .assert()
+        .code(0);
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let relay_rules = &doc["nodes"]["relay-eu"]["packet_filter_rules"];
+    let caps: Vec<String> = relay_rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["CapGrant"].as_array().cloned().unwrap_or_default())
+        .flat_map(|g| {
+            g["CapMap"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(caps, vec!["tailscale.com/cap/relay".to_string()]);
+}
+
+#[test]
+fn compile_writes_a_table_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("policy.table");
+    tailgrant()
+        .args([
+            "compile",
+            "--tailnet",
+            TAILNET,
+            RELAYS,
+            "--format",
+            "table",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(tailgrant::table::DecisionTable::from_bytes(&bytes).is_ok());
+    tailgrant()
+        .args(["compile", "--tailnet", TAILNET, RELAYS, "--format", "table"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn compile_refuses_an_invalid_policy() {
+    tailgrant()
+        .args([
+            "compile",
+            "--tailnet",
+            TAILNET,
+            "policy-examples/broken.hujson",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("tag not found"));
+}
+
+#[test]
+fn test_reports_each_failing_entry() {
+    let policy = r#"{"tagOwners": {"tag:web": []},
+        "grants": [{"src": ["alice@example.com"], "dst": ["tag:web"], "ip": ["tcp:443"]}],
+        "tests": [{"src": "alice@example.com", "accept": ["tag:web:443"]},
+                  {"src": "bob@example.com", "accept": ["tag:web:443"]}]}"#;
+    tailgrant()
+        .args(["test", "--tailnet", TAILNET, "-"])
+        .write_stdin(policy)
+        .assert()
+        .code(1)
+        .stdout(
+            predicates::str::contains("bob@example.com")
+                .and(predicates::str::contains("2 test entries, 1 failure(s)")),
+        );
+    tailgrant()
+        .args(["test", "--tailnet", TAILNET, RELAYS])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn explain_gives_the_relay_checklist() {
+    let out = tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            RELAYS,
+            "--src",
+            "alice-laptop",
+            "--dst",
+            "relay-eu",
+            "--relay",
+        ])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("decision: allowed"), "{stdout}");
+    assert!(stdout.contains("relays-per-region.hujson:21:3"), "{stdout}");
+    let out = tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            RELAYS,
+            "--src",
+            "carol-laptop",
+            "--dst",
+            "relay-eu",
+            "--relay",
+        ])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("[FAIL] no grant gives `carol-laptop`"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn explain_answers_port_questions() {
+    tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            RELAYS,
+            "--src",
+            "100.64.0.2",
+            "--dst",
+            "web-1",
+            "--port",
+            "tcp:443",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("decision: allowed"));
+    tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            RELAYS,
+            "--src",
+            "ci-runner",
+            "--dst",
+            "web-1",
+            "--port",
+            "tcp:443",
+        ])
+        .assert()
+        .code(1);
+    tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            RELAYS,
+            "--src",
+            "nowhere",
+            "--dst",
+            "web-1",
+        ])
+        .assert()
+        .code(2);
 }

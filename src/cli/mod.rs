@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Only this layer reads files and prints.
 
 mod check;
+mod engine;
 mod fmt;
 mod output;
 
@@ -23,6 +24,12 @@ enum Command {
     Check(check::CheckArgs),
     /// Format policy files (HuJSON), keeping every comment.
     Fmt(fmt::FmtArgs),
+    /// Compile a policy against a tailnet: per-node packet filters, or the decision table.
+    Compile(engine::CompileArgs),
+    /// Run the policy's `tests` and `sshTests` against a tailnet, each failure at its place.
+    Test(engine::TestArgs),
+    /// Explain what a source may do towards a destination, and which rules decide it.
+    Explain(engine::ExplainArgs),
     /// Print shell completions for SHELL.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -59,6 +66,9 @@ pub fn main() -> ExitCode {
     let status = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Compile(args) => engine::compile(&args),
+        Command::Test(args) => engine::test(&args),
+        Command::Explain(args) => engine::explain_cmd(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());

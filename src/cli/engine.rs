@@ -1,0 +1,344 @@
+//! `tailgrant compile`, `tailgrant test` and `tailgrant explain`: the grant engine's commands.
+
+use super::output::{self, Format, Outcome};
+use super::{fail, read_input, read_tailnet, Status};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use tailgrant::check::{check_text, Options};
+use tailgrant::diagnostic::{Diagnostic, Findings};
+use tailgrant::explain::{explain, Question};
+use tailgrant::policy::Policy;
+use tailgrant::span::{LineIndex, Span};
+use tailgrant::table::DecisionTable;
+use tailgrant::tailnet::Tailnet;
+
+/// A policy that passed `check`, with its tailnet.
+struct Loaded {
+    path: String,
+    text: String,
+    policy: Policy,
+    tailnet: Tailnet,
+}
+
+/// Reads and checks a policy against a tailnet; prints the errors and returns the exit
+/// status when it is not valid.
+fn load(policy: &Path, tailnet: &Path) -> Result<Loaded, Status> {
+    let tailnet = read_tailnet(tailnet).map_err(|e| fail(&e))?;
+    let bytes = read_input(policy).map_err(|e| fail(&e))?;
+    let path = policy.display().to_string();
+    let text = match tailgrant::hujson::text_of(&bytes) {
+        Ok(t) => t.to_string(),
+        Err(d) => {
+            print_diagnostics(&path, &String::from_utf8_lossy(&bytes), vec![d]);
+            return Err(Status::Findings);
+        }
+    };
+    let report = check_text(
+        &text,
+        &Options {
+            tailnet: Some(&tailnet),
+        },
+    );
+    match report.policy {
+        Some(policy) if report.findings.errors.is_empty() => Ok(Loaded {
+            path,
+            text,
+            policy,
+            tailnet,
+        }),
+        _ => {
+            output::print(Format::Human, &[Outcome::new(path, text, report.findings)]);
+            Err(Status::Findings)
+        }
+    }
+}
+
+fn print_diagnostics(path: &str, text: &str, diagnostics: Vec<Diagnostic>) {
+    let mut findings = Findings::default();
+    diagnostics.into_iter().for_each(|d| findings.push(d));
+    output::print(
+        Format::Human,
+        &[Outcome::new(path.to_string(), text.to_string(), findings)],
+    );
+}
+
+/// Output of `compile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompileFormat {
+    /// Per node: the packet filter Tailscale would push and the WhoIs capability maps (JSON).
+    Tailcfg,
+    /// The decision table in its versioned, checksummed binary form (needs `-o`).
+    Table,
+}
+
+/// Arguments of `compile`.
+#[derive(Debug, clap::Args)]
+pub struct CompileArgs {
+    /// The tailnet (users and nodes).
+    #[arg(long, value_name = "FILE")]
+    tailnet: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompileFormat::Tailcfg)]
+    format: CompileFormat,
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// The policy file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+/// Runs `compile`.
+pub fn compile(args: &CompileArgs) -> Status {
+    let loaded = match load(&args.file, &args.tailnet) {
+        Ok(l) => l,
+        Err(s) => return s,
+    };
+    let bytes = match args.format {
+        CompileFormat::Tailcfg => {
+            let compiled = tailgrant::compile::compile(&loaded.policy, &loaded.tailnet);
+            match serde_json::to_string_pretty(&compiled) {
+                Ok(mut s) => {
+                    s.push('\n');
+                    s.into_bytes()
+                }
+                Err(e) => return fail(&format!("cannot encode the filters: {e}")),
+            }
+        }
+        CompileFormat::Table => {
+            if args.output.is_none() {
+                return fail("`--format table` writes a binary file: give it with `-o FILE`");
+            }
+            DecisionTable::build(&loaded.policy, &loaded.tailnet).to_bytes()
+        }
+    };
+    match &args.output {
+        Some(out) => match tailgrant::fsutil::write_atomic(out, &bytes) {
+            Ok(()) => Status::Clean,
+            Err(e) => fail(&format!("cannot write {}: {e}", out.display())),
+        },
+        None => {
+            print!("{}", String::from_utf8_lossy(&bytes));
+            Status::Clean
+        }
+    }
+}
+
+/// Arguments of `test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// The tailnet (users and nodes) the tests run against.
+    #[arg(long, value_name = "FILE")]
+    tailnet: PathBuf,
+    /// The policy file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+/// Runs `test`: the policy's `tests` and `sshTests`, each failure at its place.
+pub fn test(args: &TestArgs) -> Status {
+    let tailnet = match read_tailnet(&args.tailnet) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let bytes = match read_input(&args.file) {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let path = args.file.display().to_string();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let report = check_text(
+        &text,
+        &Options {
+            tailnet: Some(&tailnet),
+        },
+    );
+    let Some(policy) = &report.policy else {
+        output::print(Format::Human, &[Outcome::new(path, text, report.findings)]);
+        return Status::Findings;
+    };
+    let total = policy.tests.len() + policy.ssh_tests.len();
+    let mut findings = report.findings.clone();
+    findings.warnings.clear();
+    let failing = findings
+        .errors
+        .iter()
+        .filter(|d| d.code == "TG0401" || d.code == "TG0402")
+        .count();
+    let other = findings.errors.len() - failing;
+    output::print(Format::Human, &[Outcome::new(path.clone(), text, findings)]);
+    println!(
+        "{path}: {total} test entries, {failing} failure(s){}",
+        if other > 0 {
+            format!(", {other} other error(s)")
+        } else {
+            String::new()
+        }
+    );
+    if failing + other > 0 {
+        Status::Findings
+    } else {
+        Status::Clean
+    }
+}
+
+/// Arguments of `explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The tailnet (users and nodes).
+    #[arg(long, value_name = "FILE")]
+    tailnet: PathBuf,
+    /// The source: a node name or an address.
+    #[arg(long, value_name = "NODE|IP")]
+    src: String,
+    /// The destination: a node name or an address.
+    #[arg(long, value_name = "NODE|IP")]
+    dst: String,
+    /// Ask about this capability (e.g. `tailscale.com/cap/relay`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["port", "relay"])]
+    cap: Option<String>,
+    /// Ask about this protocol and port (e.g. `tcp:443`, `udp:53`, `icmp:*`).
+    #[arg(long, value_name = "PROTO:N", conflicts_with = "relay")]
+    port: Option<String>,
+    /// Ask whether the source may use the destination as its peer relay, with the whole
+    /// checklist.
+    #[arg(long)]
+    relay: bool,
+    /// The policy file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+fn parse_port_question(s: &str) -> Result<Question, String> {
+    let (proto, port) = s.split_once(':').unwrap_or(("tcp", s));
+    let protos = tailgrant::selector::parse_proto(proto)?;
+    let proto = protos
+        .first()
+        .copied()
+        .ok_or_else(|| format!("no protocol in `{s}`"))?;
+    let port = match port {
+        "*" => 0,
+        p => p
+            .parse()
+            .map_err(|_| format!("`{p}` is not a port number"))?,
+    };
+    Ok(Question::Port { proto, port })
+}
+
+/// Runs `explain`.
+pub fn explain_cmd(args: &ExplainArgs) -> Status {
+    let question = if args.relay {
+        Question::Relay
+    } else if let Some(cap) = &args.cap {
+        Question::Cap(cap.clone())
+    } else if let Some(port) = &args.port {
+        match parse_port_question(port) {
+            Ok(q) => q,
+            Err(e) => return fail(&e),
+        }
+    } else {
+        Question::Any
+    };
+    let loaded = match load(&args.file, &args.tailnet) {
+        Ok(l) => l,
+        Err(s) => return s,
+    };
+    let table = DecisionTable::build(&loaded.policy, &loaded.tailnet);
+    let e = match explain(
+        &loaded.policy,
+        &loaded.tailnet,
+        &table,
+        &args.src,
+        &args.dst,
+        &question,
+    ) {
+        Ok(e) => e,
+        Err(msg) => return fail(&msg),
+    };
+    let lines = LineIndex::new(&loaded.text);
+    let place = |span: Span| {
+        let (line, col) = lines.position(&loaded.text, span.start);
+        let snippet = loaded.text.get(span.start..span.end).unwrap_or("");
+        format!("{}:{line}:{col}  {}", loaded.path, one_line(snippet, 100))
+    };
+    let who = |p: &tailgrant::explain::Party| match &p.node {
+        Some(n) => format!("{n} ({})", p.addr),
+        None => p.addr.to_string(),
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "src:      {}", who(&e.src));
+    let _ = writeln!(out, "dst:      {}", who(&e.dst));
+    let asked = match &question {
+        Question::Any => "any access".to_string(),
+        Question::Port { .. } => format!("port {}", args.port.as_deref().unwrap_or("")),
+        Question::Cap(c) => format!("capability {c}"),
+        Question::Relay => "peer relay".to_string(),
+    };
+    let _ = writeln!(out, "question: {asked}");
+    let _ = writeln!(
+        out,
+        "decision: {}",
+        if e.allowed { "allowed" } else { "denied" }
+    );
+    if e.caps.is_empty() {
+        let _ = writeln!(out, "capabilities: none");
+    } else {
+        let _ = writeln!(out, "capabilities:");
+        for (name, value) in &e.caps {
+            let _ = writeln!(out, "  {name}: {value}");
+        }
+    }
+    if e.origins.is_empty() {
+        let _ = writeln!(
+            out,
+            "rules: no grant or ACL entry gives the source anything towards the destination"
+        );
+    } else {
+        let _ = writeln!(out, "rules:");
+        for span in &e.origins {
+            let _ = writeln!(out, "  {}", place(*span));
+        }
+    }
+    if !e.relay_checklist.is_empty() {
+        let _ = writeln!(out, "relay checklist:");
+        for item in &e.relay_checklist {
+            let _ = writeln!(
+                out,
+                "  [{}] {}",
+                if item.ok { "ok" } else { "FAIL" },
+                item.what
+            );
+            for span in &item.spans {
+                let _ = writeln!(out, "         {}", place(*span));
+            }
+        }
+    }
+    print!("{out}");
+    if e.allowed {
+        Status::Clean
+    } else {
+        Status::Findings
+    }
+}
+
+/// The text on one line, comments dropped and whitespace collapsed, cut at `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let without_comments: String = text
+        .lines()
+        .map(|l| match l.find("//") {
+            Some(i) if !l[..i].contains('"') || l[..i].matches('"').count() % 2 == 0 => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let collapsed = without_comments
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if collapsed.chars().count() > max {
+        let cut: String = collapsed.chars().take(max).collect();
+        format!("{cut}...")
+    } else {
+        collapsed
+    }
+}
