@@ -4,6 +4,7 @@
 pub mod check;
 pub mod compile;
 pub mod diagnostic;
+pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod fsutil;

@@ -407,3 +407,53 @@ fn explain_answers_port_questions() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn diff_shows_gained_and_lost_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.hujson");
+    let old_text = std::fs::read_to_string(RELAYS).unwrap();
+    std::fs::write(
+        &new,
+        old_text.replace(
+            r#""src": ["group:us-staff", "tag:ci"]"#,
+            r#""src": ["group:us-staff"]"#,
+        ),
+    )
+    .unwrap();
+    let new = new.to_str().unwrap();
+    tailgrant()
+        .args(["diff", "--tailnet", TAILNET, RELAYS, new])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains(
+            "ci-runner -> relay-us\n  - tailscale.com/cap/relay",
+        ));
+    tailgrant()
+        .args(["diff", "--fail-on-removed", RELAYS, new])
+        .assert()
+        .code(1);
+    tailgrant()
+        .args(["diff", "--format", "markdown", RELAYS, new])
+        .assert()
+        .stdout(predicates::str::contains(
+            "| `tag:ci` | `tag:relay-us` |  | `tailscale.com/cap/relay` |",
+        ));
+}
+
+#[test]
+fn diff_of_a_reformatted_policy_is_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.hujson");
+    let formatted = tailgrant::fmt::format(&std::fs::read_to_string(RELAYS).unwrap()).unwrap();
+    std::fs::write(
+        &copy,
+        formatted.replace("// Everyone may reach", "// All members reach"),
+    )
+    .unwrap();
+    tailgrant()
+        .args(["diff", "--tailnet", TAILNET, RELAYS, copy.to_str().unwrap()])
+        .assert()
+        .code(0)
+        .stdout("no change in access\n");
+}

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Only this layer reads files and prints.
 
 mod check;
+mod diff;
 mod engine;
 mod fmt;
 mod output;
@@ -30,6 +31,8 @@ enum Command {
     Test(engine::TestArgs),
     /// Explain what a source may do towards a destination, and which rules decide it.
     Explain(engine::ExplainArgs),
+    /// Show who gained and who lost which access between two versions of a policy.
+    Diff(diff::DiffArgs),
     /// Print shell completions for SHELL.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => engine::compile(&args),
         Command::Test(args) => engine::test(&args),
         Command::Explain(args) => engine::explain_cmd(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());

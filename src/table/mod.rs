@@ -198,6 +198,15 @@ impl DecisionTable {
             .unwrap_or_default()
     }
 
+    /// The ports (`(protocol, first, last)`, protocol 0 for the default set) and the
+    /// capabilities (name, values as JSON text) that address `src` has towards node `dst`.
+    pub fn access(&self, src: IpAddr, dst: NodeIx) -> (&[(u8, u16, u16)], Vec<(&str, &str)>) {
+        let ports = self
+            .answer(src, dst)
+            .map_or(&[][..], |a| a.ports.as_slice());
+        (ports, self.caps(src, dst))
+    }
+
     /// True when address `src` holds capability `cap` towards node `dst`.
     pub fn has_cap(&self, src: IpAddr, dst: NodeIx, cap: &str) -> bool {
         self.answer(src, dst).is_some_and(|a| {
