@@ -292,7 +292,7 @@ fn selector_access(p: &Policy) -> BTreeMap<(String, String), Access> {
 fn node_access(p: &Policy, tailnet: &Tailnet) -> BTreeMap<(String, String), Access> {
     let table = DecisionTable::build(p, tailnet);
     let mut map = BTreeMap::new();
-    for (dst_name, _) in &tailnet.nodes {
+    for dst_name in tailnet.nodes.keys() {
         let Some(dst) = table.node(dst_name) else {
             continue;
         };

@@ -26,6 +26,9 @@ pub const DISABLE_RELAY_SERVER: &str = "disable-relay-server";
 /// Index of a node in the table.
 pub type NodeIx = u32;
 
+/// `(protocol, first port, last port)`; protocol 0 stands for the default set.
+pub type PortGrant = (u8, u16, u16);
+
 /// What one source may do towards one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Answer {
@@ -200,7 +203,7 @@ impl DecisionTable {
 
     /// The ports (`(protocol, first, last)`, protocol 0 for the default set) and the
     /// capabilities (name, values as JSON text) that address `src` has towards node `dst`.
-    pub fn access(&self, src: IpAddr, dst: NodeIx) -> (&[(u8, u16, u16)], Vec<(&str, &str)>) {
+    pub fn access(&self, src: IpAddr, dst: NodeIx) -> (&[PortGrant], Vec<(&str, &str)>) {
         let ports = self
             .answer(src, dst)
             .map_or(&[][..], |a| a.ports.as_slice());
