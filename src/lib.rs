@@ -8,6 +8,7 @@ pub mod fsutil;
 pub mod hujson;
 pub mod lint;
 pub mod policy;
+pub mod schema;
 pub mod selector;
 pub mod span;
 pub mod tailnet;
