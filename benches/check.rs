@@ -12,10 +12,7 @@ pub fn policy(lines: usize) -> String {
     let n = lines / 8;
     let mut s = String::from("// generated\n{\n\"groups\": {\n");
     for i in 0..n {
-        let _ = writeln!(
-            s,
-            "  \"group:g{i}\": [\"user{i}@example.com\", \"ops{i}@example.com\"],"
-        );
+        let _ = writeln!(s, "  \"group:g{i}\": [\"user{i}@example.com\", \"ops{i}@example.com\"],");
     }
     s.push_str("},\n\"tagOwners\": {\n");
     for i in 0..n {
@@ -48,15 +45,10 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("check_2000_lines");
     group.throughput(Throughput::Elements(lines));
     group.bench_function("baseline_serde_json_parse", |b| {
-        let plain = text
-            .replace("// generated\n", "")
-            .replace(",\n}", "\n}")
-            .replace(",\n]", "\n]");
+        let plain = text.replace("// generated\n", "").replace(",\n}", "\n}").replace(",\n]", "\n]");
         b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(black_box(&plain)).ok()));
     });
-    group.bench_function("hujson_parse", |b| {
-        b.iter(|| black_box(tailgrant::hujson::parse(black_box(&text)).is_ok()))
-    });
+    group.bench_function("hujson_parse", |b| b.iter(|| black_box(tailgrant::hujson::parse(black_box(&text)).is_ok())));
     group.bench_function("parse_and_check", |b| {
         b.iter(|| black_box(check_text(black_box(&text), &Options::default()).is_valid()));
     });
