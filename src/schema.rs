@@ -12,6 +12,9 @@
 //! marks any other spelling of them as deprecated, which editors show as a warning, in line
 //! with tailgrant's lint `TG1009`; truly unknown fields are errors, as in Tailscale.
 //!
+//! Patterned strings carry `patternErrorMessage`, VS Code's own keyword, so that a mismatch
+//! reads as advice rather than as a regular expression; other tools ignore it.
+//!
 //! The committed copy is `schema/policy.schema.json`; `tests/schema.rs` fails when it
 //! drifts from [`policy_schema`].
 
@@ -117,22 +120,24 @@ fn top_level_fields() -> Vec<(&'static str, Value)> {
         )),
         ("groups", with_examples(dict(
             "Named sets of users: `\"group:name\": [\"alice@example.com\", ...]`. Groups hold users only, not other groups, tags or autogroups.",
-            json!({"type": "string", "pattern": r"^group:."}),
+            json!({"type": "string", "pattern": r"^group:.", "patternErrorMessage": "group names are `group:<name>`"}),
             nullable_list(
                 "The members of the group: users' login names (e-mail addresses).",
                 json!({
                     "type": "string",
                     "pattern": r"^(?!\s*(?:group:|tag:|autogroup:|\*\s*$))",
+                    "patternErrorMessage": "group members are users (e-mail addresses), not groups, tags, autogroups or `*`",
                     "description": "A user's login name, e.g. `alice@example.com`. Not a group, tag or autogroup.",
                 }),
             ),
         ), json!([{"group:eng": ["alice@example.com", "bob@example.com"]}]))),
         ("hosts", with_examples(dict(
             "Names for IP addresses and CIDRs, usable in `src`, `dst` and tests instead of the address.",
-            json!({"type": "string", "pattern": r"^[^@:]+$"}),
+            json!({"type": "string", "pattern": r"^[^@:]+$", "patternErrorMessage": "host names may not contain `@` or `:`"}),
             json!({
                 "type": ["string", "null"],
                 "pattern": PREFIX,
+                "patternErrorMessage": "write an IP address (`100.64.0.1`) or a CIDR (`10.0.0.0/8`)",
                 "description": "An IP address (`100.64.0.1`) or CIDR (`10.0.0.0/8`).",
             }),
         ), json!([{"db-primary": "100.64.0.10", "office-lan": "192.168.1.0/24"}]))),
@@ -141,6 +146,7 @@ fn top_level_fields() -> Vec<(&'static str, Value)> {
             json!({
                 "type": "string",
                 "pattern": format!("^{TAG}$"),
+                "patternErrorMessage": "tags are `tag:` then a letter, then letters, digits or dashes",
                 "description": "`tag:` then a letter, then letters, digits or dashes.",
             }),
             nullable_list(
@@ -159,7 +165,7 @@ fn top_level_fields() -> Vec<(&'static str, Value)> {
         )),
         ("postures", with_examples(dict(
             "Device posture conditions by name: `\"posture:name\": [\"node:os == 'macos'\", ...]`; all conditions must hold. Used in `srcPosture`.",
-            json!({"type": "string", "pattern": r"^posture:."}),
+            json!({"type": "string", "pattern": r"^posture:.", "patternErrorMessage": "posture names are `posture:<name>`"}),
             nullable_list(
                 "Conditions on device attributes, all of which must hold, e.g. `node:os IN ['macos', 'linux']` or `node:tsReleaseTrack == 'stable'`.",
                 json!({"type": "string"}),
@@ -168,12 +174,13 @@ fn top_level_fields() -> Vec<(&'static str, Value)> {
         ("defaultSrcPosture", json!({"$ref": "#/$defs/postureList", "description": "Postures that every source must meet in rules that name no `srcPosture` of their own."})),
         ("ipsets", with_examples(dict(
             "Named address sets: `\"ipset:name\": [entries]`. Entries apply in order: a bare entry or `add X` adds X's addresses, `remove X` takes them away.",
-            json!({"type": "string", "pattern": r"^ipset:."}),
+            json!({"type": "string", "pattern": r"^ipset:.", "patternErrorMessage": "ipset names are `ipset:<name>`"}),
             nullable_list(
                 "IPs, CIDRs, hosts or other ipsets, each optionally prefixed with `add ` or `remove `.",
                 json!({
                     "type": "string",
                     "pattern": format!(r"^\s*(?:(?:add|remove)\s+)?{SELECTOR}\s*$"),
+                    "patternErrorMessage": "write an IP, CIDR, host or ipset, optionally after `add ` or `remove `",
                 }),
             ),
         ), json!([{"ipset:office": ["192.168.0.0/16", "remove 192.168.99.0/24"]}]))),
@@ -201,6 +208,7 @@ fn selector_def() -> Value {
         "type": "string",
         "description": "Who or what a rule applies to: `*`, a user (`alice@example.com`), `user:*@example.com`, `group:name`, `tag:name`, `autogroup:member` (and other autogroups), a host from `hosts`, an IP, a CIDR, or `ipset:name`.",
         "pattern": format!(r"^\s*{SELECTOR}\s*$"),
+        "patternErrorMessage": "not a selector: write `*`, a user, `group:x`, `tag:x` (a letter first), `autogroup:x`, a host, an IP or a CIDR (no port here)",
         "examples": ["group:eng", "tag:server", "autogroup:member", "alice@example.com", "10.0.0.0/8"],
     })
 }
@@ -214,6 +222,7 @@ fn acl_destination_def() -> Value {
         "type": "string",
         "description": "A destination and its ports, `alias:ports`: the alias is any selector, the ports are `*`, a port, a range `80-443`, or a comma-separated list.",
         "pattern": format!(r"^\s*{SELECTOR}:{PORTS}\s*$"),
+        "patternErrorMessage": "write `alias:ports`, e.g. `tag:web:443`, `group:dev:22,80-90` or `*:*`",
         "examples": ["tag:server:22", "group:eng:80,443", "autogroup:self:*", "10.0.0.0/8:1024-65535"],
     })
 }
@@ -223,6 +232,7 @@ fn test_destination_def() -> Value {
         "type": "string",
         "description": "One host and one port to test, `alias:port`: a user, tag, host or IP (IPv6 in brackets), then a port.",
         "pattern": format!(r"^\s*{SELECTOR}:{PORTS}\s*$"),
+        "patternErrorMessage": "write `host:port`, e.g. `tag:web:443` or `[fd7a:115c:a1e0::1]:22`",
         "examples": ["tag:server:22", "100.64.0.10:443", "[fd7a:115c:a1e0::1]:22"],
     })
 }
@@ -233,6 +243,7 @@ fn posture_list_def() -> Value {
         json!({
             "type": "string",
             "pattern": r"^\s*posture:.",
+            "patternErrorMessage": "postures are `posture:<name>`",
             "description": "A posture defined in `postures`.",
         }),
     )
@@ -312,6 +323,7 @@ fn grant_def() -> Value {
         "propertyNames": {
             "type": "string",
             "pattern": r"^[^/]*\.[^/]*/.",
+            "patternErrorMessage": "capability names are `{domain}/{path}`, e.g. `example.com/cap/app`",
             "not": {"pattern": "://"},
             "if": {"pattern": r"^tailscale\.com/"},
             "then": {"enum": caps},
@@ -331,6 +343,7 @@ fn grant_def() -> Value {
                 json!({
                     "type": "string",
                     "pattern": format!(r"^\s*(?:{PROTO}:)?{PORTS}\s*$"),
+                    "patternErrorMessage": "write `*`, a port (`22`), a range (`80-443`) or `proto:ports` (`tcp:443`, `icmp:*`)",
                     "description": "`*`, a port, a range, or `proto:ports`. A protocol without ports (e.g. `icmp`) takes only `*`.",
                     "examples": ["*", "tcp:443", "udp:53", "80-443", "icmp:*"],
                 }),
@@ -339,7 +352,7 @@ fn grant_def() -> Value {
             ("srcPosture", with_description(json!({"$ref": "#/$defs/postureList"}), "Postures the source device must meet.")),
             ("via", nullable_list(
                 "Route this access only through these tagged subnet routers, exit nodes or app connectors.",
-                json!({"type": "string", "pattern": format!(r"^\s*{TAG}\s*$")}),
+                json!({"type": "string", "pattern": format!(r"^\s*{TAG}\s*$"), "patternErrorMessage": "via takes tags only"}),
             )),
         ],
     );
@@ -359,7 +372,7 @@ fn auto_approvers_def() -> Value {
             vec![
                 ("routes", dict(
                     "Subnet routes approved automatically: `\"CIDR\": [approvers]`; covers the CIDR and any route inside it.",
-                    json!({"type": "string", "pattern": PREFIX}),
+                    json!({"type": "string", "pattern": PREFIX, "patternErrorMessage": "write a CIDR, e.g. `10.0.0.0/8`"}),
                     json!({"$ref": "#/$defs/selectors"}),
                 )),
                 ("exitNode", with_description(json!({"$ref": "#/$defs/selectors"}), "Who may advertise an exit node that is approved automatically.")),
@@ -381,6 +394,7 @@ fn ssh_rule_def() -> Value {
             ("action", json!({
                 "type": "string",
                 "pattern": r"^\s*(?:accept|check)\s*$",
+                "patternErrorMessage": "SSH actions are `accept` and `check`",
                 "description": "`accept`: allow; `check`: allow after the user has logged in to Tailscale recently (see `checkPeriod`).",
                 "examples": ["accept", "check"],
             })),
@@ -388,11 +402,12 @@ fn ssh_rule_def() -> Value {
             ("dst", with_description(json!({"$ref": "#/$defs/selectors"}), "Nodes they may connect to: tags, `autogroup:self`, hosts, users...")),
             ("users", nullable_list(
                 "Local login names they may use: `root`, `ubuntu`, `autogroup:nonroot` (any user but root), `localpart:*@example.com` (the part of their login before `@`).",
-                json!({"type": "string", "pattern": r"^(?!\s*\*?\s*$)"}),
+                json!({"type": "string", "pattern": r"^(?!\s*\*?\s*$)", "patternErrorMessage": "write a login name, `autogroup:nonroot` or `localpart:*@<domain>` (not `*` or empty)"}),
             )),
             ("checkPeriod", json!({
                 "type": ["string", "null"],
                 "pattern": CHECK_PERIOD,
+                "patternErrorMessage": "write a Go duration such as `12h` or `30m` (at most `168h`), or `always`",
                 "description": "With `check`: how long a login stays fresh, a Go duration (`12h`, `30m`) up to `168h`, or `always` to ask every time. Default 12h.",
                 "examples": ["12h", "30m", "always"],
             })),
@@ -429,7 +444,7 @@ fn node_attr_def() -> Value {
                 })),
                 ("ipPool", nullable_list(
                     "CIDRs from which the nodes get their Tailscale IPv4 addresses.",
-                    json!({"type": "string", "pattern": PREFIX}),
+                    json!({"type": "string", "pattern": PREFIX, "patternErrorMessage": "write a CIDR, e.g. `100.81.0.0/16`"}),
                 )),
             ],
         ),
@@ -445,6 +460,7 @@ fn test_def() -> Value {
                 ("src", json!({
                     "type": ["string", "null"],
                     "pattern": format!(r"^\s*{SELECTOR}\s*$"),
+                    "patternErrorMessage": "not a selector: write a user, group, tag, host or IP",
                     "description": "Who connects: a user, group, tag, host or IP.",
                 })),
                 ("user", deprecated(json!({"type": ["string", "null"]}), "Old name of `src`: still accepted, write `src`.")),
@@ -473,6 +489,7 @@ fn ssh_test_def() -> Value {
                     json!({
                         "type": ["string", "null"],
                         "pattern": format!(r"^\s*{SELECTOR}\s*$"),
+                        "patternErrorMessage": "not a selector: write a user, tag or IP",
                         "description": "Who connects: a user, tag or IP.",
                     }),
                 ),
@@ -537,7 +554,7 @@ fn derp_map_def() -> Value {
             "Regions": {
                 "type": ["object", "null"],
                 "description": "The regions by ID.",
-                "propertyNames": {"pattern": "^[0-9]+$"},
+                "propertyNames": {"pattern": "^[0-9]+$", "patternErrorMessage": "region IDs are numbers"},
                 "additionalProperties": region,
             },
         },
@@ -611,6 +628,7 @@ fn proto(description: &str) -> Value {
     json!({
         "type": ["string", "integer", "null"],
         "pattern": format!(r"^\s*{PROTO}\s*$"),
+        "patternErrorMessage": "a protocol name (`tcp`, `udp`, `icmp`...) or a number 1-255",
         "minimum": 1,
         "maximum": 255,
         "description": format!("{description} A name (`tcp`, `udp`, `icmp`, `sctp`, `gre`, `esp`, `ah`...) or an IANA protocol number 1-255."),
