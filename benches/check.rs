@@ -6,39 +6,47 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use tailgrant::check::{check_text, Options};
 
-/// A realistic policy: groups, tags, hosts, grants (relay grants among them), ACLs, SSH
-/// rules and tests, one entry per line, about `lines` lines.
+/// A realistic policy laid out as `tailgrant fmt` writes it (one member per line): groups,
+/// tags, hosts, grants (relay grants among them), ACLs and SSH rules; about `lines` lines.
 pub fn policy(lines: usize) -> String {
-    let n = lines / 8;
-    let mut s = String::from("// generated\n{\n\"groups\": {\n");
+    let n = lines / 24;
+    let mut s = String::from("// generated\n{\n\t\"groups\": {\n");
     for i in 0..n {
         let _ = writeln!(
             s,
-            "  \"group:g{i}\": [\"user{i}@example.com\", \"ops{i}@example.com\"],"
+            "\t\t\"group:g{i}\": [\"user{i}@example.com\", \"ops{i}@example.com\"],"
         );
     }
-    s.push_str("},\n\"tagOwners\": {\n");
+    s.push_str("\t},\n\t\"tagOwners\": {\n");
     for i in 0..n {
-        let _ = writeln!(s, "  \"tag:t{i}\": [\"group:g{i}\"],");
+        let _ = writeln!(s, "\t\t\"tag:t{i}\": [\"group:g{i}\"],");
     }
-    s.push_str("},\n\"hosts\": {\n");
+    s.push_str("\t},\n\t\"hosts\": {\n");
     for i in 0..n {
-        let _ = writeln!(s, "  \"host{i}\": \"10.{}.{}.0/24\",", i / 256, i % 256);
+        let _ = writeln!(s, "\t\t\"host{i}\": \"10.{}.{}.0/24\",", i / 256, i % 256);
     }
-    s.push_str("},\n\"grants\": [\n");
+    s.push_str("\t},\n\t\"grants\": [\n");
     for i in 0..n {
-        let _ = writeln!(s, "  {{\"src\": [\"group:g{i}\"], \"dst\": [\"tag:t{i}\"], \"ip\": [\"tcp:443\", \"udp:53\"]}},");
-        let _ = writeln!(s, "  {{\"src\": [\"tag:t{i}\"], \"dst\": [\"tag:t{}\"], \"app\": {{\"tailscale.com/cap/relay\": []}}}},", (i + 1) % n);
+        let _ = writeln!(s, "\t\t// access for team {i}");
+        let _ = writeln!(s, "\t\t{{\n\t\t\t\"src\": [\"group:g{i}\"],\n\t\t\t\"dst\": [\"tag:t{i}\"],\n\t\t\t\"ip\":  [\"tcp:443\", \"udp:53\"],\n\t\t}},");
+        let _ = writeln!(
+            s,
+            "\t\t{{\n\t\t\t\"src\": [\"tag:t{i}\"],\n\t\t\t\"dst\": [\"tag:t{}\"],\n\t\t\t\"app\": {{\"tailscale.com/cap/relay\": []}},\n\t\t}},",
+            (i + 1) % n
+        );
     }
-    s.push_str("],\n\"acls\": [\n");
+    s.push_str("\t],\n\t\"acls\": [\n");
     for i in 0..n {
-        let _ = writeln!(s, "  {{\"action\": \"accept\", \"src\": [\"group:g{i}\"], \"dst\": [\"host{i}:22,80-90\"]}},");
+        let _ = writeln!(s, "\t\t{{\"action\": \"accept\", \"src\": [\"group:g{i}\"], \"dst\": [\"host{i}:22,80-90\"]}},");
     }
-    s.push_str("],\n\"ssh\": [\n");
+    s.push_str("\t],\n\t\"ssh\": [\n");
     for i in 0..n {
-        let _ = writeln!(s, "  {{\"action\": \"accept\", \"src\": [\"group:g{i}\"], \"dst\": [\"tag:t{i}\"], \"users\": [\"root\"]}},");
+        let _ = writeln!(
+            s,
+            "\t\t{{\n\t\t\t\"action\": \"accept\",\n\t\t\t\"src\":    [\"group:g{i}\"],\n\t\t\t\"dst\":    [\"tag:t{i}\"],\n\t\t\t\"users\":  [\"root\"],\n\t\t}},"
+        );
     }
-    s.push_str("]\n}\n");
+    s.push_str("\t],\n}\n");
     s
 }
 

@@ -16,6 +16,7 @@ pub mod reference;
 #[cfg(feature = "relay")]
 pub mod relay;
 pub mod resolve;
+pub mod schema;
 pub mod selector;
 pub mod span;
 pub mod table;

@@ -1,0 +1,322 @@
+//! The JSON Schema of the policy file: the committed `schema/policy.schema.json` is what
+//! `policy_schema()` builds, every policy Tailscale accepted validates against it, the
+//! schema knows exactly the fields the decoder knows, and obvious mistakes are marked.
+//!
+//! `UPDATE_SCHEMA=1 cargo test --test schema` rewrites the committed file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use jsonschema::Validator;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use tailgrant::schema::{policy_schema, GRANTABLE_TAILSCALE_CAPS};
+
+const COMMITTED: &str = "schema/policy.schema.json";
+
+fn validator() -> Validator {
+    jsonschema::draft202012::new(&policy_schema()).expect("the schema compiles")
+}
+
+fn json_of(text: &str) -> Value {
+    let (node, _) = tailgrant::hujson::parse(text).expect("parses as HuJSON");
+    node.to_json()
+}
+
+/// The schema's complaints about `policy`, one line each.
+fn errors(v: &Validator, policy: &Value) -> Vec<String> {
+    v.iter_errors(policy)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn committed_schema_is_up_to_date() {
+    let mut expected = serde_json::to_string_pretty(&policy_schema()).unwrap();
+    expected.push('\n');
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::create_dir_all("schema").unwrap();
+        std::fs::write(COMMITTED, &expected).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "{COMMITTED} differs from tailgrant::schema::policy_schema(); \
+         regenerate it with `UPDATE_SCHEMA=1 cargo test --test schema` and commit it"
+    );
+}
+
+#[test]
+fn schema_is_valid_draft_2020_12() {
+    let schema = policy_schema();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    jsonschema::meta::validate(&schema).unwrap();
+}
+
+/// Every policy the control plane accepted (HTTP 200) in `../shared/conformance`.
+#[test]
+fn accepted_conformance_policies_validate() {
+    let root = Path::new("../shared/conformance");
+    let Ok(suites) = std::fs::read_dir(root) else {
+        println!(
+            "note: {} not found, conformance policies skipped",
+            root.display()
+        );
+        return;
+    };
+    let v = validator();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for suite in suites {
+        let suite = suite.unwrap().path();
+        if !suite.is_dir() {
+            continue;
+        }
+        for case in std::fs::read_dir(&suite).unwrap() {
+            let path = case.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if case["api_response_code"] != 200 {
+                continue;
+            }
+            let text = case["policy_text"].as_str().unwrap();
+            let errs = errors(&v, &json_of(text));
+            if !errs.is_empty() {
+                failures.push(format!("{}: {}", path.display(), errs.join("; ")));
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "no accepted policy found under {}",
+        root.display()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} accepted policies fail the schema:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn project_policies() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("policy-examples")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "hujson"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "broken.hujson"))
+        .collect();
+    files.extend(
+        std::fs::read_dir("fixtures/check")
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("valid-"))
+            }),
+    );
+    files.sort();
+    files
+}
+
+#[test]
+fn project_examples_and_valid_fixtures_validate() {
+    let v = validator();
+    let files = project_policies();
+    assert!(files.len() >= 3, "{files:?}");
+    for path in files {
+        let errs = errors(&v, &json_of(&std::fs::read_to_string(&path).unwrap()));
+        assert!(errs.is_empty(), "{}: {}", path.display(), errs.join("; "));
+    }
+}
+
+#[test]
+fn every_field_and_spelling_tailscale_accepts_validates() {
+    let v = validator();
+    let policy = json!({
+        "acls": [
+            {"action": "accept", "src": ["*"], "dst": ["*:*"], "proto": "tcp", "srcPosture": ["posture:a"]},
+            {"action": "accept", "users": [" alice@example.com"], "ports": ["[fd7a:115c:a1e0::1]:22", "2001:db8::/32:443"], "proto": 17},
+            {"action": "accept", "src": ["user:*@example.com"], "dst": ["autogroup:self:22,80-90", "host one:*"]},
+        ],
+        "grants": [
+            {"src": ["group:a b"], "dst": ["tag:web "], "ip": ["*", "22", "80-443", "tcp:443", "icmp:*", "47:*", "TCP:1,2"]},
+            {"src": ["ipset:x"], "dst": ["svc:app"], "app": {"tailscale.com/cap/relay": [], "example.com/cap/x": [{"k": 1}]}, "via": ["tag:exit"], "srcPosture": null},
+        ],
+        "groups": {"group:a b": ["alice@example.com"]},
+        "hosts": {"h": "100.64.0.1", "net6": "fd7a:115c:a1e0::/48 "},
+        "tagOwners": {"tag:web": ["autogroup:admin", "group:a b"], "tag:exit": [], "tag:x-1": null},
+        "autoApprovers": {"routes": {"10.0.0.0/8": ["tag:exit"], "::/0": ["tag:exit"]}, "exitNode": ["tag:exit"], "services": {"svc:app": ["tag:web"]}},
+        "ssh": [{"action": " check", "src": ["autogroup:member"], "dst": ["autogroup:self"], "users": ["autogroup:nonroot", "localpart:*@example.com", "🚀"], "checkPeriod": "1h30m", "acceptEnv": ["GIT_*"], "recorder": ["tag:rec"], "enforceRecorder": true, "srcPosture": ["posture:a"]},
+                {"action": "accept", "src": ["*"], "dst": ["tag:web"], "users": ["root"], "checkPeriod": "always"},
+                {"action": "accept", "src": ["*"], "dst": ["tag:web"], "users": ["root"], "checkPeriod": null}],
+        "nodeAttrs": [{"target": ["*"], "attr": ["funnel"], "app": {"tailscale.com/app-connectors": [{}]}, "ipPool": ["100.81.0.0/16"]}],
+        "postures": {"posture:a": ["node:os == 'macos'"]},
+        "defaultSrcPosture": ["posture:a"],
+        "ipsets": {"ipset:x": ["10.0.0.0/8", "add h", "remove 10.1.0.0/16", "ipset:y"]},
+        "tests": [{"src": "alice@example.com", "proto": "tcp", "accept": ["tag:web:443"], "deny": ["100.64.0.1:22"], "srcPostureAttrs": {"node:os": "macos"}},
+                  {"user": "alice@example.com", "allow": ["h:22"]}],
+        "sshTests": [{"src": "alice@example.com", "dst": ["tag:web"], "accept": ["ubuntu"], "check": ["admin"], "deny": ["root"]}],
+        "derpMap": {"OmitDefaultRegions": true, "Regions": {"900": {"RegionID": 900, "RegionCode": "x", "Nodes": [{"Name": "1", "RegionID": 900, "HostName": "derp.example.com"}]}}},
+        "disableIPv4": false,
+        "oneCGNATRoute": null,
+        "randomizeClientPort": true,
+        "attrConfig": {},
+        "TagOwners": {"tag:other": []},
+    });
+    let errs = errors(&v, &policy);
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
+
+/// Each case: a policy and the path of the schema's complaint.
+#[test]
+fn obvious_mistakes_are_marked() {
+    let v = validator();
+    let cases = [
+        (json!({"tagOwner": {}}), ""),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "ip": "tcp:443"}]}),
+            "/grants/0/ip",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "ip": [443]}]}),
+            "/grants/0/ip/0",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "ip": ["tcp"]}]}),
+            "/grants/0/ip/0",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "ips": ["*"]}]}),
+            "/grants/0",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["tag:web:443"], "ip": ["*"]}]}),
+            "/grants/0/dst/0",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {"https://example.com/cap": []}}]}),
+            "/grants/0/app",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {"tailscale.com/cap/is-admin": []}}]}),
+            "/grants/0/app",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {"example.com/cap": {}}}]}),
+            "/grants/0/app/example.com~1cap",
+        ),
+        (
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "via": ["group:a"]}]}),
+            "/grants/0/via/0",
+        ),
+        (
+            json!({"acls": [{"action": "accept", "src": ["*"], "dst": ["tag:web"]}]}),
+            "/acls/0/dst/0",
+        ),
+        (
+            json!({"acls": [{"action": "deny", "src": ["*"], "dst": ["*:*"]}]}),
+            "/acls/0/action",
+        ),
+        (json!({"acls": [{"src": ["*"], "dst": ["*:*"]}]}), "/acls/0"),
+        (json!({"tagOwners": {"tag:1web": []}}), "/tagOwners"),
+        (json!({"hosts": {"h": "not-an-ip"}}), "/hosts/h"),
+        (
+            json!({"ssh": [{"action": "accept", "src": ["*"], "dst": ["*"], "users": ["root"], "checkPeriod": "1d"}]}),
+            "/ssh/0/checkPeriod",
+        ),
+        (
+            json!({"ssh": [{"action": "accept", "src": ["*"], "dst": ["*"]}]}),
+            "/ssh/0",
+        ),
+        (
+            json!({"groups": {"group:a": ["group:b"]}}),
+            "/groups/group:a/0",
+        ),
+        (json!({"disableIPv4": "yes"}), "/disableIPv4"),
+        (
+            json!({"$schema": "https://tailgrant.dev/schema/policy.schema.json"}),
+            "",
+        ),
+    ];
+    for (policy, path) in cases {
+        let found: Vec<_> = v.iter_errors(&policy).collect();
+        assert!(!found.is_empty(), "accepted: {policy}");
+        assert!(
+            found.iter().any(|e| e.instance_path().as_str() == path),
+            "{policy}: expected a complaint at `{path}`, got: {}",
+            found
+                .iter()
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+}
+
+/// The decoder lists the known fields of an object in its help for an unknown one; the
+/// schema must know the same fields, no more and no fewer.
+#[test]
+fn schema_fields_match_the_decoder() {
+    let schema = policy_schema();
+    let defs = &schema["$defs"];
+    let objects = [
+        (json!({"zzzzzzzzzzzz": 1}), &schema),
+        (json!({"acls": [{"zzzzzzzzzzzz": 1}]}), &defs["acl"]),
+        (json!({"grants": [{"zzzzzzzzzzzz": 1}]}), &defs["grant"]),
+        (
+            json!({"autoApprovers": {"zzzzzzzzzzzz": 1}}),
+            &defs["autoApprovers"],
+        ),
+        (json!({"ssh": [{"zzzzzzzzzzzz": 1}]}), &defs["sshRule"]),
+        (
+            json!({"nodeAttrs": [{"zzzzzzzzzzzz": 1}]}),
+            &defs["nodeAttr"],
+        ),
+        (json!({"tests": [{"zzzzzzzzzzzz": 1}]}), &defs["test"]),
+        (json!({"sshTests": [{"zzzzzzzzzzzz": 1}]}), &defs["sshTest"]),
+    ];
+    for (policy, def) in objects {
+        let (_, findings) = tailgrant::policy::parse_policy(&policy.to_string()).unwrap();
+        let help = findings
+            .iter()
+            .find(|d| d.code == "TG0101")
+            .and_then(|d| d.help.clone())
+            .unwrap_or_else(|| panic!("{policy}: no unknown-field help in {findings:?}"));
+        let (_, list) = help.split_once(" are: ").unwrap();
+        let mut decoder: Vec<&str> = list.split(", ").collect();
+        decoder.sort_unstable();
+        let mut in_schema: Vec<&str> = def["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        in_schema.sort_unstable();
+        assert_eq!(in_schema, decoder, "fields of {policy}");
+    }
+}
+
+/// The schema's list of `tailscale.com` capabilities is the check's.
+#[test]
+fn grantable_capabilities_match_the_check() {
+    let check = |cap: &str| {
+        let text = json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {cap: []}}]}).to_string();
+        let report = tailgrant::check::check_text(&text, &tailgrant::check::Options::default());
+        let reserved = report.findings.all().any(|d| d.code == "TG0210");
+        reserved
+    };
+    for cap in GRANTABLE_TAILSCALE_CAPS {
+        assert!(!check(cap), "{cap} is reserved for the check");
+    }
+    assert!(check("tailscale.com/cap/is-admin"));
+    assert!(check("tailscale.com/cap/relay-target"));
+}
