@@ -457,3 +457,9 @@ fn diff_of_a_reformatted_policy_is_no_change() {
         .code(0)
         .stdout("no change in access\n");
 }
+
+#[test]
+fn schema_prints_the_committed_file() {
+    let committed = std::fs::read_to_string("schema/policy.schema.json").unwrap();
+    tailgrant().arg("schema").assert().code(0).stdout(committed);
+}

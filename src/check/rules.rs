@@ -138,6 +138,18 @@ fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
                     "tag names start with a letter a-z or A-Z and hold letters, digits and dashes",
                 ),
             ),
+            Some(rest) if !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => out.push(
+                err(
+                    "TG0219",
+                    format!(
+                        "tagOwners[{:?}]: tag names can only contain numbers, letters, or dashes",
+                        tag.value
+                    ),
+                    tag.span,
+                )
+                .with_label("invalid character")
+                .with_help("after `tag:`, use ASCII letters, digits and dashes only"),
+            ),
             Some(_) => {}
         }
         for owner in owners {

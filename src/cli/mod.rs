@@ -5,6 +5,7 @@ mod diff;
 mod engine;
 mod fmt;
 mod output;
+mod schema;
 
 use clap::{Parser, Subcommand};
 use std::path::Path;
@@ -33,6 +34,8 @@ enum Command {
     Explain(engine::ExplainArgs),
     /// Show who gained and who lost which access between two versions of a policy.
     Diff(diff::DiffArgs),
+    /// Print the JSON Schema of the policy file (for editors).
+    Schema,
     /// Print shell completions for SHELL.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => engine::test(&args),
         Command::Explain(args) => engine::explain_cmd(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Schema => schema::run(),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());
