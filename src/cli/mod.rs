@@ -2,7 +2,13 @@
 
 mod check;
 mod fmt;
+#[cfg(feature = "relay")]
+mod keygen;
 mod output;
+#[cfg(feature = "relay")]
+mod ping;
+#[cfg(feature = "relay")]
+mod relay;
 
 use clap::{Parser, Subcommand};
 use std::path::Path;
@@ -23,6 +29,15 @@ enum Command {
     Check(check::CheckArgs),
     /// Format policy files (HuJSON), keeping every comment.
     Fmt(fmt::FmtArgs),
+    /// Run a peer relay that asks the policy on every allocation request.
+    #[cfg(feature = "relay")]
+    Relay(Box<relay::RelayArgs>),
+    /// Allocate, bind and measure round trips through a relay.
+    #[cfg(feature = "relay")]
+    Ping(ping::PingArgs),
+    /// Write a new disco private key and print its public key.
+    #[cfg(feature = "relay")]
+    Keygen(keygen::KeygenArgs),
     /// Print shell completions for SHELL.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -59,6 +74,12 @@ pub fn main() -> ExitCode {
     let status = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        #[cfg(feature = "relay")]
+        Command::Relay(args) => relay::run(&args),
+        #[cfg(feature = "relay")]
+        Command::Ping(args) => ping::run(&args),
+        #[cfg(feature = "relay")]
+        Command::Keygen(args) => keygen::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());
