@@ -160,9 +160,9 @@ impl Relay {
         });
         let (mut addr, mut key) = (None, None);
         while addr.is_none() || key.is_none() {
-            let line = rx
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("relay did not start: {}", log.lock().unwrap()));
+            let line = rx.recv_timeout(Duration::from_secs(20));
+            assert!(line.is_ok(), "relay did not start: {}", log.lock().unwrap());
+            let line = line.unwrap();
             if let Some(a) = line.strip_prefix("relay listening on ") {
                 addr = Some(a.to_owned());
             } else if let Some(k) = line.strip_prefix("relay key ") {
