@@ -456,3 +456,98 @@ async fn reload_loop(source: Source, policy: SharedPolicy, relay: RelayHandle, p
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: RelayArgs,
+    }
+
+    fn parse(extra: &[&str]) -> RelayArgs {
+        let base = [
+            "relay",
+            "--policy",
+            "p",
+            "--tailnet",
+            "t",
+            "--node",
+            "relay",
+            "--key",
+            "k",
+        ];
+        Wrapper::try_parse_from(base.iter().chain(extra))
+            .unwrap()
+            .args
+    }
+
+    const TAILNET: &str = r#"{"nodes": {"relay": {"ipv4": "100.64.0.3",
+        "relay": {"port": 40000, "static_endpoints": ["203.0.113.7:40000"]}}}}"#;
+
+    #[test]
+    fn tailnet_settings_are_defaults_and_flags_win() {
+        let t = Tailnet::from_text(TAILNET).unwrap();
+        let o = parse(&[]).options(&t);
+        assert_eq!(
+            o.listen,
+            [
+                "0.0.0.0:40000".parse().unwrap(),
+                "[::]:40000".parse().unwrap()
+            ]
+        );
+        assert_eq!(o.static_endpoints, ["203.0.113.7:40000".parse().unwrap()]);
+        let o = parse(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--static-endpoint",
+            "192.0.2.1:1",
+        ])
+        .options(&t);
+        assert_eq!(o.listen, ["127.0.0.1:0".parse().unwrap()]);
+        assert_eq!(o.static_endpoints, ["192.0.2.1:1".parse().unwrap()]);
+        let o = parse(&[]).options(&Tailnet::default());
+        assert_eq!(o.listen[0].port(), 7777);
+    }
+
+    #[test]
+    fn limit_flags_reach_the_config_and_documented_defaults_hold() {
+        let t = Tailnet::default();
+        let d = parse(&[]).options(&t);
+        let s = ServerConfig::default();
+        // The defaults written in the flag docs.
+        assert_eq!(s.bind_lifetime, Duration::from_secs(30));
+        assert_eq!(s.steady_state_lifetime, Duration::from_secs(300));
+        assert_eq!(s.challenge_rotation, Duration::from_secs(120));
+        assert_eq!(
+            (s.max_endpoints, s.max_endpoints_per_node),
+            (100_000, 1_000)
+        );
+        assert_eq!((s.allocation_rate, s.allocation_burst), (10.0, 20.0));
+        assert_eq!((s.key_cache_capacity, s.replay_window), (65_536, 65_536));
+        assert_eq!(d.maintenance_interval, Duration::from_secs(1));
+        let o = parse(&[
+            "--bind-lifetime",
+            "5s",
+            "--max-endpoints",
+            "7",
+            "--allocation-rate",
+            "0.5",
+            "--maintenance-interval",
+            "250ms",
+            "--socket-buffer",
+            "65536",
+        ])
+        .options(&t);
+        assert_eq!(o.server.bind_lifetime, Duration::from_secs(5));
+        assert_eq!(o.server.max_endpoints, 7);
+        assert_eq!(o.server.allocation_rate, 0.5);
+        assert_eq!(o.maintenance_interval, Duration::from_millis(250));
+        assert_eq!(o.socket_buffer, Some(65_536));
+        assert!(Wrapper::try_parse_from(["relay", "--bind-lifetime", "-1s"]).is_err());
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+    }
+}
