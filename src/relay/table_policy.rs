@@ -121,7 +121,7 @@ impl TablePolicy {
                 })
             }
         };
-        let table = DecisionTable::build(&policy, tailnet);
+        let table = DecisionTable::build(&relay_view(&policy), tailnet);
         let relay_ix = table
             .node(relay)
             .ok_or_else(|| TablePolicyError::UnknownRelay(relay.to_owned()))?;
@@ -251,6 +251,24 @@ impl AllocationPolicy for TablePolicy {
     }
 }
 
+/// The part of `policy` that decides relay allocations: the grants carrying
+/// `tailscale.com/cap/relay`, with everything they resolve through (groups, tags,
+/// hosts, ipsets, postures, auto-approvers) and `nodeAttrs` (`disable-relay-server`).
+/// ACLs and other grants give no application capability, so dropping them changes
+/// no relay decision, while compiling them costs memory with the square of the node
+/// count (an `autogroup:member` to `autogroup:member` grant on 10,000 nodes alone took
+/// 4 GB and 26 s). Spans still point into the original text.
+fn relay_view(policy: &crate::policy::Policy) -> crate::policy::Policy {
+    let mut view = policy.clone();
+    view.acls.clear();
+    view.grants
+        .retain(|g| g.app.iter().any(|(name, _)| name.value == RELAY_CAP));
+    view.ssh.clear();
+    view.tests.clear();
+    view.ssh_tests.clear();
+    view
+}
+
 /// A stable digest of the inputs a policy was compiled from: BLAKE2s-256 of
 /// the length-prefixed policy and tailnet bytes, the first 16 hex digits.
 pub fn input_hash(policy: &[u8], tailnet: &[u8]) -> String {
@@ -370,6 +388,40 @@ mod tests {
             syntax,
             Err(TablePolicyError::InvalidPolicy { .. })
         ));
+    }
+
+    /// The relay view decides every (requester, relay) pair as the full policy does.
+    #[test]
+    fn relay_view_decides_as_the_full_policy() {
+        let region = include_str!("../../policy-examples/relays-per-region.hujson");
+        let region_tailnet = include_str!("../../fixtures/tailnet.json");
+        let disabled = POLICY.replace(
+            "\"grants\"",
+            "\"nodeAttrs\": [{\"target\": [\"tag:relay\"], \"attr\": [\"disable-relay-server\"]}],\n  \"grants\"",
+        );
+        let mine = tailnet("", &key(2));
+        for (policy, tailnet_text) in [
+            (POLICY, mine.as_str()),
+            (disabled.as_str(), mine.as_str()),
+            (region, region_tailnet),
+        ] {
+            let t = Tailnet::from_text(tailnet_text).unwrap();
+            let report = check_text(policy, &Options { tailnet: Some(&t) });
+            assert!(report.is_valid(), "{:?}", report.findings.errors);
+            let full_policy = report.policy.unwrap();
+            let full = DecisionTable::build(&full_policy, &t);
+            let view = DecisionTable::build(&relay_view(&full_policy), &t);
+            let n = u32::try_from(full.len()).unwrap();
+            let mut allowed = 0;
+            for a in 0..n {
+                for b in 0..n {
+                    let (x, y) = (full.may_allocate(a, b), view.may_allocate(a, b));
+                    assert_eq!(x, y, "requester {a} relay {b}");
+                    allowed += usize::from(x.allowed);
+                }
+            }
+            assert!(allowed > 0 || policy.contains("disable-relay-server"));
+        }
     }
 
     #[test]
