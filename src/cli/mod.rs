@@ -4,7 +4,13 @@ mod check;
 mod diff;
 mod engine;
 mod fmt;
+#[cfg(feature = "relay")]
+mod keygen;
 mod output;
+#[cfg(feature = "relay")]
+mod ping;
+#[cfg(feature = "relay")]
+mod relay;
 mod schema;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +42,15 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Print the JSON Schema of the policy file (for editors).
     Schema,
+    /// Run a peer relay that asks the policy on every allocation request.
+    #[cfg(feature = "relay")]
+    Relay(Box<relay::RelayArgs>),
+    /// Allocate, bind and measure round trips through a relay.
+    #[cfg(feature = "relay")]
+    Ping(ping::PingArgs),
+    /// Write a new disco private key and print its public key.
+    #[cfg(feature = "relay")]
+    Keygen(keygen::KeygenArgs),
     /// Print shell completions for SHELL.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -77,6 +92,12 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => engine::explain_cmd(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Schema => schema::run(),
+        #[cfg(feature = "relay")]
+        Command::Relay(args) => relay::run(&args),
+        #[cfg(feature = "relay")]
+        Command::Ping(args) => ping::run(&args),
+        #[cfg(feature = "relay")]
+        Command::Keygen(args) => keygen::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());

@@ -54,6 +54,73 @@ impl fmt::Debug for DiscoKeyPair {
     }
 }
 
+/// The prefix of a private key file's line.
+pub const PRIVATE_PREFIX: &str = "privkey:";
+/// The prefix of a disco public key (as in the tailnet file).
+pub const PUBLIC_PREFIX: &str = "discokey:";
+
+/// A key that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The text does not start with the expected prefix.
+    #[error("expected `{0}` followed by 64 hex digits")]
+    MissingPrefix(&'static str),
+    /// The hex part is not 64 hex digits.
+    #[error("expected 64 hex digits after `{0}`")]
+    BadHex(&'static str),
+}
+
+fn parse_hex_key(text: &str, prefix: &'static str) -> Result<[u8; 32], KeyError> {
+    let hex = text
+        .trim()
+        .strip_prefix(prefix)
+        .ok_or(KeyError::MissingPrefix(prefix))?;
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(KeyError::BadHex(prefix));
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        let pair = hex.get(2 * i..2 * i + 2).ok_or(KeyError::BadHex(prefix))?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| KeyError::BadHex(prefix))?;
+    }
+    Ok(key)
+}
+
+fn hex_key(prefix: &str, key: &[u8; 32]) -> String {
+    let mut s = String::with_capacity(prefix.len() + 64);
+    s.push_str(prefix);
+    for b in key {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Parses a disco public key written `discokey:<64 hex>` (surrounding
+/// whitespace ignored).
+pub fn parse_public(text: &str) -> Result<DiscoKey, KeyError> {
+    parse_hex_key(text, PUBLIC_PREFIX)
+}
+
+/// Writes a disco public key as `discokey:<64 hex>`.
+pub fn public_text(key: &DiscoKey) -> String {
+    hex_key(PUBLIC_PREFIX, key)
+}
+
+impl DiscoKeyPair {
+    /// Reads a private key file's text, `privkey:<64 hex>` (surrounding
+    /// whitespace ignored).
+    pub fn from_private_text(text: &str) -> Result<Self, KeyError> {
+        parse_hex_key(text, PRIVATE_PREFIX).map(Self::from_secret_bytes)
+    }
+
+    /// The private key file's text: `privkey:<64 hex>` and a newline.
+    pub fn private_text(&self) -> String {
+        let mut s = hex_key(PRIVATE_PREFIX, &self.secret_bytes());
+        s.push('\n');
+        s
+    }
+}
+
 /// The first bytes of a key in hex, for logs (`d:0a1b2c3d`).
 pub fn short_key(key: &DiscoKey) -> String {
     format!("d:{:02x}{:02x}{:02x}{:02x}", key[0], key[1], key[2], key[3])
@@ -115,6 +182,39 @@ mod tests {
         let again = DiscoKeyPair::from_secret_bytes(k.secret_bytes());
         assert_eq!(k.public(), again.public());
         assert!(format!("{k:?}").starts_with("DiscoKeyPair { public: \"d:"));
+    }
+
+    #[test]
+    fn key_texts_round_trip() {
+        let k = DiscoKeyPair::from_secret_bytes([0xab; 32]);
+        let text = k.private_text();
+        assert!(text.starts_with("privkey:abab") && text.ends_with('\n'));
+        assert_eq!(text.len(), "privkey:".len() + 64 + 1);
+        let again = DiscoKeyPair::from_private_text(&text).unwrap();
+        assert_eq!(again.public(), k.public());
+        let public = public_text(k.public());
+        assert_eq!(parse_public(&public).unwrap(), *k.public());
+        assert_eq!(parse_public(&format!(" {public}\n")).unwrap(), *k.public());
+    }
+
+    #[test]
+    fn bad_key_texts_are_refused() {
+        assert_eq!(
+            parse_public("abcd"),
+            Err(KeyError::MissingPrefix(PUBLIC_PREFIX))
+        );
+        assert_eq!(
+            parse_public("discokey:0102"),
+            Err(KeyError::BadHex(PUBLIC_PREFIX))
+        );
+        let bad = format!("discokey:{}", "zz".repeat(32));
+        assert_eq!(parse_public(&bad), Err(KeyError::BadHex(PUBLIC_PREFIX)));
+        let private = public_text(&[1; 32]);
+        assert!(DiscoKeyPair::from_private_text(&private).is_err());
+        assert_eq!(
+            KeyError::BadHex(PUBLIC_PREFIX).to_string(),
+            "expected 64 hex digits after `discokey:`"
+        );
     }
 
     #[test]

@@ -39,3 +39,4 @@ pub mod ping;
 pub mod policy;
 pub mod server;
 pub mod stun;
+pub mod table_policy;

@@ -1,0 +1,553 @@
+//! `tailgrant relay`: the peer-relay daemon, with the policy reloaded on SIGHUP and when
+//! the policy or tailnet file changes.
+
+use super::keygen::read_key;
+use super::output::{self, Format, Outcome};
+use super::{fail, read_input, Status};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tailgrant::relay::daemon::{BoundRelay, Options, RelayHandle};
+use tailgrant::relay::keys::{parse_public, public_text, DiscoKeyPair};
+use tailgrant::relay::policy::{shared, LoadedPolicy, SharedPolicy};
+use tailgrant::relay::server::ServerConfig;
+use tailgrant::relay::table_policy::{input_hash, TablePolicy, TablePolicyError};
+use tailgrant::span::LineIndex;
+use tailgrant::tailnet::Tailnet;
+
+/// Arguments of `relay`.
+///
+/// These are not the library's [`Options`] themselves (the STYLE.md ideal) because several
+/// defaults come from the tailnet file (the relay node's `relay.port` and
+/// `static_endpoints`), so every flag here is "given or not" and is mapped onto
+/// [`Options`] and [`ServerConfig`] in [`RelayArgs::options`].
+#[derive(Debug, clap::Args)]
+pub struct RelayArgs {
+    /// The tailnet policy file (HuJSON). The relay never starts, and never swaps in, a
+    /// policy with errors.
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The tailnet file: users and nodes, each client node with its `disco_key`
+    /// (`discokey:<64 hex>`), which is how an allocation request is mapped to a node.
+    #[arg(long, value_name = "FILE")]
+    tailnet: PathBuf,
+    /// The relay's own node in the tailnet file: the policy is asked whether the requester
+    /// holds `tailscale.com/cap/relay` towards it.
+    #[arg(long, value_name = "NAME")]
+    node: String,
+    /// The relay's disco private key, as written by `tailgrant keygen`.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// UDP address to serve on (repeatable). Default: `0.0.0.0:PORT` and `[::]:PORT`, PORT
+    /// being the node's `relay.port` in the tailnet file, or 7777. Port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    listen: Vec<SocketAddr>,
+    /// Address advertised to clients before the bound ones (repeatable), for relays behind
+    /// NAT or a load balancer. Default: the node's `relay.static_endpoints`.
+    #[arg(long = "static-endpoint", value_name = "IP:PORT")]
+    static_endpoints: Vec<SocketAddr>,
+    /// Serve Prometheus `/metrics`, `/healthz` and `/readyz` on this TCP address.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+    /// Write client addresses and keys in logs instead of `[redacted]`.
+    #[arg(long)]
+    log_addresses: bool,
+    /// How often the policy and tailnet files are checked for changes.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    poll_interval: Duration,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Limits and lifetimes; each defaults to Tailscale's value or a bound sized for a large
+/// tailnet.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Limits and lifetimes")]
+struct LimitArgs {
+    /// How long a new endpoint waits for both legs to bind [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    bind_lifetime: Option<Duration>,
+    /// How long a bound endpoint lives without traffic [default: 5m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    steady_state_lifetime: Option<Duration>,
+    /// How often the bind challenge key rotates [default: 2m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    challenge_rotation: Option<Duration>,
+    /// Endpoints in total [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_endpoints: Option<usize>,
+    /// Endpoints one requester may hold [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_endpoints_per_node: Option<usize>,
+    /// Allocation requests per second per sender [default: 10].
+    #[arg(long, value_name = "RATE")]
+    allocation_rate: Option<f64>,
+    /// Allocation requests a sender may send in a burst [default: 20].
+    #[arg(long, value_name = "N")]
+    allocation_burst: Option<f64>,
+    /// Senders whose shared key is cached [default: 65536].
+    #[arg(long, value_name = "N")]
+    key_cache: Option<usize>,
+    /// Recent nonces remembered to drop replays [default: 65536].
+    #[arg(long, value_name = "N")]
+    replay_window: Option<usize>,
+    /// SO_REUSEPORT sockets per listen address; 0 means min(16, CPUs) [default: 0].
+    #[arg(long, value_name = "N")]
+    sockets_per_address: Option<usize>,
+    /// Kernel receive and send buffer per socket, in bytes [default: the system's].
+    #[arg(long, value_name = "BYTES")]
+    socket_buffer: Option<usize>,
+    /// How often endpoints are expired and gauges refreshed [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    maintenance_interval: Option<Duration>,
+}
+
+/// Parses a Go-style duration (`500ms`, `30s`, `5m`, `1h30m`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let nanos = tailgrant::check::duration::parse(s)?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("duration {s:?} must be positive and below 584 years"))
+}
+
+impl RelayArgs {
+    /// The daemon's options: flags first, then the relay node's settings in the tailnet.
+    fn options(&self, tailnet: &Tailnet) -> Options {
+        let settings = tailnet.nodes.get(&self.node).and_then(|n| n.relay.as_ref());
+        let listen = if self.listen.is_empty() {
+            let port = settings.map_or(7777, |s| s.port);
+            vec![
+                SocketAddr::from(([0, 0, 0, 0], port)),
+                SocketAddr::from(([0u16; 8], port)),
+            ]
+        } else {
+            self.listen.clone()
+        };
+        let static_endpoints = if self.static_endpoints.is_empty() {
+            settings
+                .map(|s| s.static_endpoints.clone())
+                .unwrap_or_default()
+        } else {
+            self.static_endpoints.clone()
+        };
+        let mut o = Options {
+            listen,
+            static_endpoints,
+            metrics: self.metrics,
+            log_addresses: self.log_addresses,
+            ..Options::default()
+        };
+        let l = &self.limits;
+        let s: &mut ServerConfig = &mut o.server;
+        set(&mut s.bind_lifetime, l.bind_lifetime);
+        set(&mut s.steady_state_lifetime, l.steady_state_lifetime);
+        set(&mut s.challenge_rotation, l.challenge_rotation);
+        set(&mut s.max_endpoints, l.max_endpoints);
+        set(&mut s.max_endpoints_per_node, l.max_endpoints_per_node);
+        set(&mut s.allocation_rate, l.allocation_rate);
+        set(&mut s.allocation_burst, l.allocation_burst);
+        set(&mut s.key_cache_capacity, l.key_cache);
+        set(&mut s.replay_window, l.replay_window);
+        set(&mut o.sockets_per_address, l.sockets_per_address);
+        set(&mut o.maintenance_interval, l.maintenance_interval);
+        o.socket_buffer = l.socket_buffer.or(o.socket_buffer);
+        o
+    }
+}
+
+fn set<T>(field: &mut T, flag: Option<T>) {
+    if let Some(v) = flag {
+        *field = v;
+    }
+}
+
+/// The two watched files and what was last loaded from them.
+struct Source {
+    policy: PathBuf,
+    tailnet: PathBuf,
+    node: String,
+}
+
+/// A compile that failed: what to print or log.
+struct LoadFailure {
+    message: String,
+    /// The hash of the inputs, when both files could be read.
+    hash: Option<String>,
+    /// The policy's text and findings, when the policy itself is at fault.
+    findings: Option<(String, tailgrant::diagnostic::Findings)>,
+}
+
+impl Source {
+    fn read(&self, path: &Path) -> Result<String, LoadFailure> {
+        let failure = |message| LoadFailure {
+            message,
+            hash: None,
+            findings: None,
+        };
+        let bytes = read_input(path).map_err(failure)?;
+        String::from_utf8(bytes).map_err(|_| failure(format!("{}: not UTF-8", path.display())))
+    }
+
+    /// Reads both files and compiles them; `Ok(None)` when their hash is one of `skip`.
+    fn load(&self, generation: u64, skip: &[&str]) -> Result<Option<LoadedPolicy>, LoadFailure> {
+        let policy = self.read(&self.policy)?;
+        let tailnet = self.read(&self.tailnet)?;
+        let hash = input_hash(policy.as_bytes(), tailnet.as_bytes());
+        if skip.contains(&hash.as_str()) {
+            return Ok(None);
+        }
+        let (message, findings) = match TablePolicy::load(&policy, &tailnet, &self.node, generation)
+        {
+            Ok(loaded) => return Ok(Some(loaded)),
+            Err(TablePolicyError::InvalidPolicy { findings }) => (
+                format!("{}: the policy is not valid", self.policy.display()),
+                Some((policy, findings)),
+            ),
+            Err(e) => (format!("{}: {e}", self.tailnet.display()), None),
+        };
+        Err(LoadFailure {
+            message,
+            hash: Some(hash),
+            findings,
+        })
+    }
+
+    /// Modification time and length of both files: a cheap change detector.
+    fn stamp(&self) -> [Option<(SystemTime, u64)>; 2] {
+        [&self.policy, &self.tailnet].map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some((m.modified().ok()?, m.len()))
+        })
+    }
+}
+
+impl LoadFailure {
+    /// One line per error, `file:line:column: message`, for logs.
+    fn lines(&self, policy_path: &Path) -> Vec<String> {
+        let Some((text, findings)) = &self.findings else {
+            return Vec::new();
+        };
+        let index = LineIndex::new(text);
+        findings
+            .errors
+            .iter()
+            .map(|d| {
+                let (line, column) = index.position(text, d.span.start);
+                format!("{}:{line}:{column}: {}", policy_path.display(), d.message)
+            })
+            .collect()
+    }
+}
+
+/// Runs `relay` until SIGINT or SIGTERM.
+pub fn run(args: &RelayArgs) -> Status {
+    init_logging();
+    let keys = match read_key(&args.key) {
+        Ok(k) => k,
+        Err(e) => return fail(&e),
+    };
+    let source = Source {
+        policy: args.policy.clone(),
+        tailnet: args.tailnet.clone(),
+        node: args.node.clone(),
+    };
+    let first = match source.load(1, &[]) {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => return fail("internal: the first load was skipped"),
+        Err(failure) => {
+            if let Some((text, findings)) = failure.findings {
+                let path = args.policy.display().to_string();
+                output::print(Format::Human, &[Outcome::new(path, text, findings)]);
+            }
+            return fail(&format!("refusing to start the relay: {}", failure.message));
+        }
+    };
+    // Parsed a second time for the defaults; the load above already proved it parses.
+    let tailnet = match source.read(&args.tailnet).map(|t| Tailnet::from_text(&t)) {
+        Ok(Ok(t)) => t,
+        _ => return fail(&format!("cannot read {}", args.tailnet.display())),
+    };
+    warn_on_key_mismatch(&tailnet, &args.node, &keys);
+    let options = args.options(&tailnet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(serve(options, keys, first, source, args.poll_interval))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TAILGRANT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second initialisation (never in the binary) is harmless.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn warn_on_key_mismatch(tailnet: &Tailnet, node: &str, keys: &DiscoKeyPair) {
+    let listed = tailnet.nodes.get(node).and_then(|n| n.disco_key.as_deref());
+    if let Some(listed) = listed {
+        if parse_public(listed).ok().as_ref() != Some(keys.public()) {
+            tracing::warn!(
+                node,
+                key = %public_text(keys.public()),
+                "the key file's public key is not the node's `disco_key` in the tailnet file"
+            );
+        }
+    }
+}
+
+async fn serve(
+    options: Options,
+    keys: DiscoKeyPair,
+    first: LoadedPolicy,
+    source: Source,
+    poll: Duration,
+) -> Status {
+    let policy = shared(first);
+    let relay = match BoundRelay::bind(options, keys, policy.clone()).await {
+        Ok(r) => r,
+        Err(e) => {
+            let cause = std::error::Error::source(&e).map(|c| format!(": {c}"));
+            return fail(&format!("{e}{}", cause.unwrap_or_default()));
+        }
+    };
+    // Printed for scripts and tests that start the relay on port 0.
+    println!("relay key {}", public_text(&relay.public_key()));
+    for addr in relay.local_addrs() {
+        println!("relay listening on {addr}");
+    }
+    if let Some(addr) = relay.metrics_addr() {
+        println!("metrics listening on {addr}");
+    }
+    let reloader = tokio::spawn(reload_loop(source, policy, relay.handle(), poll));
+    let result = relay.serve(shutdown_signal()).await;
+    reloader.abort();
+    match result {
+        Ok(()) => Status::Clean,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
+
+/// Waits for SIGHUP (never completes where there is none).
+struct Hangup {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangup {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.signal {
+            if s.recv().await.is_some() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Reloads on SIGHUP and when a file's modification time or length changes.
+///
+/// Polling, not inotify: configuration management and Kubernetes ConfigMaps replace files by
+/// renaming or by swapping a symlink, which a watch on the file misses (and a watch on the
+/// directory must then filter); two `stat` calls a second cost nothing, work on every
+/// platform and file system (NFS included), and need no extra dependency. The content hash
+/// then decides whether anything really changed.
+async fn reload_loop(source: Source, policy: SharedPolicy, relay: RelayHandle, poll: Duration) {
+    let source = Arc::new(source);
+    let mut hangup = Hangup::new();
+    let mut tick = tokio::time::interval(poll.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stamp = source.stamp();
+    // The hash of the last inputs tried, good or bad, so an unchanged broken file is not
+    // logged every second.
+    let mut last_tried = policy.load().hash.clone();
+    loop {
+        let forced = tokio::select! {
+            () = hangup.recv() => true,
+            _ = tick.tick() => false,
+        };
+        let now = source.stamp();
+        if !forced && now == stamp {
+            continue;
+        }
+        stamp = now;
+        let current = policy.load_full();
+        let generation = current.generation + 1;
+        // Inputs equal to the loaded policy's are never recompiled; a file that failed is
+        // tried again, and its diagnostics logged again, only on SIGHUP.
+        let mut skip = vec![current.hash.clone()];
+        if !forced {
+            skip.push(last_tried.clone());
+        }
+        let src = source.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+            src.load(generation, &skip)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(None)) => {
+                tracing::debug!(forced, "policy inputs unchanged");
+            }
+            Ok(Ok(Some(loaded))) => {
+                last_tried = loaded.hash.clone();
+                let hash = loaded.hash.clone();
+                policy.store(Arc::new(loaded));
+                let closed = relay.apply_policy();
+                tracing::info!(generation, %hash, closed, forced, "policy reloaded");
+            }
+            Ok(Err(failure)) => {
+                relay.metrics().reload(false);
+                if let Some(hash) = &failure.hash {
+                    last_tried.clone_from(hash);
+                }
+                for line in failure.lines(&source.policy) {
+                    tracing::error!("{line}");
+                }
+                tracing::error!(
+                    generation = current.generation,
+                    "reload failed, the last good policy stays: {}",
+                    failure.message
+                );
+            }
+            Err(e) => {
+                relay.metrics().reload(false);
+                tracing::error!(error = %e, "reload task failed, the last good policy stays");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: RelayArgs,
+    }
+
+    fn parse(extra: &[&str]) -> RelayArgs {
+        let base = [
+            "relay",
+            "--policy",
+            "p",
+            "--tailnet",
+            "t",
+            "--node",
+            "relay",
+            "--key",
+            "k",
+        ];
+        Wrapper::try_parse_from(base.iter().chain(extra))
+            .unwrap()
+            .args
+    }
+
+    const TAILNET: &str = r#"{"nodes": {"relay": {"ipv4": "100.64.0.3",
+        "relay": {"port": 40000, "static_endpoints": ["203.0.113.7:40000"]}}}}"#;
+
+    #[test]
+    fn tailnet_settings_are_defaults_and_flags_win() {
+        let t = Tailnet::from_text(TAILNET).unwrap();
+        let o = parse(&[]).options(&t);
+        assert_eq!(
+            o.listen,
+            [
+                "0.0.0.0:40000".parse().unwrap(),
+                "[::]:40000".parse().unwrap()
+            ]
+        );
+        assert_eq!(o.static_endpoints, ["203.0.113.7:40000".parse().unwrap()]);
+        let o = parse(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--static-endpoint",
+            "192.0.2.1:1",
+        ])
+        .options(&t);
+        assert_eq!(o.listen, ["127.0.0.1:0".parse().unwrap()]);
+        assert_eq!(o.static_endpoints, ["192.0.2.1:1".parse().unwrap()]);
+        let o = parse(&[]).options(&Tailnet::default());
+        assert_eq!(o.listen[0].port(), 7777);
+    }
+
+    #[test]
+    fn limit_flags_reach_the_config_and_documented_defaults_hold() {
+        let t = Tailnet::default();
+        let d = parse(&[]).options(&t);
+        let s = ServerConfig::default();
+        // The defaults written in the flag docs.
+        assert_eq!(s.bind_lifetime, Duration::from_secs(30));
+        assert_eq!(s.steady_state_lifetime, Duration::from_secs(300));
+        assert_eq!(s.challenge_rotation, Duration::from_secs(120));
+        assert_eq!(
+            (s.max_endpoints, s.max_endpoints_per_node),
+            (100_000, 1_000)
+        );
+        assert_eq!((s.allocation_rate, s.allocation_burst), (10.0, 20.0));
+        assert_eq!((s.key_cache_capacity, s.replay_window), (65_536, 65_536));
+        assert_eq!(d.maintenance_interval, Duration::from_secs(1));
+        let o = parse(&[
+            "--bind-lifetime",
+            "5s",
+            "--max-endpoints",
+            "7",
+            "--allocation-rate",
+            "0.5",
+            "--maintenance-interval",
+            "250ms",
+            "--socket-buffer",
+            "65536",
+        ])
+        .options(&t);
+        assert_eq!(o.server.bind_lifetime, Duration::from_secs(5));
+        assert_eq!(o.server.max_endpoints, 7);
+        assert_eq!(o.server.allocation_rate, 0.5);
+        assert_eq!(o.maintenance_interval, Duration::from_millis(250));
+        assert_eq!(o.socket_buffer, Some(65_536));
+        assert!(Wrapper::try_parse_from(["relay", "--bind-lifetime", "-1s"]).is_err());
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+    }
+}

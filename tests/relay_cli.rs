@@ -1,0 +1,371 @@
+//! `tailgrant keygen`, `relay` and `ping` as a user runs them: the real binary, loopback
+//! sockets, policy reloads by file change and by SIGHUP, shutdown by SIGTERM.
+#![cfg(all(feature = "cli", feature = "relay", unix))]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tailgrant");
+
+fn tailgrant() -> assert_cmd::Command {
+    assert_cmd::Command::new(BIN)
+}
+
+/// Runs `keygen -o dir/name` and returns the public key it printed.
+fn keygen(dir: &Path, name: &str) -> String {
+    let out = tailgrant()
+        .args(["keygen", "-o"])
+        .arg(dir.join(name))
+        .assert()
+        .code(0);
+    String::from_utf8(out.get_output().stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// `laptop` (alice) may allocate on `relay` under `ALLOW_ALICE`; `phone` (bob) may not.
+const ALLOW_ALICE: &str = r#"{
+  "tagOwners": {"tag:relay": ["autogroup:admin"]},
+  "grants": [
+    {"src": ["*"], "dst": ["*"], "ip": ["*"]},
+    // the relay grant
+    {"src": ["alice@example.com"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}},
+  ],
+}
+"#;
+
+/// The relay grant now names bob only: alice's endpoint is revoked.
+const ALLOW_BOB: &str = r#"{
+  "tagOwners": {"tag:relay": ["autogroup:admin"]},
+  "grants": [
+    {"src": ["*"], "dst": ["*"], "ip": ["*"]},
+    {"src": ["bob@example.com"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}},
+  ],
+}
+"#;
+
+const BROKEN: &str = r#"{"grants": [{"src": ["*"], "dst": ["*"]}]}"#;
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let laptop = keygen(dir.path(), "laptop.key");
+        let phone = keygen(dir.path(), "phone.key");
+        keygen(dir.path(), "relay.key");
+        let tailnet = format!(
+            r#"{{
+  "tailnet": "alice@example.com",
+  "users": [{{"name": "alice", "email": "alice@example.com"}},
+            {{"name": "bob", "email": "bob@example.com"}}],
+  "nodes": {{
+    "laptop": {{"ipv4": "100.64.0.1", "user": "alice", "disco_key": "{laptop}"}},
+    "phone": {{"ipv4": "100.64.0.2", "user": "bob", "disco_key": "{phone}"}},
+    "relay": {{"ipv4": "100.64.0.3", "tags": ["tag:relay"], "relay": {{"port": 7777}}}}
+  }}
+}}"#
+        );
+        std::fs::write(dir.path().join("tailnet.json"), tailnet).unwrap();
+        std::fs::write(dir.path().join("policy.hujson"), ALLOW_ALICE).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn relay_command(&self) -> Command {
+        self.relay_command_for("relay")
+    }
+
+    fn relay_command_for(&self, node: &str) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.dir.path()).args([
+            "relay",
+            "--policy",
+            "policy.hujson",
+            "--tailnet",
+            "tailnet.json",
+            "--node",
+            node,
+            "--key",
+            "relay.key",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            "100ms",
+        ]);
+        c
+    }
+
+    /// `ping` from `a` (the requester) to `b` through `relay`.
+    fn ping(&self, relay: &Relay, a: &str, b: &str) -> assert_cmd::assert::Assert {
+        tailgrant()
+            .current_dir(self.dir.path())
+            .args(["ping", "--relay", &relay.addr, "--relay-key", &relay.key])
+            .args(["--key-a", a, "--key-b", b, "--count", "3"])
+            .args(["--timeout", "1s", "--attempts", "2"])
+            .args(["--policy", "policy.hujson", "--tailnet", "tailnet.json"])
+            .args(["--node", "relay"])
+            .timeout(Duration::from_secs(20))
+            .assert()
+    }
+}
+
+/// A running `tailgrant relay`, killed when dropped.
+struct Relay {
+    child: Child,
+    addr: String,
+    key: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Relay {
+    fn start(setup: &Setup) -> Self {
+        Self::spawn(setup.relay_command())
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .env("TAILGRANT_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (mut addr, mut key) = (None, None);
+        while addr.is_none() || key.is_none() {
+            let line = rx.recv_timeout(Duration::from_secs(20));
+            assert!(line.is_ok(), "relay did not start: {}", log.lock().unwrap());
+            let line = line.unwrap();
+            if let Some(a) = line.strip_prefix("relay listening on ") {
+                addr = Some(a.to_owned());
+            } else if let Some(k) = line.strip_prefix("relay key ") {
+                key = Some(k.to_owned());
+            }
+        }
+        Self {
+            child,
+            addr: addr.unwrap(),
+            key: key.unwrap(),
+            log,
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits until the log holds `needle` `times` times.
+    fn wait_log(&self, needle: &str, times: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = self.log.lock().unwrap().clone();
+            if log.matches(needle).count() >= times {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in the relay log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    fn stop(mut self) {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "relay exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "relay did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stdout_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn keygen_writes_an_owner_only_key_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = keygen(dir.path(), "k.key");
+    assert!(public.starts_with("discokey:"), "{public}");
+    assert_eq!(public.len(), "discokey:".len() + 64);
+    let file = dir.path().join("k.key");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("privkey:") && text.ends_with('\n'),
+        "{text}"
+    );
+    assert_eq!(text.trim().len(), "privkey:".len() + 64);
+
+    tailgrant()
+        .args(["keygen", "-o"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("exists: pass --force"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let again = tailgrant()
+        .args(["keygen", "--force", "-o"])
+        .arg(&file)
+        .assert()
+        .code(0);
+    assert_ne!(stdout_of(&again).trim(), public);
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn relay_refuses_to_start_without_a_valid_policy() {
+    let setup = Setup::new();
+    std::fs::write(setup.path("policy.hujson"), BROKEN).unwrap();
+    let out = setup.relay_command().stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to start the relay"), "{stderr}");
+    assert!(
+        stdout.contains("ip and app can not both be empty"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn relay_refuses_an_unknown_node_and_a_bad_key_file() {
+    let setup = Setup::new();
+    let out = setup.relay_command_for("nope").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("relay node `nope` is not in the tailnet")
+    );
+
+    std::fs::write(setup.path("relay.key"), "discokey:00").unwrap();
+    let out = setup.relay_command().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a disco private key"));
+}
+
+#[test]
+fn ping_through_the_relay_then_reloads_keep_or_revoke() {
+    let setup = Setup::new();
+    let relay = Relay::start(&setup);
+
+    // Allowed: laptop holds the relay grant.
+    let ok = setup.ping(&relay, "laptop.key", "phone.key").code(0);
+    let out = stdout_of(&ok);
+    assert!(out.contains("/3 round trips"), "{out}");
+    assert!(out.contains("median"), "{out}");
+
+    // Forbidden: phone has no grant; the relay drops it silently, the policy says why.
+    let denied = setup.ping(&relay, "phone.key", "laptop.key").code(1);
+    let out = stdout_of(&denied);
+    assert!(out.contains("no answer to the allocation request"), "{out}");
+    assert!(
+        out.contains(
+            "denied by policy: `phone` has no `tailscale.com/cap/relay` grant towards this \
+             relay, grants considered at policy.hujson:6"
+        ),
+        "{out}"
+    );
+
+    // A broken file (seen by the poll) keeps the last good table: traffic flows on.
+    std::fs::write(setup.path("policy.hujson"), BROKEN).unwrap();
+    relay.wait_log("reload failed, the last good policy stays", 1);
+    relay.wait_log("ip and app can not both be empty", 1);
+    setup.ping(&relay, "laptop.key", "phone.key").code(0);
+
+    // A policy that revokes laptop, applied on SIGHUP: laptop's endpoint is closed.
+    std::fs::write(setup.path("policy.hujson"), ALLOW_BOB).unwrap();
+    relay.signal("HUP");
+    relay.wait_log("endpoint closed by policy reload", 1);
+    relay.wait_log("policy reloaded", 1);
+    let revoked = setup.ping(&relay, "laptop.key", "phone.key").code(1);
+    assert!(stdout_of(&revoked).contains("denied by policy: `laptop`"));
+    // ... and phone may now allocate.
+    setup.ping(&relay, "phone.key", "laptop.key").code(0);
+
+    relay.stop();
+}
+
+/// The three commands of docs/relay.md, on the demo files (the relay's key comes from the
+/// tailnet file).
+#[test]
+fn the_demo_in_the_docs_works() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/relay-demo");
+    let mut command = Command::new(BIN);
+    command.current_dir(&demo).args([
+        "relay",
+        "--policy",
+        "policy.hujson",
+        "--tailnet",
+        "tailnet.json",
+        "--node",
+        "relay",
+        "--key",
+        "relay.key",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let relay = Relay::spawn(command);
+    let ok = tailgrant()
+        .current_dir(&demo)
+        .args(["ping", "--relay", &relay.addr, "--tailnet", "tailnet.json"])
+        .args(["--node", "relay", "--policy", "policy.hujson"])
+        .args(["--key-a", "laptop.key", "--key-b", "phone.key"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(0);
+    assert!(stdout_of(&ok).contains("/5 round trips"));
+    relay.stop();
+}
