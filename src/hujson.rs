@@ -228,6 +228,21 @@ fn syntax_error(text: &str, e: &jsonc_parser::errors::ParseError) -> Diagnostic 
             format!("{}", e.kind()).to_lowercase(),
             "close every `{` with `}` and every `[` with `]`",
         ),
+        ParseErrorKind::MultipleRootJsonValues => (
+            "a second value after the end of the policy".to_string(),
+            "a policy file is one JSON object; if its opening `{` or closing `}` ends a `//` comment line, move it to a line of its own",
+        ),
+        ParseErrorKind::UnexpectedToken
+        | ParseErrorKind::UnexpectedTokenInObject
+        | ParseErrorKind::UnexpectedCloseBrace
+        | ParseErrorKind::UnexpectedCloseBracket
+        | ParseErrorKind::UnexpectedColon
+        | ParseErrorKind::UnexpectedComma
+            if !token.is_empty() =>
+        (
+            format!("unexpected `{token}`"),
+            "HuJSON is JSON plus `//` and `/* */` comments and trailing commas: check the brackets, colons and commas around here",
+        ),
         kind => (
             format!("{kind}").to_lowercase(),
             "HuJSON is JSON plus `//` and `/* */` comments and trailing commas",
