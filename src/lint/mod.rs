@@ -1,6 +1,7 @@
 //! Lints: findings Tailscale accepts but that are likely mistakes. Each rule is one module
 //! whose doc comment is its documentation; [`RULES`] is the registry.
 
+mod check_period_on_accept;
 mod field_case;
 mod redundant_rule;
 mod relay_wildcard_src;
@@ -49,6 +50,7 @@ pub const RULES: &[Rule] = &[
     relay_without_relay::RULE,
     tag_without_owner::RULE,
     field_case::RULE,
+    check_period_on_accept::RULE,
 ];
 
 /// Runs every lint.
