@@ -283,6 +283,20 @@ impl DecisionTable {
             .is_some_and(|n| self.allows(src, n, proto, port))
     }
 
+    /// The spans of the grants that give address `src` capability `cap` towards node `dst`.
+    pub fn cap_origins(&self, src: IpAddr, dst: NodeIx, cap: &str) -> Vec<Span> {
+        self.answer(src, dst)
+            .map(|a| {
+                a.caps
+                    .iter()
+                    .filter(|(n, _, _)| self.strings.get(*n as usize).is_some_and(|s| s == cap))
+                    .flat_map(|(_, _, o)| o)
+                    .filter_map(|i| self.spans.get(*i as usize).copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The spans of the grants behind what `src` may do towards `dst`.
     pub fn origins(&self, src: IpAddr, dst: NodeIx) -> Vec<Span> {
         self.answer(src, dst)
@@ -293,6 +307,23 @@ impl DecisionTable {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The relay decision alone, without its reason or grants: the hot path of a relay
+    /// server (no allocation; ask [`DecisionTable::may_allocate`] to explain a denial).
+    /// Always equal to `self.may_allocate(requester, relay).allowed`.
+    pub fn allows_allocation(&self, requester: NodeIx, relay: NodeIx) -> bool {
+        let (Some(req), Some(rel)) = (
+            self.nodes.get(requester as usize),
+            self.nodes.get(relay as usize),
+        ) else {
+            return false;
+        };
+        rel.relay_disabled_by.is_none()
+            && !rel.relay_disabled_in_tailnet
+            && self
+                .class_answer(req.src_class, relay)
+                .is_some_and(|a| a.caps.iter().any(|(n, _, _)| *n == self.relay_cap))
     }
 
     /// Tailscale's relay rule (SPEC section 4): the relay accepts an allocation from
