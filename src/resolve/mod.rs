@@ -15,7 +15,7 @@ use crate::policy::Policy;
 use crate::selector::{parse_alias, Alias};
 use crate::tailnet::{Node, Tailnet};
 use ipnet::IpNet;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -91,6 +91,7 @@ pub struct Resolver<'a> {
     owners: Vec<Option<&'a str>>,
     hosts: HashMap<&'a str, &'a str>,
     cache: RefCell<HashMap<String, AddrSet>>,
+    by_owner: OnceCell<HashMap<&'a str, Vec<NodeId>>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -111,6 +112,7 @@ impl<'a> Resolver<'a> {
             owners,
             hosts,
             cache: RefCell::default(),
+            by_owner: OnceCell::new(),
         }
     }
 
@@ -137,6 +139,23 @@ impl<'a> Resolver<'a> {
     /// The e-mail of the owner of an untagged node.
     pub fn owner(&self, id: NodeId) -> Option<&'a str> {
         self.owners.get(id).copied().flatten()
+    }
+
+    /// The untagged nodes whose `user` is `owner` (a user name as nodes write it), in node
+    /// order.
+    pub fn nodes_of_user(&self, owner: &str) -> &[NodeId] {
+        self.by_owner
+            .get_or_init(|| {
+                let mut m: HashMap<&'a str, Vec<NodeId>> = HashMap::new();
+                for (id, (_, n)) in self.nodes.iter().enumerate() {
+                    if let (false, Some(u)) = (n.is_tagged(), n.user.as_deref()) {
+                        m.entry(u).or_default().push(id);
+                    }
+                }
+                m
+            })
+            .get(owner)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The node holding this Tailscale address.
