@@ -1,6 +1,7 @@
 //! tailgrant: an offline compiler, validator and linter for Tailscale tailnet policy files.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod assertions;
 pub mod check;
 pub mod compile;
 pub mod diagnostic;

@@ -1,7 +1,8 @@
 //! Compiles every accepted case of `../shared/conformance` and compares the per-node packet
-//! filters and WhoIs capability maps with the control plane's captures.
+//! filters, WhoIs capability maps and SSH rules with the control plane's captures.
 //!
-//! Rule order is significant; the elements inside each list are compared as sets. Set
+//! Rule order is significant; the elements inside each list (SSH principals included) are
+//! compared as sets; a node whose capture has no `ssh_rules` must get none. Set
 //! `CASE=<test_id>` to print every difference of one case.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
@@ -91,6 +92,22 @@ fn norm_rule(r: &Value) -> Value {
     Value::Object(out)
 }
 
+/// An SSH rule with its principals as a set (the captures list a node with two tags twice).
+fn norm_ssh_rule(r: &Value) -> Value {
+    serde_json::json!({
+        "principals": sorted_strings(r.get("principals").unwrap_or(&Value::Null)),
+        "sshUsers": r.get("sshUsers").cloned().unwrap_or(Value::Null),
+        "action": r.get("action").cloned().unwrap_or(Value::Null),
+        "acceptEnv": sorted_strings(r.get("acceptEnv").unwrap_or(&Value::Null)),
+    })
+}
+
+fn norm_ssh(v: Option<&Value>) -> Vec<Value> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().map(norm_ssh_rule).collect())
+        .unwrap_or_default()
+}
+
 fn norm_rules(v: Option<&Value>) -> Vec<Value> {
     v.and_then(Value::as_array)
         .map(|a| a.iter().map(norm_rule).collect())
@@ -122,21 +139,35 @@ struct Tally {
     cases: usize,
     filters_ok: usize,
     capmaps_ok: usize,
+    ssh_ok: usize,
     first_diffs: Vec<String>,
 }
 
-fn check_case(case: &Value, verbose: bool) -> (bool, bool, Vec<String>) {
+/// What one case agrees on.
+struct Agreement {
+    filters: bool,
+    capmaps: bool,
+    ssh: bool,
+    diffs: Vec<String>,
+}
+
+fn check_case(case: &Value, verbose: bool) -> Agreement {
     let text = case["policy_text"].as_str().unwrap_or_default();
     let mut diffs = Vec::new();
     let Ok((policy, _)) = parse_policy(text) else {
-        return (false, false, vec!["policy does not parse".into()]);
+        return Agreement {
+            filters: false,
+            capmaps: false,
+            ssh: false,
+            diffs: vec!["policy does not parse".into()],
+        };
     };
     let tailnet = tailnet_of(case);
     let compiled = compile(&policy, &tailnet);
     let ours = serde_json::to_value(&compiled).unwrap();
     let empty = serde_json::Map::new();
     let captures = case["captures"].as_object().unwrap_or(&empty);
-    let (mut filters_ok, mut capmaps_ok) = (true, true);
+    let (mut filters_ok, mut capmaps_ok, mut ssh_ok) = (true, true, true);
     // Only some captures recorded WhoIs maps; a case without any is not compared on them.
     let whois_recorded = captures.values().any(|c| c.get("whois_capmap").is_some());
     for (node, cap) in captures {
@@ -147,6 +178,17 @@ fn check_case(case: &Value, verbose: bool) -> (bool, bool, Vec<String>) {
             filters_ok = false;
             diffs.push(format!(
                 "{node}: filter\n   want {}\n   got  {}",
+                Value::from(want),
+                Value::from(got)
+            ));
+        }
+        // The captures leave `ssh_rules` out when a node has none.
+        let want = norm_ssh(cap.get("ssh_rules"));
+        let got = norm_ssh(mine.get("ssh_rules"));
+        if want != got {
+            ssh_ok = false;
+            diffs.push(format!(
+                "{node}: ssh\n   want {}\n   got  {}",
                 Value::from(want),
                 Value::from(got)
             ));
@@ -170,7 +212,12 @@ fn check_case(case: &Value, verbose: bool) -> (bool, bool, Vec<String>) {
             }
         }
     }
-    (filters_ok, capmaps_ok, diffs)
+    Agreement {
+        filters: filters_ok,
+        capmaps: capmaps_ok,
+        ssh: ssh_ok,
+        diffs,
+    }
 }
 
 #[test]
@@ -204,11 +251,17 @@ fn compiled_filters_and_capmaps_match_the_captures() {
             continue;
         }
         let suite = case["suite"].as_str().unwrap_or("?").to_string();
-        let (f, c, diffs) = check_case(&case, only.is_some());
+        let Agreement {
+            filters,
+            capmaps,
+            ssh,
+            diffs,
+        } = check_case(&case, only.is_some());
         let t = suites.entry(suite).or_default();
         t.cases += 1;
-        t.filters_ok += usize::from(f);
-        t.capmaps_ok += usize::from(c);
+        t.filters_ok += usize::from(filters);
+        t.capmaps_ok += usize::from(capmaps);
+        t.ssh_ok += usize::from(ssh);
         if only.is_some() {
             for d in &diffs {
                 println!("{d}");
@@ -217,15 +270,17 @@ fn compiled_filters_and_capmaps_match_the_captures() {
             t.first_diffs.push(format!("{id}: {}", diffs[0]));
         }
     }
-    let (mut cases, mut fok, mut cok) = (0, 0, 0);
+    let (mut cases, mut fok, mut cok, mut sok) = (0, 0, 0, 0);
     for (suite, t) in &suites {
         println!(
-            "{suite:20} cases {:4}  filters {:4} ({:5.1}%)  capmaps {:4} ({:5.1}%)",
+            "{suite:20} cases {:4}  filters {:4} ({:5.1}%)  capmaps {:4} ({:5.1}%)  ssh {:4} ({:5.1}%)",
             t.cases,
             t.filters_ok,
             100.0 * t.filters_ok as f64 / t.cases.max(1) as f64,
             t.capmaps_ok,
-            100.0 * t.capmaps_ok as f64 / t.cases.max(1) as f64
+            100.0 * t.capmaps_ok as f64 / t.cases.max(1) as f64,
+            t.ssh_ok,
+            100.0 * t.ssh_ok as f64 / t.cases.max(1) as f64
         );
         for d in &t.first_diffs {
             println!("    {d}");
@@ -233,15 +288,18 @@ fn compiled_filters_and_capmaps_match_the_captures() {
         cases += t.cases;
         fok += t.filters_ok;
         cok += t.capmaps_ok;
+        sok += t.ssh_ok;
     }
-    let (fr, cr) = (
+    let (fr, cr, sr) = (
         fok as f64 / cases.max(1) as f64,
         cok as f64 / cases.max(1) as f64,
+        sok as f64 / cases.max(1) as f64,
     );
     println!(
-        "total cases {cases}: filters {fok} ({:.1}%), capmaps {cok} ({:.1}%)",
+        "total cases {cases}: filters {fok} ({:.1}%), capmaps {cok} ({:.1}%), ssh rules {sok} ({:.1}%)",
         fr * 100.0,
-        cr * 100.0
+        cr * 100.0,
+        sr * 100.0
     );
     if only.is_none() {
         assert!(
@@ -251,6 +309,10 @@ fn compiled_filters_and_capmaps_match_the_captures() {
         assert!(
             cr >= threshold("compile_capmaps_min"),
             "capmap agreement {cr:.3} below threshold"
+        );
+        assert!(
+            sr >= threshold("compile_ssh_min"),
+            "ssh rule agreement {sr:.3} below threshold"
         );
     }
 }

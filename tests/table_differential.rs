@@ -118,6 +118,10 @@ proptest! {
                     reference.may_allocate(src_name, dst_name),
                     "may_allocate {} -> {} in {}", src_name, dst_name, text
                 );
+                prop_assert_eq!(
+                    table.allows_allocation(req, dst),
+                    table.may_allocate(req, dst).allowed
+                );
                 for a in src.addresses() {
                     prop_assert_eq!(table.has_cap(a, dst, "tailscale.com/cap/relay"),
                         reference.has_cap(a, dst_name, "tailscale.com/cap/relay"));

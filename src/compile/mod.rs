@@ -9,26 +9,32 @@
 
 mod node;
 pub mod rules;
+pub mod ssh;
 pub mod units;
 mod whois;
 pub mod wire;
 
-pub use wire::{CapGrant, CapMap, Compiled, FilterRule, NetPortRange, NodeOutput, Ports};
+pub use wire::{
+    CapGrant, CapMap, Compiled, FilterRule, NetPortRange, NodeOutput, Ports, SshAction,
+    SshPrincipal, SshRule,
+};
 
 use crate::policy::Policy;
 use crate::tailnet::Tailnet;
 
-/// Compiles `policy` for every node of `tailnet`: packet filters and WhoIs capability maps.
+/// Compiles `policy` for every node of `tailnet`: packet filters, WhoIs capability maps and
+/// SSH rules.
 ///
 /// The policy is assumed to have passed validation; anything that does not resolve (an
 /// unknown tag, a malformed port) grants nothing. Never panics.
 pub fn compile(policy: &Policy, tailnet: &Tailnet) -> Compiled {
     let (mut compiled, peers) = node::compile_nodes(policy, tailnet, true);
     whois::fill(tailnet, &peers, &mut compiled);
+    ssh::fill(policy, tailnet, &mut compiled);
     compiled
 }
 
-/// Compiles the packet filters only, leaving every `whois_capmap` empty. Cheaper than
+/// Compiles the packet filters only, leaving every `whois_capmap` and `ssh_rules` empty. Cheaper than
 /// [`compile`] on large tailnets, where the capability maps grow with the square of the
 /// node count.
 pub fn compile_filters(policy: &Policy, tailnet: &Tailnet) -> Compiled {

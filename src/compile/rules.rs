@@ -283,13 +283,7 @@ pub fn self_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> 
     let Some(owner) = me.user.as_deref() else {
         return Vec::new();
     };
-    let same: Vec<NodeId> = r
-        .nodes()
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, n))| !n.is_tagged() && n.user.as_deref() == Some(owner))
-        .map(|(id, _)| id)
-        .collect();
+    let same: Vec<NodeId> = r.nodes_of_user(owner).to_vec();
     let mut src = AddrSet::new();
     for &id in &same {
         if ru.srcs.iter().any(|(_, s)| r.node_in(id, s)) {

@@ -68,10 +68,67 @@ pub struct NodeOutput {
     /// it is a peer without capabilities).
     #[serde(serialize_with = "capmaps_with_null")]
     pub whois_capmap: BTreeMap<String, CapMap>,
+    /// The SSH rules pushed to the node, in order (absent when there are none, as in the
+    /// captures).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh_rules: Vec<SshRule>,
     /// For each rule of `packet_filter_rules`, the spans of the grants and ACL entries that
     /// produced it.
     #[serde(skip)]
     pub origins: Vec<Vec<Span>>,
+}
+
+/// Who an SSH rule applies to: one source node address (`tailcfg.SSHPrincipal`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SshPrincipal {
+    /// A Tailscale address of the source node.
+    #[serde(rename = "nodeIP")]
+    pub node_ip: String,
+}
+
+/// What an SSH rule does (`tailcfg.SSHAction`); false and empty fields are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SshAction {
+    /// Let the session in.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accept: bool,
+    /// Allow SSH agent forwarding.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_agent_forwarding: bool,
+    /// Allow local port forwarding.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_local_port_forwarding: bool,
+    /// Allow remote port forwarding.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_remote_port_forwarding: bool,
+    /// For `check`: the URL the client asks before letting the session in.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hold_and_delegate: String,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if signature"
+)]
+const fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One SSH rule pushed to a node (`tailcfg.SSHRule`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshRule {
+    /// The source node addresses it applies to.
+    pub principals: Vec<SshPrincipal>,
+    /// Requested login user to local user: `=` keeps the requested name, an empty value
+    /// denies it; `*` matches any user.
+    #[serde(rename = "sshUsers")]
+    pub ssh_users: BTreeMap<String, String>,
+    /// What to do.
+    pub action: SshAction,
+    /// Environment variables the client may send (patterns with `*` and `?`).
+    #[serde(rename = "acceptEnv", default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_env: Vec<String>,
 }
 
 /// A compiled policy: per node, by name, what the control plane would push to it.

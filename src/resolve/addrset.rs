@@ -54,6 +54,32 @@ fn insert(ranges: &mut Vec<Range>, (lo, hi): Range) {
     }
 }
 
+/// Sorts ranges and merges those that touch or overlap.
+fn normalize(ranges: &mut Vec<Range>) {
+    ranges.sort_unstable();
+    let mut out: Vec<Range> = Vec::with_capacity(ranges.len());
+    for &(lo, hi) in ranges.iter() {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    *ranges = out;
+}
+
+/// Few ranges are inserted one by one; many are appended and the list normalized once
+/// (inserting thousands of addresses one by one would move the list each time).
+fn add_all(ranges: &mut Vec<Range>, more: &[Range]) {
+    if more.len() <= 4 {
+        for &r in more {
+            insert(ranges, r);
+        }
+    } else {
+        ranges.extend_from_slice(more);
+        normalize(ranges);
+    }
+}
+
 fn remove(ranges: &mut Vec<Range>, (lo, hi): Range) {
     let mut out = Vec::with_capacity(ranges.len() + 1);
     for &(a, b) in ranges.iter() {
@@ -132,12 +158,20 @@ impl AddrSet {
 
     /// Adds every address of `other`.
     pub fn add_set(&mut self, other: &Self) {
-        for &r in &other.v4 {
-            insert(&mut self.v4, r);
+        add_all(&mut self.v4, &other.v4);
+        add_all(&mut self.v6, &other.v6);
+    }
+
+    /// The set of these addresses, in any order.
+    pub fn from_addrs(addrs: impl IntoIterator<Item = IpAddr>) -> Self {
+        let mut s = Self::new();
+        for a in addrs {
+            let (v4, n) = addr_key(a);
+            if v4 { &mut s.v4 } else { &mut s.v6 }.push((n, n));
         }
-        for &r in &other.v6 {
-            insert(&mut self.v6, r);
-        }
+        normalize(&mut s.v4);
+        normalize(&mut s.v6);
+        s
     }
 
     /// Removes a prefix.
@@ -283,8 +317,11 @@ impl FromIterator<IpNet> for AddrSet {
     fn from_iter<I: IntoIterator<Item = IpNet>>(iter: I) -> Self {
         let mut s = Self::new();
         for n in iter {
-            s.add_net(&n);
+            let (v4, r) = net_range(&n.trunc());
+            if v4 { &mut s.v4 } else { &mut s.v6 }.push(r);
         }
+        normalize(&mut s.v4);
+        normalize(&mut s.v6);
         s
     }
 }

@@ -15,6 +15,7 @@ use crate::policy::Policy;
 use crate::selector::{parse_alias, Alias};
 use crate::tailnet::{Node, Tailnet};
 use ipnet::IpNet;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -89,6 +90,8 @@ pub struct Resolver<'a> {
     /// The owner's e-mail of each untagged node.
     owners: Vec<Option<&'a str>>,
     hosts: HashMap<&'a str, &'a str>,
+    cache: RefCell<HashMap<String, AddrSet>>,
+    by_owner: OnceCell<HashMap<&'a str, Vec<NodeId>>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -108,6 +111,8 @@ impl<'a> Resolver<'a> {
             nodes,
             owners,
             hosts,
+            cache: RefCell::default(),
+            by_owner: OnceCell::new(),
         }
     }
 
@@ -136,6 +141,23 @@ impl<'a> Resolver<'a> {
         self.owners.get(id).copied().flatten()
     }
 
+    /// The untagged nodes whose `user` is `owner` (a user name as nodes write it), in node
+    /// order.
+    pub fn nodes_of_user(&self, owner: &str) -> &[NodeId] {
+        self.by_owner
+            .get_or_init(|| {
+                let mut m: HashMap<&'a str, Vec<NodeId>> = HashMap::new();
+                for (id, (_, n)) in self.nodes.iter().enumerate() {
+                    if let (false, Some(u)) = (n.is_tagged(), n.user.as_deref()) {
+                        m.entry(u).or_default().push(id);
+                    }
+                }
+                m
+            })
+            .get(owner)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The node holding this Tailscale address.
     pub fn node_by_addr(&self, ip: IpAddr) -> Option<NodeId> {
         self.nodes
@@ -158,15 +180,13 @@ impl<'a> Resolver<'a> {
 
     /// The addresses of the nodes that match `pred`.
     fn nodes_where(&self, mut pred: impl FnMut(NodeId, &Node) -> bool) -> AddrSet {
-        let mut s = AddrSet::new();
-        for (id, (_, n)) in self.nodes.iter().enumerate() {
-            if pred(id, n) {
-                for a in n.addresses() {
-                    s.add_addr(a);
-                }
-            }
-        }
-        s
+        AddrSet::from_addrs(
+            self.nodes
+                .iter()
+                .enumerate()
+                .filter(|(id, (_, n))| pred(*id, n))
+                .flat_map(|(_, (_, n))| n.addresses()),
+        )
     }
 
     /// The nodes having at least one address in `set`.
@@ -201,8 +221,17 @@ impl<'a> Resolver<'a> {
     }
 
     /// Resolves one selector. Unknown names resolve to the empty set (validation reports them).
+    /// Results are remembered: a large policy names the same tags and groups many times.
     pub fn resolve(&self, selector: &str) -> AddrSet {
-        self.resolve_depth(selector.trim(), 0)
+        let selector = selector.trim();
+        if let Some(s) = self.cache.borrow().get(selector) {
+            return s.clone();
+        }
+        let s = self.resolve_depth(selector, 0);
+        self.cache
+            .borrow_mut()
+            .insert(selector.to_string(), s.clone());
+        s
     }
 
     fn resolve_depth(&self, selector: &str, depth: u8) -> AddrSet {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const MAGIC: &[u8; 4] = b"TGDT";
 /// Version of the binary form; bumped whenever the layout changes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER: usize = 4 + 2 + 8 + 4;
 
 /// A table file that cannot be loaded.
@@ -198,8 +198,14 @@ impl DecisionTable {
         }
         w.len(self.policies.len());
         for p in &self.policies {
-            w.imap(&p.v4);
-            w.imap(&p.v6);
+            w.len(p.classes.len());
+            for (c, a) in p.classes.iter().zip(&p.answers) {
+                w.u32(*c);
+                w.u32(*a);
+            }
+        }
+        for m in &self.sources {
+            w.imap(m);
         }
         w.len(self.nodes.len());
         for n in &self.nodes {
@@ -210,6 +216,7 @@ impl DecisionTable {
             n.tags.iter().for_each(|t| w.u32(*t));
             w.opt_u32(n.user);
             w.u32(n.policy);
+            w.u32(n.src_class);
             w.opt_u32(n.relay_disabled_by);
             w.u8(u8::from(n.relay_disabled_in_tailnet));
             w.u32(n.relay_port.map_or(u32::MAX, u32::from));
@@ -270,11 +277,11 @@ impl DecisionTable {
             })
         })?;
         let policies = r.list(|r| {
-            Ok(NodePolicy {
-                v4: r.imap()?,
-                v6: r.imap()?,
-            })
+            let pairs = r.list(|r| Ok((r.u32()?, r.u32()?)))?;
+            let (classes, answers): (Vec<u32>, Vec<u32>) = pairs.into_iter().unzip();
+            Ok(NodePolicy { classes, answers })
         })?;
+        let sources = [r.imap()?, r.imap()?];
         let nodes = r.list(|r| {
             Ok(NodeEntry {
                 name: r.str()?,
@@ -282,6 +289,7 @@ impl DecisionTable {
                 tags: r.list(R::u32)?,
                 user: r.opt_u32()?,
                 policy: r.u32()?,
+                src_class: r.u32()?,
                 relay_disabled_by: r.opt_u32()?,
                 relay_disabled_in_tailnet: r.u8()? != 0,
                 relay_port: u16::try_from(r.u32()?).ok(),
@@ -299,23 +307,18 @@ impl DecisionTable {
         // Indexes must point inside the table.
         let ok = nodes.iter().all(|n| (n.policy as usize) < policies.len())
             && policies.iter().all(|p| {
-                [&p.v4, &p.v6].iter().all(|m| {
-                    m.answers
-                        .iter()
-                        .all(|a| *a == u32::MAX || (*a as usize) < answers.len())
-                })
-            });
+                p.answers.iter().all(|a| (*a as usize) < answers.len())
+                    && p.classes.windows(2).all(|w| w[0] < w[1])
+            })
+            && sources
+                .iter()
+                .all(|m| m.starts.windows(2).all(|w| w[0] < w[1]));
         if !ok {
             return Err(TableError::Malformed);
         }
-        Ok(Self {
-            strings,
-            spans,
-            answers,
-            policies,
-            nodes,
-            lpm,
-        })
+        Ok(Self::assemble(
+            strings, spans, answers, policies, nodes, lpm, sources,
+        ))
     }
 }
 

@@ -1,13 +1,16 @@
 //! The decision table: the compiled policy indexed for runtime questions.
 //!
-//! Built once from [`crate::compile::compile_filters`] output, then immutable. Tags, users and
-//! capability names are interned; every node points at an interned *node policy* (nodes with
-//! the same rules share one), which maps source addresses to an interned *answer* (ports per
-//! protocol, capabilities with values, and the grants that decided them) through a sorted
-//! interval map; destination addresses find their node through a longest-prefix index (one
+//! Built once from the compiler's rules (the same rules [`crate::compile::compile_filters`]
+//! writes per node), then immutable. Tags, users and capability names are interned. Source
+//! addresses map, through one sorted interval map for the whole table, to a *source class*
+//! (the addresses that every rule treats alike); every node points at an interned *node
+//! policy* (nodes reached by the same rules share one), a sorted list from source class to an
+//! interned *answer* (ports per protocol, capabilities with values, and the grants that
+//! decided them). Destination addresses find their node through a longest-prefix index (one
 //! hash map per prefix length present, longest first: at most a few lookups, and simpler to
-//! keep correct than a trie). No query looks at the grants: its cost depends on the address
-//! layout, not on how many grants there are.
+//! keep correct than a trie). No query looks at the grants: its cost depends on the number of
+//! source classes and address ranges, not on how many grants there are; a relay decision
+//! starts from the requester's precomputed class and is one binary search.
 
 mod build;
 mod codec;
@@ -42,8 +45,8 @@ pub struct Answer {
     pub origins: Vec<u32>,
 }
 
-/// Source addresses to answers, for one family: sorted interval starts, each with an
-/// answer index (`u32::MAX`: nothing allowed).
+/// Source addresses to source classes, for one family: sorted interval starts, each with a
+/// class (`u32::MAX`: in no rule's sources).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct IntervalMap {
     starts: Vec<u128>,
@@ -58,11 +61,18 @@ impl IntervalMap {
     }
 }
 
-/// The per-node policy: source address to answer.
+/// The per-node policy: source class to answer, sorted by class.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct NodePolicy {
-    v4: IntervalMap,
-    v6: IntervalMap,
+    classes: Vec<u32>,
+    answers: Vec<u32>,
+}
+
+impl NodePolicy {
+    fn get(&self, class: u32) -> Option<u32> {
+        let i = self.classes.binary_search(&class).ok()?;
+        self.answers.get(i).copied()
+    }
 }
 
 /// One node of the table.
@@ -78,6 +88,8 @@ pub struct NodeEntry {
     pub user: Option<u32>,
     /// Index of its [`NodePolicy`].
     pub policy: u32,
+    /// Source class of its first address (`u32::MAX`: in no rule's sources).
+    pub src_class: u32,
     /// Span of the `nodeAttrs` entry that disables its relay server, if one does.
     pub relay_disabled_by: Option<u32>,
     /// Disabled as a relay by the tailnet file's attributes.
@@ -97,6 +109,12 @@ pub struct DecisionTable {
     nodes: Vec<NodeEntry>,
     /// Longest-prefix index: (is IPv4, prefix length, masked address) to node, longest first.
     lpm: Vec<(bool, u8, HashMap<u128, NodeIx>)>,
+    /// Source address to source class: IPv4, IPv6.
+    sources: [IntervalMap; 2],
+    /// Node names to their index (derived, not stored).
+    by_name: HashMap<String, NodeIx>,
+    /// The interned relay capability (derived; `u32::MAX` when no rule grants it).
+    relay_cap: u32,
 }
 
 /// Why an allocation was allowed or refused.
@@ -141,12 +159,52 @@ fn mask(v: u128, len: u8, v4: bool) -> u128 {
 }
 
 impl DecisionTable {
+    fn assemble(
+        strings: Vec<String>,
+        spans: Vec<Span>,
+        answers: Vec<Answer>,
+        policies: Vec<NodePolicy>,
+        nodes: Vec<NodeEntry>,
+        lpm: Vec<(bool, u8, HashMap<u128, NodeIx>)>,
+        sources: [IntervalMap; 2],
+    ) -> Self {
+        let by_name = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((n.name.clone(), u32::try_from(i).ok()?)))
+            .collect();
+        let relay_cap = strings
+            .iter()
+            .position(|s| s == RELAY_CAP)
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(u32::MAX);
+        Self {
+            strings,
+            spans,
+            answers,
+            policies,
+            nodes,
+            lpm,
+            sources,
+            by_name,
+            relay_cap,
+        }
+    }
+
     /// The node with this name.
     pub fn node(&self, name: &str) -> Option<NodeIx> {
-        self.nodes
+        self.by_name.get(name).copied()
+    }
+
+    /// Number of source classes (addresses every rule treats alike) and of node policies.
+    pub fn shape(&self) -> (usize, usize) {
+        let classes = self
+            .sources
             .iter()
-            .position(|n| n.name == name)
-            .and_then(|i| u32::try_from(i).ok())
+            .flat_map(|m| &m.answers)
+            .filter(|c| **c != u32::MAX);
+        let n = classes.max().map_or(0, |m| *m as usize + 1);
+        (n, self.policies.len())
     }
 
     /// The node entry at `ix`.
@@ -174,16 +232,17 @@ impl DecisionTable {
             .find_map(|(_, len, map)| map.get(&mask(k, *len, v4)).copied())
     }
 
-    fn answer(&self, src: IpAddr, dst: NodeIx) -> Option<&Answer> {
+    fn class_answer(&self, class: u32, dst: NodeIx) -> Option<&Answer> {
         let node = self.nodes.get(dst as usize)?;
         let policy = self.policies.get(node.policy as usize)?;
+        self.answers.get(policy.get(class)? as usize)
+    }
+
+    fn answer(&self, src: IpAddr, dst: NodeIx) -> Option<&Answer> {
         let (v4, k) = key(src);
-        let a = if v4 {
-            policy.v4.get(k)
-        } else {
-            policy.v6.get(k)
-        }?;
-        self.answers.get(a as usize)
+        let [m4, m6] = &self.sources;
+        let class = if v4 { m4 } else { m6 }.get(k)?;
+        self.class_answer(class, dst)
     }
 
     /// The capabilities (name, values as JSON text) that address `src` has towards node
@@ -236,6 +295,20 @@ impl DecisionTable {
             .is_some_and(|n| self.allows(src, n, proto, port))
     }
 
+    /// The spans of the grants that give address `src` capability `cap` towards node `dst`.
+    pub fn cap_origins(&self, src: IpAddr, dst: NodeIx, cap: &str) -> Vec<Span> {
+        self.answer(src, dst)
+            .map(|a| {
+                a.caps
+                    .iter()
+                    .filter(|(n, _, _)| self.strings.get(*n as usize).is_some_and(|s| s == cap))
+                    .flat_map(|(_, _, o)| o)
+                    .filter_map(|i| self.spans.get(*i as usize).copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The spans of the grants behind what `src` may do towards `dst`.
     pub fn origins(&self, src: IpAddr, dst: NodeIx) -> Vec<Span> {
         self.answer(src, dst)
@@ -246,6 +319,23 @@ impl DecisionTable {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The relay decision alone, without its reason or grants: the hot path of a relay
+    /// server (no allocation; ask [`DecisionTable::may_allocate`] to explain a denial).
+    /// Always equal to `self.may_allocate(requester, relay).allowed`.
+    pub fn allows_allocation(&self, requester: NodeIx, relay: NodeIx) -> bool {
+        let (Some(req), Some(rel)) = (
+            self.nodes.get(requester as usize),
+            self.nodes.get(relay as usize),
+        ) else {
+            return false;
+        };
+        rel.relay_disabled_by.is_none()
+            && !rel.relay_disabled_in_tailnet
+            && self
+                .class_answer(req.src_class, relay)
+                .is_some_and(|a| a.caps.iter().any(|(n, _, _)| *n == self.relay_cap))
     }
 
     /// Tailscale's relay rule (SPEC section 4): the relay accepts an allocation from
@@ -276,21 +366,10 @@ impl DecisionTable {
                 grants: Vec::new(),
             };
         }
-        let Some(&src) = req.addrs.first() else {
-            return RelayDecision {
-                allowed: false,
-                reason: RelayReason::NoRelayGrant,
-                grants: Vec::new(),
-            };
-        };
-        let granting: Option<Vec<Span>> = self.answer(src, relay).and_then(|a| {
+        let granting: Option<Vec<Span>> = self.class_answer(req.src_class, relay).and_then(|a| {
             a.caps
                 .iter()
-                .find(|(n, _, _)| {
-                    self.strings
-                        .get(*n as usize)
-                        .is_some_and(|s| s == RELAY_CAP)
-                })
+                .find(|(n, _, _)| *n == self.relay_cap)
                 .map(|(_, _, o)| {
                     o.iter()
                         .filter_map(|i| self.spans.get(*i as usize).copied())
