@@ -1,6 +1,7 @@
 //! Conformance report: runs `check` on every case of the conformance corpus (policies that
-//! were submitted to Tailscale's control plane, with its verdicts and messages) and prints,
-//! per suite, how often tailgrant agrees.
+//! were submitted to Tailscale's control plane, with its verdicts and messages) and compiles
+//! every accepted one, and prints, per suite, how often tailgrant agrees: verdicts, messages,
+//! the `tests` verdicts, and the per-node packet filters, WhoIs capability maps and SSH rules.
 //!
 //! ```text
 //! cargo run --example conformance -- [CORPUS_DIR] [--thresholds FILE] [--verbose]
@@ -8,6 +9,9 @@
 //!
 //! Exits 1 when an agreement ratio falls below its threshold in `conformance-thresholds.toml`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+
+#[path = "../tests/common/capture.rs"]
+mod capture;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +28,8 @@ struct Case {
     policy_text: String,
     tailnet: Option<String>,
     topology: serde_json::Value,
+    #[serde(default)]
+    captures: serde_json::Value,
 }
 
 #[derive(Default)]
@@ -35,6 +41,11 @@ struct Suite {
     /// Cases the control plane rejected only because `tests`/`sshTests` failed.
     tests_failed: usize,
     tests_failed_ok: usize,
+    /// Accepted cases, compiled and compared with the captures.
+    compiled: usize,
+    filters_ok: usize,
+    capmaps_ok: usize,
+    ssh_ok: usize,
     disagreements: Vec<String>,
 }
 
@@ -63,35 +74,27 @@ fn main() -> ExitCode {
     for case in &cases {
         run_case(case, suites.entry(case.suite.clone()).or_default());
     }
-    let mut total = Suite::default();
     println!(
-        "{:<20} {:>6} {:>16} {:>16} {:>16}",
-        "suite", "cases", "verdict", "message", "tests failed"
+        "{:<20} {:>5} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16}",
+        "suite", "cases", "verdict", "message", "tests failed", "filters", "capmaps", "ssh rules"
     );
-    for (name, s) in &suites {
+    for (name, s) in suites
+        .iter()
+        .chain(std::iter::once((&"all".to_string(), &total_of(&suites))))
+    {
         println!(
-            "{:<20} {:>6} {:>16} {:>16} {:>16}",
+            "{:<20} {:>5} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16}",
             name,
             s.cases,
             ratio(s.verdict_ok, s.cases - s.tests_failed),
             ratio(s.message_ok, s.rejected),
-            ratio(s.tests_failed_ok, s.tests_failed)
+            ratio(s.tests_failed_ok, s.tests_failed),
+            ratio(s.filters_ok, s.compiled),
+            ratio(s.capmaps_ok, s.compiled),
+            ratio(s.ssh_ok, s.compiled)
         );
-        total.cases += s.cases;
-        total.verdict_ok += s.verdict_ok;
-        total.rejected += s.rejected;
-        total.message_ok += s.message_ok;
-        total.tests_failed += s.tests_failed;
-        total.tests_failed_ok += s.tests_failed_ok;
     }
-    println!(
-        "{:<20} {:>6} {:>16} {:>16} {:>16}",
-        "all",
-        total.cases,
-        ratio(total.verdict_ok, total.cases - total.tests_failed),
-        ratio(total.message_ok, total.rejected),
-        ratio(total.tests_failed_ok, total.tests_failed)
-    );
+    let total = total_of(&suites);
     for (name, s) in &suites {
         let shown = if verbose { s.disagreements.len() } else { 20 };
         for d in s.disagreements.iter().take(shown) {
@@ -132,6 +135,44 @@ fn main() -> ExitCode {
     }
 }
 
+fn total_of(suites: &BTreeMap<String, Suite>) -> Suite {
+    let mut t = Suite::default();
+    for s in suites.values() {
+        t.cases += s.cases;
+        t.verdict_ok += s.verdict_ok;
+        t.rejected += s.rejected;
+        t.message_ok += s.message_ok;
+        t.tests_failed += s.tests_failed;
+        t.tests_failed_ok += s.tests_failed_ok;
+        t.compiled += s.compiled;
+        t.filters_ok += s.filters_ok;
+        t.capmaps_ok += s.capmaps_ok;
+        t.ssh_ok += s.ssh_ok;
+    }
+    t
+}
+
+/// Compiles an accepted case and compares it with the captures.
+fn compare_compiled(case: &Case, s: &mut Suite) {
+    let value = serde_json::json!({
+        "policy_text": case.policy_text,
+        "tailnet": case.tailnet,
+        "topology": case.topology,
+        "captures": case.captures,
+    });
+    let a = capture::check_case(&value, false);
+    s.compiled += 1;
+    s.filters_ok += usize::from(a.filters);
+    s.capmaps_ok += usize::from(a.capmaps);
+    s.ssh_ok += usize::from(a.ssh);
+    if let Some(first) = a.diffs.first() {
+        s.disagreements.push(format!(
+            "{}: compiled output differs: {first}",
+            case.test_id
+        ));
+    }
+}
+
 fn run_case(case: &Case, s: &mut Suite) {
     s.cases += 1;
     let mut topology = case.topology.clone();
@@ -164,6 +205,9 @@ fn run_case(case: &Case, s: &mut Suite) {
     }
     if !accepted {
         s.rejected += 1;
+    }
+    if accepted && verdict_ok {
+        compare_compiled(case, s);
     }
     let message_ok = !accepted
         && report

@@ -7,13 +7,15 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/capture.rs"]
+mod capture;
+
+use capture::{check_case, tailnet_of, Agreement, Tally};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tailgrant::compile::compile;
 use tailgrant::policy::parse_policy;
 use tailgrant::policytest::run_tests;
-use tailgrant::tailnet::Tailnet;
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
@@ -28,196 +30,6 @@ fn threshold(key: &str) -> f64 {
         .find(|(k, _)| k.trim() == key)
         .and_then(|(_, v)| v.trim().parse().ok())
         .unwrap_or(1.0)
-}
-
-fn sorted_strings(v: &Value) -> Value {
-    let mut items: Vec<String> = v
-        .as_array()
-        .map(|a| a.iter().map(|x| x.to_string()).collect())
-        .unwrap_or_default();
-    items.sort();
-    items.dedup();
-    Value::from(items)
-}
-
-fn norm_capmap(v: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    if let Some(m) = v.as_object() {
-        for (k, vals) in m {
-            let n = match vals {
-                Value::Array(a) => {
-                    let mut items: Vec<String> = a.iter().map(|x| x.to_string()).collect();
-                    items.sort();
-                    Value::from(items)
-                }
-                other => other.clone(),
-            };
-            out.insert(k.clone(), n);
-        }
-    }
-    Value::Object(out)
-}
-
-/// A rule with every list turned into a sorted, deduplicated list.
-fn norm_rule(r: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    for key in ["SrcIPs", "IPProto"] {
-        if let Some(v) = r.get(key) {
-            if v.as_array().is_some_and(|a| !a.is_empty()) {
-                out.insert(key.into(), sorted_strings(v));
-            }
-        }
-    }
-    if let Some(v) = r.get("DstPorts") {
-        if v.as_array().is_some_and(|a| !a.is_empty()) {
-            out.insert("DstPorts".into(), sorted_strings(v));
-        }
-    }
-    if let Some(Value::Array(grants)) = r.get("CapGrant") {
-        let mut gs: Vec<String> = grants
-            .iter()
-            .map(|g| {
-                serde_json::json!({
-                    "Dsts": sorted_strings(g.get("Dsts").unwrap_or(&Value::Null)),
-                    "CapMap": norm_capmap(g.get("CapMap").unwrap_or(&Value::Null)),
-                })
-                .to_string()
-            })
-            .collect();
-        gs.sort();
-        if !gs.is_empty() {
-            out.insert("CapGrant".into(), Value::from(gs));
-        }
-    }
-    Value::Object(out)
-}
-
-/// An SSH rule with its principals as a set (the captures list a node with two tags twice).
-fn norm_ssh_rule(r: &Value) -> Value {
-    serde_json::json!({
-        "principals": sorted_strings(r.get("principals").unwrap_or(&Value::Null)),
-        "sshUsers": r.get("sshUsers").cloned().unwrap_or(Value::Null),
-        "action": r.get("action").cloned().unwrap_or(Value::Null),
-        "acceptEnv": sorted_strings(r.get("acceptEnv").unwrap_or(&Value::Null)),
-    })
-}
-
-fn norm_ssh(v: Option<&Value>) -> Vec<Value> {
-    v.and_then(Value::as_array)
-        .map(|a| a.iter().map(norm_ssh_rule).collect())
-        .unwrap_or_default()
-}
-
-fn norm_rules(v: Option<&Value>) -> Vec<Value> {
-    v.and_then(Value::as_array)
-        .map(|a| a.iter().map(norm_rule).collect())
-        .unwrap_or_default()
-}
-
-fn norm_whois(v: Option<&Value>) -> BTreeMap<String, Value> {
-    v.and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, c)| (k.clone(), norm_capmap(c))).collect())
-        .unwrap_or_default()
-}
-
-/// The case's tailnet; `null` lists in the captures' topology are read as empty.
-fn tailnet_of(case: &Value) -> Tailnet {
-    let mut case = case.clone();
-    if let Some(nodes) = case["topology"]["nodes"].as_object_mut() {
-        for node in nodes.values_mut() {
-            if let Some(fields) = node.as_object_mut() {
-                fields.retain(|_, v| !v.is_null());
-            }
-        }
-    }
-    let slim = serde_json::json!({"tailnet": case["tailnet"], "topology": case["topology"]});
-    Tailnet::from_text(&slim.to_string()).expect("topology")
-}
-
-#[derive(Default)]
-struct Tally {
-    cases: usize,
-    filters_ok: usize,
-    capmaps_ok: usize,
-    ssh_ok: usize,
-    first_diffs: Vec<String>,
-}
-
-/// What one case agrees on.
-struct Agreement {
-    filters: bool,
-    capmaps: bool,
-    ssh: bool,
-    diffs: Vec<String>,
-}
-
-fn check_case(case: &Value, verbose: bool) -> Agreement {
-    let text = case["policy_text"].as_str().unwrap_or_default();
-    let mut diffs = Vec::new();
-    let Ok((policy, _)) = parse_policy(text) else {
-        return Agreement {
-            filters: false,
-            capmaps: false,
-            ssh: false,
-            diffs: vec!["policy does not parse".into()],
-        };
-    };
-    let tailnet = tailnet_of(case);
-    let compiled = compile(&policy, &tailnet);
-    let ours = serde_json::to_value(&compiled).unwrap();
-    let empty = serde_json::Map::new();
-    let captures = case["captures"].as_object().unwrap_or(&empty);
-    let (mut filters_ok, mut capmaps_ok, mut ssh_ok) = (true, true, true);
-    // Only some captures recorded WhoIs maps; a case without any is not compared on them.
-    let whois_recorded = captures.values().any(|c| c.get("whois_capmap").is_some());
-    for (node, cap) in captures {
-        let mine = &ours["nodes"][node];
-        let want = norm_rules(cap.get("packet_filter_rules"));
-        let got = norm_rules(mine.get("packet_filter_rules"));
-        if want != got {
-            filters_ok = false;
-            diffs.push(format!(
-                "{node}: filter\n   want {}\n   got  {}",
-                Value::from(want),
-                Value::from(got)
-            ));
-        }
-        // The captures leave `ssh_rules` out when a node has none.
-        let want = norm_ssh(cap.get("ssh_rules"));
-        let got = norm_ssh(mine.get("ssh_rules"));
-        if want != got {
-            ssh_ok = false;
-            diffs.push(format!(
-                "{node}: ssh\n   want {}\n   got  {}",
-                Value::from(want),
-                Value::from(got)
-            ));
-        }
-        let want = norm_whois(cap.get("whois_capmap"));
-        let got = norm_whois(mine.get("whois_capmap"));
-        if whois_recorded && want != got {
-            capmaps_ok = false;
-            let keys: BTreeSet<&String> = want.keys().chain(got.keys()).collect();
-            for k in keys {
-                if want.get(k) != got.get(k) {
-                    diffs.push(format!(
-                        "{node}: whois {k}: want {:?} got {:?}",
-                        want.get(k).map(ToString::to_string),
-                        got.get(k).map(ToString::to_string)
-                    ));
-                    if !verbose {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    Agreement {
-        filters: filters_ok,
-        capmaps: capmaps_ok,
-        ssh: ssh_ok,
-        diffs,
-    }
 }
 
 #[test]
