@@ -199,6 +199,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("TG0307", "invalid checkPeriod"),
     ("TG0401", "a test failed or is malformed"),
     ("TG0402", "invalid sshTests destination"),
+    ("TG0501", "malformed relay/capability assertions file"),
+    ("TG0502", "a relay/capability assertion failed"),
 ];
 
 /// The one-line description of a code, error or lint.

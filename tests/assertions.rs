@@ -28,7 +28,7 @@ fn every_passing_assertion_holds() {
 fn failures_name_the_pair_the_reason_and_the_policy_line() {
     let (text, tailnet) = setup();
     let (policy, _) = parse_policy(&text).unwrap();
-    let sidecar = fixture("fail.tests.hujson");
+    let sidecar = fixture("TG0502-fail.tests.hujson");
     let failures = run_assertions(&policy, &tailnet, &sidecar).unwrap();
     // Every assertion of the file fails at least once, each at its own span.
     let mut spans: Vec<_> = failures.iter().map(|f| f.span).collect();
@@ -81,7 +81,7 @@ fn failures_name_the_pair_the_reason_and_the_policy_line() {
 fn a_malformed_file_is_one_diagnostic_at_the_assertion() {
     let (text, tailnet) = setup();
     let (policy, _) = parse_policy(&text).unwrap();
-    let sidecar = fixture("malformed.tests.hujson");
+    let sidecar = fixture("TG0501-malformed.tests.hujson");
     let err = run_assertions(&policy, &tailnet, &sidecar).unwrap_err();
     assert_eq!(err.code, MALFORMED);
     assert!(sidecar[err.span.start..err.span.end].starts_with('{'));

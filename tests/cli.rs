@@ -463,3 +463,34 @@ fn schema_prints_the_committed_file() {
     let committed = std::fs::read_to_string("schema/policy.schema.json").unwrap();
     tailgrant().arg("schema").assert().code(0).stdout(committed);
 }
+
+#[test]
+fn test_runs_the_relay_assertions_sidecar() {
+    let args = [
+        "test",
+        "--tailnet",
+        "fixtures/assertions/tailnet.json",
+        "fixtures/assertions/policy.hujson",
+        "--assertions",
+    ];
+    tailgrant()
+        .args(args)
+        .arg("fixtures/assertions/pass.tests.hujson")
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("0 assertion failure(s)"));
+    tailgrant()
+        .args(args)
+        .arg("fixtures/assertions/TG0502-fail.tests.hujson")
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "assertion failed: `alice-laptop` -> `relay-eu-1`",
+        ));
+    tailgrant()
+        .args(args)
+        .arg("fixtures/assertions/TG0501-malformed.tests.hujson")
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("TG0501"));
+}

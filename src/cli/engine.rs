@@ -130,9 +130,76 @@ pub struct TestArgs {
     /// The tailnet (users and nodes) the tests run against.
     #[arg(long, value_name = "FILE")]
     tailnet: PathBuf,
+    /// Relay and capability assertions (a sidecar file Tailscale never sees); by default
+    /// `NAME.tests.hujson` beside a policy `NAME.hujson`, when it exists.
+    #[arg(long, value_name = "FILE")]
+    assertions: Option<PathBuf>,
     /// The policy file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+}
+
+/// The sidecar of `policy`: `NAME.tests.hujson` beside `NAME.hujson` (or `NAME.json`).
+fn default_sidecar(policy: &Path) -> Option<PathBuf> {
+    let stem = policy.file_stem()?.to_str()?;
+    let path = policy.with_file_name(format!("{stem}.tests.hujson"));
+    path.is_file().then_some(path)
+}
+
+/// Runs the assertions of `sidecar` and prints the failures; returns how many failed, or
+/// the exit status for a malformed file.
+fn run_sidecar(
+    sidecar: &Path,
+    policy_path: &str,
+    policy_text: &str,
+    policy: &Policy,
+    tailnet: &Tailnet,
+) -> Result<usize, Status> {
+    let bytes = read_input(sidecar).map_err(|e| fail(&e))?;
+    let shown = sidecar.display().to_string();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let failures = match tailgrant::assertions::run_assertions(policy, tailnet, &text) {
+        Ok(f) => f,
+        Err(d) => {
+            print_diagnostics(&shown, &text, vec![d]);
+            return Err(Status::Findings);
+        }
+    };
+    let policy_lines = LineIndex::new(policy_text);
+    let diagnostics: Vec<Diagnostic> = failures
+        .iter()
+        .map(|f| {
+            let places: Vec<String> = f
+                .policy_spans
+                .iter()
+                .map(|span| {
+                    let (l, c) = policy_lines.position(policy_text, span.start);
+                    format!("{policy_path}:{l}:{c}")
+                })
+                .collect();
+            let pair = match (&f.src, &f.dst) {
+                (Some(s), Some(d)) => format!("`{s}` -> `{d}`: "),
+                _ => String::new(),
+            };
+            let help = if places.is_empty() {
+                "change the policy or the assertion".to_string()
+            } else {
+                format!("see {}", places.join(", "))
+            };
+            Diagnostic::error(
+                "TG0502",
+                format!("assertion failed: {pair}{}", f.reason),
+                f.span,
+            )
+            .with_label("this assertion fails")
+            .with_help(help)
+        })
+        .collect();
+    let count = diagnostics.len();
+    if count > 0 {
+        print_diagnostics(&shown, &text, diagnostics);
+    }
+    Ok(count)
 }
 
 /// Runs `test`: the policy's `tests` and `sshTests`, each failure at its place.
@@ -166,16 +233,35 @@ pub fn test(args: &TestArgs) -> Status {
         .filter(|d| d.code == "TG0401" || d.code == "TG0402")
         .count();
     let other = findings.errors.len() - failing;
-    output::print(Format::Human, &[Outcome::new(path.clone(), text, findings)]);
-    println!(
-        "{path}: {total} test entries, {failing} failure(s){}",
-        if other > 0 {
-            format!(", {other} other error(s)")
-        } else {
-            String::new()
+    if !findings.errors.is_empty() {
+        output::print(
+            Format::Human,
+            &[Outcome::new(path.clone(), text.clone(), findings)],
+        );
+    }
+    let others = if other > 0 {
+        format!(", {other} other error(s)")
+    } else {
+        String::new()
+    };
+    println!("{path}: {total} test entries, {failing} failure(s){others}");
+    let mut assertion_failures = 0;
+    if let Some(sidecar) = args
+        .assertions
+        .clone()
+        .or_else(|| default_sidecar(&args.file))
+    {
+        if other == 0 {
+            match run_sidecar(&sidecar, &path, &text, policy, &tailnet) {
+                Ok(n) => {
+                    println!("{}: {n} assertion failure(s)", sidecar.display());
+                    assertion_failures = n;
+                }
+                Err(status) => return status,
+            }
         }
-    );
-    if failing + other > 0 {
+    }
+    if failing + other + assertion_failures > 0 {
         Status::Findings
     } else {
         Status::Clean
