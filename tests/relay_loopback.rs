@@ -411,6 +411,38 @@ async fn ping_through_the_relay() {
     relay.stop().await;
 }
 
+/// The second leg's Answer and the first ping come from different addresses and may
+/// be handled by different SO_REUSEPORT sockets in either order; the relay sends no
+/// bind confirmation. `ping` probes until a packet crosses, so no ping is lost, on
+/// either I/O path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_ping_is_never_lost() {
+    for batched_io in [true, false] {
+        let relay = Relay::start(&[*key(2).public()], |o| {
+            o.sockets_per_address = 8;
+            o.batched_io = batched_io;
+        })
+        .await;
+        let opts = PingOptions {
+            relay: relay.addr,
+            relay_key: relay.key,
+            count: 1,
+            timeout: Duration::from_secs(2),
+            attempts: 2,
+        };
+        for _ in 0..20 {
+            let report = ping(&opts, key(2), key(3)).await.unwrap();
+            assert_eq!(
+                (report.rtts.len(), report.lost),
+                (1, 0),
+                "batched_io {batched_io}"
+            );
+            assert!(report.rtts[0] < Duration::from_secs(1));
+        }
+        relay.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn ipv4_and_ipv6_legs() {
     let Ok(probe) = UdpSocket::bind("[::1]:0").await else {
