@@ -736,3 +736,51 @@ async fn maintenance(shared: Arc<Shared>, every: Duration) {
 pub fn log_key(key: &DiscoKey, show: bool) -> String {
     Redact(short_key(key), show).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+    use super::*;
+
+    fn runs(sizes: &[usize], max_segments: usize) -> Vec<(u16, usize, usize)> {
+        let via = SocketId(Transport::udp4, 0);
+        let mut outbox = Outbox::default();
+        for (i, &len) in sizes.iter().enumerate() {
+            // Datagrams of 1000 bytes and up go to port 2, the others to port 1.
+            let port = if len >= 1000 { 2 } else { 1 };
+            let to = SocketAddr::from(([127, 0, 0, 1], port));
+            outbox.forward(to, via, max_segments, &vec![i as u8; len]);
+        }
+        assert_eq!(outbox.data.len(), sizes.iter().sum::<usize>());
+        outbox
+            .runs
+            .iter()
+            .map(|r| {
+                assert_eq!(r.end - r.start, outbox.data[r.start..r.end].len());
+                (r.to.port(), r.segment, r.count)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn forwards_join_a_gso_run_only_when_one_send_can_carry_them() {
+        // Equal sizes join; a shorter one ends the run; a longer one starts a new one.
+        assert_eq!(
+            runs(&[100, 100, 100, 50, 100, 200, 200], 64),
+            vec![(1, 100, 4), (1, 100, 1), (1, 200, 2)]
+        );
+        // Another destination starts a new run.
+        assert_eq!(
+            runs(&[1200, 100, 1200, 1200], 64),
+            vec![(2, 1200, 1), (1, 100, 1), (2, 1200, 2)]
+        );
+        // The kernel's segment limit, and the 65,000-byte cap.
+        assert_eq!(
+            runs(&[100; 5], 2),
+            vec![(1, 100, 2), (1, 100, 2), (1, 100, 1)]
+        );
+        assert_eq!(runs(&[1200; 60], 64), vec![(2, 1200, 54), (2, 1200, 6)]);
+        // Without GSO every datagram is its own send.
+        assert_eq!(runs(&[100; 3], 1), vec![(1, 100, 1); 3]);
+    }
+}
