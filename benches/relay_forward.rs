@@ -160,13 +160,21 @@ fn relay_flows(rt: &tokio::runtime::Runtime, n_flows: usize, batched_io: bool) -
                 let challenge = exchange(s, via, &c.bind(&ep, 1));
                 s.send_to(&c.answer(&ep, &challenge).unwrap(), via).unwrap();
             }
-            std::thread::sleep(Duration::from_millis(20));
-            Flow {
+            let flow = Flow {
                 tx,
                 rx,
                 via,
                 packet: data_packet(ep.vni, &[7; PAYLOAD]),
+            };
+            // The relay confirms no bind: probe until a packet crosses.
+            let mut buf = [0u8; 2048];
+            loop {
+                flow.tx.send_to(&flow.packet, via).unwrap();
+                if flow.rx.recv_from(&mut buf).is_ok() {
+                    break;
+                }
             }
+            flow
         })
         .collect()
 }
