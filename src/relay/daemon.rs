@@ -620,8 +620,13 @@ async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketI
             let mut core = shared.core();
             for (m, buf) in meta.iter().zip(&bufs).take(n) {
                 let filled = buf.get(..m.len).unwrap_or(buf);
-                let stride = if m.stride == 0 { m.len } else { m.stride };
-                for datagram in filled.chunks(stride.max(1)) {
+                let stride = if m.stride == 0 { m.len } else { m.stride }.max(1);
+                // One datagram, or a GRO train split at its stride (an empty
+                // datagram still goes to the core, to be counted).
+                let mut rest = filled;
+                loop {
+                    let (datagram, tail) = rest.split_at(stride.min(rest.len()));
+                    rest = tail;
                     match core.handle(m.addr, datagram, now, &policy, &mut reply) {
                         Action::Forward(to) => match shared.socket_for(&to, id) {
                             Some(via) => {
@@ -636,6 +641,9 @@ async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketI
                             outbox.replied.push((m.addr, kind));
                         }
                         other => outbox.quiet.push((m.addr, other)),
+                    }
+                    if rest.is_empty() {
+                        break;
                     }
                 }
             }
