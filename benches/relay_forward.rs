@@ -1,7 +1,9 @@
 //! Forwarded packets per second through the relay daemon on loopback, for 1
 //! and 8 flows, next to a minimal blocking recv/send forwarder measured in the
-//! same run (the ceiling on this machine); and the core's allocation latency
-//! (box open, policy check, sealed response).
+//! same run (the ceiling on this machine); the relay with batched I/O (the
+//! default: recvmmsg, GRO, GSO) and with one datagram per system call
+//! (`relay_unbatched`); and the core's allocation latency (box open, policy
+//! check, sealed response).
 //!
 //! `cargo bench --bench relay_forward`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -121,7 +123,7 @@ fn exchange(s: &UdpSocket, to: SocketAddr, p: &[u8]) -> Vec<u8> {
 }
 
 /// The relay daemon on its own runtime, with `n_flows` open endpoints.
-fn relay_flows(rt: &tokio::runtime::Runtime, n_flows: usize) -> Vec<Flow> {
+fn relay_flows(rt: &tokio::runtime::Runtime, n_flows: usize, batched_io: bool) -> Vec<Flow> {
     let senders: Vec<RelayClient> = (0..n_flows).map(|i| client(10 + i as u8)).collect();
     let allowed: Vec<DiscoKey> = senders.iter().map(|c| c.public_key()).collect();
     let policy = shared(LoadedPolicy::new(
@@ -131,6 +133,7 @@ fn relay_flows(rt: &tokio::runtime::Runtime, n_flows: usize) -> Vec<Flow> {
     ));
     let options = Options {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
+        batched_io,
         ..Options::default()
     };
     let bound = rt
@@ -157,13 +160,21 @@ fn relay_flows(rt: &tokio::runtime::Runtime, n_flows: usize) -> Vec<Flow> {
                 let challenge = exchange(s, via, &c.bind(&ep, 1));
                 s.send_to(&c.answer(&ep, &challenge).unwrap(), via).unwrap();
             }
-            std::thread::sleep(Duration::from_millis(20));
-            Flow {
+            let flow = Flow {
                 tx,
                 rx,
                 via,
                 packet: data_packet(ep.vni, &[7; PAYLOAD]),
+            };
+            // The relay confirms no bind: probe until a packet crosses.
+            let mut buf = [0u8; 2048];
+            loop {
+                flow.tx.send_to(&flow.packet, via).unwrap();
+                if flow.rx.recv_from(&mut buf).is_ok() {
+                    break;
+                }
             }
+            flow
         })
         .collect()
 }
@@ -184,9 +195,13 @@ fn forwarding(c: &mut Criterion) {
         g.bench_function(format!("minimal_forwarder/{n}_flows"), |b| {
             b.iter_custom(|iters| run_flows(&baseline, iters))
         });
-        let relay = relay_flows(&rt, n);
+        let relay = relay_flows(&rt, n, true);
         g.bench_function(format!("relay/{n}_flows"), |b| {
             b.iter_custom(|iters| run_flows(&relay, iters))
+        });
+        let unbatched = relay_flows(&rt, n, false);
+        g.bench_function(format!("relay_unbatched/{n}_flows"), |b| {
+            b.iter_custom(|iters| run_flows(&unbatched, iters))
         });
     }
     g.finish();

@@ -304,7 +304,7 @@ fn ping_through_the_relay_then_reloads_keep_or_revoke() {
     // Allowed: laptop holds the relay grant.
     let ok = setup.ping(&relay, "laptop.key", "phone.key").code(0);
     let out = stdout_of(&ok);
-    assert!(out.contains("/3 round trips"), "{out}");
+    assert!(out.contains("3/3 round trips, 0 lost"), "{out}");
     assert!(out.contains("median"), "{out}");
 
     // Forbidden: phone has no grant; the relay drops it silently, the policy says why.
@@ -323,7 +323,8 @@ fn ping_through_the_relay_then_reloads_keep_or_revoke() {
     std::fs::write(setup.path("policy.hujson"), BROKEN).unwrap();
     relay.wait_log("reload failed, the last good policy stays", 1);
     relay.wait_log("ip and app can not both be empty", 1);
-    setup.ping(&relay, "laptop.key", "phone.key").code(0);
+    let out = stdout_of(&setup.ping(&relay, "laptop.key", "phone.key").code(0));
+    assert!(out.contains("3/3 round trips, 0 lost"), "{out}");
 
     // A policy that revokes laptop, applied on SIGHUP: laptop's endpoint is closed.
     std::fs::write(setup.path("policy.hujson"), ALLOW_BOB).unwrap();
@@ -333,7 +334,8 @@ fn ping_through_the_relay_then_reloads_keep_or_revoke() {
     let revoked = setup.ping(&relay, "laptop.key", "phone.key").code(1);
     assert!(stdout_of(&revoked).contains("denied by policy: `laptop`"));
     // ... and phone may now allocate.
-    setup.ping(&relay, "phone.key", "laptop.key").code(0);
+    let out = stdout_of(&setup.ping(&relay, "phone.key", "laptop.key").code(0));
+    assert!(out.contains("3/3 round trips, 0 lost"), "{out}");
 
     relay.stop();
 }
@@ -366,6 +368,7 @@ fn the_demo_in_the_docs_works() {
         .timeout(Duration::from_secs(20))
         .assert()
         .code(0);
-    assert!(stdout_of(&ok).contains("/5 round trips"));
+    let out = stdout_of(&ok);
+    assert!(out.contains("5/5 round trips, 0 lost"), "{out}");
     relay.stop();
 }

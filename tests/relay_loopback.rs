@@ -411,6 +411,74 @@ async fn ping_through_the_relay() {
     relay.stop().await;
 }
 
+/// A burst of datagrams of mixed sizes (GSO runs of equal sizes, a shorter last one,
+/// a larger one) arrives datagram by datagram, unchanged and counted, on both I/O paths.
+#[tokio::test]
+async fn a_burst_of_mixed_sizes_is_forwarded_datagram_by_datagram() {
+    for batched_io in [true, false] {
+        let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
+        let relay = Relay::start(&[a.client.public_key()], |o| o.batched_io = batched_io).await;
+        let ep = open(&relay, &mut a, &mut b).await;
+        let sizes = [1200, 1200, 1200, 700, 1200, 1400, 1400, 100, 100, 100];
+        let packets: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| data_packet(ep.vni, &vec![i as u8; n]))
+            .collect();
+        for p in &packets {
+            a.send(&relay, p).await;
+        }
+        for p in &packets {
+            assert_eq!(
+                b.recv().await.as_deref(),
+                Some(&p[..]),
+                "batched_io {batched_io}"
+            );
+        }
+        let bytes: usize = packets.iter().map(Vec::len).sum();
+        assert!(relay.metric(&format!(
+            "tailscaled_peer_relay_forwarded_packets_total{{transport_in=\"udp4\",transport_out=\"udp4\"}} {}",
+            packets.len()
+        )));
+        assert!(relay.metric(&format!(
+            "tailscaled_peer_relay_forwarded_bytes_total{{transport_in=\"udp4\",transport_out=\"udp4\"}} {bytes}"
+        )));
+        relay.stop().await;
+    }
+}
+
+/// The second leg's Answer and the first ping come from different addresses and may
+/// be handled by different SO_REUSEPORT sockets in either order; the relay sends no
+/// bind confirmation. `ping` probes until a packet crosses, so no ping is lost, on
+/// either I/O path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_ping_is_never_lost() {
+    for batched_io in [true, false] {
+        let relay = Relay::start(&[*key(2).public()], |o| {
+            o.sockets_per_address = 8;
+            o.batched_io = batched_io;
+        })
+        .await;
+        let opts = PingOptions {
+            relay: relay.addr,
+            relay_key: relay.key,
+            count: 1,
+            timeout: Duration::from_secs(2),
+            attempts: 2,
+        };
+        for _ in 0..20 {
+            let report = ping(&opts, key(2), key(3)).await.unwrap();
+            assert_eq!(
+                (report.rtts.len(), report.lost),
+                (1, 0),
+                "batched_io {batched_io}"
+            );
+            assert!(report.rtts[0] < Duration::from_secs(1));
+        }
+        relay.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn ipv4_and_ipv6_legs() {
     let Ok(probe) = UdpSocket::bind("[::1]:0").await else {

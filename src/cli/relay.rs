@@ -98,6 +98,9 @@ struct LimitArgs {
     /// Kernel receive and send buffer per socket, in bytes [default: the system's].
     #[arg(long, value_name = "BYTES")]
     socket_buffer: Option<usize>,
+    /// One datagram per system call instead of batches (recvmmsg, GRO, GSO).
+    #[arg(long)]
+    no_batched_io: bool,
     /// How often endpoints are expired and gauges refreshed [default: 1s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     maintenance_interval: Option<Duration>,
@@ -152,6 +155,7 @@ impl RelayArgs {
         set(&mut o.sockets_per_address, l.sockets_per_address);
         set(&mut o.maintenance_interval, l.maintenance_interval);
         o.socket_buffer = l.socket_buffer.or(o.socket_buffer);
+        o.batched_io = !l.no_batched_io;
         o
     }
 }
@@ -529,6 +533,7 @@ mod tests {
         assert_eq!((s.allocation_rate, s.allocation_burst), (10.0, 20.0));
         assert_eq!((s.key_cache_capacity, s.replay_window), (65_536, 65_536));
         assert_eq!(d.maintenance_interval, Duration::from_secs(1));
+        assert!(d.batched_io);
         let o = parse(&[
             "--bind-lifetime",
             "5s",
@@ -540,6 +545,7 @@ mod tests {
             "250ms",
             "--socket-buffer",
             "65536",
+            "--no-batched-io",
         ])
         .options(&t);
         assert_eq!(o.server.bind_lifetime, Duration::from_secs(5));
@@ -547,6 +553,7 @@ mod tests {
         assert_eq!(o.server.allocation_rate, 0.5);
         assert_eq!(o.maintenance_interval, Duration::from_millis(250));
         assert_eq!(o.socket_buffer, Some(65_536));
+        assert!(!o.batched_io);
         assert!(Wrapper::try_parse_from(["relay", "--bind-lifetime", "-1s"]).is_err());
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
     }

@@ -3,17 +3,25 @@
 //! hands datagrams to the core and sends what it says; a maintenance task
 //! expires endpoints, refreshes gauges and, when the shared policy has been
 //! swapped, closes the endpoints the new policy no longer allows.
+//!
+//! With [`Options::batched_io`] (the default) each loop receives up to
+//! [`quinn_udp::BATCH_SIZE`] datagrams per system call (`recvmmsg`, and GRO
+//! trains where the kernel coalesces), hands them to the core one by one under
+//! a single lock, and sends consecutive forwards to one destination as one
+//! GSO send. The core is the same either way: datagram in, action out.
 
 use std::fmt;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState, BATCH_SIZE};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
 
@@ -46,6 +54,9 @@ pub struct Options {
     pub maintenance_interval: Duration,
     /// Write client addresses and keys in logs instead of `[redacted]`.
     pub log_addresses: bool,
+    /// Batched socket I/O: `recvmmsg` (and GRO) on receive, GSO on send,
+    /// through `quinn-udp`. Off: one `recv_from` / `send_to` per datagram.
+    pub batched_io: bool,
 }
 
 impl Default for Options {
@@ -62,6 +73,7 @@ impl Default for Options {
             server: ServerConfig::default(),
             maintenance_interval: Duration::from_secs(1),
             log_addresses: false,
+            batched_io: true,
         }
     }
 }
@@ -111,13 +123,65 @@ impl AllocationPolicy for TimedPolicy<'_> {
     }
 }
 
+/// One UDP socket of the relay.
+struct RelaySocket {
+    io: UdpSocket,
+    /// Set for batched I/O (it turns GRO on, so then every receive on this
+    /// socket must go through it).
+    batch: Option<UdpSocketState>,
+}
+
+impl RelaySocket {
+    fn new(io: UdpSocket, batched: bool) -> Self {
+        let batch = if batched {
+            match UdpSocketState::new(UdpSockRef::from(&io)) {
+                Ok(state) => Some(state),
+                Err(e) => {
+                    tracing::warn!(error = %e, "batched I/O unavailable on a socket, one datagram per call");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Self { io, batch }
+    }
+
+    /// How many datagrams one send may carry (GSO segments).
+    fn max_segments(&self) -> usize {
+        self.batch.as_ref().map_or(1, |s| s.max_gso_segments())
+    }
+
+    /// Sends `contents` to `to` without waiting: one datagram, or with
+    /// `segment` several of that size (the last may be shorter).
+    fn try_send(&self, to: SocketAddr, contents: &[u8], segment: Option<usize>) -> io::Result<()> {
+        match &self.batch {
+            Some(state) => self.io.try_io(Interest::WRITABLE, || {
+                let transmit = Transmit {
+                    destination: to,
+                    ecn: None,
+                    contents,
+                    segment_size: segment,
+                    src_ip: None,
+                };
+                state.try_send(UdpSockRef::from(&self.io), &transmit)
+            }),
+            None => self.io.try_send_to(contents, to).map(drop),
+        }
+    }
+}
+
+/// A socket of the relay: its family and index in that family's pool.
+#[derive(Debug, Clone, Copy)]
+struct SocketId(Transport, usize);
+
 /// What the socket loops share.
 struct Shared {
     core: Mutex<RelayServer>,
     metrics: Arc<Metrics>,
     policy: SharedPolicy,
-    v4: Vec<Arc<UdpSocket>>,
-    v6: Vec<Arc<UdpSocket>>,
+    v4: Vec<Arc<RelaySocket>>,
+    v6: Vec<Arc<RelaySocket>>,
     log_addresses: bool,
 }
 
@@ -127,24 +191,27 @@ impl Shared {
         self.core.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A socket of `to`'s family, preferring the one the packet came in on.
-    fn socket_for<'a>(
-        &'a self,
-        to: &SocketAddr,
-        own: &'a Arc<UdpSocket>,
-        own_transport: Transport,
-        n: usize,
-    ) -> Option<&'a Arc<UdpSocket>> {
-        let t = Transport::of(to);
-        if t == own_transport {
-            return Some(own);
-        }
-        let pool = if t == Transport::udp4 {
+    fn pool(&self, t: Transport) -> &[Arc<RelaySocket>] {
+        if t == Transport::udp4 {
             &self.v4
         } else {
             &self.v6
-        };
-        pool.get(n % pool.len().max(1))
+        }
+    }
+
+    fn socket(&self, id: SocketId) -> Option<&RelaySocket> {
+        self.pool(id.0).get(id.1).map(|s| &**s)
+    }
+
+    /// A socket of `to`'s family, preferring `own`, the one the packet came
+    /// in on.
+    fn socket_for(&self, to: &SocketAddr, own: SocketId) -> Option<SocketId> {
+        let t = Transport::of(to);
+        if t == own.0 {
+            return Some(own);
+        }
+        let n = self.pool(t).len();
+        (n > 0).then(|| SocketId(t, own.1 % n))
     }
 }
 
@@ -187,7 +254,7 @@ impl BoundRelay {
             }
             local_addrs.push(bound);
             for s in group {
-                let s = Arc::new(s);
+                let s = Arc::new(RelaySocket::new(s, options.batched_io));
                 if bound.is_ipv4() {
                     v4.push(s);
                 } else {
@@ -265,8 +332,15 @@ impl BoundRelay {
     /// Serves until `shutdown` completes.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
         let mut tasks = JoinSet::new();
-        for (i, s) in self.shared.v4.iter().chain(&self.shared.v6).enumerate() {
-            tasks.spawn(socket_loop(self.shared.clone(), s.clone(), i));
+        for t in [Transport::udp4, Transport::udp6] {
+            for (i, s) in self.shared.pool(t).iter().enumerate() {
+                let id = SocketId(t, i);
+                if s.batch.is_some() {
+                    tasks.spawn(batched_loop(self.shared.clone(), s.clone(), id));
+                } else {
+                    tasks.spawn(socket_loop(self.shared.clone(), s.clone(), id));
+                }
+            }
         }
         tasks.spawn(maintenance(self.shared.clone(), self.maintenance_interval));
         if let Some(listener) = self.metrics_listener {
@@ -279,6 +353,7 @@ impl BoundRelay {
         tracing::info!(
             addrs = %Redact(format!("{:?}", self.local_addrs), self.shared.log_addresses),
             sockets = self.shared.v4.len() + self.shared.v6.len(),
+            batched = self.shared.v4.iter().chain(&self.shared.v6).all(|s| s.batch.is_some()),
             "relay serving"
         );
         shutdown.await;
@@ -345,16 +420,14 @@ fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> Result<UdpSocket, RelayE
     UdpSocket::from_std(socket.into()).map_err(err)
 }
 
-async fn socket_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>, index: usize) {
-    let own_transport = match socket.local_addr() {
-        Ok(a) => Transport::of(&a),
-        Err(_) => return,
-    };
+/// One datagram per system call: `recv_from`, then `send_to` what the core says.
+async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId) {
+    let own_transport = id.0;
     let metrics = &shared.metrics;
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::with_capacity(2048);
     loop {
-        let (n, src) = match socket.recv_from(&mut buf).await {
+        let (n, src) = match socket.io.recv_from(&mut buf).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(error = %e, "receive failed");
@@ -374,34 +447,248 @@ async fn socket_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>, index: usize) 
         };
         match action {
             Action::Forward(to) => {
-                let Some(out_socket) = shared.socket_for(&to, &socket, own_transport, index) else {
+                let Some(out_socket) = shared.socket_for(&to, id).and_then(|i| shared.socket(i))
+                else {
                     metrics.dropped("no_socket_for_family");
                     continue;
                 };
-                match out_socket.try_send_to(packet, to) {
-                    Ok(_) => metrics.forwarded(own_transport, Transport::of(&to)).add(n),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        metrics.dropped("send_queue_full")
-                    }
-                    Err(_) => metrics.dropped("send_error"),
+                match out_socket.try_send(to, packet, None) {
+                    Ok(()) => metrics.forwarded(own_transport, Transport::of(&to)).add(n),
+                    Err(e) => count_send_error(metrics, &e, 1),
                 }
             }
             Action::Reply(kind) => {
-                if let ReplyKind::Allocated { vni, new } = kind {
-                    metrics.allocation(if new { "allowed" } else { "existing" }, "");
-                    tracing::info!(vni, new, client = %Redact(src, shared.log_addresses), "allocated");
-                }
-                if socket.try_send_to(&out, src).is_err() {
+                count_reply(&shared, kind, src);
+                if socket.try_send(src, &out, None).is_err() {
                     metrics.dropped("send_queue_full");
                 }
             }
-            Action::Bound { vni, open } => {
-                tracing::debug!(vni, open, client = %Redact(src, shared.log_addresses), "leg bound");
-            }
-            Action::Drop(reason) => {
-                count_drop(&shared, &reason, src);
+            other => account(&shared, other, src),
+        }
+    }
+}
+
+fn count_send_error(metrics: &Metrics, e: &io::Error, datagrams: usize) {
+    let reason = if e.kind() == io::ErrorKind::WouldBlock {
+        "send_queue_full"
+    } else {
+        "send_error"
+    };
+    for _ in 0..datagrams {
+        metrics.dropped(reason);
+    }
+}
+
+fn count_reply(shared: &Shared, kind: ReplyKind, src: SocketAddr) {
+    if let ReplyKind::Allocated { vni, new } = kind {
+        shared
+            .metrics
+            .allocation(if new { "allowed" } else { "existing" }, "");
+        tracing::info!(vni, new, client = %Redact(src, shared.log_addresses), "allocated");
+    }
+}
+
+/// Counts and logs an action that sends nothing.
+fn account(shared: &Shared, action: Action, src: SocketAddr) {
+    match action {
+        Action::Bound { vni, open } => {
+            tracing::debug!(vni, open, client = %Redact(src, shared.log_addresses), "leg bound");
+        }
+        Action::Drop(reason) => count_drop(shared, &reason, src),
+        Action::Forward(_) | Action::Reply(_) => {}
+    }
+}
+
+/// Bytes per receive slot: the largest UDP datagram, or the largest GRO train
+/// (at most 64 segments in one 64 KiB buffer).
+const SLOT: usize = 65_536;
+/// The most bytes one GSO send carries (an IP packet is at most 65,535 bytes
+/// with its headers).
+const MAX_GSO_BYTES: usize = 65_000;
+
+/// Consecutive forwards to one destination, back to back in
+/// [`Outbox::data`]: one GSO send of `count` datagrams of `segment` bytes
+/// (the last may be shorter).
+struct Run {
+    to: SocketAddr,
+    via: SocketId,
+    start: usize,
+    end: usize,
+    segment: usize,
+    count: usize,
+}
+
+/// What one received batch turns into: filled under the core's lock, sent
+/// and counted after it.
+#[derive(Default)]
+struct Outbox {
+    data: Vec<u8>,
+    runs: Vec<Run>,
+    replies: Vec<u8>,
+    /// Reply destination and end offset in `replies`.
+    reply_ends: Vec<(SocketAddr, usize)>,
+    /// Actions that send nothing, with their source.
+    quiet: Vec<(SocketAddr, Action)>,
+    /// Allocation replies to count, with their source.
+    replied: Vec<(SocketAddr, ReplyKind)>,
+    no_socket: usize,
+}
+
+impl Outbox {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.runs.clear();
+        self.replies.clear();
+        self.reply_ends.clear();
+        self.quiet.clear();
+        self.replied.clear();
+        self.no_socket = 0;
+    }
+
+    /// Queues `datagram` for `to`, joining the previous run when one GSO send
+    /// can carry both.
+    fn forward(&mut self, to: SocketAddr, via: SocketId, max_segments: usize, datagram: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(datagram);
+        let len = datagram.len();
+        if let Some(run) = self.runs.last_mut() {
+            let all_full = run.end - run.start == run.segment * run.count;
+            if run.to == to
+                && run.end == start
+                && all_full
+                && len > 0
+                && len <= run.segment
+                && run.count < max_segments
+                && run.end - run.start + len <= MAX_GSO_BYTES
+            {
+                run.end += len;
+                run.count += 1;
+                return;
             }
         }
+        self.runs.push(Run {
+            to,
+            via,
+            start,
+            end: start + len,
+            segment: len,
+            count: 1,
+        });
+    }
+}
+
+/// Batched I/O: up to [`BATCH_SIZE`] datagrams per receive call, one core
+/// lock per batch, and one GSO send per run of forwards to one destination.
+async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId) {
+    let Some(state) = socket.batch.as_ref() else {
+        return socket_loop(shared, socket, id).await;
+    };
+    let own_transport = id.0;
+    let metrics = &shared.metrics;
+    let mut bufs: Vec<Vec<u8>> = (0..BATCH_SIZE).map(|_| vec![0u8; SLOT]).collect();
+    let mut meta = vec![RecvMeta::default(); BATCH_SIZE];
+    let mut reply = Vec::with_capacity(2048);
+    let mut outbox = Outbox::default();
+    loop {
+        if let Err(e) = socket.io.readable().await {
+            tracing::debug!(error = %e, "receive failed");
+            continue;
+        }
+        let received = {
+            let mut slices: Vec<IoSliceMut<'_>> =
+                bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+            socket.io.try_io(Interest::READABLE, || {
+                state.recv(UdpSockRef::from(&socket.io), &mut slices, &mut meta)
+            })
+        };
+        let n = match received {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "receive failed");
+                continue;
+            }
+        };
+        outbox.clear();
+        {
+            let loaded = shared.policy.load();
+            let policy = TimedPolicy {
+                inner: &*loaded.policy,
+                metrics,
+            };
+            let now = Instant::now();
+            let mut core = shared.core();
+            for (m, buf) in meta.iter().zip(&bufs).take(n) {
+                let filled = buf.get(..m.len).unwrap_or(buf);
+                let stride = if m.stride == 0 { m.len } else { m.stride }.max(1);
+                // One datagram, or a GRO train split at its stride (an empty
+                // datagram still goes to the core, to be counted).
+                let mut rest = filled;
+                loop {
+                    let (datagram, tail) = rest.split_at(stride.min(rest.len()));
+                    rest = tail;
+                    match core.handle(m.addr, datagram, now, &policy, &mut reply) {
+                        Action::Forward(to) => match shared.socket_for(&to, id) {
+                            Some(via) => {
+                                let max = shared.socket(via).map_or(1, RelaySocket::max_segments);
+                                outbox.forward(to, via, max, datagram);
+                            }
+                            None => outbox.no_socket += 1,
+                        },
+                        Action::Reply(kind) => {
+                            outbox.replies.extend_from_slice(&reply);
+                            outbox.reply_ends.push((m.addr, outbox.replies.len()));
+                            outbox.replied.push((m.addr, kind));
+                        }
+                        other => outbox.quiet.push((m.addr, other)),
+                    }
+                    if rest.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        send_outbox(&shared, &socket, own_transport, &mut outbox);
+    }
+}
+
+/// Sends a batch's forwards and replies, then counts and logs the rest.
+fn send_outbox(
+    shared: &Shared,
+    socket: &RelaySocket,
+    own_transport: Transport,
+    outbox: &mut Outbox,
+) {
+    let metrics = &shared.metrics;
+    for run in &outbox.runs {
+        let Some(via) = shared.socket(run.via) else {
+            continue;
+        };
+        let contents = outbox.data.get(run.start..run.end).unwrap_or_default();
+        let segment = (run.count > 1).then_some(run.segment);
+        match via.try_send(run.to, contents, segment) {
+            Ok(()) => metrics
+                .forwarded(own_transport, Transport::of(&run.to))
+                .add_many(run.count, contents.len()),
+            Err(e) => count_send_error(metrics, &e, run.count),
+        }
+    }
+    let mut start = 0;
+    for &(to, end) in &outbox.reply_ends {
+        let contents = outbox.replies.get(start..end).unwrap_or_default();
+        start = end;
+        if socket.try_send(to, contents, None).is_err() {
+            metrics.dropped("send_queue_full");
+        }
+    }
+    for _ in 0..outbox.no_socket {
+        metrics.dropped("no_socket_for_family");
+    }
+    for &(src, kind) in &outbox.replied {
+        count_reply(shared, kind, src);
+    }
+    for (src, action) in outbox.quiet.drain(..) {
+        account(shared, action, src);
     }
 }
 
@@ -456,4 +743,52 @@ async fn maintenance(shared: Arc<Shared>, every: Duration) {
 /// A disco key for logs, redacted unless asked.
 pub fn log_key(key: &DiscoKey, show: bool) -> String {
     Redact(short_key(key), show).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+    use super::*;
+
+    fn runs(sizes: &[usize], max_segments: usize) -> Vec<(u16, usize, usize)> {
+        let via = SocketId(Transport::udp4, 0);
+        let mut outbox = Outbox::default();
+        for (i, &len) in sizes.iter().enumerate() {
+            // Datagrams of 1000 bytes and up go to port 2, the others to port 1.
+            let port = if len >= 1000 { 2 } else { 1 };
+            let to = SocketAddr::from(([127, 0, 0, 1], port));
+            outbox.forward(to, via, max_segments, &vec![i as u8; len]);
+        }
+        assert_eq!(outbox.data.len(), sizes.iter().sum::<usize>());
+        outbox
+            .runs
+            .iter()
+            .map(|r| {
+                assert_eq!(r.end - r.start, outbox.data[r.start..r.end].len());
+                (r.to.port(), r.segment, r.count)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn forwards_join_a_gso_run_only_when_one_send_can_carry_them() {
+        // Equal sizes join; a shorter one ends the run; a longer one starts a new one.
+        assert_eq!(
+            runs(&[100, 100, 100, 50, 100, 200, 200], 64),
+            vec![(1, 100, 4), (1, 100, 1), (1, 200, 2)]
+        );
+        // Another destination starts a new run.
+        assert_eq!(
+            runs(&[1200, 100, 1200, 1200], 64),
+            vec![(2, 1200, 1), (1, 100, 1), (2, 1200, 2)]
+        );
+        // The kernel's segment limit, and the 65,000-byte cap.
+        assert_eq!(
+            runs(&[100; 5], 2),
+            vec![(1, 100, 2), (1, 100, 2), (1, 100, 1)]
+        );
+        assert_eq!(runs(&[1200; 60], 64), vec![(2, 1200, 54), (2, 1200, 6)]);
+        // Without GSO every datagram is its own send.
+        assert_eq!(runs(&[100; 3], 1), vec![(1, 100, 1); 3]);
+    }
 }

@@ -75,6 +75,12 @@ impl ForwardCounters {
         self.packets.inc();
         self.bytes.inc_by(len as u64);
     }
+
+    /// Counts `packets` forwarded packets of `bytes` bytes in all.
+    pub fn add_many(&self, packets: usize, bytes: usize) {
+        self.packets.inc_by(packets as u64);
+        self.bytes.inc_by(bytes as u64);
+    }
 }
 
 /// Every metric the daemon exports.

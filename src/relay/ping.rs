@@ -66,7 +66,8 @@ pub enum PingError {
     /// A leg's bind got no challenge in time.
     #[error("bind timeout: no challenge from the relay for the {0} leg")]
     BindTimeout(&'static str),
-    /// The legs bound but no packet made it through.
+    /// The legs bound but no probe crossed the relay (after binding
+    /// `attempts` times), or no ping came back.
     #[error("no packet came through the relay after binding")]
     NoForwarding,
     /// A reply that makes no sense.
@@ -122,8 +123,84 @@ async fn bind_leg(
     Ok(())
 }
 
+/// What a data packet of `ping` carries after the Geneve header: a kind byte
+/// and a sequence number, so that late or duplicate packets are recognised.
+fn payload(kind: u8, seq: u64) -> [u8; 9] {
+    let mut p = [kind; 9];
+    p[1..].copy_from_slice(&seq.to_be_bytes());
+    p
+}
+
+/// A probe, sent until one crosses the relay; not measured.
+const PROBE: u8 = 0x50;
+/// A measured ping.
+const PING: u8 = 0x51;
+
+/// Waits on `socket` for a data packet whose payload satisfies `want`,
+/// skipping any other (late probes, pings written off as lost).
+async fn recv_matching(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    want: impl Fn(&[u8]) -> bool,
+) -> io::Result<usize> {
+    loop {
+        let (n, _) = socket.recv_from(buf).await?;
+        if buf.get(GENEVE_HEADER_LEN..n).is_some_and(&want) {
+            return Ok(n);
+        }
+    }
+}
+
+/// Sends probes from `sa` until one reaches `sb` through the relay, so that
+/// the first measured ping is not lost.
+///
+/// The relay does not answer an Answer (Tailscale's protocol has no bind
+/// confirmation), and it serves several `SO_REUSEPORT` sockets: the second
+/// leg's Answer and the first data packet come from different source
+/// addresses, may land on different sockets and be handled in either order.
+/// A data packet handled first is dropped as `not_bound`. So the client
+/// probes, with a short, growing interval (1 ms, 2 ms, ... up to
+/// `opts.timeout`), until a probe crosses, which shows that both legs are
+/// bound. If none crosses within `opts.timeout`, an Answer may have been lost:
+/// both legs are bound again, up to `opts.attempts` times in all.
+async fn await_forwarding(
+    opts: &PingOptions,
+    legs: [(&mut RelayClient, &UdpSocket, &'static str); 2],
+    endpoint: &RelayEndpoint,
+) -> Result<(), PingError> {
+    let [(ca, sa, first), (cb, sb, second)] = legs;
+    let mut buf = vec![0u8; 2048];
+    let mut seq = 0u64;
+    for attempt in 0..opts.attempts.max(1) {
+        if attempt > 0 {
+            bind_leg(ca, sa, opts, endpoint, first).await?;
+            bind_leg(cb, sb, opts, endpoint, second).await?;
+        }
+        let deadline = tokio::time::Instant::now() + opts.timeout;
+        let mut interval = Duration::from_millis(1);
+        loop {
+            let probe = data_packet(endpoint.vni, &payload(PROBE, seq));
+            seq += 1;
+            sa.send_to(&probe, opts.relay)
+                .await
+                .map_err(|e| PingError::Io(e, opts.relay))?;
+            let wait = (tokio::time::Instant::now() + interval).min(deadline);
+            let crossed = recv_matching(sb, &mut buf, |p| p.first() == Some(&PROBE));
+            match tokio::time::timeout_at(wait, crossed).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => return Err(PingError::Io(e, opts.relay)),
+                Err(_) if wait >= deadline => break,
+                Err(_) => interval = (interval * 2).min(opts.timeout),
+            }
+        }
+    }
+    Err(PingError::NoForwarding)
+}
+
 /// Allocates with identity `a` for the pair (`a`, `b`), binds both legs from
-/// two local sockets and sends `count` pings from `a` to `b` and back.
+/// two local sockets, waits until the relay forwards between them (see
+/// [`PingError::NoForwarding`]) and sends `count` pings from `a` to `b` and
+/// back.
 pub async fn ping(
     opts: &PingOptions,
     a: DiscoKeyPair,
@@ -160,26 +237,29 @@ pub async fn ping(
 
     bind_leg(&mut ca, &sa, opts, &endpoint, "first").await?;
     bind_leg(&mut cb, &sb, opts, &endpoint, "second").await?;
+    await_forwarding(
+        opts,
+        [(&mut ca, &sa, "first"), (&mut cb, &sb, "second")],
+        &endpoint,
+    )
+    .await?;
 
     let mut rtts = Vec::with_capacity(opts.count);
     let mut lost = 0;
     for seq in 0..opts.count as u64 {
-        let out = data_packet(endpoint.vni, &seq.to_be_bytes());
+        let want = payload(PING, seq);
+        let out = data_packet(endpoint.vni, &want);
         let start = Instant::now();
         sa.send_to(&out, opts.relay)
             .await
             .map_err(|e| PingError::Io(e, opts.relay))?;
         let round = async {
-            // b echoes what it gets; a waits for its own sequence number.
-            let (n, _) = sb.recv_from(&mut buf).await?;
-            let echo = data_packet(endpoint.vni, &buf[GENEVE_HEADER_LEN.min(n)..n]);
-            sb.send_to(&echo, opts.relay).await?;
-            loop {
-                let (n, _) = sa.recv_from(&mut buf).await?;
-                if buf.get(GENEVE_HEADER_LEN..n) == Some(&seq.to_be_bytes()[..]) {
-                    return Ok::<_, io::Error>(());
-                }
-            }
+            // b echoes this ping; a waits for the echo. Late probes and
+            // pings already written off are skipped on both sides.
+            recv_matching(&sb, &mut buf, |p| p == want).await?;
+            sb.send_to(&out, opts.relay).await?;
+            recv_matching(&sa, &mut buf, |p| p == want).await?;
+            Ok::<_, io::Error>(())
         };
         match tokio::time::timeout(opts.timeout, round).await {
             Ok(Ok(())) => rtts.push(start.elapsed()),
