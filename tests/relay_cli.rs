@@ -340,7 +340,7 @@ fn ping_through_the_relay_then_reloads_keep_or_revoke() {
     relay.stop();
 }
 
-/// The three commands of docs/relay.md, on the demo files (the relay's key comes from the
+/// The three commands of the README ("Peer-relay daemon"), on the demo files (the relay's key comes from the
 /// tailnet file).
 #[test]
 fn the_demo_in_the_docs_works() {
