@@ -45,11 +45,16 @@ pub fn parse(s: &str) -> Result<i128, String> {
         } else {
             whole.parse().map_err(|_| invalid())?
         };
+        if whole > i128::from(i64::MAX) {
+            return Err(invalid());
+        }
         let mut value = whole.checked_mul(scale).ok_or_else(invalid)?;
         let mut place = scale;
         for digit in frac.bytes().take(18) {
             place /= 10;
-            value += i128::from(digit - b'0') * place;
+            value = value
+                .checked_add(i128::from(digit - b'0') * place)
+                .ok_or_else(invalid)?;
         }
         total = total.checked_add(value).ok_or_else(invalid)?;
         if total > i128::from(i64::MAX) {
@@ -121,5 +126,7 @@ mod tests {
         assert!(parse("12").is_err());
         assert!(parse("1d").is_err());
         assert!(parse("99999999999999h").is_err());
+        assert!(parse("170141183460469231731687303715.9s").is_err());
+        assert!(parse("9223372036854775807.999999999999999999h").is_err());
     }
 }
