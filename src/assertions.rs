@@ -27,7 +27,6 @@ use crate::diagnostic::Diagnostic;
 use crate::hujson::{self, Node, Value};
 use crate::policy::Policy;
 use crate::resolve::Resolver;
-use crate::selector::parse_proto;
 use crate::span::{Span, Spanned};
 use crate::table::{DecisionTable, NodeIx, RelayReason};
 use crate::tailnet::Tailnet;
@@ -108,30 +107,8 @@ fn string_field(obj: &[hujson::Member], key: &str) -> Result<Option<Spanned<Stri
 }
 
 fn parse_port(text: &Spanned<String>) -> Result<(Vec<u8>, u16), Diagnostic> {
-    let bad = || {
-        malformed(
-            format!(
-                "port `{}` must be `proto:port` (`tcp:443`, `udp:53`) or a protocol without ports (`icmp`)",
-                text.value
-            ),
-            text.span,
-        )
-    };
-    let (proto, port) = match text.value.split_once(':') {
-        Some((p, n)) => (p, Some(n)),
-        None if text.value.bytes().all(|b| b.is_ascii_digit()) => ("tcp", Some(&*text.value)),
-        None => (&*text.value, None),
-    };
-    let protos = parse_proto(proto).map_err(|_| bad())?;
-    let with_ports = protos.iter().any(|p| matches!(p, 6 | 17 | 132));
-    match (with_ports, port) {
-        (true, Some(n)) => match n.parse::<u16>() {
-            Ok(p) if p > 0 && n.bytes().all(|b| b.is_ascii_digit()) => Ok((protos, p)),
-            _ => Err(bad()),
-        },
-        (false, None) => Ok((protos, 0)),
-        _ => Err(bad()),
-    }
+    crate::selector::parse_port_query(&text.value)
+        .map_err(|e| malformed(format!("port {e}"), text.span))
 }
 
 fn assertion(node: &Node) -> Result<Assertion, Diagnostic> {

@@ -53,17 +53,6 @@ const CHECK_PERIOD: &str = concat!(
     r"(?:ns|us|µs|μs|ms|s|m|h))+))\s*$",
 );
 
-/// The capabilities of the `tailscale.com` domain that a policy may grant (the check's own
-/// list is private to it; `tests/schema.rs` keeps the two in step).
-pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
-    "tailscale.com/cap/drive",
-    "tailscale.com/cap/relay",
-    "tailscale.com/cap/webui",
-    "tailscale.com/cap/kubernetes",
-    "tailscale.com/cap/tsidp",
-    "tailscale.com/cap/secrets",
-];
-
 /// Builds the JSON Schema of the policy file.
 pub fn policy_schema() -> Value {
     let mut defs = Map::new();
@@ -316,7 +305,10 @@ fn acl_def() -> Value {
 }
 
 fn grant_def() -> Value {
-    let caps: Vec<Value> = GRANTABLE_TAILSCALE_CAPS.iter().map(|c| json!(c)).collect();
+    let caps: Vec<Value> = crate::check::GRANTABLE_TAILSCALE_CAPS
+        .iter()
+        .map(|c| json!(c))
+        .collect();
     let app = json!({
         "type": ["object", "null"],
         "description": "Application capabilities given to the sources on the destinations: `{\"example.com/cap/name\": [values]}`. `tailscale.com/cap/relay` lets the sources allocate on the destination peer relays.",
@@ -328,7 +320,7 @@ fn grant_def() -> Value {
             "if": {"pattern": r"^tailscale\.com/"},
             "then": {"enum": caps},
             "description": "A capability name, `{domain}/{path}`, without a URL scheme. In the `tailscale.com` domain only the capabilities Tailscale lets policies grant.",
-            "examples": GRANTABLE_TAILSCALE_CAPS,
+            "examples": crate::check::GRANTABLE_TAILSCALE_CAPS,
         },
         "additionalProperties": {"$ref": "#/$defs/capabilityValues"},
         "examples": [{"tailscale.com/cap/relay": []}, {"example.com/cap/dashboard": [{"role": "viewer"}]}],

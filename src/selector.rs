@@ -205,6 +205,29 @@ pub fn parse_grant_ip(s: &str) -> Result<IpSpec, String> {
     }
 }
 
+/// Parses one concrete port to ask about: `tcp:443`, `udp:53`, a bare port (TCP), or a
+/// protocol without ports (`icmp`, answered with port 0). Returns the protocols (`icmp`
+/// stands for ICMP and ICMPv6) and the port.
+pub fn parse_port_query(s: &str) -> Result<(Vec<u8>, u16), String> {
+    let bad = || {
+        format!("`{s}` must be `proto:port` (`tcp:443`, `udp:53`), a port, or a protocol without ports (`icmp`)")
+    };
+    let (proto, port) = match s.split_once(':') {
+        Some((p, n)) => (p, Some(n)),
+        None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => ("tcp", Some(s)),
+        None => (s, None),
+    };
+    let protos = parse_proto(proto).map_err(|_| bad())?;
+    match (protos.iter().copied().any(has_ports), port) {
+        (true, Some(n)) => match parse_port(n) {
+            Some(p) if p > 0 => Ok((protos, p)),
+            _ => Err(bad()),
+        },
+        (false, None) => Ok((protos, 0)),
+        _ => Err(bad()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +279,16 @@ mod tests {
         assert!(parse_grant_ip("icmp:22").is_err());
         assert!(parse_grant_ip("256:*").is_err());
         assert_eq!(parse_grant_ip("47:*").unwrap().protos, vec![47]);
+    }
+
+    #[test]
+    fn port_queries() {
+        assert_eq!(parse_port_query("tcp:443").unwrap(), (vec![6], 443));
+        assert_eq!(parse_port_query("22").unwrap(), (vec![6], 22));
+        assert_eq!(parse_port_query("icmp").unwrap(), (vec![1, 58], 0));
+        for bad in ["tcp:*", "tcp:0", "udp", "icmp:5", "", "tcp:80-90"] {
+            assert!(parse_port_query(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

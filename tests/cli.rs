@@ -494,3 +494,49 @@ fn test_runs_the_relay_assertions_sidecar() {
         .code(1)
         .stdout(predicates::str::contains("TG0501"));
 }
+
+#[test]
+fn fmt_check_on_standard_input_diffs_and_fails() {
+    tailgrant()
+        .args(["fmt", "--check", "-"])
+        .write_stdin("{\"a\":1}")
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("+{\"a\": 1}"));
+    tailgrant()
+        .args(["fmt", "--check", "-"])
+        .write_stdin("{\"a\": 1}\n")
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn test_and_diff_reject_what_check_rejects() {
+    let bom = b"\xEF\xBB\xBF{\"tests\": []}".to_vec();
+    tailgrant()
+        .args(["test", "--tailnet", TAILNET, "-"])
+        .write_stdin(bom.clone())
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("TG0002"));
+    tailgrant()
+        .args(["diff", "-", RELAYS])
+        .write_stdin(bom)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("TG0002"));
+}
+
+#[test]
+fn bundled_examples_are_formatted() {
+    for example in [
+        "policy-examples/relays-per-region.hujson",
+        "policy-examples/relays-behind-load-balancer.hujson",
+    ] {
+        tailgrant()
+            .args(["fmt", "--check", example])
+            .assert()
+            .code(0);
+    }
+}

@@ -130,7 +130,11 @@ fn real_world_policies_are_handled() {
 
 #[test]
 fn huge_numbers_in_durations_are_errors_not_crashes() {
-    for period in ["170141183460469231731687303715.9s", "99999999999999999999999999999999999999h", "1.99999999999999999999999999ns"] {
+    for period in [
+        "170141183460469231731687303715.9s",
+        "99999999999999999999999999999999999999h",
+        "1.99999999999999999999999999ns",
+    ] {
         let text = format!(
             r#"{{"ssh": [{{"action": "check", "src": ["autogroup:member"], "dst": ["autogroup:self"], "users": ["root"], "checkPeriod": "{period}"}}]}}"#
         );

@@ -9,7 +9,8 @@
 use jsonschema::Validator;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use tailgrant::schema::{policy_schema, GRANTABLE_TAILSCALE_CAPS};
+use tailgrant::check::GRANTABLE_TAILSCALE_CAPS;
+use tailgrant::schema::policy_schema;
 
 const COMMITTED: &str = "schema/policy.schema.json";
 

@@ -17,6 +17,7 @@ use crate::policy::{self, Policy};
 use crate::tailnet::Tailnet;
 
 pub use names::Names;
+pub use rules::GRANTABLE_TAILSCALE_CAPS;
 
 /// What a check needs beyond the policy itself.
 #[derive(Debug, Clone, Default)]

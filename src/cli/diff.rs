@@ -1,10 +1,8 @@
 //! `tailgrant diff`.
 
-use super::output::{self, Format, Outcome};
-use super::{fail, read_input, read_tailnet, Status};
+use super::{fail, read_tailnet, read_valid_policy, Status};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tailgrant::check::{check_text, Options};
 use tailgrant::diff::{diff, PolicyDiff};
 use tailgrant::policy::Policy;
 use tailgrant::tailnet::Tailnet;
@@ -44,23 +42,7 @@ pub struct DiffArgs {
 }
 
 fn load(path: &Path, tailnet: Option<&Tailnet>) -> Result<Policy, Status> {
-    let bytes = read_input(path).map_err(|e| fail(&e))?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let report = check_text(&text, &Options { tailnet });
-    match report.policy {
-        Some(p) if report.findings.errors.is_empty() => Ok(p),
-        _ => {
-            output::print(
-                Format::Human,
-                &[Outcome::new(
-                    path.display().to_string(),
-                    text,
-                    report.findings,
-                )],
-            );
-            Err(Status::Findings)
-        }
-    }
+    read_valid_policy(path, tailnet).map(|(_, policy)| policy)
 }
 
 /// Runs `diff`.

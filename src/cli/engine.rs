@@ -1,10 +1,9 @@
 //! `tailgrant compile`, `tailgrant test` and `tailgrant explain`: the grant engine's commands.
 
 use super::output::{self, Format, Outcome};
-use super::{fail, read_input, read_tailnet, Status};
+use super::{fail, read_input, read_policy, read_tailnet, read_valid_policy, Status};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tailgrant::check::{check_text, Options};
 use tailgrant::diagnostic::{Diagnostic, Findings};
 use tailgrant::explain::{explain, Question};
 use tailgrant::policy::Policy;
@@ -24,33 +23,13 @@ struct Loaded {
 /// status when it is not valid.
 fn load(policy: &Path, tailnet: &Path) -> Result<Loaded, Status> {
     let tailnet = read_tailnet(tailnet).map_err(|e| fail(&e))?;
-    let bytes = read_input(policy).map_err(|e| fail(&e))?;
-    let path = policy.display().to_string();
-    let text = match tailgrant::hujson::text_of(&bytes) {
-        Ok(t) => t.to_string(),
-        Err(d) => {
-            print_diagnostics(&path, &String::from_utf8_lossy(&bytes), vec![d]);
-            return Err(Status::Findings);
-        }
-    };
-    let report = check_text(
-        &text,
-        &Options {
-            tailnet: Some(&tailnet),
-        },
-    );
-    match report.policy {
-        Some(policy) if report.findings.errors.is_empty() => Ok(Loaded {
-            path,
-            text,
-            policy,
-            tailnet,
-        }),
-        _ => {
-            output::print(Format::Human, &[Outcome::new(path, text, report.findings)]);
-            Err(Status::Findings)
-        }
-    }
+    let (checked, policy) = read_valid_policy(policy, Some(&tailnet))?;
+    Ok(Loaded {
+        path: checked.path,
+        text: checked.text,
+        policy,
+        tailnet,
+    })
 }
 
 fn print_diagnostics(path: &str, text: &str, diagnostics: Vec<Diagnostic>) {
@@ -208,20 +187,13 @@ pub fn test(args: &TestArgs) -> Status {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
-    let bytes = match read_input(&args.file) {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
+    let checked = match read_policy(&args.file, Some(&tailnet)) {
+        Ok(c) => c,
+        Err(status) => return status,
     };
-    let path = args.file.display().to_string();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let report = check_text(
-        &text,
-        &Options {
-            tailnet: Some(&tailnet),
-        },
-    );
+    let (path, text, report) = (checked.path.clone(), checked.text.clone(), &checked.report);
     let Some(policy) = &report.policy else {
-        output::print(Format::Human, &[Outcome::new(path, text, report.findings)]);
+        checked.print(report.findings.clone());
         return Status::Findings;
     };
     let total = policy.tests.len() + policy.ssh_tests.len();
@@ -296,18 +268,11 @@ pub struct ExplainArgs {
 }
 
 fn parse_port_question(s: &str) -> Result<Question, String> {
-    let (proto, port) = s.split_once(':').unwrap_or(("tcp", s));
-    let protos = tailgrant::selector::parse_proto(proto)?;
+    let (protos, port) = tailgrant::selector::parse_port_query(s)?;
     let proto = protos
         .first()
         .copied()
         .ok_or_else(|| format!("no protocol in `{s}`"))?;
-    let port = match port {
-        "*" => 0,
-        p => p
-            .parse()
-            .map_err(|_| format!("`{p}` is not a port number"))?,
-    };
     Ok(Question::Port { proto, port })
 }
 

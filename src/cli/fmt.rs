@@ -39,16 +39,17 @@ pub fn run(args: &FmtArgs) -> Status {
                 continue;
             }
         };
-        if path == Path::new("-") {
+        if args.check {
+            if text != formatted {
+                print!("{}", unified_diff(text, &formatted, &shown));
+                status = Status::Findings;
+            }
+        } else if path == Path::new("-") {
             print!("{formatted}");
-        } else if text == formatted {
-            continue;
-        } else if args.check {
-            print!("{}", unified_diff(text, &formatted, &shown));
-            status = Status::Findings;
-        } else if let Err(e) = tailgrant::fsutil::write_atomic(path, formatted.as_bytes()) {
-            return fail(&format!("cannot write {shown}: {e}"));
-        } else {
+        } else if text != formatted {
+            if let Err(e) = tailgrant::fsutil::write_atomic(path, formatted.as_bytes()) {
+                return fail(&format!("cannot write {shown}: {e}"));
+            }
             eprintln!("formatted {shown}");
         }
     }

@@ -131,6 +131,74 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// A policy file, read and checked.
+pub struct CheckedPolicy {
+    /// The path as given.
+    pub path: String,
+    /// The text (valid UTF-8 without a BOM).
+    pub text: String,
+    /// What `check` found, with the decoded policy.
+    pub report: tailgrant::check::Report,
+}
+
+impl CheckedPolicy {
+    /// Prints the findings as `check` does.
+    pub fn print(&self, findings: tailgrant::diagnostic::Findings) {
+        output::print(
+            output::Format::Human,
+            &[output::Outcome::new(
+                self.path.clone(),
+                self.text.clone(),
+                findings,
+            )],
+        );
+    }
+}
+
+/// Reads and checks a policy file exactly as `check` does (UTF-8, no BOM, then parse and
+/// check). An unreadable file prints its error and gives [`Status::Trouble`]; a file that is
+/// not text prints the diagnostic and gives [`Status::Findings`].
+pub fn read_policy(path: &Path, tailnet: Option<&Tailnet>) -> Result<CheckedPolicy, Status> {
+    let bytes = read_input(path).map_err(|e| fail(&e))?;
+    let shown = path.display().to_string();
+    match tailgrant::hujson::text_of(&bytes) {
+        Ok(text) => {
+            let report = tailgrant::check::check_text(text, &tailgrant::check::Options { tailnet });
+            Ok(CheckedPolicy {
+                path: shown,
+                text: text.to_string(),
+                report,
+            })
+        }
+        Err(d) => {
+            let mut findings = tailgrant::diagnostic::Findings::default();
+            findings.push(d);
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            output::print(
+                output::Format::Human,
+                &[output::Outcome::new(shown, text, findings)],
+            );
+            Err(Status::Findings)
+        }
+    }
+}
+
+/// Reads a policy that must be valid: prints its errors and gives [`Status::Findings`]
+/// otherwise.
+pub fn read_valid_policy(
+    path: &Path,
+    tailnet: Option<&Tailnet>,
+) -> Result<(CheckedPolicy, tailgrant::policy::Policy), Status> {
+    let mut checked = read_policy(path, tailnet)?;
+    match checked.report.policy.take() {
+        Some(policy) if checked.report.findings.errors.is_empty() => Ok((checked, policy)),
+        _ => {
+            checked.print(checked.report.findings.clone());
+            Err(Status::Findings)
+        }
+    }
+}
+
 /// Reads the `--tailnet` file.
 pub fn read_tailnet(path: &Path) -> Result<Tailnet, String> {
     let bytes = read_input(path)?;

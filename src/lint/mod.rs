@@ -138,5 +138,4 @@ pub(crate) fn relay_grants(p: &Policy) -> impl Iterator<Item = &crate::policy::G
         .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
 }
 
-/// The peer-relay capability.
-pub const RELAY_CAP: &str = "tailscale.com/cap/relay";
+pub use crate::table::RELAY_CAP;
