@@ -18,6 +18,12 @@ use ipnet::IpNet;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
+
+/// A selector as prefixes and as wire strings, shared.
+pub type Wire = (Rc<[IpNet]>, Rc<[String]>);
+
+type WireCache = HashMap<String, Wire>;
 
 /// Index of a node in [`Resolver::nodes`] (the tailnet's nodes in name order).
 pub type NodeId = usize;
@@ -91,6 +97,8 @@ pub struct Resolver<'a> {
     owners: Vec<Option<&'a str>>,
     hosts: HashMap<&'a str, &'a str>,
     cache: RefCell<HashMap<String, AddrSet>>,
+    /// Selectors as prefixes and wire strings (see [`Resolver::resolve_wire`]).
+    wire_cache: RefCell<WireCache>,
     by_owner: OnceCell<HashMap<&'a str, Vec<NodeId>>>,
 }
 
@@ -112,6 +120,7 @@ impl<'a> Resolver<'a> {
             owners,
             hosts,
             cache: RefCell::default(),
+            wire_cache: RefCell::default(),
             by_owner: OnceCell::new(),
         }
     }
@@ -218,6 +227,26 @@ impl<'a> Resolver<'a> {
         self.nodes_where(|id, n| {
             !n.is_tagged() && (self.owner(id) == Some(email) || n.user.as_deref() == Some(email))
         })
+    }
+
+    /// A selector's addresses as prefixes and as the strings Tailscale writes for a
+    /// destination (`*` with ranges), remembered: every grant to `tag:relay` shares them.
+    pub fn resolve_wire(&self, selector: &str) -> Wire {
+        let selector = selector.trim();
+        if let Some((n, s)) = self.wire_cache.borrow().get(selector) {
+            return (Rc::clone(n), Rc::clone(s));
+        }
+        let set = self.resolve(selector);
+        let strings = if selector == "*" {
+            set.to_range_strings(&set)
+        } else {
+            set.to_strings()
+        };
+        let out: Wire = (set.prefixes().into(), strings.into());
+        self.wire_cache
+            .borrow_mut()
+            .insert(selector.to_string(), (Rc::clone(&out.0), Rc::clone(&out.1)));
+        out
     }
 
     /// Resolves one selector. Unknown names resolve to the empty set (validation reports them).

@@ -24,6 +24,7 @@ use crate::policy::Policy;
 use crate::resolve::{parse_wire_addrs, subnet_routes, AddrSet, Resolver};
 use crate::span::Span;
 use crate::tailnet::Tailnet;
+use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -80,7 +81,12 @@ struct NodeIndex {
     routes: Vec<(u32, bool, u128, u128)>,
     /// For a destination set, the routes it overlaps and the part of each it covers.
     route_memo: HashMap<AddrSet, RouteClips>,
+    /// Prefix lists already seen, by pointer (kept alive here).
+    nets_memo: HashMap<usize, NetsReach>,
 }
+
+/// A prefix list, the nodes it reaches and the routes it overlaps.
+type NetsReach = (Rc<[IpNet]>, Rc<[u32]>, RouteClips);
 
 /// A part covering some of a route: the part, and the address ranges of the route it covers.
 type RouteOcc = (u32, Vec<(u128, u128)>);
@@ -115,7 +121,23 @@ impl NodeIndex {
             memo: HashMap::new(),
             routes,
             route_memo: HashMap::new(),
+            nets_memo: HashMap::new(),
         }
+    }
+
+    /// The nodes and routes a list of prefixes reaches, remembered by pointer (the lists of
+    /// the capability grants to one selector are shared).
+    fn reach_nets(&mut self, nets: &Rc<[IpNet]>) -> (Rc<[u32]>, RouteClips) {
+        let ptr = nets.as_ptr() as usize;
+        if let Some((_, reach, clips)) = self.nets_memo.get(&ptr) {
+            return (Rc::clone(reach), Rc::clone(clips));
+        }
+        let set: AddrSet = nets.iter().copied().collect();
+        let reach = self.reach(Some(&set));
+        let clips = self.route_clips(Some(&set));
+        self.nets_memo
+            .insert(ptr, (Rc::clone(nets), Rc::clone(&reach), Rc::clone(&clips)));
+        (reach, clips)
     }
 
     /// The routes a destination overlaps (`None`: every address), with what it covers of
@@ -186,13 +208,26 @@ struct Parts {
     by_part: HashMap<Part, u32>,
     sources: Vec<AddrSet>,
     by_source: HashMap<Vec<String>, u32>,
+    /// Source lists already seen, by pointer (kept alive here so that a pointer is never
+    /// reused): rules of grants with the same sources share one list.
+    by_source_ptr: HashMap<usize, (Rc<[String]>, u32)>,
     occurrences: Vec<(u32, Rc<[u32]>)>,
     /// Per route: the parts whose destination covers some of it, with the ranges covered.
     route_occ: HashMap<u32, Vec<RouteOcc>>,
 }
 
 impl Parts {
-    fn source(&mut self, src: &[String]) -> u32 {
+    fn source(&mut self, src: &Rc<[String]>) -> u32 {
+        let ptr = src.as_ptr() as usize;
+        if let Some((_, i)) = self.by_source_ptr.get(&ptr) {
+            return *i;
+        }
+        let i = self.source_by_value(src);
+        self.by_source_ptr.insert(ptr, (Rc::clone(src), i));
+        i
+    }
+
+    fn source_by_value(&mut self, src: &[String]) -> u32 {
         if let Some(&i) = self.by_source.get(src) {
             return i;
         }
@@ -274,9 +309,7 @@ impl Parts {
             }
             Body::Caps(grants) => {
                 for (nets, cm) in grants {
-                    let set: AddrSet = nets.iter().copied().collect();
-                    let reach = nodes.reach(Some(&set));
-                    let clips = nodes.route_clips(Some(&set));
+                    let (reach, clips) = nodes.reach_nets(nets);
                     let grants = cm
                         .iter()
                         .map(|(cap, v)| Grant::Cap(int.string(cap), v.to_string()))
