@@ -149,12 +149,12 @@ fn port_dests(r: &Resolver<'_>, dsts: &[&str], ports: &[crate::selector::PortRan
             }
             continue;
         }
-        for net in r.resolve(d).prefixes() {
-            let addrs: AddrSet = std::iter::once(net).collect();
+        for (net, ip) in r.resolve_dests(d).iter() {
+            let addrs: AddrSet = std::iter::once(*net).collect();
             for p in ports {
                 out.push(Dest {
                     wire: NetPortRange {
-                        ip: crate::resolve::net_string(&net),
+                        ip: ip.clone(),
                         ports: Ports {
                             first: p.first,
                             last: p.last,

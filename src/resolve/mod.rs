@@ -25,6 +25,9 @@ pub type Wire = (Rc<[IpNet]>, Rc<[String]>);
 
 type WireCache = HashMap<String, Wire>;
 
+/// A selector's prefixes with their wire notation as port-rule destinations, shared.
+pub type Dests = Rc<[(IpNet, String)]>;
+
 /// Index of a node in [`Resolver::nodes`] (the tailnet's nodes in name order).
 pub type NodeId = usize;
 
@@ -99,6 +102,8 @@ pub struct Resolver<'a> {
     cache: RefCell<HashMap<String, AddrSet>>,
     /// Selectors as prefixes and wire strings (see [`Resolver::resolve_wire`]).
     wire_cache: RefCell<WireCache>,
+    /// Selectors as port-rule destinations (see [`Resolver::resolve_dests`]).
+    dest_cache: RefCell<HashMap<String, Dests>>,
     by_owner: OnceCell<HashMap<&'a str, Vec<NodeId>>>,
 }
 
@@ -121,6 +126,7 @@ impl<'a> Resolver<'a> {
             hosts,
             cache: RefCell::default(),
             wire_cache: RefCell::default(),
+            dest_cache: RefCell::default(),
             by_owner: OnceCell::new(),
         }
     }
@@ -246,6 +252,25 @@ impl<'a> Resolver<'a> {
         self.wire_cache
             .borrow_mut()
             .insert(selector.to_string(), (Rc::clone(&out.0), Rc::clone(&out.1)));
+        out
+    }
+
+    /// A selector's prefixes, each with its wire notation as a port-rule destination
+    /// ([`net_string`]), remembered: every port grant to one group shares them.
+    pub fn resolve_dests(&self, selector: &str) -> Dests {
+        let selector = selector.trim();
+        if let Some(d) = self.dest_cache.borrow().get(selector) {
+            return Rc::clone(d);
+        }
+        let out: Dests = self
+            .resolve(selector)
+            .prefixes()
+            .into_iter()
+            .map(|n| (n, net_string(&n)))
+            .collect();
+        self.dest_cache
+            .borrow_mut()
+            .insert(selector.to_string(), Rc::clone(&out));
         out
     }
 
