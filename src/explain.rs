@@ -111,17 +111,30 @@ pub fn explain(
     let (dst_party, dst_ix) = party(tailnet, table, dst)?;
     let dst_ix = dst_ix
         .ok_or_else(|| format!("`{dst}` is not an address of any node or route of the tailnet"))?;
-    let caps: Vec<(String, String)> = table
-        .caps(src_party.addr, dst_ix)
-        .into_iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    let origins = table.origins(src_party.addr, dst_ix);
+    // An address inside a subnet route is decided by the router's rules for that address,
+    // not by the router's own policy.
+    let route = table.node(dst).is_none() && table.is_route_addr(dst_party.addr);
+    let (s, d) = (src_party.addr, dst_party.addr);
+    let caps: Vec<(String, String)> = if route {
+        table.caps_addr(s, d)
+    } else {
+        table.caps(s, dst_ix)
+    }
+    .into_iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect();
+    let origins = if route {
+        table.origins_addr(s, d)
+    } else {
+        table.origins(s, dst_ix)
+    };
     let mut relay_checklist = Vec::new();
     let allowed = match question {
         Question::Any => !origins.is_empty() || !caps.is_empty(),
-        Question::Port { proto, port } => table.allows(src_party.addr, dst_ix, *proto, *port),
-        Question::Cap(name) => table.has_cap(src_party.addr, dst_ix, name),
+        Question::Port { proto, port } if route => table.allows_addr(s, d, *proto, *port),
+        Question::Port { proto, port } => table.allows(s, dst_ix, *proto, *port),
+        Question::Cap(name) if route => table.has_cap_addr(s, d, name),
+        Question::Cap(name) => table.has_cap(s, dst_ix, name),
         Question::Relay => {
             let src_ix = src_ix
                 .ok_or_else(|| format!("`{src}` is not a node: only nodes allocate on relays"))?;

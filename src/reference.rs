@@ -4,7 +4,7 @@
 
 use crate::compile::{compile_filters, Compiled};
 use crate::policy::Policy;
-use crate::resolve::{parse_wire_addrs, Resolver};
+use crate::resolve::{parse_wire_addrs, subnet_routes, Resolver};
 use crate::table::{DISABLE_RELAY_SERVER, RELAY_CAP};
 use crate::tailnet::Tailnet;
 use std::net::IpAddr;
@@ -84,6 +84,87 @@ impl<'t> Reference<'t> {
                             .any(|d| node.addresses().any(|a| covers(d, a)))
                 })
         })
+    }
+
+    /// Where traffic to address `ip` goes: `(node, true)` for a node's own address,
+    /// `(router, false)` for an address in an approved subnet route (the most specific route;
+    /// between equal routes, the first router in the tailnet file).
+    fn target(&self, ip: IpAddr) -> Option<(&str, bool)> {
+        if let Some((name, _)) = self
+            .tailnet
+            .nodes
+            .iter()
+            .find(|(_, n)| n.addresses().any(|a| a == ip))
+        {
+            return Some((name.as_str(), true));
+        }
+        let mut best: Option<(&str, u8)> = None;
+        for (name, node) in &self.tailnet.nodes {
+            for rt in subnet_routes(node) {
+                if rt.contains(&ip) && best.is_none_or(|(_, len)| rt.prefix_len() > len) {
+                    best = Some((name.as_str(), rt.prefix_len()));
+                }
+            }
+        }
+        best.map(|(n, _)| (n, false))
+    }
+
+    /// Whether `src` may reach address `dst` on `proto`/`port`: a node's own address as
+    /// [`Reference::allows`]; an address in a subnet route by the router's rules whose
+    /// destination covers it.
+    pub fn allows_addr(&self, src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> bool {
+        match self.target(dst) {
+            None => false,
+            Some((node, true)) => self.allows(src, node, proto, port),
+            Some((router, false)) => self.compiled.nodes.get(router).is_some_and(|out| {
+                out.packet_filter_rules.iter().any(|rule| {
+                    let proto_ok = if rule.ip_proto.is_empty() {
+                        matches!(proto, 1 | 6 | 17 | 58)
+                    } else {
+                        rule.ip_proto.contains(&proto)
+                    };
+                    proto_ok
+                        && rule.src_ips.iter().any(|s| covers(s, src))
+                        && rule.dst_ports.iter().any(|d| {
+                            let port_ok = !matches!(proto, 6 | 17 | 132)
+                                || (d.ports.first <= port && port <= d.ports.last);
+                            port_ok && (d.ip == "*" || covers(&d.ip, dst))
+                        })
+                })
+            }),
+        }
+    }
+
+    /// The capability names `src` holds towards address `dst` (sorted, deduplicated): a
+    /// node's own address as [`Reference::has_cap`]; an address in a subnet route by the
+    /// router's capability grants whose destination covers it.
+    pub fn caps_addr(&self, src: IpAddr, dst: IpAddr) -> Vec<String> {
+        let Some((name, own)) = self.target(dst) else {
+            return Vec::new();
+        };
+        let (Some(node), Some(out)) = (self.tailnet.nodes.get(name), self.compiled.nodes.get(name))
+        else {
+            return Vec::new();
+        };
+        let mut caps: Vec<String> = out
+            .packet_filter_rules
+            .iter()
+            .filter(|rule| rule.src_ips.iter().any(|s| covers(s, src)))
+            .flat_map(|rule| &rule.cap_grant)
+            .filter(|g| {
+                g.dsts.iter().any(|d| {
+                    if own {
+                        node.addresses().any(|a| covers(d, a))
+                    } else {
+                        covers(d, dst)
+                    }
+                })
+            })
+            .flat_map(|g| g.cap_map.keys().cloned())
+            .collect();
+        caps.sort();
+        caps.dedup();
+        caps
     }
 
     /// Tailscale's relay rule: the requester's first address holds the relay capability in

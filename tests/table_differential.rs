@@ -22,7 +22,35 @@ const SELECTORS: &[&str] = &[
     "autogroup:tagged",
     "group:ops",
     "100.64.0.0/29",
+    "10.1.0.0/16",
+    "10.1.2.128/25",
+    "192.168.0.0/16",
+    "fd00:1::/80",
 ];
+/// Approved subnet routes a node may serve.
+const ROUTES: &[&str] = &[
+    "10.0.0.0/8",
+    "10.1.0.0/16",
+    "10.1.2.0/24",
+    "192.168.1.0/24",
+    "fd00:1::/64",
+    "100.64.0.0/30",
+];
+/// Destination addresses queried with `allows_addr` and `caps_addr`: inside routes, node
+/// addresses, and outside everything.
+const DST_ADDRS: &[&str] = &[
+    "10.0.0.1",
+    "10.1.2.3",
+    "10.1.2.200",
+    "10.1.9.9",
+    "192.168.1.5",
+    "fd00:1::5",
+    "fd00:1::1:0:0:5",
+    "100.64.0.2",
+    "100.64.0.3",
+    "8.8.8.8",
+];
+const VIAS: &[&str] = &["[]", "[]", r#"["tag:web"]"#];
 const IPS: &[&str] = &["*", "tcp:22", "udp:53", "tcp:80-443", "icmp:*"];
 const APPS: &[&str] = &[
     "",
@@ -30,9 +58,15 @@ const APPS: &[&str] = &[
     r#""app": {"example.com/cap/x": [{"a": 1}]},"#,
 ];
 
-fn tailnet(nodes: &[(usize, Option<usize>, bool)]) -> Tailnet {
+type GenNode = (usize, Option<usize>, bool, Option<usize>);
+
+fn tailnet(nodes: &[GenNode]) -> Tailnet {
     let mut ns = Vec::new();
-    for (i, (tag, user, disabled)) in nodes.iter().enumerate() {
+    for (i, (tag, user, disabled, route)) in nodes.iter().enumerate() {
+        let routes = match route {
+            Some(r) => format!(r#"["{}"]"#, ROUTES[r % ROUTES.len()]),
+            None => "[]".to_string(),
+        };
         let owner = match user {
             Some(u) => format!(r#""user": "{}","#, ["odin", "thor"][*u % 2]),
             None => String::new(),
@@ -48,7 +82,7 @@ fn tailnet(nodes: &[(usize, Option<usize>, bool)]) -> Tailnet {
             "[]"
         };
         ns.push(format!(
-            r#""n{i}": {{"ipv4": "100.64.0.{}", "ipv6": "fd7a:115c:a1e0::{}", {owner} "tags": {tags}, "attributes": {attrs}}}"#,
+            r#""n{i}": {{"ipv4": "100.64.0.{}", "ipv6": "fd7a:115c:a1e0::{}", {owner} "tags": {tags}, "attributes": {attrs}, "routable_ips": {routes}, "approved_routes": {routes}}}"#,
             i + 1,
             i + 1
         ));
@@ -60,21 +94,24 @@ fn tailnet(nodes: &[(usize, Option<usize>, bool)]) -> Tailnet {
     Tailnet::from_text(&text).unwrap()
 }
 
-fn policy_text(grants: &[(usize, usize, usize, usize)], disable: Option<usize>) -> String {
+type GenGrant = ((usize, usize), (usize, usize), usize);
+
+fn policy_text(grants: &[GenGrant], disable: Option<usize>) -> String {
     let gs: Vec<String> = grants
         .iter()
-        .map(|(s, d, ip, app)| {
+        .map(|((s, d), (ip, app), via)| {
             let ip_part = if *app == 0 || ip % 2 == 0 {
                 format!(r#""ip": ["{}"],"#, IPS[ip % IPS.len()])
             } else {
                 String::new()
             };
             format!(
-                r#"{{"src": ["{}"], "dst": ["{}"], {} {} "via": []}}"#,
+                r#"{{"src": ["{}"], "dst": ["{}"], {} {} "via": {}}}"#,
                 SELECTORS[s % SELECTORS.len()],
                 SELECTORS[d % SELECTORS.len()],
                 ip_part,
-                APPS[app % APPS.len()]
+                APPS[app % APPS.len()],
+                VIAS[via % VIAS.len()]
             )
         })
         .collect();
@@ -98,8 +135,8 @@ proptest! {
 
     #[test]
     fn table_agrees_with_the_reference(
-        nodes in prop::collection::vec((0usize..3, prop::option::of(0usize..2), prop::bool::weighted(0.1)), 1..7),
-        grants in prop::collection::vec((0usize..10, 0usize..10, 0usize..5, 0usize..3), 0..6),
+        nodes in prop::collection::vec((0usize..3, prop::option::of(0usize..2), prop::bool::weighted(0.1), prop::option::weighted(0.4, 0usize..6)), 1..7),
+        grants in prop::collection::vec(((0usize..14, 0usize..14), (0usize..5, 0usize..3), 0usize..3), 0..6),
         disable in prop::option::of(0usize..3),
         ports in prop::collection::vec(0u16..500, 1..4),
     ) {
@@ -123,6 +160,24 @@ proptest! {
                     table.may_allocate(req, dst).allowed
                 );
                 for a in src.addresses() {
+                    for d in DST_ADDRS {
+                        let d: std::net::IpAddr = d.parse().unwrap();
+                        let mut caps: Vec<String> =
+                            table.caps_addr(a, d).into_iter().map(|(n, _)| n.to_string()).collect();
+                        caps.sort();
+                        caps.dedup();
+                        prop_assert_eq!(caps, reference.caps_addr(a, d),
+                            "caps_addr {} -> {} in {}", a, d, text);
+                        for proto in [6u8, 17, 1] {
+                            for &port in &ports {
+                                prop_assert_eq!(
+                                    table.allows_addr(a, d, proto, port),
+                                    reference.allows_addr(a, d, proto, port),
+                                    "allows_addr {} -> {} {}:{} in {}", a, d, proto, port, text
+                                );
+                            }
+                        }
+                    }
                     prop_assert_eq!(table.has_cap(a, dst, "tailscale.com/cap/relay"),
                         reference.has_cap(a, dst_name, "tailscale.com/cap/relay"));
                     for proto in [6u8, 17, 1, 58, 132] {
@@ -142,7 +197,11 @@ proptest! {
 
 #[test]
 fn relay_decisions_name_their_reason_and_grant() {
-    let t = tailnet(&[(0, None, false), (1, None, false), (0, Some(0), false)]);
+    let t = tailnet(&[
+        (0, None, false, None),
+        (1, None, false, None),
+        (0, Some(0), false, None),
+    ]);
     let text = r#"{"grants": [{"src": ["tag:ci"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}],
                    "tagOwners": {"tag:relay": [], "tag:ci": []}}"#;
     let (policy, _) = parse_policy(text).unwrap();
@@ -162,7 +221,7 @@ fn relay_decisions_name_their_reason_and_grant() {
 
 #[test]
 fn damaged_and_foreign_tables_are_errors() {
-    let t = tailnet(&[(0, None, false), (1, None, false)]);
+    let t = tailnet(&[(0, None, false, None), (1, None, false, None)]);
     let (policy, _) =
         parse_policy(r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}]}"#).unwrap();
     let bytes = DecisionTable::build(&policy, &t).to_bytes();
@@ -190,4 +249,32 @@ fn damaged_and_foreign_tables_are_errors() {
     for cut in 0..bytes.len().min(64) {
         let _ = DecisionTable::from_bytes(&bytes[..cut]);
     }
+}
+
+#[test]
+fn route_addresses_follow_the_rules_for_their_destination() {
+    // n0: tag:relay router for 10.1.0.0/16; n1: tag:ci.
+    let t = tailnet(&[(0, None, false, Some(1)), (1, None, false, None)]);
+    let text = r#"{"grants": [
+        {"src": ["tag:ci"], "dst": ["10.1.2.0/24"], "ip": ["tcp:22"]},
+        {"src": ["tag:ci"], "dst": ["10.0.0.0/8"], "app": {"example.com/cap/x": []}},
+        {"src": ["tag:ci"], "dst": ["tag:relay"], "ip": ["tcp:443"]}],
+        "tagOwners": {"tag:relay": [], "tag:ci": []}}"#;
+    let (policy, _) = parse_policy(text).unwrap();
+    let table = DecisionTable::build(&policy, &t);
+    let table = DecisionTable::from_bytes(&table.to_bytes()).unwrap();
+    let ci: std::net::IpAddr = "100.64.0.2".parse().unwrap();
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert!(table.allows_addr(ci, ip("10.1.2.5"), 6, 22));
+    assert!(!table.allows_addr(ci, ip("10.1.2.5"), 6, 443));
+    assert!(!table.allows_addr(ci, ip("10.1.9.9"), 6, 22));
+    assert!(table.allows_addr(ci, ip("100.64.0.1"), 6, 443));
+    assert!(!table.allows_addr(ci, ip("100.64.0.1"), 6, 22));
+    assert_eq!(
+        table.caps_addr(ci, ip("10.1.9.9")),
+        vec![("example.com/cap/x", "[]")]
+    );
+    assert!(table.caps_addr(ci, ip("100.64.0.1")).is_empty());
+    assert!(table.is_route_addr(ip("10.1.9.9")));
+    assert_eq!(table.node_for_addr(ip("10.1.9.9")), table.node("n0"));
 }

@@ -22,7 +22,7 @@ type MergeKey = (Vec<String>, Vec<u8>);
 
 fn merge_key(rule: &Rule) -> Option<MergeKey> {
     match &rule.body {
-        Body::Ports { protos, .. } => Some((rule.src.clone(), protos.clone())),
+        Body::Ports { protos, .. } => Some((rule.src.to_vec(), protos.clone())),
         Body::Caps(_) => None,
     }
 }
@@ -109,7 +109,7 @@ fn reduce(rule: &Rule, node: &Node) -> Option<FilterRule> {
                 .map(|d| d.wire.clone())
                 .collect();
             (!kept.is_empty()).then(|| FilterRule {
-                src_ips: rule.src.clone(),
+                src_ips: rule.src.to_vec(),
                 dst_ports: kept,
                 ip_proto: protos.clone(),
                 cap_grant: Vec::new(),
@@ -119,7 +119,7 @@ fn reduce(rule: &Rule, node: &Node) -> Option<FilterRule> {
             let mut out = Vec::new();
             for (nets, cm) in grants {
                 let mut matching: Vec<IpNet> = Vec::new();
-                for net in nets {
+                for net in nets.iter() {
                     if net.prefix_len() == net.max_prefix_len() {
                         if addrs.contains(&net.addr()) {
                             matching.push(*net);
@@ -133,7 +133,7 @@ fn reduce(rule: &Rule, node: &Node) -> Option<FilterRule> {
                         );
                     }
                 }
-                for net in nets {
+                for net in nets.iter() {
                     if routes.iter().any(|rt| rt.contains(net) || net.contains(rt)) {
                         matching.push(*net);
                     }
@@ -148,7 +148,7 @@ fn reduce(rule: &Rule, node: &Node) -> Option<FilterRule> {
                 }
             }
             (!out.is_empty()).then(|| FilterRule {
-                src_ips: rule.src.clone(),
+                src_ips: rule.src.to_vec(),
                 cap_grant: out,
                 ..FilterRule::default()
             })
@@ -348,13 +348,13 @@ pub(super) fn compile_nodes(
 fn to_wire(rule: &Rule) -> FilterRule {
     match &rule.body {
         Body::Ports { dests, protos } => FilterRule {
-            src_ips: rule.src.clone(),
+            src_ips: rule.src.to_vec(),
             dst_ports: dests.iter().map(|d| d.wire.clone()).collect(),
             ip_proto: protos.clone(),
             cap_grant: Vec::new(),
         },
         Body::Caps(grants) => FilterRule {
-            src_ips: rule.src.clone(),
+            src_ips: rule.src.to_vec(),
             cap_grant: grants
                 .iter()
                 .map(|(nets, cm)| CapGrant {

@@ -4,11 +4,12 @@
 use super::units::Unit;
 use super::wire::{CapMap, NetPortRange, Ports};
 use crate::resolve::{
-    internet_addrs, is_exit_node, subnet_routes, wildcard_addrs, AddrSet, NodeId, Resolver,
+    internet_addrs, is_exit_node, subnet_routes, wildcard_addrs, AddrSet, NodeId, Resolver, Wire,
 };
 use crate::span::Span;
 use ipnet::IpNet;
 use serde_json::Value;
+use std::rc::Rc;
 
 /// Companion capabilities: granting the first brings the second in the reverse direction.
 pub const COMPANIONS: &[(&str, &str)] = &[
@@ -35,15 +36,17 @@ pub enum Body {
         /// Protocols as written on the wire.
         protos: Vec<u8>,
     },
-    /// Capability grants: destination prefixes and capabilities.
-    Caps(Vec<(Vec<IpNet>, CapMap)>),
+    /// Capability grants: destination prefixes and capabilities. The prefixes are shared
+    /// between the rules of every grant to the same selector.
+    Caps(Vec<(Rc<[IpNet]>, CapMap)>),
 }
 
 /// A rule before it is merged and narrowed to one node.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    /// Sources as written on the wire.
-    pub src: Vec<String>,
+    /// Sources as written on the wire, shared between rules with the same sources (the
+    /// decision table recognises them by pointer before it compares them).
+    pub src: Rc<[String]>,
     /// Destinations and what is granted.
     pub body: Body,
     /// The grant or ACL entry it comes from.
@@ -60,9 +63,9 @@ pub struct ResolvedUnit<'u, 'p> {
     /// Every source address.
     pub src_set: AddrSet,
     /// `SrcIPs` of the unit's shared rules.
-    pub src_strings: Vec<String>,
+    pub src_strings: Rc<[String]>,
     /// `SrcIPs` of the unit's `via` rules.
-    pub via_src_strings: Vec<String>,
+    pub via_src_strings: Rc<[String]>,
 }
 
 fn route_strings(r: &Resolver<'_>) -> Vec<String> {
@@ -123,8 +126,8 @@ pub fn resolve_unit<'u, 'p>(r: &Resolver<'_>, unit: &'u Unit<'p>) -> ResolvedUni
         unit,
         srcs,
         src_set,
-        src_strings,
-        via_src_strings: base,
+        src_strings: src_strings.into(),
+        via_src_strings: base.into(),
     }
 }
 
@@ -146,12 +149,12 @@ fn port_dests(r: &Resolver<'_>, dsts: &[&str], ports: &[crate::selector::PortRan
             }
             continue;
         }
-        for net in r.resolve(d).prefixes() {
-            let addrs: AddrSet = std::iter::once(net).collect();
+        for (net, ip) in r.resolve_dests(d).iter() {
+            let addrs: AddrSet = std::iter::once(*net).collect();
             for p in ports {
                 out.push(Dest {
                     wire: NetPortRange {
-                        ip: crate::resolve::net_string(&net),
+                        ip: ip.clone(),
                         ports: Ports {
                             first: p.first,
                             last: p.last,
@@ -169,11 +172,11 @@ fn port_dests(r: &Resolver<'_>, dsts: &[&str], ports: &[crate::selector::PortRan
 /// destinations, with companions.
 fn build_rules(
     ru: &ResolvedUnit<'_, '_>,
-    src_strings: &[String],
+    src_strings: &Rc<[String]>,
     dests_for: &dyn Fn(&[crate::selector::PortRange]) -> Vec<Dest>,
-    cap_dsts: &[(Vec<IpNet>, Vec<String>)],
+    cap_dsts: &[Wire],
     companion_extra: &[String],
-    companion_dsts: &[IpNet],
+    companion_dsts: &Rc<[IpNet]>,
 ) -> Vec<Rule> {
     let unit = ru.unit;
     let mut out = Vec::new();
@@ -181,7 +184,7 @@ fn build_rules(
         let dests = dests_for(&cap.ports);
         if !dests.is_empty() && !src_strings.is_empty() {
             out.push(Rule {
-                src: src_strings.to_vec(),
+                src: Rc::clone(src_strings),
                 body: Body::Ports {
                     dests,
                     protos: cap.protos.clone(),
@@ -193,27 +196,30 @@ fn build_rules(
     if unit.has_app() && !cap_dsts.is_empty() {
         let cm = cap_map(&unit.app);
         out.push(Rule {
-            src: src_strings.to_vec(),
+            src: Rc::clone(src_strings),
             body: Body::Caps(
                 cap_dsts
                     .iter()
-                    .map(|(nets, _)| (nets.clone(), cm.clone()))
+                    .map(|(nets, _)| (Rc::clone(nets), cm.clone()))
                     .collect(),
             ),
             origin: unit.origin,
         });
-        let mut companion_src: Vec<String> = cap_dsts
-            .iter()
-            .flat_map(|(_, s)| s.iter().cloned())
-            .collect();
-        companion_src.extend(companion_extra.iter().cloned());
+        let companion_src: Rc<[String]> = match cap_dsts {
+            [(_, only)] if companion_extra.is_empty() => Rc::clone(only),
+            _ => cap_dsts
+                .iter()
+                .flat_map(|(_, s)| s.iter().cloned())
+                .chain(companion_extra.iter().cloned())
+                .collect(),
+        };
         for (cap, companion) in COMPANIONS {
             if unit.app.iter().any(|(k, _)| k == cap) {
                 let mut cm = CapMap::new();
                 cm.insert((*companion).to_string(), Value::Null);
                 out.push(Rule {
-                    src: companion_src.clone(),
-                    body: Body::Caps(vec![(companion_dsts.to_vec(), cm)]),
+                    src: Rc::clone(&companion_src),
+                    body: Body::Caps(vec![(Rc::clone(companion_dsts), cm)]),
                     origin: unit.origin,
                 });
             }
@@ -240,24 +246,20 @@ pub fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
     if others.is_empty() {
         return Vec::new();
     }
-    let cap_dsts: Vec<(Vec<IpNet>, Vec<String>)> = others
-        .iter()
-        .map(|d| {
-            let s = r.resolve(d);
-            let strings = if *d == "*" {
-                s.to_range_strings(&s)
-            } else {
-                s.to_strings()
-            };
-            (s.prefixes(), strings)
-        })
-        .collect();
+    let cap_dsts: Vec<Wire> = if unit.has_app() {
+        others.iter().map(|d| r.resolve_wire(d)).collect()
+    } else {
+        Vec::new()
+    };
     let extra = if others.contains(&"*") {
         route_strings(r)
     } else {
         Vec::new()
     };
-    let companion_dsts: Vec<IpNet> = ru.srcs.iter().flat_map(|(_, s)| s.prefixes()).collect();
+    let companion_dsts: Rc<[IpNet]> = match ru.srcs.as_slice() {
+        [(only, _)] => r.resolve_wire(only).0,
+        _ => ru.srcs.iter().flat_map(|(_, s)| s.prefixes()).collect(),
+    };
     build_rules(
         ru,
         &ru.src_strings,
@@ -327,7 +329,7 @@ pub fn self_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> 
         }
         out
     };
-    let cap_dsts: Vec<(Vec<IpNet>, Vec<String>)> = same
+    let cap_dsts: Vec<Wire> = same
         .iter()
         .filter_map(|&id| r.nodes().get(id))
         .map(|(_, n)| {
@@ -340,11 +342,11 @@ pub fn self_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> 
     let _ = same_addrs;
     build_rules(
         ru,
-        &src.to_strings(),
+        &src.to_strings().into(),
         &dests_for,
         &cap_dsts,
         &[],
-        &src.prefixes(),
+        &src.prefixes().into(),
     )
 }
 
@@ -401,7 +403,7 @@ pub fn via_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> V
             }
         }
         out.push(Rule {
-            src: ru.via_src_strings.clone(),
+            src: Rc::clone(&ru.via_src_strings),
             body: Body::Ports {
                 dests,
                 protos: cap.protos.clone(),

@@ -18,6 +18,15 @@ use ipnet::IpNet;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
+
+/// A selector as prefixes and as wire strings, shared.
+pub type Wire = (Rc<[IpNet]>, Rc<[String]>);
+
+type WireCache = HashMap<String, Wire>;
+
+/// A selector's prefixes with their wire notation as port-rule destinations, shared.
+pub type Dests = Rc<[(IpNet, String)]>;
 
 /// Index of a node in [`Resolver::nodes`] (the tailnet's nodes in name order).
 pub type NodeId = usize;
@@ -91,6 +100,10 @@ pub struct Resolver<'a> {
     owners: Vec<Option<&'a str>>,
     hosts: HashMap<&'a str, &'a str>,
     cache: RefCell<HashMap<String, AddrSet>>,
+    /// Selectors as prefixes and wire strings (see [`Resolver::resolve_wire`]).
+    wire_cache: RefCell<WireCache>,
+    /// Selectors as port-rule destinations (see [`Resolver::resolve_dests`]).
+    dest_cache: RefCell<HashMap<String, Dests>>,
     by_owner: OnceCell<HashMap<&'a str, Vec<NodeId>>>,
 }
 
@@ -112,6 +125,8 @@ impl<'a> Resolver<'a> {
             owners,
             hosts,
             cache: RefCell::default(),
+            wire_cache: RefCell::default(),
+            dest_cache: RefCell::default(),
             by_owner: OnceCell::new(),
         }
     }
@@ -218,6 +233,45 @@ impl<'a> Resolver<'a> {
         self.nodes_where(|id, n| {
             !n.is_tagged() && (self.owner(id) == Some(email) || n.user.as_deref() == Some(email))
         })
+    }
+
+    /// A selector's addresses as prefixes and as the strings Tailscale writes for a
+    /// destination (`*` with ranges), remembered: every grant to `tag:relay` shares them.
+    pub fn resolve_wire(&self, selector: &str) -> Wire {
+        let selector = selector.trim();
+        if let Some((n, s)) = self.wire_cache.borrow().get(selector) {
+            return (Rc::clone(n), Rc::clone(s));
+        }
+        let set = self.resolve(selector);
+        let strings = if selector == "*" {
+            set.to_range_strings(&set)
+        } else {
+            set.to_strings()
+        };
+        let out: Wire = (set.prefixes().into(), strings.into());
+        self.wire_cache
+            .borrow_mut()
+            .insert(selector.to_string(), (Rc::clone(&out.0), Rc::clone(&out.1)));
+        out
+    }
+
+    /// A selector's prefixes, each with its wire notation as a port-rule destination
+    /// ([`net_string`]), remembered: every port grant to one group shares them.
+    pub fn resolve_dests(&self, selector: &str) -> Dests {
+        let selector = selector.trim();
+        if let Some(d) = self.dest_cache.borrow().get(selector) {
+            return Rc::clone(d);
+        }
+        let out: Dests = self
+            .resolve(selector)
+            .prefixes()
+            .into_iter()
+            .map(|n| (n, net_string(&n)))
+            .collect();
+        self.dest_cache
+            .borrow_mut()
+            .insert(selector.to_string(), Rc::clone(&out));
+        out
     }
 
     /// Resolves one selector. Unknown names resolve to the empty set (validation reports them).

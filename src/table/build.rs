@@ -15,13 +15,16 @@
 //!    of address ranges in its sources.
 
 use super::DISABLE_RELAY_SERVER;
-use super::{key, mask, Answer, DecisionTable, IntervalMap, NodeEntry, NodePolicy};
+use super::{
+    key, mask, Answer, DecisionTable, IntervalMap, NodeEntry, NodePolicy, RouteMap, ROUTE_BIT,
+};
 use crate::compile::rules::{resolve_unit, self_rules, shared_rules, via_rules, Body, Rule};
 use crate::compile::units::units;
 use crate::policy::Policy;
 use crate::resolve::{parse_wire_addrs, subnet_routes, AddrSet, Resolver};
 use crate::span::Span;
 use crate::tailnet::Tailnet;
+use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -74,7 +77,22 @@ struct NodeIndex {
     v6: Vec<(u128, u32)>,
     all: Rc<[u32]>,
     memo: HashMap<AddrSet, Rc<[u32]>>,
+    /// Approved subnet routes: (router, is IPv4, first, last address).
+    routes: Vec<(u32, bool, u128, u128)>,
+    /// For a destination set, the routes it overlaps and the part of each it covers.
+    route_memo: HashMap<AddrSet, RouteClips>,
+    /// Prefix lists already seen, by pointer (kept alive here).
+    nets_memo: HashMap<usize, NetsReach>,
 }
+
+/// A prefix list, the nodes it reaches and the routes it overlaps.
+type NetsReach = (Rc<[IpNet]>, Rc<[u32]>, RouteClips);
+
+/// A part covering some of a route: the part, and the address ranges of the route it covers.
+type RouteOcc = (u32, Vec<(u128, u128)>);
+
+/// Routes a destination overlaps, each with the address ranges of it the destination covers.
+type RouteClips = Rc<[(u32, Vec<(u128, u128)>)]>;
 
 impl NodeIndex {
     fn new(tailnet: &Tailnet) -> Self {
@@ -88,12 +106,75 @@ impl NodeIndex {
         v4.sort_unstable();
         v6.sort_unstable();
         let all: Rc<[u32]> = (0..index(tailnet.nodes.len())).collect();
+        let mut routes = Vec::new();
+        for (ix, node) in tailnet.nodes.values().enumerate() {
+            for route in subnet_routes(node) {
+                let (is4, k) = key(route.network());
+                let (_, last) = key(route.broadcast());
+                routes.push((index(ix), is4, k, last));
+            }
+        }
         Self {
             v4,
             v6,
             all,
             memo: HashMap::new(),
+            routes,
+            route_memo: HashMap::new(),
+            nets_memo: HashMap::new(),
         }
+    }
+
+    /// The nodes and routes a list of prefixes reaches, remembered by pointer (the lists of
+    /// the capability grants to one selector are shared).
+    fn reach_nets(&mut self, nets: &Rc<[IpNet]>) -> (Rc<[u32]>, RouteClips) {
+        let ptr = nets.as_ptr() as usize;
+        if let Some((_, reach, clips)) = self.nets_memo.get(&ptr) {
+            return (Rc::clone(reach), Rc::clone(clips));
+        }
+        let set: AddrSet = nets.iter().copied().collect();
+        let reach = self.reach(Some(&set));
+        let clips = self.route_clips(Some(&set));
+        self.nets_memo
+            .insert(ptr, (Rc::clone(nets), Rc::clone(&reach), Rc::clone(&clips)));
+        (reach, clips)
+    }
+
+    /// The routes a destination overlaps (`None`: every address), with what it covers of
+    /// each.
+    fn route_clips(&mut self, set: Option<&AddrSet>) -> RouteClips {
+        if self.routes.is_empty() {
+            return Rc::from([]);
+        }
+        let Some(set) = set else {
+            return self
+                .routes
+                .iter()
+                .enumerate()
+                .map(|(ri, &(_, _, lo, hi))| (index(ri), vec![(lo, hi)]))
+                .collect();
+        };
+        if let Some(r) = self.route_memo.get(set) {
+            return Rc::clone(r);
+        }
+        let mut out = Vec::new();
+        for (ri, &(_, is4, lo, hi)) in self.routes.iter().enumerate() {
+            let ranges = set.family_ranges(is4);
+            let i = ranges.partition_point(|(_, b)| *b < lo);
+            let clipped: Vec<(u128, u128)> = ranges
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|(a, _)| *a <= hi)
+                .map(|&(a, b)| (a.max(lo), b.min(hi)))
+                .collect();
+            if !clipped.is_empty() {
+                out.push((index(ri), clipped));
+            }
+        }
+        let r: RouteClips = out.into();
+        self.route_memo.insert(set.clone(), Rc::clone(&r));
+        r
     }
 
     /// The nodes with an own address in `set` (`None`: every node).
@@ -127,11 +208,26 @@ struct Parts {
     by_part: HashMap<Part, u32>,
     sources: Vec<AddrSet>,
     by_source: HashMap<Vec<String>, u32>,
+    /// Source lists already seen, by pointer (kept alive here so that a pointer is never
+    /// reused): rules of grants with the same sources share one list.
+    by_source_ptr: HashMap<usize, (Rc<[String]>, u32)>,
     occurrences: Vec<(u32, Rc<[u32]>)>,
+    /// Per route: the parts whose destination covers some of it, with the ranges covered.
+    route_occ: HashMap<u32, Vec<RouteOcc>>,
 }
 
 impl Parts {
-    fn source(&mut self, src: &[String]) -> u32 {
+    fn source(&mut self, src: &Rc<[String]>) -> u32 {
+        let ptr = src.as_ptr() as usize;
+        if let Some((_, i)) = self.by_source_ptr.get(&ptr) {
+            return *i;
+        }
+        let i = self.source_by_value(src);
+        self.by_source_ptr.insert(ptr, (Rc::clone(src), i));
+        i
+    }
+
+    fn source_by_value(&mut self, src: &[String]) -> u32 {
         if let Some(&i) = self.by_source.get(src) {
             return i;
         }
@@ -157,7 +253,27 @@ impl Parts {
         i
     }
 
-    fn occur(&mut self, part: Part, reach: Rc<[u32]>, only: Option<u32>) {
+    fn occur(
+        &mut self,
+        part: Part,
+        reach: Rc<[u32]>,
+        clips: &RouteClips,
+        routes: &[(u32, bool, u128, u128)],
+        only: Option<u32>,
+    ) {
+        let mut pid = None;
+        for (ri, ranges) in clips.iter() {
+            if let Some(n) = only {
+                if routes.get(*ri as usize).map(|r| r.0) != Some(n) {
+                    continue;
+                }
+            }
+            let p = *pid.get_or_insert_with(|| self.part(part.clone()));
+            self.route_occ
+                .entry(*ri)
+                .or_default()
+                .push((p, ranges.clone()));
+        }
         let reach = match only {
             Some(n) if reach.contains(&n) => Rc::from([n]),
             Some(_) => return,
@@ -182,23 +298,23 @@ impl Parts {
             Body::Ports { dests, protos } => {
                 for d in dests {
                     let reach = nodes.reach(d.addrs.as_ref());
+                    let clips = nodes.route_clips(d.addrs.as_ref());
                     let protos: &[u8] = if protos.is_empty() { &[0] } else { protos };
                     let grants = protos
                         .iter()
                         .map(|p| Grant::Port(*p, d.wire.ports.first, d.wire.ports.last))
                         .collect();
-                    self.occur((src, grants, origin), reach, only);
+                    self.occur((src, grants, origin), reach, &clips, &nodes.routes, only);
                 }
             }
             Body::Caps(grants) => {
                 for (nets, cm) in grants {
-                    let set: AddrSet = nets.iter().copied().collect();
-                    let reach = nodes.reach(Some(&set));
+                    let (reach, clips) = nodes.reach_nets(nets);
                     let grants = cm
                         .iter()
                         .map(|(cap, v)| Grant::Cap(int.string(cap), v.to_string()))
                         .collect();
-                    self.occur((src, grants, origin), reach, only);
+                    self.occur((src, grants, origin), reach, &clips, &nodes.routes, only);
                 }
             }
         }
@@ -400,6 +516,76 @@ fn group_nodes(n: usize, occurrences: &[(u32, Rc<[u32]>)]) -> (Vec<u32>, Vec<Vec
     (group_of, members)
 }
 
+/// The route maps: for each route, its address segments (the destinations of the parts
+/// covering it cut it into) and the node policy of the parts covering each segment.
+fn route_maps(
+    nodes_ix: &NodeIndex,
+    parts: &Parts,
+    classes: &Classes,
+    policies: &mut Vec<NodePolicy>,
+    answers: &mut Vec<Answer>,
+    by_answer: &mut HashMap<Answer, u32>,
+) -> Vec<RouteMap> {
+    let mut by_members: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut out = Vec::with_capacity(nodes_ix.routes.len());
+    for (ri, &(router, _, lo, hi)) in nodes_ix.routes.iter().enumerate() {
+        let occ = parts
+            .route_occ
+            .get(&index(ri))
+            .map_or(&[][..], Vec::as_slice);
+        let mut bounds: Vec<u128> = vec![lo];
+        for (_, ranges) in occ {
+            for &(a, b) in ranges {
+                bounds.push(a);
+                if b < hi {
+                    bounds.push(b + 1);
+                }
+            }
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut cover: Vec<Vec<u32>> = vec![Vec::new(); bounds.len()];
+        for (p, ranges) in occ {
+            for &(a, b) in ranges {
+                let i = bounds.partition_point(|x| *x < a);
+                let j = if b < hi {
+                    bounds.partition_point(|x| *x <= b)
+                } else {
+                    bounds.len()
+                };
+                for c in cover.get_mut(i..j).into_iter().flatten() {
+                    c.push(*p);
+                }
+            }
+        }
+        let mut map = RouteMap {
+            router,
+            ..RouteMap::default()
+        };
+        for (start, mut members) in bounds.into_iter().zip(cover) {
+            members.sort_unstable();
+            members.dedup();
+            let policy = if members.is_empty() {
+                u32::MAX
+            } else if let Some(&p) = by_members.get(&members) {
+                p
+            } else {
+                let np = node_policy(&parts.parts, &members, classes, answers, by_answer);
+                let p = index(policies.len());
+                policies.push(np);
+                by_members.insert(members, p);
+                p
+            };
+            if map.policies.last() != Some(&policy) {
+                map.starts.push(start);
+                map.policies.push(policy);
+            }
+        }
+        out.push(map);
+    }
+    out
+}
+
 impl DecisionTable {
     /// Compiles `policy` for `tailnet` and indexes the result.
     pub fn build(policy: &Policy, tailnet: &Tailnet) -> Self {
@@ -441,10 +627,18 @@ impl DecisionTable {
         let classes = classes(&parts.sources);
         let mut answers = Vec::new();
         let mut by_answer = HashMap::new();
-        let policies: Vec<NodePolicy> = members
+        let mut policies: Vec<NodePolicy> = members
             .iter()
             .map(|m| node_policy(&parts.parts, m, &classes, &mut answers, &mut by_answer))
             .collect();
+        let routes = route_maps(
+            &nodes_ix,
+            &parts,
+            &classes,
+            &mut policies,
+            &mut answers,
+            &mut by_answer,
+        );
 
         // Relay servers turned off by nodeAttrs.
         let mut disabled: Vec<(AddrSet, Span)> = Vec::new();
@@ -464,6 +658,7 @@ impl DecisionTable {
 
         let mut nodes = Vec::with_capacity(n);
         let mut lpm: HashMap<(bool, u8), HashMap<u128, u32>> = HashMap::new();
+        let mut route_ix = 0u32;
         for (ix, (name, node)) in tailnet.nodes.iter().enumerate() {
             let ix = index(ix);
             let addrs: Vec<IpAddr> = node.addresses().collect();
@@ -479,7 +674,8 @@ impl DecisionTable {
                 lpm.entry((v4, len))
                     .or_default()
                     .entry(mask(k, len, v4))
-                    .or_insert(ix);
+                    .or_insert(ROUTE_BIT | route_ix);
+                route_ix += 1;
             }
             let relay_disabled_by = disabled
                 .iter()
@@ -515,6 +711,7 @@ impl DecisionTable {
             policies,
             nodes,
             lpm,
+            routes,
             [classes.v4, classes.v6],
         )
     }

@@ -1,14 +1,14 @@
 //! The table's binary form: `TGDT` magic, format version, payload length, CRC-32 of the
 //! payload, then the payload (little-endian integers, length-prefixed lists and strings).
 
-use super::{Answer, DecisionTable, IntervalMap, NodeEntry, NodePolicy};
+use super::{Answer, DecisionTable, IntervalMap, NodeEntry, NodePolicy, RouteMap};
 use crate::span::Span;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const MAGIC: &[u8; 4] = b"TGDT";
 /// Version of the binary form; bumped whenever the layout changes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER: usize = 4 + 2 + 8 + 4;
 
 /// A table file that cannot be loaded.
@@ -233,6 +233,15 @@ impl DecisionTable {
                 w.u32(*v);
             }
         }
+        w.len(self.routes.len());
+        for rm in &self.routes {
+            w.u32(rm.router);
+            w.len(rm.starts.len());
+            for (s, p) in rm.starts.iter().zip(&rm.policies) {
+                w.u128(*s);
+                w.u32(*p);
+            }
+        }
         let payload = w.0;
         let mut out = Vec::with_capacity(HEADER + payload.len());
         out.extend(MAGIC);
@@ -301,6 +310,16 @@ impl DecisionTable {
             let entries = r.list(|r| Ok((r.u128()?, r.u32()?)))?;
             Ok((v4, len, entries.into_iter().collect::<HashMap<_, _>>()))
         })?;
+        let routes = r.list(|r| {
+            let router = r.u32()?;
+            let pairs = r.list(|r| Ok((r.u128()?, r.u32()?)))?;
+            let (starts, policies): (Vec<u128>, Vec<u32>) = pairs.into_iter().unzip();
+            Ok(RouteMap {
+                router,
+                starts,
+                policies,
+            })
+        })?;
         if !r.0.is_empty() {
             return Err(TableError::Malformed);
         }
@@ -312,12 +331,20 @@ impl DecisionTable {
             })
             && sources
                 .iter()
-                .all(|m| m.starts.windows(2).all(|w| w[0] < w[1]));
+                .all(|m| m.starts.windows(2).all(|w| w[0] < w[1]))
+            && routes.iter().all(|rm| {
+                (rm.router as usize) < nodes.len()
+                    && rm.starts.windows(2).all(|w| w[0] < w[1])
+                    && rm
+                        .policies
+                        .iter()
+                        .all(|p| *p == u32::MAX || (*p as usize) < policies.len())
+            });
         if !ok {
             return Err(TableError::Malformed);
         }
         Ok(Self::assemble(
-            strings, spans, answers, policies, nodes, lpm, sources,
+            strings, spans, answers, policies, nodes, lpm, routes, sources,
         ))
     }
 }

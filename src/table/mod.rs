@@ -75,6 +75,28 @@ impl NodePolicy {
     }
 }
 
+/// The destinations inside one approved subnet route: sorted starts of address segments,
+/// each with the node policy that applies to traffic towards it (`u32::MAX`: none), built
+/// from the rules whose destinations cover the segment, as the router receives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteMap {
+    /// The router that serves the route.
+    pub router: NodeIx,
+    starts: Vec<u128>,
+    policies: Vec<u32>,
+}
+
+impl RouteMap {
+    fn get(&self, key: u128) -> Option<u32> {
+        let i = self.starts.partition_point(|s| *s <= key);
+        let p = *self.policies.get(i.checked_sub(1)?)?;
+        (p != u32::MAX).then_some(p)
+    }
+}
+
+/// Marks a longest-prefix target as a route (index into the route maps), not a node.
+const ROUTE_BIT: u32 = 1 << 31;
+
 /// One node of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeEntry {
@@ -107,8 +129,11 @@ pub struct DecisionTable {
     answers: Vec<Answer>,
     policies: Vec<NodePolicy>,
     nodes: Vec<NodeEntry>,
-    /// Longest-prefix index: (is IPv4, prefix length, masked address) to node, longest first.
-    lpm: Vec<(bool, u8, HashMap<u128, NodeIx>)>,
+    /// Longest-prefix index: (is IPv4, prefix length, masked address) to a node (own
+    /// address) or, with [`ROUTE_BIT`], a route map; longest first.
+    lpm: Vec<(bool, u8, HashMap<u128, u32>)>,
+    /// Approved subnet routes, with the policies of the destinations inside them.
+    routes: Vec<RouteMap>,
     /// Source address to source class: IPv4, IPv6.
     sources: [IntervalMap; 2],
     /// Node names to their index (derived, not stored).
@@ -158,14 +183,24 @@ fn mask(v: u128, len: u8, v4: bool) -> u128 {
     }
 }
 
+fn ports_allow(a: &Answer, proto: u8, port: u16) -> bool {
+    a.ports.iter().any(|&(p, first, last)| {
+        let proto_ok = p == proto || (p == 0 && matches!(proto, 1 | 6 | 17 | 58));
+        let port_ok = !matches!(proto, 6 | 17 | 132) || (first <= port && port <= last);
+        proto_ok && port_ok
+    })
+}
+
 impl DecisionTable {
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         strings: Vec<String>,
         spans: Vec<Span>,
         answers: Vec<Answer>,
         policies: Vec<NodePolicy>,
         nodes: Vec<NodeEntry>,
-        lpm: Vec<(bool, u8, HashMap<u128, NodeIx>)>,
+        lpm: Vec<(bool, u8, HashMap<u128, u32>)>,
+        routes: Vec<RouteMap>,
         sources: [IntervalMap; 2],
     ) -> Self {
         let by_name = nodes
@@ -185,6 +220,7 @@ impl DecisionTable {
             policies,
             nodes,
             lpm,
+            routes,
             sources,
             by_name,
             relay_cap,
@@ -225,11 +261,86 @@ impl DecisionTable {
     /// The node an address belongs to, by longest prefix (its own address, or an approved
     /// subnet route it serves).
     pub fn node_for_addr(&self, ip: IpAddr) -> Option<NodeIx> {
+        let t = self.target(ip)?;
+        if t & ROUTE_BIT == 0 {
+            Some(t)
+        } else {
+            self.routes.get((t & !ROUTE_BIT) as usize).map(|r| r.router)
+        }
+    }
+
+    /// True when `ip` is not a node's own address but lies in an approved subnet route.
+    pub fn is_route_addr(&self, ip: IpAddr) -> bool {
+        self.target(ip).is_some_and(|t| t & ROUTE_BIT != 0)
+    }
+
+    /// Longest-prefix lookup: a node index, or a route map index with [`ROUTE_BIT`].
+    fn target(&self, ip: IpAddr) -> Option<u32> {
         let (v4, k) = key(ip);
         self.lpm
             .iter()
             .filter(|(f, _, _)| *f == v4)
             .find_map(|(_, len, map)| map.get(&mask(k, *len, v4)).copied())
+    }
+
+    fn src_class(&self, src: IpAddr) -> Option<u32> {
+        let (v4, k) = key(src);
+        let [m4, m6] = &self.sources;
+        if v4 { m4 } else { m6 }.get(k)
+    }
+
+    /// The answer for traffic from `src` to address `dst`: the node's own policy for a node
+    /// address, the policy of the destination segment inside the route for a route address.
+    fn answer_addr(&self, src: IpAddr, dst: IpAddr) -> Option<&Answer> {
+        let t = self.target(dst)?;
+        if t & ROUTE_BIT == 0 {
+            return self.answer(src, t);
+        }
+        let route = self.routes.get((t & !ROUTE_BIT) as usize)?;
+        let policy = self.policies.get(route.get(key(dst).1)? as usize)?;
+        self.answers.get(policy.get(self.src_class(src)?)? as usize)
+    }
+
+    fn cap_list<'a>(&'a self, a: Option<&'a Answer>) -> Vec<(&'a str, &'a str)> {
+        a.map(|a| {
+            a.caps
+                .iter()
+                .filter_map(|(n, v, _)| Some((self.strings.get(*n as usize)?.as_str(), v.as_str())))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// The capabilities (name, values as JSON text) that address `src` has towards address
+    /// `dst`: a node's own address, or an address inside an approved subnet route (then the
+    /// capabilities granted towards destinations that cover it, as its router receives them).
+    pub fn caps_addr(&self, src: IpAddr, dst: IpAddr) -> Vec<(&str, &str)> {
+        self.cap_list(self.answer_addr(src, dst))
+    }
+
+    /// True when address `src` holds capability `cap` towards address `dst` (see
+    /// [`DecisionTable::caps_addr`]).
+    pub fn has_cap_addr(&self, src: IpAddr, dst: IpAddr, cap: &str) -> bool {
+        self.answer_addr(src, dst)
+            .is_some_and(|a| self.answer_has_cap(a, cap))
+    }
+
+    /// The spans of the grants behind what `src` may do towards address `dst`.
+    pub fn origins_addr(&self, src: IpAddr, dst: IpAddr) -> Vec<Span> {
+        self.answer_addr(src, dst)
+            .map(|a| {
+                a.origins
+                    .iter()
+                    .filter_map(|i| self.spans.get(*i as usize).copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn answer_has_cap(&self, a: &Answer, cap: &str) -> bool {
+        a.caps
+            .iter()
+            .any(|(n, _, _)| self.strings.get(*n as usize).is_some_and(|s| s == cap))
     }
 
     fn class_answer(&self, class: u32, dst: NodeIx) -> Option<&Answer> {
@@ -239,25 +350,13 @@ impl DecisionTable {
     }
 
     fn answer(&self, src: IpAddr, dst: NodeIx) -> Option<&Answer> {
-        let (v4, k) = key(src);
-        let [m4, m6] = &self.sources;
-        let class = if v4 { m4 } else { m6 }.get(k)?;
-        self.class_answer(class, dst)
+        self.class_answer(self.src_class(src)?, dst)
     }
 
     /// The capabilities (name, values as JSON text) that address `src` has towards node
     /// `dst`, as the node's own filter grants them.
     pub fn caps(&self, src: IpAddr, dst: NodeIx) -> Vec<(&str, &str)> {
-        self.answer(src, dst)
-            .map(|a| {
-                a.caps
-                    .iter()
-                    .filter_map(|(n, v, _)| {
-                        Some((self.strings.get(*n as usize)?.as_str(), v.as_str()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.cap_list(self.answer(src, dst))
     }
 
     /// The ports (`(protocol, first, last)`, protocol 0 for the default set) and the
@@ -271,28 +370,23 @@ impl DecisionTable {
 
     /// True when address `src` holds capability `cap` towards node `dst`.
     pub fn has_cap(&self, src: IpAddr, dst: NodeIx, cap: &str) -> bool {
-        self.answer(src, dst).is_some_and(|a| {
-            a.caps
-                .iter()
-                .any(|(n, _, _)| self.strings.get(*n as usize).is_some_and(|s| s == cap))
-        })
+        self.answer(src, dst)
+            .is_some_and(|a| self.answer_has_cap(a, cap))
     }
 
     /// True when node `dst`'s filter lets `src` reach it on `proto`/`port`.
     pub fn allows(&self, src: IpAddr, dst: NodeIx, proto: u8, port: u16) -> bool {
-        self.answer(src, dst).is_some_and(|a| {
-            a.ports.iter().any(|&(p, first, last)| {
-                let proto_ok = p == proto || (p == 0 && matches!(proto, 1 | 6 | 17 | 58));
-                let port_ok = !matches!(proto, 6 | 17 | 132) || (first <= port && port <= last);
-                proto_ok && port_ok
-            })
-        })
+        self.answer(src, dst)
+            .is_some_and(|a| ports_allow(a, proto, port))
     }
 
-    /// True when address `src` may reach address `dst` on `proto`/`port`.
+    /// True when address `src` may reach address `dst` on `proto`/`port`: `dst` is a node's
+    /// own address (that node's filter decides, as [`DecisionTable::allows`]) or an address
+    /// inside an approved subnet route (the router's rules whose destination covers `dst`
+    /// decide; the most specific route wins, as on a client).
     pub fn allows_addr(&self, src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> bool {
-        self.node_for_addr(dst)
-            .is_some_and(|n| self.allows(src, n, proto, port))
+        self.answer_addr(src, dst)
+            .is_some_and(|a| ports_allow(a, proto, port))
     }
 
     /// The spans of the grants that give address `src` capability `cap` towards node `dst`.
