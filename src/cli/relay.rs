@@ -438,6 +438,7 @@ async fn reload_loop(source: Source, policy: SharedPolicy, relay: RelayHandle, p
                 last_tried = loaded.hash.clone();
                 let hash = loaded.hash.clone();
                 policy.store(Arc::new(loaded));
+                // Revokes and counts the successful reload, once per policy.
                 let closed = relay.apply_policy();
                 tracing::info!(generation, %hash, closed, forced, "policy reloaded");
             }
