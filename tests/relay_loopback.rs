@@ -250,6 +250,32 @@ async fn unknown_key_is_dropped() {
 }
 
 #[tokio::test]
+async fn unknown_senders_are_dropped_and_counted() {
+    let (mut a, b) = (Peer::new(2).await, Peer::new(3).await);
+    let relay = Relay::start(&[a.client.public_key()], |_| {}).await;
+    relay.policy.store(Arc::new(LoadedPolicy::new(
+        Arc::new(StaticPolicy::allow([a.client.public_key()]).known_only()),
+        2,
+        "known only",
+    )));
+    relay.handle.apply_policy();
+    let request = a
+        .client
+        .allocate_request(&relay.key, &b.client.public_key(), 7);
+    // The claimed sender follows the 6-byte disco magic.
+    for n in 0..50u8 {
+        let mut forged = request.clone();
+        forged[6..38].copy_from_slice(&[n.wrapping_add(100); 32]);
+        b.send(&relay, &forged).await;
+    }
+    assert!(b.recv().await.is_none());
+    assert!(relay.metric("tailgrant_relay_dropped_packets_total{reason=\"unknown_sender\"} 50"));
+    // The known peer is served as before.
+    assert!(a.allocate(&relay, &b.client.public_key()).await.is_some());
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn endpoints_expire() {
     let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
     let relay = Relay::start(&[a.client.public_key()], |o| {

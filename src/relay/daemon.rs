@@ -123,6 +123,10 @@ impl AllocationPolicy for TimedPolicy<'_> {
         self.metrics.decision(start.elapsed());
         decision
     }
+
+    fn knows(&self, key: &DiscoKey) -> bool {
+        self.inner.knows(key)
+    }
 }
 
 /// One UDP socket of the relay.

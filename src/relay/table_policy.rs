@@ -258,6 +258,11 @@ impl TablePolicy {
 }
 
 impl AllocationPolicy for TablePolicy {
+    /// A node of the tailnet file has this disco key.
+    fn knows(&self, key: &DiscoKey) -> bool {
+        self.nodes.contains_key(key)
+    }
+
     fn authorize(&self, requester: &DiscoKey) -> Result<(), Denial> {
         let Some(&ix) = self.nodes.get(requester) else {
             return Err(Denial::UnknownDiscoKey);
@@ -359,6 +364,11 @@ mod tests {
             })
         );
         assert_eq!(p.authorize(&[9; 32]), Err(Denial::UnknownDiscoKey));
+        assert!(!p.knows(&[9; 32]));
+        assert!(
+            p.knows(&[1; 32]) && p.knows(&[2; 32]),
+            "denied is still known"
+        );
         assert_eq!(p.node_of(&[2; 32]), Some("phone"));
         assert_eq!(p.relay_name(), "relay");
     }
