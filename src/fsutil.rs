@@ -13,13 +13,39 @@ use std::path::{Path, PathBuf};
 /// exist yet is created with the default permissions. The owner is not carried over (the new
 /// file belongs to the user who writes it).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    write_via_temp(path, contents, |from, to| fs::rename(from, to))
+    write_via_temp(path, contents, Mode::KeepExisting, |from, to| {
+        fs::rename(from, to)
+    })
 }
 
-/// [`write_atomic`] with the final rename passed in, so that tests can make it fail.
+/// Writes a secret (a private key) readable by its owner only: the bytes go to a temporary
+/// file in the same directory, created with mode 0600 (on Unix) so they are never readable
+/// by others, flushed to disk, and renamed over `path`. Whatever the old file's permissions
+/// were, the new one is 0600; on any error the old file is untouched and the temporary file
+/// removed, so a failed write never loses an existing key.
+///
+/// A symbolic link is followed, as by [`write_atomic`].
+pub fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_via_temp(path, contents, Mode::Private, |from, to| {
+        fs::rename(from, to)
+    })
+}
+
+/// The permissions of the file that replaces the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The old file's, or the default for a new file.
+    KeepExisting,
+    /// 0600 from the moment the temporary file exists.
+    Private,
+}
+
+/// [`write_atomic`] or [`write_private`] with the final rename passed in, so that tests can
+/// make it fail.
 fn write_via_temp(
     path: &Path,
     contents: &[u8],
+    mode: Mode,
     rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
 ) -> io::Result<()> {
     let target = match fs::symlink_metadata(path) {
@@ -27,6 +53,7 @@ fn write_via_temp(
         _ => path.to_path_buf(),
     };
     let permissions = match fs::metadata(&target) {
+        Ok(_) if mode == Mode::Private => None,
         Ok(m) => Some(m.permissions()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
@@ -41,7 +68,7 @@ fn write_via_temp(
             format!("`{}` does not name a file", path.display()),
         )
     })?;
-    let (tmp, mut file) = create_temp(&dir, &name.to_string_lossy())?;
+    let (tmp, mut file) = create_temp(&dir, &name.to_string_lossy(), mode)?;
     let result = (|| {
         file.write_all(contents)?;
         if let Some(p) = permissions {
@@ -66,12 +93,20 @@ fn write_via_temp(
 }
 
 /// Creates a new, unique temporary file next to the target: `.NAME.tailgrant-PID-N.tmp`.
-fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+fn create_temp(dir: &Path, name: &str, mode: Mode) -> io::Result<(PathBuf, File)> {
     let pid = std::process::id();
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if mode == Mode::Private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut n = 0u32;
     loop {
         let tmp = dir.join(format!(".{name}.tailgrant-{pid}-{n}.tmp"));
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        match options.open(&tmp) {
             Ok(file) => return Ok((tmp, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
             Err(e) => return Err(e),
@@ -128,7 +163,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("policy.hujson");
         fs::write(&path, b"original").unwrap();
-        let err = write_via_temp(&path, b"replacement", |_, _| {
+        let err = write_via_temp(&path, b"replacement", Mode::KeepExisting, |_, _| {
             Err(io::Error::other("disk on fire"))
         })
         .unwrap_err();
@@ -182,5 +217,49 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(fs::read(&real).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_failed_private_write_keeps_the_old_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.key");
+        fs::write(&path, b"privkey:old\n").unwrap();
+        let err = write_via_temp(&path, b"privkey:new\n", Mode::Private, |_, _| {
+            Err(io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert_eq!(fs::read(&path).unwrap(), b"privkey:old\n");
+        assert_eq!(
+            names(dir.path()),
+            ["relay.key"],
+            "temporary file left behind"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_write_is_owner_only_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.key");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_via_temp(&path, b"new", Mode::Private, |from, to| {
+            // The temporary file, full of the secret, was never readable by others.
+            let mode = fs::metadata(from).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            fs::rename(from, to)
+        })
+        .unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // And a new file.
+        let fresh = dir.path().join("fresh.key");
+        write_private(&fresh, b"k").unwrap();
+        let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(names(dir.path()), ["fresh.key", "relay.key"]);
     }
 }

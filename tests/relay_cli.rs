@@ -264,6 +264,17 @@ fn keygen_writes_an_owner_only_key_and_refuses_to_overwrite() {
     assert_ne!(stdout_of(&again).trim(), public);
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+    let replaced = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        replaced.starts_with("privkey:") && replaced != text,
+        "{replaced}"
+    );
+    // Replaced through a temporary file renamed over it: nothing else is left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["k.key"]);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,9 @@ use tailgrant::relay::disco::{DiscoKey, RelayEndpoint};
 use tailgrant::relay::keys::DiscoKeyPair;
 use tailgrant::relay::metrics::Metrics;
 use tailgrant::relay::ping::{ping, PingError, PingOptions};
-use tailgrant::relay::policy::{shared, Denial, LoadedPolicy, SharedPolicy, StaticPolicy};
+use tailgrant::relay::policy::{
+    shared, AllocationPolicy, Denial, LoadedPolicy, SharedPolicy, StaticPolicy,
+};
 use tailgrant::relay::server::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -247,6 +250,32 @@ async fn unknown_key_is_dropped() {
 }
 
 #[tokio::test]
+async fn unknown_senders_are_dropped_and_counted() {
+    let (mut a, b) = (Peer::new(2).await, Peer::new(3).await);
+    let relay = Relay::start(&[a.client.public_key()], |_| {}).await;
+    relay.policy.store(Arc::new(LoadedPolicy::new(
+        Arc::new(StaticPolicy::allow([a.client.public_key()]).known_only()),
+        2,
+        "known only",
+    )));
+    relay.handle.apply_policy();
+    let request = a
+        .client
+        .allocate_request(&relay.key, &b.client.public_key(), 7);
+    // The claimed sender follows the 6-byte disco magic.
+    for n in 0..50u8 {
+        let mut forged = request.clone();
+        forged[6..38].copy_from_slice(&[n.wrapping_add(100); 32]);
+        b.send(&relay, &forged).await;
+    }
+    assert!(b.recv().await.is_none());
+    assert!(relay.metric("tailgrant_relay_dropped_packets_total{reason=\"unknown_sender\"} 50"));
+    // The known peer is served as before.
+    assert!(a.allocate(&relay, &b.client.public_key()).await.is_some());
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn endpoints_expire() {
     let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
     let relay = Relay::start(&[a.client.public_key()], |o| {
@@ -334,6 +363,78 @@ async fn apply_policy_closes_at_once() {
     assert_eq!(relay.handle.apply_policy(), 1);
     a.send(&relay, &data_packet(ep.vni, b"x")).await;
     assert!(b.recv().await.is_none());
+    relay.stop().await;
+}
+
+/// Allows `a` and counts how often it is asked.
+struct Counting {
+    inner: StaticPolicy,
+    asked: Arc<AtomicUsize>,
+}
+
+impl AllocationPolicy for Counting {
+    fn authorize(&self, requester: &DiscoKey) -> Result<(), Denial> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        self.inner.authorize(requester)
+    }
+}
+
+#[tokio::test]
+async fn an_applied_policy_is_revoked_and_counted_once() {
+    let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
+    let relay = Relay::start(&[a.client.public_key()], |_| {}).await;
+    let ep = open(&relay, &mut a, &mut b).await;
+    let asked = Arc::new(AtomicUsize::new(0));
+    relay.policy.store(Arc::new(LoadedPolicy::new(
+        Arc::new(Counting {
+            inner: StaticPolicy::allow([a.client.public_key()]),
+            asked: asked.clone(),
+        }),
+        2,
+        "second",
+    )));
+    assert_eq!(relay.handle.apply_policy(), 0);
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        1,
+        "one endpoint, one requester"
+    );
+    // Several maintenance ticks: the policy applied above is not revoked again.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "revoked a second time");
+    assert!(relay.metric("tailgrant_relay_policy_reloads_total{reason=\"ok\"} 1"));
+    assert!(relay.metric("tailgrant_relay_policy_generation 2"));
+    // Applying again without a new policy does nothing.
+    assert_eq!(relay.handle.apply_policy(), 0);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    let pkt = data_packet(ep.vni, b"still open");
+    a.send(&relay, &pkt).await;
+    assert!(b.recv().await.is_some());
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn two_reloads_within_one_tick_count_twice() {
+    let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
+    let relay = Relay::start(&[a.client.public_key()], |o| {
+        o.maintenance_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let ep = open(&relay, &mut a, &mut b).await;
+    for (generation, hash) in [(2, "second"), (3, "third")] {
+        relay.policy.store(Arc::new(LoadedPolicy::new(
+            Arc::new(StaticPolicy::allow([a.client.public_key()])),
+            generation,
+            hash,
+        )));
+        assert_eq!(relay.handle.apply_policy(), 0);
+    }
+    assert!(relay.metric("tailgrant_relay_policy_reloads_total{reason=\"ok\"} 2"));
+    assert!(relay.metric("tailgrant_relay_policy_generation 3"));
+    assert!(relay.metric("tailgrant_relay_policy_info{hash=\"third\"} 1"));
+    let pkt = data_packet(ep.vni, b"x");
+    a.send(&relay, &pkt).await;
+    assert!(b.recv().await.is_some());
     relay.stop().await;
 }
 

@@ -36,13 +36,11 @@ pub fn run(args: &KeygenArgs) -> Status {
 fn write_private(path: &Path, text: &str, force: bool) -> Result<(), String> {
     let shown = path.display();
     if force {
-        // Removed rather than truncated, so the new file is created with mode 0600 even
-        // when the old one was readable by others.
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot replace {shown}: {e}")),
-        }
+        // A temporary file created 0600, synced, then renamed over the old key: a failed
+        // write leaves the old key as it was, and the new file is owner-only even when the
+        // old one was readable by others.
+        return tailgrant::fsutil::write_private(path, text.as_bytes())
+            .map_err(|e| format!("cannot replace {shown}: {e}"));
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -55,9 +53,16 @@ fn write_private(path: &Path, text: &str, force: bool) -> Result<(), String> {
             format!("cannot create {shown}: {e}")
         }
     })?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write {shown}: {e}"))
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        // The file is ours (just created): a truncated key must not stay behind.
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(format!("cannot write {shown}: {e}"));
+    }
+    Ok(())
 }
 
 /// Reads a private key file written by `keygen`.

@@ -194,22 +194,27 @@ impl Source {
     }
 
     /// Reads both files and compiles them; `Ok(None)` when their hash is one of `skip`.
-    fn load(&self, generation: u64, skip: &[&str]) -> Result<Option<LoadedPolicy>, LoadFailure> {
+    /// The tailnet returned is the one the policy was compiled against (parsed once).
+    fn load(
+        &self,
+        generation: u64,
+        skip: &[&str],
+    ) -> Result<Option<(LoadedPolicy, Tailnet)>, LoadFailure> {
         let policy = self.read(&self.policy)?;
         let tailnet = self.read(&self.tailnet)?;
         let hash = input_hash(policy.as_bytes(), tailnet.as_bytes());
         if skip.contains(&hash.as_str()) {
             return Ok(None);
         }
-        let (message, findings) = match TablePolicy::load(&policy, &tailnet, &self.node, generation)
-        {
-            Ok(loaded) => return Ok(Some(loaded)),
-            Err(TablePolicyError::InvalidPolicy { findings }) => (
-                format!("{}: the policy is not valid", self.policy.display()),
-                Some((policy, findings)),
-            ),
-            Err(e) => (format!("{}: {e}", self.tailnet.display()), None),
-        };
+        let (message, findings) =
+            match TablePolicy::load_with_tailnet(&policy, &tailnet, &self.node, generation) {
+                Ok(loaded) => return Ok(Some(loaded)),
+                Err(TablePolicyError::InvalidPolicy { findings }) => (
+                    format!("{}: the policy is not valid", self.policy.display()),
+                    Some((policy, findings)),
+                ),
+                Err(e) => (format!("{}: {e}", self.tailnet.display()), None),
+            };
         Err(LoadFailure {
             message,
             hash: Some(hash),
@@ -256,7 +261,9 @@ pub fn run(args: &RelayArgs) -> Status {
         tailnet: args.tailnet.clone(),
         node: args.node.clone(),
     };
-    let first = match source.load(1, &[]) {
+    // The tailnet the first policy was compiled against also gives the listen and
+    // static-endpoint defaults: one read, one parse, so both come from the same version.
+    let (first, tailnet) = match source.load(1, &[]) {
         Ok(Some(loaded)) => loaded,
         Ok(None) => return fail("internal: the first load was skipped"),
         Err(failure) => {
@@ -266,11 +273,6 @@ pub fn run(args: &RelayArgs) -> Status {
             }
             return fail(&format!("refusing to start the relay: {}", failure.message));
         }
-    };
-    // Parsed a second time for the defaults; the load above already proved it parses.
-    let tailnet = match source.read(&args.tailnet).map(|t| Tailnet::from_text(&t)) {
-        Ok(Ok(t)) => t,
-        _ => return fail(&format!("cannot read {}", args.tailnet.display())),
     };
     warn_on_key_mismatch(&tailnet, &args.node, &keys);
     let options = args.options(&tailnet);
@@ -432,10 +434,11 @@ async fn reload_loop(source: Source, policy: SharedPolicy, relay: RelayHandle, p
             Ok(Ok(None)) => {
                 tracing::debug!(forced, "policy inputs unchanged");
             }
-            Ok(Ok(Some(loaded))) => {
+            Ok(Ok(Some((loaded, _tailnet)))) => {
                 last_tried = loaded.hash.clone();
                 let hash = loaded.hash.clone();
                 policy.store(Arc::new(loaded));
+                // Revokes and counts the successful reload, once per policy.
                 let closed = relay.apply_policy();
                 tracing::info!(generation, %hash, closed, forced, "policy reloaded");
             }
@@ -515,6 +518,24 @@ mod tests {
         assert_eq!(o.static_endpoints, ["192.0.2.1:1".parse().unwrap()]);
         let o = parse(&[]).options(&Tailnet::default());
         assert_eq!(o.listen[0].port(), 7777);
+    }
+
+    #[test]
+    fn one_load_gives_the_policy_and_the_tailnet_it_was_compiled_against() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Source {
+            policy: dir.path().join("policy.hujson"),
+            tailnet: dir.path().join("tailnet.json"),
+            node: "relay".into(),
+        };
+        std::fs::write(&source.policy, "{}").unwrap();
+        std::fs::write(&source.tailnet, TAILNET).unwrap();
+        let (loaded, tailnet) = source.load(1, &[]).ok().flatten().unwrap();
+        // The defaults come from the same read of the tailnet file as the policy's hash.
+        assert_eq!(loaded.hash, input_hash(b"{}", TAILNET.as_bytes()));
+        let o = parse(&[]).options(&tailnet);
+        assert_eq!(o.listen[0].port(), 40000);
+        assert_eq!(o.static_endpoints, ["203.0.113.7:40000".parse().unwrap()]);
     }
 
     #[test]

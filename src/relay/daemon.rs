@@ -2,7 +2,9 @@
 //! `SO_REUSEPORT` UDP sockets per address family each run a receive loop that
 //! hands datagrams to the core and sends what it says; a maintenance task
 //! expires endpoints, refreshes gauges and, when the shared policy has been
-//! swapped, closes the endpoints the new policy no longer allows.
+//! swapped without [`RelayHandle::apply_policy`], applies it: closes the
+//! endpoints the new policy no longer allows. Each stored policy is applied
+//! (revoked, counted as a reload) exactly once, by whichever comes first.
 //!
 //! With [`Options::batched_io`] (the default) each loop receives up to
 //! [`quinn_udp::BATCH_SIZE`] datagrams per system call (`recvmmsg`, and GRO
@@ -29,7 +31,7 @@ use super::disco::DiscoKey;
 use super::keys::{short_key, DiscoKeyPair};
 use super::metrics::{serve_http, Metrics, Transport};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy, SharedPolicy};
-use super::server::{Action, DropReason, RelayServer, ReplyKind, ServerConfig};
+use super::server::{Action, ClosedEndpoint, DropReason, RelayServer, ReplyKind, ServerConfig};
 
 /// How the daemon runs. Plain data: the CLI maps its flags onto it.
 #[derive(Debug, Clone)]
@@ -121,6 +123,10 @@ impl AllocationPolicy for TimedPolicy<'_> {
         self.metrics.decision(start.elapsed());
         decision
     }
+
+    fn knows(&self, key: &DiscoKey) -> bool {
+        self.inner.knows(key)
+    }
 }
 
 /// One UDP socket of the relay.
@@ -180,6 +186,8 @@ struct Shared {
     core: Mutex<RelayServer>,
     metrics: Arc<Metrics>,
     policy: SharedPolicy,
+    /// The last policy whose revocation pass ran. Locked only under `core`.
+    applied: Mutex<Arc<LoadedPolicy>>,
     v4: Vec<Arc<RelaySocket>>,
     v6: Vec<Arc<RelaySocket>>,
     log_addresses: bool,
@@ -189,6 +197,35 @@ impl Shared {
     fn core(&self) -> MutexGuard<'_, RelayServer> {
         // The core does not panic; if it ever did, its state is still usable.
         self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies the stored policy unless it already was: asks it again about
+    /// every endpoint (under the core lock, held by the caller as `core`) and
+    /// records it as applied. `None` when there was nothing new to apply.
+    fn apply_stored(
+        &self,
+        core: &mut RelayServer,
+    ) -> Option<(Arc<LoadedPolicy>, Vec<ClosedEndpoint>)> {
+        let current = self.policy.load_full();
+        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::ptr_eq(&current, &applied) {
+            return None;
+        }
+        let closed = core.revoke(&*current.policy);
+        *applied = current.clone();
+        Some((current, closed))
+    }
+
+    /// Counts and logs a policy that [`apply_stored`](Self::apply_stored) applied.
+    fn report_applied(&self, policy: &LoadedPolicy, closed: &[ClosedEndpoint]) {
+        let metrics = &self.metrics;
+        metrics.reload(true);
+        metrics.set_policy(policy.generation, &policy.hash);
+        metrics.closed("revoked", closed.len());
+        for c in closed {
+            tracing::info!(vni = c.vni, reason = %c.denial, "endpoint closed by policy reload");
+        }
+        tracing::info!(generation = policy.generation, hash = %policy.hash, revoked = closed.len(), "policy swapped in");
     }
 
     fn pool(&self, t: Transport) -> &[Arc<RelaySocket>] {
@@ -285,11 +322,13 @@ impl BoundRelay {
             metrics.set_policy(p.generation, &p.hash);
         }
         let core = RelayServer::new(server_cfg, keys, StdRng::from_entropy(), Instant::now());
+        let applied = Mutex::new(policy.load_full());
         Ok(Self {
             shared: Arc::new(Shared {
                 core: Mutex::new(core),
                 metrics,
                 policy,
+                applied,
                 v4,
                 v6,
                 log_addresses: options.log_addresses,
@@ -370,17 +409,24 @@ pub struct RelayHandle {
 }
 
 impl RelayHandle {
-    /// Closes now, rather than at the next maintenance tick, the endpoints
-    /// that the currently stored policy no longer allows; call it right after
-    /// storing a new policy. Returns how many were closed.
+    /// Applies the currently stored policy now, rather than at the next
+    /// maintenance tick: closes the endpoints it no longer allows and counts
+    /// a successful reload. Call it right after storing a new policy. A
+    /// policy is applied once: when maintenance got to it first, or it was
+    /// already applied, nothing happens. Returns how many endpoints were
+    /// closed.
     pub fn apply_policy(&self) -> usize {
-        let loaded = self.shared.policy.load_full();
-        let closed = self.shared.core().revoke(&*loaded.policy);
-        self.shared.metrics.closed("revoked", closed.len());
-        for c in &closed {
-            tracing::info!(vni = c.vni, reason = %c.denial, "endpoint closed by policy reload");
+        let applied = {
+            let mut core = self.shared.core();
+            self.shared.apply_stored(&mut core)
+        };
+        match applied {
+            Some((policy, closed)) => {
+                self.shared.report_applied(&policy, &closed);
+                closed.len()
+            }
+            None => 0,
         }
-        closed.len()
     }
 
     /// The metrics (e.g. to count a failed reload with [`Metrics::reload`]).
@@ -711,31 +757,18 @@ fn count_drop(shared: &Shared, reason: &DropReason, src: SocketAddr) {
 async fn maintenance(shared: Arc<Shared>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut seen: Arc<LoadedPolicy> = shared.policy.load_full();
     loop {
         tick.tick().await;
-        let current = shared.policy.load_full();
-        let swapped = !Arc::ptr_eq(&current, &seen);
         let mut core = shared.core();
         let expired = core.expire(Instant::now());
-        let revoked = if swapped {
-            core.revoke(&*current.policy)
-        } else {
-            Vec::new()
-        };
+        // A policy stored without `apply_policy` (or not yet applied by it).
+        let applied = shared.apply_stored(&mut core);
         let (connecting, open) = core.endpoint_counts();
         drop(core);
         shared.metrics.closed("expired", expired);
         shared.metrics.set_endpoints(connecting, open);
-        if swapped {
-            shared.metrics.reload(true);
-            shared.metrics.set_policy(current.generation, &current.hash);
-            shared.metrics.closed("revoked", revoked.len());
-            for c in &revoked {
-                tracing::info!(vni = c.vni, reason = %c.denial, "endpoint closed by policy reload");
-            }
-            tracing::info!(generation = current.generation, hash = %current.hash, revoked = revoked.len(), "policy swapped in");
-            seen = current;
+        if let Some((policy, closed)) = applied {
+            shared.report_applied(&policy, &closed);
         }
     }
 }

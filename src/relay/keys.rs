@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crypto_box::{PublicKey, SalsaBox, SecretKey};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
 
 use super::disco::DiscoKey;
 
@@ -126,13 +128,19 @@ pub fn short_key(key: &DiscoKey) -> String {
     format!("d:{:02x}{:02x}{:02x}{:02x}", key[0], key[1], key[2], key[3])
 }
 
-/// Shared boxes (one X25519 each) cached per peer key, bounded: when full the
-/// cache starts over, so a flood of fresh sender keys costs memory only up to
-/// `capacity` entries.
+/// Shared boxes (one X25519 each) cached per peer key, bounded: when full, one
+/// entry chosen at random makes room for the new one, so the cache never holds
+/// more than `capacity` entries and a burst of new keys does not flush every
+/// other peer's key at once. (The relay checks a sender's membership before it
+/// asks this cache, so unknown keys never get here.)
 pub struct SharedKeyCache {
     keys: DiscoKeyPair,
-    boxes: HashMap<DiscoKey, SalsaBox>,
+    /// Each peer's box and its index in `order`.
+    boxes: HashMap<DiscoKey, (SalsaBox, usize)>,
+    /// The cached peers, for picking a random victim in O(1).
+    order: Vec<DiscoKey>,
     capacity: usize,
+    rng: StdRng,
 }
 
 impl SharedKeyCache {
@@ -141,7 +149,9 @@ impl SharedKeyCache {
         Self {
             keys,
             boxes: HashMap::new(),
+            order: Vec::new(),
             capacity: capacity.max(1),
+            rng: StdRng::from_entropy(),
         }
     }
 
@@ -152,13 +162,39 @@ impl SharedKeyCache {
 
     /// The shared box with `peer`, computed on first use.
     pub fn get(&mut self, peer: &DiscoKey) -> &SalsaBox {
-        if !self.boxes.contains_key(peer) && self.boxes.len() >= self.capacity {
-            self.boxes.clear();
+        if !self.boxes.contains_key(peer) {
+            while self.order.len() >= self.capacity {
+                self.evict_one();
+            }
         }
         let keys = &self.keys;
-        self.boxes
-            .entry(*peer)
-            .or_insert_with(|| keys.shared_with(peer))
+        let order = &mut self.order;
+        let (shared, _) = self.boxes.entry(*peer).or_insert_with(|| {
+            order.push(*peer);
+            (keys.shared_with(peer), order.len() - 1)
+        });
+        shared
+    }
+
+    /// Removes one entry chosen at random.
+    fn evict_one(&mut self) {
+        if self.order.is_empty() {
+            return;
+        }
+        let i = self.rng.gen_range(0..self.order.len());
+        let victim = self.order.swap_remove(i);
+        self.boxes.remove(&victim);
+        // The former last entry now sits at `i`.
+        if let Some(moved) = self.order.get(i) {
+            if let Some(entry) = self.boxes.get_mut(moved) {
+                entry.1 = i;
+            }
+        }
+    }
+
+    /// Whether `peer`'s box is cached.
+    pub fn contains(&self, peer: &DiscoKey) -> bool {
+        self.boxes.contains_key(peer)
     }
 
     /// How many peers are cached.
@@ -226,6 +262,24 @@ mod tests {
         c.get(&[3; 32]);
         assert_eq!(c.len(), 2);
         c.get(&[4; 32]);
-        assert_eq!(c.len(), 1);
+        // One entry made room: the other stays, the new one is in.
+        assert_eq!(c.len(), 2);
+        assert!(c.contains(&[4; 32]));
+        assert!(c.contains(&[2; 32]) != c.contains(&[3; 32]));
+    }
+
+    #[test]
+    fn eviction_keeps_the_index_consistent() {
+        let mut c = SharedKeyCache::new(DiscoKeyPair::from_secret_bytes([1; 32]), 8);
+        for n in 0..200u8 {
+            c.get(&[n; 32]);
+            assert!(c.contains(&[n; 32]));
+            assert!(c.len() <= 8);
+            assert_eq!(c.order.len(), c.boxes.len());
+            for (i, k) in c.order.iter().enumerate() {
+                assert_eq!(c.boxes[k].1, i);
+            }
+        }
+        assert_eq!(c.len(), 8);
     }
 }

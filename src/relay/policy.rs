@@ -15,6 +15,18 @@ pub trait AllocationPolicy: Send + Sync {
     /// Decide whether the node holding disco key `requester` may allocate on
     /// this relay.
     fn authorize(&self, requester: &DiscoKey) -> Result<(), Denial>;
+
+    /// Whether `key` belongs to the tailnet at all: a cheap lookup the relay
+    /// makes before any cryptography, dropping a message from an unknown
+    /// sender without computing a shared key for it. The default knows every
+    /// key (a policy that cannot tell, e.g. a test's); [`authorize`] still
+    /// decides allocations.
+    ///
+    /// [`authorize`]: AllocationPolicy::authorize
+    fn knows(&self, key: &DiscoKey) -> bool {
+        let _ = key;
+        true
+    }
 }
 
 /// Why an allocation is refused.
@@ -60,6 +72,8 @@ impl Denial {
 pub struct StaticPolicy {
     decisions: HashMap<DiscoKey, Result<(), Denial>>,
     otherwise: Result<(), Denial>,
+    /// Whether only the listed keys are [known](AllocationPolicy::knows).
+    known_only: bool,
 }
 
 impl StaticPolicy {
@@ -68,6 +82,7 @@ impl StaticPolicy {
         Self {
             decisions: keys.into_iter().map(|k| (k, Ok(()))).collect(),
             otherwise: Err(Denial::UnknownDiscoKey),
+            known_only: false,
         }
     }
 
@@ -76,12 +91,20 @@ impl StaticPolicy {
         Self {
             decisions: HashMap::new(),
             otherwise: Err(denial),
+            known_only: false,
         }
     }
 
     /// Sets the decision for `key`.
     pub fn with(mut self, key: DiscoKey, decision: Result<(), Denial>) -> Self {
         self.decisions.insert(key, decision);
+        self
+    }
+
+    /// Knows only the keys with a decision, like a tailnet knows its nodes'
+    /// keys; by default every key is known.
+    pub fn known_only(mut self) -> Self {
+        self.known_only = true;
         self
     }
 }
@@ -92,6 +115,10 @@ impl AllocationPolicy for StaticPolicy {
             .get(requester)
             .cloned()
             .unwrap_or_else(|| self.otherwise.clone())
+    }
+
+    fn knows(&self, key: &DiscoKey) -> bool {
+        !self.known_only || self.decisions.contains_key(key)
     }
 }
 
@@ -167,6 +194,10 @@ mod tests {
         assert_eq!(p.authorize(&[1; 32]), Ok(()));
         assert_eq!(p.authorize(&[2; 32]).unwrap_err().label(), "no_relay_grant");
         assert_eq!(p.authorize(&[3; 32]), Err(Denial::UnknownDiscoKey));
+        assert!(p.knows(&[3; 32]), "every key is known by default");
+        let strict = p.clone().known_only();
+        assert!(strict.knows(&[1; 32]) && strict.knows(&[2; 32]));
+        assert!(!strict.knows(&[3; 32]));
         assert_eq!(
             p.authorize(&[2; 32]).unwrap_err().to_string(),
             "`laptop` has no `tailscale.com/cap/relay` grant towards this relay"

@@ -106,6 +106,11 @@ pub enum DropReason {
     Geneve(GeneveError),
     /// A malformed or unopenable disco message.
     Disco(DiscoError),
+    /// A disco message whose claimed sender is neither
+    /// [known](AllocationPolicy::knows) to the policy nor, for bind and
+    /// answer messages, one of an endpoint's pair: dropped before any
+    /// cryptography.
+    UnknownSender,
     /// A nonce already seen from this sender.
     Replay,
     /// A message type the relay does not take on this path.
@@ -141,6 +146,7 @@ impl DropReason {
             DropReason::Geneve(_) => "bad_geneve",
             DropReason::Disco(DiscoError::BadBox) => "bad_box",
             DropReason::Disco(_) => "bad_disco",
+            DropReason::UnknownSender => "unknown_sender",
             DropReason::Replay => "replay",
             DropReason::UnexpectedMessage => "unexpected_message",
             DropReason::UnknownVni => "unknown_vni",
@@ -211,6 +217,8 @@ pub struct RelayServer {
     endpoints: HashMap<u32, Endpoint>,
     by_pair: HashMap<[DiscoKey; 2], u32>,
     per_owner: HashMap<DiscoKey, usize>,
+    /// How many endpoints each key is one of the pair of.
+    members: HashMap<DiscoKey, usize>,
     buckets: HashMap<DiscoKey, Bucket>,
     seen_nonces: HashSet<[u8; NONCE_LEN]>,
     nonce_order: VecDeque<[u8; NONCE_LEN]>,
@@ -230,6 +238,7 @@ impl RelayServer {
             endpoints: HashMap::new(),
             by_pair: HashMap::new(),
             per_owner: HashMap::new(),
+            members: HashMap::new(),
             buckets: HashMap::new(),
             seen_nonces: HashSet::new(),
             nonce_order: VecDeque::new(),
@@ -292,7 +301,14 @@ impl RelayServer {
             if header.protocol != PROTOCOL_DISCO {
                 return Action::Drop(DropReason::UnexpectedMessage);
             }
-            return self.handle_control(src, header, &packet[GENEVE_HEADER_LEN..], now, out);
+            return self.handle_control(
+                src,
+                header,
+                &packet[GENEVE_HEADER_LEN..],
+                now,
+                policy,
+                out,
+            );
         }
         self.forward(src, header.vni, now)
     }
@@ -320,9 +336,22 @@ impl RelayServer {
         Action::Forward(to)
     }
 
-    /// Opens a sealed disco message and drops replays.
-    fn open(&mut self, sealed: &[u8]) -> Result<(DiscoKey, Message), DropReason> {
+    /// Opens a sealed disco message and drops replays. A sender the policy
+    /// does not know (nor, with `members_known`, one of an endpoint's pair) is
+    /// dropped before its shared key is looked up or computed, so random
+    /// sender keys cost neither a key exchange nor a place in the key cache.
+    fn open(
+        &mut self,
+        sealed: &[u8],
+        policy: &dyn AllocationPolicy,
+        members_known: bool,
+    ) -> Result<(DiscoKey, Message), DropReason> {
         let env = Envelope::parse(sealed).map_err(DropReason::Disco)?;
+        let known =
+            policy.knows(&env.sender) || (members_known && self.members.contains_key(&env.sender));
+        if !known {
+            return Err(DropReason::UnknownSender);
+        }
         let shared = self.keys.get(&env.sender);
         let msg = env
             .open(shared, &mut self.scratch)
@@ -355,7 +384,7 @@ impl RelayServer {
         policy: &dyn AllocationPolicy,
         out: &mut Vec<u8>,
     ) -> Action {
-        let (sender, msg) = match self.open(packet) {
+        let (sender, msg) = match self.open(packet, policy, false) {
             Ok(m) => m,
             Err(r) => return Action::Drop(r),
         };
@@ -429,6 +458,9 @@ impl RelayServer {
         );
         self.by_pair.insert(pair, vni);
         *self.per_owner.entry(*requester).or_insert(0) += 1;
+        for key in pair {
+            *self.members.entry(key).or_insert(0) += 1;
+        }
         Ok((vni, true))
     }
 
@@ -484,9 +516,10 @@ impl RelayServer {
         header: GeneveHeader,
         sealed: &[u8],
         now: Instant,
+        policy: &dyn AllocationPolicy,
         out: &mut Vec<u8>,
     ) -> Action {
-        let (sender, msg) = match self.open(sealed) {
+        let (sender, msg) = match self.open(sealed, policy, true) {
             Ok(m) => m,
             Err(r) => return Action::Drop(r),
         };
@@ -545,6 +578,14 @@ impl RelayServer {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
                     self.per_owner.remove(&ep.owner);
+                }
+            }
+            for key in &ep.pair {
+                if let Some(n) = self.members.get_mut(key) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.members.remove(key);
+                    }
                 }
             }
         }

@@ -489,3 +489,79 @@ fn vnis_wrap_and_skip_used() {
     }
     assert_eq!(vnis, vec![MAX_VNI, 1, 2]);
 }
+
+/// Replaces the claimed sender of a disco message that starts at `at`.
+fn with_sender(packet: &[u8], at: usize, sender: &DiscoKey) -> Vec<u8> {
+    let mut p = packet.to_vec();
+    let start = at + DISCO_MAGIC.len();
+    p[start..start + 32].copy_from_slice(sender);
+    p
+}
+
+#[test]
+fn a_flood_of_unknown_senders_costs_no_key_exchange_and_evicts_nothing() {
+    let mut f = fixture_with(ServerConfig {
+        key_cache_capacity: 2,
+        ..ServerConfig::default()
+    });
+    // The policy knows alice only; bob is known to the relay as her chosen peer.
+    f.policy = f.policy.clone().known_only();
+    let ep = f.open_endpoint();
+    let (alice, bob) = (f.alice.public_key(), f.bob.public_key());
+    assert_eq!(f.relay.keys.len(), 2, "the cache is full");
+    assert!(f.relay.keys.contains(&alice) && f.relay.keys.contains(&bob));
+
+    let relay_key = *f.relay.public_key();
+    let request = f.alice.allocate_request(&relay_key, &bob, 5);
+    let bind = f.alice.bind(&ep, 2);
+    let mut rng = StdRng::seed_from_u64(7);
+    for i in 0..2_000 {
+        let mut sender = [0u8; 32];
+        rng.fill_bytes(&mut sender);
+        let packet = if i % 2 == 0 {
+            with_sender(&request, 0, &sender)
+        } else {
+            with_sender(&bind, GENEVE_HEADER_LEN, &sender)
+        };
+        assert_eq!(
+            f.send(A_ADDR, &packet, f.t0),
+            Action::Drop(DropReason::UnknownSender)
+        );
+    }
+    assert_eq!(DropReason::UnknownSender.label(), "unknown_sender");
+    // No key was computed for them, none of the peers' keys was evicted.
+    assert_eq!(f.relay.keys.len(), 2);
+    assert!(f.relay.keys.contains(&alice) && f.relay.keys.contains(&bob));
+
+    // Being one of an endpoint's pair counts for binding, not for allocating.
+    let from_bob = f.bob.allocate_request(&relay_key, &alice, 6);
+    assert_eq!(
+        f.send(B_ADDR, &from_bob, f.t0),
+        Action::Drop(DropReason::UnknownSender)
+    );
+    assert_eq!(
+        f.bind('b', B_ADDR, &ep, f.t0),
+        Action::Bound {
+            vni: ep.vni,
+            open: true
+        }
+    );
+    let data = data_packet(ep.vni, b"still here");
+    assert_eq!(f.send(A_ADDR, &data, f.t0), Action::Forward(addr(B_ADDR)));
+}
+
+#[test]
+fn a_closed_endpoint_no_longer_vouches_for_its_pair() {
+    let mut f = fixture();
+    f.policy = f.policy.clone().known_only();
+    let ep = f.allocate(f.t0);
+    assert!(f.relay.members.contains_key(&f.bob.public_key()));
+    // Past the bind lifetime the endpoint is gone, and bob with it.
+    assert_eq!(f.relay.expire(f.at(31)), 1);
+    assert!(f.relay.members.is_empty());
+    let bind = f.bob.bind(&ep, 1);
+    assert_eq!(
+        f.send(B_ADDR, &bind, f.at(31)),
+        Action::Drop(DropReason::UnknownSender)
+    );
+}

@@ -171,10 +171,25 @@ impl TablePolicy {
         relay: &str,
         generation: u64,
     ) -> Result<LoadedPolicy, TablePolicyError> {
+        Self::load_with_tailnet(policy_text, tailnet_text, relay, generation).map(|(p, _)| p)
+    }
+
+    /// [`load`](Self::load), also returning the tailnet it parsed, so that a caller that
+    /// needs more from the tailnet file (the relay node's settings) uses the very version
+    /// the policy was compiled against instead of reading the file again.
+    pub fn load_with_tailnet(
+        policy_text: &str,
+        tailnet_text: &str,
+        relay: &str,
+        generation: u64,
+    ) -> Result<(LoadedPolicy, Tailnet), TablePolicyError> {
         let tailnet = Tailnet::from_text(tailnet_text)?;
         let built = Self::build(policy_text, &tailnet, relay)?;
         let hash = input_hash(policy_text.as_bytes(), tailnet_text.as_bytes());
-        Ok(LoadedPolicy::new(Arc::new(built), generation, hash))
+        Ok((
+            LoadedPolicy::new(Arc::new(built), generation, hash),
+            tailnet,
+        ))
     }
 
     /// The relay node's name.
@@ -243,6 +258,11 @@ impl TablePolicy {
 }
 
 impl AllocationPolicy for TablePolicy {
+    /// A node of the tailnet file has this disco key.
+    fn knows(&self, key: &DiscoKey) -> bool {
+        self.nodes.contains_key(key)
+    }
+
     fn authorize(&self, requester: &DiscoKey) -> Result<(), Denial> {
         let Some(&ix) = self.nodes.get(requester) else {
             return Err(Denial::UnknownDiscoKey);
@@ -344,6 +364,11 @@ mod tests {
             })
         );
         assert_eq!(p.authorize(&[9; 32]), Err(Denial::UnknownDiscoKey));
+        assert!(!p.knows(&[9; 32]));
+        assert!(
+            p.knows(&[1; 32]) && p.knows(&[2; 32]),
+            "denied is still known"
+        );
         assert_eq!(p.node_of(&[2; 32]), Some("phone"));
         assert_eq!(p.relay_name(), "relay");
     }
