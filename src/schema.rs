@@ -665,27 +665,8 @@ mod tests {
     fn the_schema_names_every_top_level_section() {
         let schema = policy_schema();
         let props = schema["properties"].as_object().unwrap();
-        for key in [
-            "acls",
-            "grants",
-            "groups",
-            "hosts",
-            "tagOwners",
-            "autoApprovers",
-            "ssh",
-            "nodeAttrs",
-            "postures",
-            "defaultSrcPosture",
-            "ipsets",
-            "tests",
-            "sshTests",
-            "derpMap",
-            "disableIPv4",
-            "oneCGNATRoute",
-            "randomizeClientPort",
-            "attrConfig",
-        ] {
-            assert!(props.contains_key(key), "{key}");
+        for key in crate::policy::TOP_LEVEL_FIELDS {
+            assert!(props.contains_key(*key), "{key}");
         }
         assert_eq!(schema["$id"], SCHEMA_ID);
         assert_eq!(schema["additionalProperties"], false);

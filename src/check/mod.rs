@@ -7,9 +7,11 @@
 //! assert_eq!(report.findings.errors[0].message, r#"src=tag not found: "tag:ci""#);
 //! ```
 
+mod definitions;
 pub mod duration;
 mod names;
 mod rules;
+mod selectors;
 mod ssh;
 
 use crate::diagnostic::{Diagnostic, Findings};

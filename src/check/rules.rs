@@ -1,34 +1,15 @@
-//! Rules for the network sections: groups, tagOwners, hosts, ipsets, postures, acls,
-//! grants, nodeAttrs, autoApprovers and the shape of `tests`.
+//! Rules for acls, grants and nodeAttrs, and the shape of `tests`; the definitions and the
+//! selectors have their own modules.
 
-use super::names::{parse_prefix, Names};
+use super::definitions;
+use super::names::Names;
+use super::selectors::{check_alias, check_postures, Side, ROLE_AUTOGROUPS};
 use super::Options;
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Acl, Grant, Policy, Str};
 use crate::selector::{self, parse_alias, Alias};
 use crate::span::Span;
 use ipnet::IpNet;
-
-/// Where a selector stands; decides which aliases are allowed and how messages read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Side {
-    /// A rule's source.
-    Src,
-    /// A rule's destination.
-    Dst,
-    /// A nodeAttrs target.
-    Target,
-}
-
-/// Autogroups that name users by their role.
-pub(super) const ROLE_AUTOGROUPS: &[&str] = &[
-    "autogroup:admin",
-    "autogroup:owner",
-    "autogroup:it-admin",
-    "autogroup:network-admin",
-    "autogroup:billing-admin",
-    "autogroup:auditor",
-];
 
 /// Capabilities in the tailscale.com domain that a policy may grant.
 pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
@@ -41,9 +22,9 @@ pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
 ];
 
 pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
-    groups(p, out);
-    tag_owners(p, names, out);
-    hosts(p, out);
+    definitions::groups(p, out);
+    definitions::tag_owners(p, names, out);
+    definitions::hosts(p, out);
     for acl in &p.acls {
         check_acl(acl, names, opts, out);
     }
@@ -51,299 +32,14 @@ pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut
         check_grant(grant, names, opts, out);
     }
     node_attrs(p, names, opts, out);
-    auto_approvers(p, names, opts, out);
-    postures(p, names, out);
-    ipsets(p, names, opts, out);
+    definitions::auto_approvers(p, names, opts, out);
+    definitions::postures(p, names, out);
+    definitions::ipsets(p, names, opts, out);
     tests_shape(p, names, out);
 }
 
 fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(code, message, span)
-}
-
-fn groups(p: &Policy, out: &mut Vec<Diagnostic>) {
-    for (name, members) in &p.groups {
-        if !name.starts_with("group:") || name.len() == "group:".len() {
-            out.push(
-                err(
-                    "TG0220",
-                    format!("group name {:?} must start with \"group:\"", name.value),
-                    name.span,
-                )
-                .with_label("not a group name")
-                .with_help("name groups `group:<name>`"),
-            );
-        }
-        for m in members {
-            if m.starts_with("group:") {
-                out.push(
-                    err(
-                        "TG0218",
-                        format!(
-                            "groups[{:?}]: {:?}: group members cannot be recursive",
-                            name.value, m.value
-                        ),
-                        m.span,
-                    )
-                    .with_label("a group inside a group")
-                    .with_help(
-                        "list the users of that group here instead: groups may only hold users",
-                    ),
-                );
-            } else if m.starts_with("tag:") || m.starts_with("autogroup:") || m.value == "*" {
-                out.push(
-                    err(
-                        "TG0221",
-                        format!(
-                            "groups[{:?}]: {:?}: group members must be users",
-                            name.value, m.value
-                        ),
-                        m.span,
-                    )
-                    .with_label("not a user")
-                    .with_help("groups hold users (e-mail addresses) only"),
-                );
-            }
-        }
-    }
-}
-
-fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
-    for (tag, owners) in &p.tag_owners {
-        let rest = tag.strip_prefix("tag:");
-        match rest {
-            None => out.push(
-                err(
-                    "TG0219",
-                    format!(
-                        "tagOwners[{:?}]: tag names must start with \"tag:\"",
-                        tag.value
-                    ),
-                    tag.span,
-                )
-                .with_label("not a tag")
-                .with_help("name tags `tag:<name>`"),
-            ),
-            Some(rest) if !rest.starts_with(|c: char| c.is_ascii_alphabetic()) => out.push(
-                err(
-                    "TG0219",
-                    format!(
-                        "tagOwners[{:?}]: tag names must start with a letter, after 'tag:'",
-                        tag.value
-                    ),
-                    tag.span,
-                )
-                .with_label("must start with an ASCII letter")
-                .with_help(
-                    "tag names start with a letter a-z or A-Z and hold letters, digits and dashes",
-                ),
-            ),
-            Some(rest) if !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => out.push(
-                err(
-                    "TG0219",
-                    format!(
-                        "tagOwners[{:?}]: tag names can only contain numbers, letters, or dashes",
-                        tag.value
-                    ),
-                    tag.span,
-                )
-                .with_label("invalid character")
-                .with_help("after `tag:`, use ASCII letters, digits and dashes only"),
-            ),
-            Some(_) => {}
-        }
-        for owner in owners {
-            check_owner(owner, names, out);
-        }
-    }
-}
-
-fn check_owner(owner: &Str, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
-    match parse_alias(owner.trim()) {
-        Alias::User(_) => {}
-        Alias::Group(g) if names.groups.contains(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(&g, None, owner.span)),
-        Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(&t, None, owner.span)),
-        Alias::Autogroup(a)
-            if a == "autogroup:member"
-                || a == "autogroup:tagged"
-                || ROLE_AUTOGROUPS.contains(&a.as_str()) => {}
-        _ => out.push(
-            err(
-                "TG0222",
-                format!("{:?}: not a valid owner", owner.value),
-                owner.span,
-            )
-            .with_label("not a user, group, tag or autogroup")
-            .with_help("owners and approvers are users, groups, tags or role autogroups"),
-        ),
-    }
-}
-
-fn hosts(p: &Policy, out: &mut Vec<Diagnostic>) {
-    for (name, value) in &p.hosts {
-        if name.contains('@') || name.contains(':') || name.is_empty() {
-            out.push(
-                err(
-                    "TG0223",
-                    format!("hosts[{:?}]: invalid host name", name.value),
-                    name.span,
-                )
-                .with_label("invalid host name")
-                .with_help("host names may not contain `@` or `:`"),
-            );
-        }
-        if parse_prefix(value).is_none() {
-            out.push(
-                err(
-                    "TG0223",
-                    format!(
-                        "hosts[{:?}]: {:?}: invalid IP address or CIDR",
-                        name.value, value.value
-                    ),
-                    value.span,
-                )
-                .with_label("not an IP address or CIDR")
-                .with_help("write an address like `100.64.0.1` or a prefix like `10.0.0.0/8`"),
-            );
-        }
-    }
-}
-
-pub(super) fn tag_not_found(tag: &str, side: Option<Side>, span: Span) -> Diagnostic {
-    let message = match side {
-        Some(Side::Src) => format!("src=tag not found: {tag:?}"),
-        Some(Side::Dst) => format!("dst={tag:?}: tag not found: {tag:?}"),
-        _ => format!("tag not found: {tag:?}"),
-    };
-    err("TG0201", message, span)
-        .with_label("no such tag")
-        .with_help(format!(
-            "define the tag in `tagOwners`, e.g. \"{tag}\": [\"autogroup:admin\"]"
-        ))
-}
-
-fn group_not_found(group: &str, side: Option<Side>, span: Span) -> Diagnostic {
-    let message = match side {
-        Some(Side::Src) => format!("src=group not found: {group:?}"),
-        Some(Side::Dst) => format!("dst={group:?}: group not found: {group:?}"),
-        _ => format!("group not found: {group:?}"),
-    };
-    err("TG0202", message, span)
-        .with_label("no such group")
-        .with_help(format!(
-            "define the group in `groups`, e.g. \"{group}\": [\"alice@example.com\"]"
-        ))
-}
-
-/// Checks one selector. `rule_has_self` is set when checking the sources of a rule whose
-/// destinations include `autogroup:self`.
-pub(super) fn check_alias(
-    s: &Str,
-    text: &str,
-    side: Side,
-    names: &Names<'_>,
-    opts: &Options<'_>,
-    out: &mut Vec<Diagnostic>,
-) {
-    match parse_alias(text) {
-        Alias::Wildcard | Alias::User(_) | Alias::Prefix(_) | Alias::Service(_) => {}
-        Alias::UserDomain(domain) => check_domain(&domain, "", s.span, opts, out),
-        Alias::Group(g) if names.groups.contains(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(&g, Some(side), s.span)),
-        Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), s.span)),
-        Alias::Ipset(i) if names.ipsets.contains(i.as_str()) => {}
-        Alias::Ipset(i) => out.push(
-            err("TG0215", format!("ipset not found: {i:?}"), s.span)
-                .with_label("no such ipset")
-                .with_help(format!(
-                    "define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"
-                )),
-        ),
-        Alias::Host(h) if names.hosts.contains_key(h.as_str()) => {}
-        Alias::Host(h) => out.push(
-            err("TG0203", format!("{h:?}: invalid address"), s.span)
-                .with_label("not a host, IP or known name")
-                .with_help(
-                    match crate::policy::suggest_name(&h, names.hosts.keys().copied()) {
-                        Some(near) => format!(
-                            "did you mean the host \"{near}\"? Otherwise define \"{h}\" in `hosts`"
-                        ),
-                        None => format!(
-                            "define \"{h}\" in `hosts`, or use a tag, group, user, IP or CIDR"
-                        ),
-                    },
-                ),
-        ),
-        Alias::Autogroup(a) => check_autogroup(&a, side, s.span, out),
-    }
-}
-
-fn check_autogroup(a: &str, side: Side, span: Span, out: &mut Vec<Diagnostic>) {
-    let role = ROLE_AUTOGROUPS.contains(&a);
-    let problem = match (side, a) {
-        (_, "autogroup:member" | "autogroup:tagged") => None,
-        (Side::Src, "autogroup:self") => Some("\"autogroup:self\" not valid on the src side of a rule".to_string()),
-        (Side::Src, "autogroup:danger-all" | "autogroup:shared") => None,
-        (Side::Src, "autogroup:internet") => Some("autogroup:internet can only be used in ACL destinations".to_string()),
-        (Side::Dst, "autogroup:danger-all") => Some("cannot use autogroup:danger-all as a dst".to_string()),
-        (Side::Dst, "autogroup:self" | "autogroup:internet") => None,
-        (Side::Target, "autogroup:self") => Some(
-            "autogroup:self cannot be a nodeAttrs target (the control plane answers: internal server error)".to_string(),
-        ),
-        (Side::Target, "autogroup:internet" | "autogroup:danger-all") => {
-            Some(format!("{a:?} cannot be a nodeAttrs target"))
-        }
-        (_, _) if role => None,
-        _ => Some(format!("unknown autogroup {a:?}")),
-    };
-    if let Some(message) = problem {
-        out.push(
-            err("TG0204", message, span)
-                .with_label("autogroup not allowed here")
-                .with_help(match side {
-                    Side::Src => "sources may use autogroup:member, autogroup:tagged, autogroup:danger-all and the role autogroups",
-                    Side::Dst => "destinations may use autogroup:member, autogroup:tagged, autogroup:self and autogroup:internet",
-                    _ => "targets may use autogroup:member, autogroup:tagged and the role autogroups",
-                }),
-        );
-    }
-}
-
-/// `user:*@domain` and `localpart:*@domain` must name the tailnet's own domain.
-pub(super) fn check_domain(
-    domain: &str,
-    prefix: &str,
-    span: Span,
-    opts: &Options<'_>,
-    out: &mut Vec<Diagnostic>,
-) {
-    let Some(own) = opts.domain() else { return };
-    if domain != own {
-        out.push(
-            err(
-                "TG0217",
-                format!("{prefix}{domain} is not associated with this Tailnet and cannot be used in user:*@<domain> expressions"),
-                span,
-            )
-            .with_label("not this tailnet's domain")
-            .with_help(format!("this tailnet's domain is `{own}` (domains are case-sensitive)")),
-        );
-    }
-}
-
-fn check_postures(list: &[Str], names: &Names<'_>, out: &mut Vec<Diagnostic>) {
-    for p in list {
-        if !names.postures.contains(p.as_str()) {
-            out.push(
-                err("TG0216", format!("posture not found: {:?}", p.value), p.span)
-                    .with_label("no such posture")
-                    .with_help("define it in `postures`, e.g. \"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]"),
-            );
-        }
-    }
 }
 
 /// Rejects a rule whose destination holds `autogroup:self` when a source is not a user,
@@ -604,96 +300,6 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
                     .with_help("pools must lie inside 100.64.0.0/10"),
                 );
             }
-        }
-    }
-}
-
-fn auto_approvers(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(aa) = &p.auto_approvers else { return };
-    for (route, approvers) in &aa.routes {
-        if route.trim().parse::<IpNet>().is_err() {
-            out.push(
-                err(
-                    "TG0225",
-                    format!("autoApprovers.routes[{:?}]: invalid prefix", route.value),
-                    route.span,
-                )
-                .with_label("not a CIDR")
-                .with_help("route keys are prefixes like `10.0.0.0/16`"),
-            );
-        }
-        for a in approvers {
-            check_approver(a, names, opts, out);
-        }
-    }
-    for a in &aa.exit_node {
-        check_approver(a, names, opts, out);
-    }
-}
-
-fn check_approver(a: &Str, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
-    match parse_alias(a.trim()) {
-        Alias::UserDomain(d) => check_domain(&d, "", a.span, opts, out),
-        _ => check_owner(a, names, out),
-    }
-}
-
-fn postures(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
-    for (name, _) in &p.postures {
-        if !name.starts_with("posture:") {
-            out.push(
-                err(
-                    "TG0226",
-                    format!(
-                        "postures[{:?}]: posture names must start with \"posture:\"",
-                        name.value
-                    ),
-                    name.span,
-                )
-                .with_label("not a posture name")
-                .with_help("name postures `posture:<name>`"),
-            );
-        }
-    }
-    check_postures(&p.default_src_posture, names, out);
-}
-
-fn ipsets(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
-    for (name, entries) in &p.ipsets {
-        if !name.starts_with("ipset:") {
-            out.push(
-                err(
-                    "TG0227",
-                    format!(
-                        "ipsets[{:?}]: ipset names must start with \"ipset:\"",
-                        name.value
-                    ),
-                    name.span,
-                )
-                .with_label("not an ipset name")
-                .with_help("name ipsets `ipset:<name>`"),
-            );
-        }
-        for e in entries {
-            let text = e.trim();
-            let body = text
-                .strip_prefix("add ")
-                .or_else(|| text.strip_prefix("remove "))
-                .unwrap_or(text)
-                .trim();
-            if body == name.as_str() {
-                out.push(
-                    err(
-                        "TG0227",
-                        format!("ipsets[{:?}]: an ipset cannot include itself", name.value),
-                        e.span,
-                    )
-                    .with_label("refers to itself")
-                    .with_help("list addresses, hosts or other ipsets"),
-                );
-                continue;
-            }
-            check_alias(e, body, Side::Src, names, opts, out);
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::duration;
 use super::names::Names;
-use super::rules::{check_alias, check_domain, tag_not_found, Side, ROLE_AUTOGROUPS};
+use super::selectors::{check_alias, check_domain, tag_not_found, Side, ROLE_AUTOGROUPS};
 use super::Options;
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Policy, SshRule};

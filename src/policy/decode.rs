@@ -47,7 +47,8 @@ pub fn from_node(node: &Node) -> (Policy, Vec<Diagnostic>) {
     (p, d.findings)
 }
 
-const TOP: &[&str] = &[
+/// The top-level fields of a policy file.
+pub(crate) const TOP: &[&str] = &[
     "acls",
     "grants",
     "groups",

@@ -8,6 +8,9 @@ mod decode;
 
 pub use decode::{from_node, parse_policy};
 
+/// The top-level fields of a policy file, as Tailscale spells them.
+pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;
+
 use crate::span::{Span, Spanned};
 
 /// A string with its span.
