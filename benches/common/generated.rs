@@ -1,0 +1,73 @@
+//! The generated tailnets and policies of the engine benchmark, shared by
+//! `benches/engine.rs` and `examples/scale_probe.rs`.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use tailgrant::tailnet::Tailnet;
+
+pub fn sizes(var: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(var)
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+pub fn addr(i: usize) -> String {
+    format!("100.{}.{}.{}", 64 + (i >> 16) % 50, (i >> 8) & 255, i & 255)
+}
+
+pub fn tag_of(i: usize) -> String {
+    if i % 10 == 0 {
+        "tag:relay".to_string()
+    } else {
+        format!("tag:g{}", i % 100)
+    }
+}
+
+/// A tailnet of `n` nodes: a tenth are relays, the rest in 100 tag groups.
+pub fn tailnet(n: usize) -> Tailnet {
+    let mut nodes = Vec::with_capacity(n);
+    for i in 0..n {
+        nodes.push(format!(
+            r#""n{i}": {{"ipv4": "{}", "tags": ["{}"]}}"#,
+            addr(i),
+            tag_of(i)
+        ));
+    }
+    Tailnet::from_text(&format!(
+        r#"{{"users": [], "nodes": {{{}}}}}"#,
+        nodes.join(",")
+    ))
+    .unwrap()
+}
+
+/// The source group of relay grant `i` (even grants are relay grants).
+pub fn relay_src(i: usize) -> usize {
+    i % 100
+}
+
+/// `g` grants: relay grants from tag groups to relays, and port grants between groups.
+pub fn policy(g: usize) -> String {
+    let mut grants = Vec::with_capacity(g);
+    for i in 0..g {
+        if i % 2 == 0 {
+            grants.push(format!(
+                r#"{{"src": ["tag:g{}"], "dst": ["tag:relay"], "app": {{"tailscale.com/cap/relay": []}}}}"#,
+                relay_src(i)
+            ));
+        } else {
+            grants.push(format!(
+                r#"{{"src": ["tag:g{}"], "dst": ["tag:g{}"], "ip": ["tcp:{}"]}}"#,
+                i % 100,
+                (i / 100) % 100,
+                1 + i % 60000
+            ));
+        }
+    }
+    let owners: Vec<String> = (0..100).map(|i| format!(r#""tag:g{i}": []"#)).collect();
+    format!(
+        r#"{{"grants": [{}], "tagOwners": {{"tag:relay": [], {}}}}}"#,
+        grants.join(","),
+        owners.join(",")
+    )
+}
