@@ -540,3 +540,17 @@ fn bundled_examples_are_formatted() {
             .code(0);
     }
 }
+
+#[test]
+fn sarif_locations_are_uris() {
+    let out = tailgrant()
+        .args(["check", "--format", "sarif", "-"])
+        .write_stdin(r#"{"groups": {"group:unused": []}}"#)
+        .assert()
+        .code(0);
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "stdin"
+    );
+}

@@ -242,7 +242,7 @@ impl Render for Sarif {
                         "level": d.severity.as_str(),
                         "message": {"text": text},
                         "locations": [{"physicalLocation": {
-                            "artifactLocation": {"uri": o.path.trim_start_matches("./")},
+                            "artifactLocation": {"uri": sarif_uri(&o.path)},
                             "region": {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
                         }}]
                     })
@@ -265,5 +265,15 @@ impl Render for Sarif {
         let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
         s.push('\n');
         s
+    }
+}
+
+/// The SARIF artifact URI of a path: relative paths as they are (code scanning resolves them
+/// against the repository root), absolute ones as `file://` URIs, standard input as `stdin`.
+fn sarif_uri(path: &str) -> String {
+    match path {
+        "-" => "stdin".to_string(),
+        p if p.starts_with('/') => format!("file://{p}"),
+        p => p.trim_start_matches("./").to_string(),
     }
 }
