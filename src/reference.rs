@@ -17,6 +17,29 @@ pub struct Reference<'t> {
     relay_disabled: Vec<String>,
 }
 
+/// Whether `rule` lets `src` reach, on `proto`/`port`, a destination that `dst_covered`
+/// accepts (`*` always does).
+fn rule_allows(
+    rule: &crate::compile::FilterRule,
+    src: IpAddr,
+    proto: u8,
+    port: u16,
+    dst_covered: impl Fn(&str) -> bool,
+) -> bool {
+    let proto_ok = if rule.ip_proto.is_empty() {
+        matches!(proto, 1 | 6 | 17 | 58)
+    } else {
+        rule.ip_proto.contains(&proto)
+    };
+    proto_ok
+        && rule.src_ips.iter().any(|s| covers(s, src))
+        && rule.dst_ports.iter().any(|d| {
+            let port_ok =
+                !matches!(proto, 6 | 17 | 132) || (d.ports.first <= port && port <= d.ports.last);
+            port_ok && (d.ip == "*" || dst_covered(&d.ip))
+        })
+}
+
 fn covers(s: &str, ip: IpAddr) -> bool {
     parse_wire_addrs(s).is_some_and(|set| set.contains(ip))
 }
@@ -54,18 +77,9 @@ impl<'t> Reference<'t> {
             return false;
         };
         out.packet_filter_rules.iter().any(|rule| {
-            let proto_ok = if rule.ip_proto.is_empty() {
-                matches!(proto, 1 | 6 | 17 | 58)
-            } else {
-                rule.ip_proto.contains(&proto)
-            };
-            proto_ok
-                && rule.src_ips.iter().any(|s| covers(s, src))
-                && rule.dst_ports.iter().any(|d| {
-                    let port_ok = !matches!(proto, 6 | 17 | 132)
-                        || (d.ports.first <= port && port <= d.ports.last);
-                    port_ok && (d.ip == "*" || node.addresses().any(|a| covers(&d.ip, a)))
-                })
+            rule_allows(rule, src, proto, port, |ip| {
+                node.addresses().any(|a| covers(ip, a))
+            })
         })
     }
 
@@ -117,20 +131,9 @@ impl<'t> Reference<'t> {
             None => false,
             Some((node, true)) => self.allows(src, node, proto, port),
             Some((router, false)) => self.compiled.nodes.get(router).is_some_and(|out| {
-                out.packet_filter_rules.iter().any(|rule| {
-                    let proto_ok = if rule.ip_proto.is_empty() {
-                        matches!(proto, 1 | 6 | 17 | 58)
-                    } else {
-                        rule.ip_proto.contains(&proto)
-                    };
-                    proto_ok
-                        && rule.src_ips.iter().any(|s| covers(s, src))
-                        && rule.dst_ports.iter().any(|d| {
-                            let port_ok = !matches!(proto, 6 | 17 | 132)
-                                || (d.ports.first <= port && port <= d.ports.last);
-                            port_ok && (d.ip == "*" || covers(&d.ip, dst))
-                        })
-                })
+                out.packet_filter_rules
+                    .iter()
+                    .any(|rule| rule_allows(rule, src, proto, port, |ip| covers(ip, dst)))
             }),
         }
     }
