@@ -362,7 +362,7 @@ fn tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 /// Why a `tests` destination is malformed, if it is.
-pub(crate) fn test_destination_problem(d: &str, names: &Names<'_>) -> Option<&'static str> {
+fn test_destination_problem(d: &str, names: &Names<'_>) -> Option<&'static str> {
     let Some((alias, ports)) = selector::split_acl_dst(d) else {
         return Some("no port");
     };
