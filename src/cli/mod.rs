@@ -120,15 +120,11 @@ pub fn fail(message: &str) -> Status {
     Status::Trouble
 }
 
-/// Reads a file, or standard input for `-`.
+/// Reads a file, or standard input for `-`, refusing what is not a regular file and what is
+/// larger than the input limit ([`tailgrant::fsutil::read_bounded`]).
 pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        return Ok(buf);
-    }
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    tailgrant::fsutil::read_bounded(path, tailgrant::fsutil::DEFAULT_MAX_INPUT)
+        .map_err(|e| e.to_string())
 }
 
 /// A policy file, read and checked.
