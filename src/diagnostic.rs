@@ -40,6 +40,18 @@ pub struct Diagnostic {
     pub label: String,
     /// How to fix it.
     pub help: Option<String>,
+    /// Other places that explain this one (the first definition of a duplicate, the rule that
+    /// covers a redundant one), each with its own short note.
+    pub related: Vec<Related>,
+}
+
+/// A secondary place of a [`Diagnostic`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    /// Where in the file.
+    pub span: Span,
+    /// What it is, shown at the span (e.g. `first defined here`).
+    pub label: String,
 }
 
 impl Diagnostic {
@@ -52,6 +64,7 @@ impl Diagnostic {
             span,
             label: String::new(),
             help: None,
+            related: Vec::new(),
         }
     }
 
@@ -74,6 +87,16 @@ impl Diagnostic {
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a secondary place with its note.
+    #[must_use]
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push(Related {
+            span,
+            label: label.into(),
+        });
         self
     }
 
@@ -111,9 +134,12 @@ impl miette::Diagnostic for Diagnostic {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let label = (!self.label.is_empty()).then(|| self.label.clone());
-        Some(Box::new(std::iter::once(
-            miette::LabeledSpan::new_with_span(label, self.span),
-        )))
+        let primary = miette::LabeledSpan::new_primary_with_span(label, self.span);
+        let secondary = self
+            .related
+            .iter()
+            .map(|r| miette::LabeledSpan::new_with_span(Some(r.label.clone()), r.span));
+        Some(Box::new(std::iter::once(primary).chain(secondary)))
     }
 }
 
@@ -138,6 +164,16 @@ impl Findings {
     /// All diagnostics, errors first, each list in source order.
     pub fn all(&self) -> impl Iterator<Item = &Diagnostic> {
         self.errors.iter().chain(self.warnings.iter())
+    }
+
+    /// The number of diagnostics, errors and warnings.
+    pub fn len(&self) -> usize {
+        self.errors.len() + self.warnings.len()
+    }
+
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Sorts each list by position.

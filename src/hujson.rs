@@ -111,7 +111,7 @@ pub fn text_of(bytes: &[u8]) -> Result<&str, Diagnostic> {
         let at = e.valid_up_to();
         Diagnostic::error(
             "TG0003",
-            format!("invalid UTF-8 at byte {at}"),
+            "the file is not valid UTF-8",
             Span::new(at, at + e.error_len().unwrap_or(1)),
         )
         .with_label("not UTF-8")
@@ -288,10 +288,8 @@ fn convert(v: &ast::Value<'_>, findings: &mut Vec<Diagnostic>) -> Node {
                     findings.push(
                         Diagnostic::error("TG0005", format!("duplicate key `{name}`"), range)
                             .with_label("duplicate")
-                            .with_help(format!(
-                                "this key already appears at byte {}; merge the two or remove one",
-                                first_span.start
-                            )),
+                            .with_related(first_span, "first defined here")
+                            .with_help("merge the two members or remove one"),
                     );
                     continue;
                 }

@@ -3,6 +3,7 @@
 
 pub mod assertions;
 pub mod check;
+pub mod codes;
 pub mod compile;
 pub mod diagnostic;
 pub mod diff;
@@ -16,6 +17,7 @@ pub mod policytest;
 pub mod reference;
 #[cfg(feature = "relay")]
 pub mod relay;
+pub mod report;
 pub mod resolve;
 pub mod schema;
 pub mod selector;

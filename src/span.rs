@@ -85,29 +85,70 @@ impl<T: fmt::Display> fmt::Display for Spanned<T> {
     }
 }
 
-/// Maps byte offsets to 1-based line and column (columns count characters).
+/// Maps byte offsets to 1-based line and column. Columns count Unicode characters (code
+/// points), the unit of every output format.
+///
+/// Built in one pass over the text; a lookup is a binary search over the line starts plus a
+/// scan of at most [`LineIndex::BLOCK`] bytes, so placing any number of findings on a line of
+/// any length stays linear in the input.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     line_starts: Vec<usize>,
+    /// `chars_before_block[k]`: the number of characters in the first `k * BLOCK` bytes.
+    chars_before_block: Vec<usize>,
+}
+
+/// True for the first byte of a UTF-8 sequence (any byte but a continuation byte).
+const fn starts_char(b: u8) -> bool {
+    b & 0xC0 != 0x80
 }
 
 impl LineIndex {
+    /// Bytes between two checkpoints of the character count.
+    pub const BLOCK: usize = 256;
+
     /// Indexes the line starts of `text`.
     pub fn new(text: &str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { line_starts }
+        let mut chars_before_block = Vec::with_capacity(text.len() / Self::BLOCK + 1);
+        let mut count = 0;
+        chars_before_block.push(0);
+        for block in text.as_bytes().chunks(Self::BLOCK) {
+            count += block.iter().filter(|&&b| starts_char(b)).count();
+            chars_before_block.push(count);
+        }
+        Self {
+            line_starts,
+            chars_before_block,
+        }
+    }
+
+    /// The number of characters in `text[..offset]` (a character cut by `offset` counts).
+    fn chars_before(&self, text: &str, offset: usize) -> usize {
+        let block = offset / Self::BLOCK;
+        let from = block * Self::BLOCK;
+        let before = self.chars_before_block.get(block).copied().unwrap_or(0);
+        let rest = text.as_bytes().get(from..offset).unwrap_or_default();
+        before + rest.iter().filter(|&&b| starts_char(b)).count()
+    }
+
+    /// The byte offset where the 1-based `line` starts (the end of the text past the last).
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line.checked_sub(1)?).copied()
+    }
+
+    /// The number of lines (a text ending in a newline has an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
     }
 
     /// The 1-based (line, column) of byte `offset` in `text`.
     pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
         let offset = offset.min(text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts[line - 1];
-        let column = text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = self.chars_before(text, offset) - self.chars_before(text, start) + 1;
         (line, column)
     }
 }
@@ -125,6 +166,18 @@ mod tests {
         assert_eq!(idx.position(text, 5), (2, 2));
         assert_eq!(idx.position(text, 7), (3, 1));
         assert_eq!(idx.position(text, 99), (3, 1));
+    }
+
+    #[test]
+    fn columns_count_characters_across_checkpoints() {
+        let text = format!("{}\n{}x", "é".repeat(300), "ü".repeat(700));
+        let idx = LineIndex::new(&text);
+        let x = text.len() - 1;
+        assert_eq!(idx.position(&text, x), (2, 701));
+        assert_eq!(idx.position(&text, 600), (1, 301));
+        assert_eq!(idx.line_count(), 2);
+        assert_eq!(idx.line_start(2), Some(601));
+        assert_eq!(idx.line_start(3), None);
     }
 
     #[test]

@@ -44,6 +44,10 @@ fn render(text: &str, findings: &Findings) -> String {
         );
         let _ = writeln!(out, "    label: {}", d.label);
         let _ = writeln!(out, "    help: {}", d.help.as_deref().unwrap_or("-"));
+        for r in &d.related {
+            let (l, c) = lines.position(text, r.span.start);
+            let _ = writeln!(out, "    related {l}:{c}: {}", r.label);
+        }
     }
     out
 }

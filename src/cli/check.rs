@@ -5,6 +5,7 @@ use super::{fail, read_input, read_tailnet, Status};
 use std::path::PathBuf;
 use tailgrant::check::{check_text, Options};
 use tailgrant::diagnostic::Findings;
+use tailgrant::report::{self, Verdict};
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -19,13 +20,24 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+    /// Write at most N findings per file (errors first), then the count of the rest; 0 writes
+    /// all.
+    #[arg(long, value_name = "N", default_value_t = report::DEFAULT_MAX_FINDINGS)]
+    max_findings: usize,
+    /// Print the documentation of a diagnostic code (e.g. `TG0201`), or of every code with
+    /// `all`, and exit.
+    #[arg(long, value_name = "CODE")]
+    explain: Option<String>,
     /// Policy files (`-` for standard input).
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "explain", value_name = "FILE")]
     files: Vec<PathBuf>,
 }
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Status {
+    if let Some(code) = &args.explain {
+        return explain(code);
+    }
     let tailnet = match args.tailnet.as_deref().map(read_tailnet).transpose() {
         Ok(t) => t,
         Err(e) => return fail(&e),
@@ -33,22 +45,51 @@ pub fn run(args: &CheckArgs) -> Status {
     let options = Options {
         tailnet: tailnet.as_ref(),
     };
-    let mut outcomes = Vec::new();
-    for path in &args.files {
-        let bytes = match read_input(path) {
-            Ok(b) => b,
-            Err(e) => return fail(&e),
-        };
-        outcomes.push(check_bytes(path, &bytes, &options));
-    }
-    output::print(args.format, &outcomes);
-    let failed = outcomes.iter().any(|o| {
-        !o.findings.errors.is_empty() || (args.deny_warnings && !o.findings.warnings.is_empty())
-    });
-    if failed {
+    // An unreadable file is reported (here and in the report) and the others still checked.
+    let outcomes: Vec<Outcome> = args
+        .files
+        .iter()
+        .map(|path| match read_input(path) {
+            Ok(bytes) => check_bytes(path, &bytes, &options),
+            Err(e) => {
+                fail(&e);
+                Outcome::unreadable(path.display().to_string(), e)
+            }
+        })
+        .collect();
+    let report_options = report::Options {
+        max_findings: Some(args.max_findings).filter(|&n| n > 0),
+        deny_warnings: args.deny_warnings,
+        color: output::color(),
+    };
+    output::print_with(args.format, &outcomes, &report_options);
+    let verdicts: Vec<Verdict> = outcomes
+        .iter()
+        .map(|o| o.verdict(&report_options))
+        .collect();
+    if verdicts.contains(&Verdict::Unreadable) {
+        Status::Trouble
+    } else if verdicts.iter().any(|v| *v != Verdict::Valid) {
         Status::Findings
     } else {
         Status::Clean
+    }
+}
+
+/// Prints the documentation of `code` (`all`: every code, as in `docs/codes.md`).
+fn explain(code: &str) -> Status {
+    if code.eq_ignore_ascii_case("all") {
+        super::emit(&tailgrant::codes::markdown());
+        return Status::Clean;
+    }
+    match tailgrant::codes::lookup(code.trim()) {
+        Some(doc) => {
+            super::emit(&doc.markdown());
+            Status::Clean
+        }
+        None => fail(&format!(
+            "unknown diagnostic code `{code}`; `tailgrant check --explain all` lists every code"
+        )),
     }
 }
 

@@ -66,7 +66,7 @@ pub fn run(args: &DiffArgs) -> Status {
             .map(|s| s + "\n")
             .unwrap_or_default(),
     };
-    print!("{text}");
+    out!("{text}");
     let removed = d.changes.iter().any(tailgrant::diff::Change::removes);
     if (args.fail_on_removed && removed)
         || (args.fail_on_wildcard && !d.widened_to_wildcard.is_empty())

@@ -97,7 +97,7 @@ pub fn compile(args: &CompileArgs) -> Status {
             Err(e) => fail(&format!("cannot write {}: {e}", out.display())),
         },
         None => {
-            print!("{}", String::from_utf8_lossy(&bytes));
+            out!("{}", String::from_utf8_lossy(&bytes));
             Status::Clean
         }
     }
@@ -216,7 +216,7 @@ pub fn test(args: &TestArgs) -> Status {
     } else {
         String::new()
     };
-    println!("{path}: {total} test entries, {failing} failure(s){others}");
+    outln!("{path}: {total} test entries, {failing} failure(s){others}");
     let mut assertion_failures = 0;
     if let Some(sidecar) = args
         .assertions
@@ -226,7 +226,7 @@ pub fn test(args: &TestArgs) -> Status {
         if other == 0 {
             match run_sidecar(&sidecar, &path, &text, policy, &tailnet) {
                 Ok(n) => {
-                    println!("{}: {n} assertion failure(s)", sidecar.display());
+                    outln!("{}: {n} assertion failure(s)", sidecar.display());
                     assertion_failures = n;
                 }
                 Err(status) => return status,
@@ -364,7 +364,7 @@ pub fn explain_cmd(args: &ExplainArgs) -> Status {
             }
         }
     }
-    print!("{out}");
+    out!("{out}");
     if e.allowed {
         Status::Clean
     } else {

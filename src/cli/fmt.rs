@@ -41,11 +41,11 @@ pub fn run(args: &FmtArgs) -> Status {
         };
         if args.check {
             if text != formatted {
-                print!("{}", unified_diff(text, &formatted, &shown));
+                out!("{}", unified_diff(text, &formatted, &shown));
                 status = Status::Findings;
             }
         } else if path == Path::new("-") {
-            print!("{formatted}");
+            out!("{formatted}");
         } else if text != formatted {
             if let Err(e) = tailgrant::fsutil::write_atomic(path, formatted.as_bytes()) {
                 return fail(&format!("cannot write {shown}: {e}"));

@@ -22,14 +22,14 @@ pub struct KeygenArgs {
 pub fn run(args: &KeygenArgs) -> Status {
     let keys = DiscoKeyPair::generate();
     match &args.output {
-        None => print!("{}", keys.private_text()),
+        None => out!("{}", keys.private_text()),
         Some(path) => {
             if let Err(e) = write_private(path, &keys.private_text(), args.force) {
                 return fail(&e);
             }
         }
     }
-    println!("{}", public_text(keys.public()));
+    outln!("{}", public_text(keys.public()));
     Status::Clean
 }
 

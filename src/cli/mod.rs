@@ -1,5 +1,19 @@
 //! Command-line parsing and dispatch. Only this layer reads files and prints.
 
+/// `print!` to standard output through [`emit`]: a closed pipe ends output quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&format!($($arg)*))
+    };
+}
+
+/// `println!` to standard output through [`emit`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod check;
 mod diff;
 mod engine;
@@ -14,8 +28,10 @@ mod relay;
 mod schema;
 
 use clap::{Parser, Subcommand};
+use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tailgrant::tailnet::Tailnet;
 
 /// Offline compiler, validator and linter for Tailscale tailnet policy files.
@@ -100,23 +116,68 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tailgrant", &mut text);
+            emit(&String::from_utf8_lossy(&text));
             Status::Clean
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-                Ok(()) => Status::Clean,
+            let mut text = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut text) {
+                Ok(()) => {
+                    emit(&String::from_utf8_lossy(&text));
+                    Status::Clean
+                }
                 Err(e) => fail(&format!("cannot write the man page: {e}")),
             }
         }
     };
-    status.into()
+    if OUTPUT_FAILED.load(Ordering::Relaxed) {
+        Status::Trouble.into()
+    } else {
+        status.into()
+    }
+}
+
+/// Set once standard output is closed by its reader: later output is dropped.
+static OUTPUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// Set once a write to standard output failed otherwise: the run ends with status 2.
+static OUTPUT_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to standard output. When the reader has closed it (`| head`), output ends
+/// quietly, as `grep`'s does, and the command finishes with its own status; any other write
+/// error (a full disk) is reported once and the run ends with status 2. Never panics, unlike
+/// `print!`.
+pub fn emit(text: &str) {
+    if output_closed() {
+        return;
+    }
+    let mut out = io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        output_failed(&e);
+    }
+}
+
+/// True once standard output has been closed by its reader.
+pub fn output_closed() -> bool {
+    OUTPUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// Records a failed write to standard output (see [`emit`]).
+pub fn output_failed(e: &io::Error) {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        OUTPUT_CLOSED.store(true, Ordering::Relaxed);
+    } else if !OUTPUT_FAILED.swap(true, Ordering::Relaxed) {
+        OUTPUT_CLOSED.store(true, Ordering::Relaxed);
+        let _ = writeln!(io::stderr(), "error: cannot write to standard output: {e}");
+    }
 }
 
 /// Prints an error about the run itself (not about a policy) and returns [`Status::Trouble`].
+/// A closed standard error is ignored.
 pub fn fail(message: &str) -> Status {
-    eprintln!("error: {message}");
+    let _ = writeln!(io::stderr(), "error: {message}");
     Status::Trouble
 }
 

@@ -80,10 +80,10 @@ pub fn run(args: &PingArgs) -> Status {
             Status::Clean
         }
         Err(e) => {
-            println!("ping failed: {e}");
+            outln!("ping failed: {e}");
             if matches!(e, PingError::NoAllocation) {
                 if let Some(why) = explain(args, &requester) {
-                    println!("{why}");
+                    outln!("{why}");
                 }
             }
             Status::Findings
@@ -117,13 +117,13 @@ fn millis(d: Option<Duration>) -> String {
 }
 
 fn print_report(args: &PingArgs, report: &PingReport) {
-    println!(
+    outln!(
         "allocated vni {} on {} ({} advertised address(es))",
         report.endpoint.vni,
         args.relay,
         report.endpoint.addr_ports.len()
     );
-    println!(
+    outln!(
         "{}/{} round trips, {} lost: min {}, median {}, p99 {}",
         report.rtts.len(),
         args.count,

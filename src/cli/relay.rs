@@ -326,12 +326,12 @@ async fn serve(
         }
     };
     // Printed for scripts and tests that start the relay on port 0.
-    println!("relay key {}", public_text(&relay.public_key()));
+    outln!("relay key {}", public_text(&relay.public_key()));
     for addr in relay.local_addrs() {
-        println!("relay listening on {addr}");
+        outln!("relay listening on {addr}");
     }
     if let Some(addr) = relay.metrics_addr() {
-        println!("metrics listening on {addr}");
+        outln!("metrics listening on {addr}");
     }
     let reloader = tokio::spawn(reload_loop(source, policy, relay.handle(), poll));
     let result = relay.serve(shutdown_signal()).await;

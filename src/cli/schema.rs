@@ -6,7 +6,7 @@ use super::{fail, Status};
 pub fn run() -> Status {
     match serde_json::to_string_pretty(&tailgrant::schema::policy_schema()) {
         Ok(s) => {
-            println!("{s}");
+            outln!("{s}");
             Status::Clean
         }
         Err(e) => fail(&format!("cannot encode the schema: {e}")),

@@ -146,10 +146,8 @@ fn check(rules: &[Shape<'_>], kind: &str, out: &mut Vec<Diagnostic>) {
                     b.span,
                 )
                 .with_label("redundant")
-                .with_help(format!(
-                    "the {kind} at byte {} already covers it; remove one of them",
-                    a.span.start
-                )),
+                .with_related(a.span, format!("this {kind} already covers it"))
+                .with_help("remove one of them"),
             );
         }
     }
