@@ -166,6 +166,18 @@ impl Findings {
         self.errors.iter().chain(self.warnings.iter())
     }
 
+    /// Splits `all` by severity without copying the larger list: a policy with a million
+    /// findings must not hold them twice.
+    pub fn from_vec(mut all: Vec<Diagnostic>) -> Self {
+        all.sort_by_key(|d| d.is_error());
+        let first_error = all.partition_point(|d| !d.is_error());
+        let errors = all.split_off(first_error);
+        Self {
+            errors,
+            warnings: all,
+        }
+    }
+
     /// The number of diagnostics, errors and warnings.
     pub fn len(&self) -> usize {
         self.errors.len() + self.warnings.len()

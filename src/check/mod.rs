@@ -64,10 +64,9 @@ pub fn check_text(text: &str, options: &Options<'_>) -> Report {
             }
         }
         Ok((policy, decode)) => {
-            decode.into_iter().for_each(|d| findings.push(d));
-            for d in check(&policy, options) {
-                findings.push(d);
-            }
+            let mut all = check(&policy, options);
+            all.splice(0..0, decode);
+            let mut findings = Findings::from_vec(all);
             findings.sort();
             Report {
                 policy: Some(policy),
@@ -86,8 +85,11 @@ pub fn check(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
     if let Some(tailnet) = options.tailnet {
         evaluate_tests(policy, tailnet, &mut out);
     }
-    out.extend(crate::lint::run(policy, &names, options));
-    out
+    // The lints may be many (one per unused name): keep their list and put the few errors
+    // before them, rather than hold a copy of it.
+    let mut lints = crate::lint::run(policy, &names, options);
+    lints.splice(0..0, out);
+    lints
 }
 
 /// With a tailnet, `tests` and `sshTests` are evaluated as the control plane does. The
