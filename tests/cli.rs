@@ -296,7 +296,8 @@ fn compile_refuses_an_invalid_policy() {
         ])
         .assert()
         .code(1)
-        .stdout(predicates::str::contains("tag not found"));
+        .stdout("")
+        .stderr(predicates::str::contains("tag not found"));
 }
 
 #[test]
@@ -427,7 +428,7 @@ fn diff_shows_gained_and_lost_access() {
         .assert()
         .code(0)
         .stdout(predicates::str::contains(
-            "ci-runner -> relay-us\n  - tailscale.com/cap/relay",
+            "network and capabilities\n  ci-runner -> relay-us\n    - tailscale.com/cap/relay\n",
         ));
     tailgrant()
         .args(["diff", "--fail-on-removed", RELAYS, new])
@@ -524,8 +525,9 @@ fn test_and_diff_reject_what_check_rejects() {
         .args(["diff", "-", RELAYS])
         .write_stdin(bom)
         .assert()
-        .code(1)
-        .stdout(predicates::str::contains("TG0002"));
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains("TG0002"));
 }
 
 #[test]

@@ -56,13 +56,22 @@ trait Render {
 
 /// Prints outcomes in `format` to standard output.
 pub fn print(format: Format, outcomes: &[Outcome]) {
-    let text = match format {
+    print!("{}", render(format, outcomes));
+}
+
+/// Prints outcomes in the human format to standard error, for the commands whose standard
+/// output is their answer (`diff`, `explain`, `compile`).
+pub fn eprint(outcomes: &[Outcome]) {
+    eprint!("{}", render(Format::Human, outcomes));
+}
+
+fn render(format: Format, outcomes: &[Outcome]) -> String {
+    match format {
         Format::Human => Human.render(outcomes),
         Format::Json => Json.render(outcomes),
         Format::Github => Github.render(outcomes),
         Format::Sarif => Sarif.render(outcomes),
-    };
-    print!("{text}");
+    }
 }
 
 struct Human;
