@@ -57,7 +57,8 @@ impl<'a> Leaves<'a> {
             Alias::User(email) => {
                 out.insert(email);
             }
-            Alias::Prefix(_) | Alias::Host(_) | Alias::Ipset(_) => {
+            Alias::Ipset(name) => self.ipset(&name, selector, depth, out),
+            Alias::Prefix(_) | Alias::Host(_) => {
                 let set: AddrSet = self.addresses.resolve(selector);
                 if set.is_empty() {
                     // Not an address after all (a name `check` would reject): kept as
@@ -69,6 +70,34 @@ impl<'a> Leaves<'a> {
             _ => {
                 out.insert(selector.to_string());
             }
+        }
+    }
+}
+
+impl Leaves<'_> {
+    /// The leaves of an ipset: the prefixes of each entry it adds, less what it removes, so
+    /// that adding an address to a set adds one leaf and leaves the others as they were.
+    fn ipset(&self, name: &str, selector: &str, depth: u8, out: &mut BTreeSet<String>) {
+        let whole = self.addresses.resolve(selector);
+        let Some((_, entries)) = self.policy.ipsets.iter().find(|(k, _)| k.value == name) else {
+            out.insert(selector.to_string());
+            return;
+        };
+        for e in entries {
+            let e = e.trim();
+            if e.starts_with("remove ") {
+                continue;
+            }
+            let entry = e.strip_prefix("add ").unwrap_or(e).trim();
+            if matches!(parse_alias(entry), Alias::Ipset(_)) {
+                self.expand(entry, depth + 1, out);
+                continue;
+            }
+            let mut kept = self.addresses.resolve(entry);
+            let mut outside = kept.clone();
+            outside.remove_set(&whole);
+            kept.remove_set(&outside);
+            out.extend(kept.prefixes().iter().map(net_string));
         }
     }
 }
@@ -92,8 +121,10 @@ mod tests {
             vec!["alice@example.com", "bob@example.com"]
         );
         assert_eq!(l.of("db").into_iter().collect::<Vec<_>>(), vec!["10.0.0.1"]);
-        assert!(l.of("ipset:net").contains("10.1.0.0/30"));
-        assert!(!l.of("ipset:net").iter().any(|s| s == "10.1.0.0/24"));
+        let net = l.of("ipset:net");
+        assert!(net.contains("10.1.0.0/30"), "{net:?}");
+        assert!(net.contains("10.1.0.128/25"), "{net:?}");
+        assert!(!net.iter().any(|s| s == "10.1.0.0/24" || s == "10.1.0.7"));
         assert_eq!(l.of("tag:x").into_iter().collect::<Vec<_>>(), vec!["tag:x"]);
     }
 }
