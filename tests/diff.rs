@@ -13,7 +13,7 @@ const TAILNET: &str = "policy-examples/tailnet.json";
 /// Valid against `policy-examples/tailnet.json`; each case changes one thing in it.
 const BASE: &str = r#"{
   "groups": {"group:eng": ["alice@example.com"]},
-  "hosts": {"web": "100.64.0.30"},
+  "hosts": {"web": "100.64.0.30", "db": "10.1.2.3"},
   "ipsets": {"ipset:relays": ["100.64.0.20"]},
   "tagOwners": {"tag:ci": ["group:eng"], "tag:web": [], "tag:relay-eu": [], "tag:relay-us": []},
   "postures": {"posture:mac": ["node:os == 'macos'"]},
@@ -21,6 +21,7 @@ const BASE: &str = r#"{
     {"src": ["group:eng"], "dst": ["tag:web"], "ip": ["tcp:443"], "srcPosture": ["posture:mac"]},
     {"src": ["autogroup:member"], "dst": ["tag:relay-eu"], "app": {"tailscale.com/cap/relay": []}},
     {"src": ["tag:ci"], "dst": ["web"], "ip": ["tcp:80"]},
+    {"src": ["tag:ci"], "dst": ["db"], "ip": ["tcp:5432"]},
     {"src": ["tag:ci"], "dst": ["ipset:relays"], "ip": ["udp:40000"]},
     {"src": ["autogroup:member"], "dst": ["autogroup:self"], "ip": ["tcp:22"]},
   ],
@@ -282,6 +283,18 @@ const CASES: &[Case] = &[
         },
     },
     Case {
+        name: "host moved inside a subnet",
+        edits: &[(r#""db": "10.1.2.3""#, r#""db": "10.1.2.4""#)],
+        expect: Expect {
+            kind: "network",
+            by_selector: ("tag:ci", Some("10.1.2.3")),
+            by_node: ("ci-runner", Some("10.1.2.3")),
+            list: "removed",
+            item: "tcp:5432",
+            removes_access: true,
+        },
+    },
+    Case {
         name: "ipset grown",
         edits: &[(r#"["100.64.0.20"]"#, r#"["100.64.0.20", "100.64.0.21"]"#)],
         expect: Expect {
@@ -455,6 +468,7 @@ fn a_rewrite_with_the_same_meaning_is_no_change_in_every_format() {
       "grants": [
         {"src": ["tag:ci"], "dst": ["relay-eu-host"], "ip": ["udp:40000"]},
         {"src": ["tag:ci"], "dst": ["100.64.0.30"], "ip": ["tcp:80"]},
+        {"src": ["tag:ci"], "dst": ["10.1.2.3/32"], "ip": ["tcp:5432"]},
         {"src": ["autogroup:member"], "dst": ["autogroup:self"], "ip": ["tcp:22"]},
         {"src": ["autogroup:member"], "dst": ["tag:relay-eu"], "app": {"tailscale.com/cap/relay": []}},
         {"src": ["group:engineering"], "dst": ["tag:web"], "ip": ["tcp:443"], "srcPosture": ["posture:macos"]},
@@ -534,5 +548,20 @@ fn diff_output_holds_only_the_report() {
         let (code, out, err) = run(BASE, &invalid, &["--format", format]);
         assert_eq!((code, out.as_str()), (2, ""), "{format}");
         assert!(err.contains("tag:nope"), "{err}");
+    }
+}
+
+#[test]
+fn root_ssh_granted_is_never_no_change() {
+    // Regression: only ports and capabilities were compared, so a policy that starts
+    // granting root SSH diffed as "no change in access".
+    let new = edited(&[(
+        r#""ssh": ["#,
+        r#""ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:web"], "users": ["root"]}, "#,
+    )]);
+    for (mode, args) in modes() {
+        let (_, out, _) = run(BASE, &new, &args);
+        assert_ne!(out, "no change in access\n", "{mode}");
+        assert!(out.contains("    + as root: accept\n"), "{mode}: {out}");
     }
 }

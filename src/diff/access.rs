@@ -4,6 +4,7 @@
 use super::condition::Condition;
 use super::leaves::Leaves;
 use crate::policy::Policy;
+use crate::resolve::Resolver;
 use crate::selector::{self, parse_grant_ip, PortRange};
 use crate::table::{DecisionTable, RELAY_CAP};
 use crate::tailnet::Tailnet;
@@ -158,9 +159,49 @@ pub fn compare(old: &Access, new: &Access) -> (Vec<String>, Vec<String>) {
 
 /// Access per pair of selectors as written, groups, hosts and ipsets expanded.
 pub fn selector_access(p: &Policy, leaves: &Leaves<'_>) -> AccessMap {
+    let of = |s: &str| leaves.of(s);
+    rule_access(p, &of, &of)
+}
+
+/// Access of each node towards the destinations that are not nodes (subnet addresses,
+/// other prefixes, `autogroup:internet`), which the decision table does not list per pair:
+/// a host or ipset moved inside a subnet shows here.
+fn off_node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> AccessMap {
+    let r = Resolver::new(p, tailnet);
+    let node_addrs: BTreeSet<String> = tailnet
+        .nodes
+        .values()
+        .flat_map(|n| n.addresses().map(|a| a.to_string()))
+        .collect();
+    let src = |s: &str| -> BTreeSet<String> {
+        r.nodes_in(&r.resolve(s))
+            .into_iter()
+            .filter_map(|id| r.nodes().get(id).map(|(n, _)| (*n).to_string()))
+            .collect()
+    };
+    let dst = |d: &str| -> BTreeSet<String> {
+        leaves
+            .of(d)
+            .into_iter()
+            .filter(|l| {
+                l == "autogroup:internet"
+                    || (l.parse::<ipnet::IpNet>().is_ok() || l.parse::<std::net::IpAddr>().is_ok())
+                        && !node_addrs.contains(l)
+            })
+            .collect()
+    };
+    rule_access(p, &src, &dst)
+}
+
+/// Access per pair of names that `src` and `dst` give each selector.
+fn rule_access(
+    p: &Policy,
+    src: &dyn Fn(&str) -> BTreeSet<String>,
+    dst: &dyn Fn(&str) -> BTreeSet<String>,
+) -> AccessMap {
     let mut map = AccessMap::new();
-    let expand = |list: &[crate::policy::Str]| -> BTreeSet<String> {
-        list.iter().flat_map(|s| leaves.of(s)).collect()
+    let expand = |list: &[crate::policy::Str], f: &dyn Fn(&str) -> BTreeSet<String>| {
+        list.iter().flat_map(|s| f(s)).collect::<BTreeSet<String>>()
     };
     for g in &p.grants {
         let cond = Condition::of_rule(p, &g.src_posture);
@@ -169,14 +210,15 @@ pub fn selector_access(p: &Policy, leaves: &Leaves<'_>) -> AccessMap {
             g.ip.iter()
                 .filter_map(|ip| parse_grant_ip(ip.trim()).ok())
                 .collect();
-        for s in expand(&g.src) {
-            for d in expand(&g.dst) {
-                let dst = if via.is_empty() {
-                    d
+        let dsts = expand(&g.dst, dst);
+        for s in expand(&g.src, src) {
+            for d in &dsts {
+                let d = if via.is_empty() {
+                    d.clone()
                 } else {
                     format!("{d} via {}", via.join(","))
                 };
-                let access = map.entry((s.clone(), dst)).or_default();
+                let access = map.entry((s.clone(), d)).or_default();
                 for spec in &ips {
                     access.add_ports(&spec.protos, &spec.ports, &cond);
                 }
@@ -193,7 +235,7 @@ pub fn selector_access(p: &Policy, leaves: &Leaves<'_>) -> AccessMap {
             .as_ref()
             .and_then(|p| selector::parse_proto(p.trim()).ok())
             .unwrap_or_default();
-        let srcs = expand(&a.src);
+        let srcs = expand(&a.src, src);
         for d in &a.dst {
             let Some((alias, ports)) = selector::split_acl_dst(d.trim()) else {
                 continue;
@@ -201,9 +243,9 @@ pub fn selector_access(p: &Policy, leaves: &Leaves<'_>) -> AccessMap {
             let Ok(ranges) = selector::parse_ports(ports) else {
                 continue;
             };
-            for dst in leaves.of(alias) {
+            for d in dst(alias) {
                 for s in &srcs {
-                    map.entry((s.clone(), dst.clone()))
+                    map.entry((s.clone(), d.clone()))
                         .or_default()
                         .add_ports(&protos, &ranges, &cond);
                 }
@@ -244,9 +286,10 @@ fn by_condition(p: &Policy) -> BTreeMap<Condition, Policy> {
     parts
 }
 
-/// Access per pair of nodes, from the decision table.
-pub fn node_access(p: &Policy, tailnet: &Tailnet) -> AccessMap {
-    let mut map = AccessMap::new();
+/// Access per pair of nodes, from the decision table, and of each node towards the
+/// destinations that are not nodes.
+pub fn node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> AccessMap {
+    let mut map = off_node_access(p, tailnet, leaves);
     for (cond, part) in by_condition(p) {
         let table = DecisionTable::build(&part, tailnet);
         for dst_name in tailnet.nodes.keys() {

@@ -122,7 +122,7 @@ fn effect(p: &Policy, tailnet: Option<&Tailnet>) -> Effect {
     let empty = Tailnet::default();
     let leaves = Leaves::new(p, &empty);
     let (network, ssh) = match tailnet {
-        Some(t) => (access::node_access(p, t), ssh::node_ssh(p, t)),
+        Some(t) => (access::node_access(p, t, &leaves), ssh::node_ssh(p, t)),
         None => (
             access::selector_access(p, &leaves),
             ssh::selector_ssh(p, &leaves),
@@ -344,5 +344,86 @@ mod tests {
         );
         assert_eq!(d.changes[0].removed, vec!["tcp:22"]);
         assert_eq!(d.changes[0].added, vec!["udp:53"]);
+    }
+
+    const TAILNET: &str = r#"{"users": [{"id": 1, "name": "a", "email": "a@example.com"},
+                                    {"id": 2, "name": "b", "email": "b@other.org"}],
+        "nodes": {"a-laptop": {"ipv4": "100.64.0.1", "user": "a"},
+                  "a-phone": {"ipv4": "100.64.0.3", "user": "a"},
+                  "b-laptop": {"ipv4": "100.64.0.4", "user": "b"},
+                  "srv": {"ipv4": "100.64.0.2", "tags": ["tag:x"]}}}"#;
+
+    fn ssh_changes(old: &str, new: &str) -> Vec<(String, String, Vec<String>, Vec<String>)> {
+        let t = Tailnet::from_text(TAILNET).unwrap();
+        diff(&policy(old), &policy(new), Some(&t))
+            .changes
+            .into_iter()
+            .filter(|c| c.kind == Kind::Ssh)
+            .map(|c| (c.subject, c.object.unwrap_or_default(), c.added, c.removed))
+            .collect()
+    }
+
+    #[test]
+    fn localpart_logins_are_per_source_user_and_domain() {
+        let old = r#"{"tagOwners": {"tag:x": []}, "ssh": [
+            {"action": "accept", "src": ["autogroup:member"], "dst": ["tag:x"], "users": ["ubuntu"]}]}"#;
+        let new = r#"{"tagOwners": {"tag:x": []}, "ssh": [
+            {"action": "accept", "src": ["autogroup:member"], "dst": ["tag:x"], "users": ["ubuntu", "localpart:*@example.com"]}]}"#;
+        let got = ssh_changes(old, new);
+        let added: Vec<(&str, &str, &[String])> = got
+            .iter()
+            .map(|(s, d, a, _)| (s.as_str(), d.as_str(), a.as_slice()))
+            .collect();
+        let login = vec!["as a: accept".to_string()];
+        assert_eq!(
+            added,
+            vec![
+                ("a-laptop", "srv", &login[..]),
+                ("a-phone", "srv", &login[..])
+            ],
+            "b's domain is not example.com: b gains nothing"
+        );
+    }
+
+    #[test]
+    fn autogroup_self_logins_reach_only_the_same_users_nodes() {
+        let old = r#"{"ssh": []}"#;
+        let new = r#"{"ssh": [{"action": "check", "checkPeriod": "4h", "src": ["autogroup:member"],
+            "dst": ["autogroup:self"], "users": ["autogroup:nonroot"]}]}"#;
+        let pairs: Vec<(String, String)> = ssh_changes(old, new)
+            .into_iter()
+            .map(|(s, d, a, _)| {
+                assert_eq!(a, vec!["as autogroup:nonroot: check every 4h"]);
+                (s, d)
+            })
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("a-laptop", "a-laptop"),
+            ("a-laptop", "a-phone"),
+            ("a-phone", "a-laptop"),
+            ("a-phone", "a-phone"),
+            ("b-laptop", "b-laptop"),
+        ]
+        .iter()
+        .map(|(s, d)| ((*s).to_string(), (*d).to_string()))
+        .collect();
+        assert_eq!(pairs, want);
+    }
+
+    #[test]
+    fn ssh_posture_removed_is_a_login_gained() {
+        let old = r#"{"tagOwners": {"tag:x": []}, "postures": {"posture:p": ["node:os == 'linux'"]},
+            "ssh": [{"action": "accept", "src": ["a@example.com"], "dst": ["tag:x"], "users": ["root"], "srcPosture": ["posture:p"]}]}"#;
+        let new = r#"{"tagOwners": {"tag:x": []}, "postures": {"posture:p": ["node:os == 'linux'"]},
+            "ssh": [{"action": "accept", "src": ["a@example.com"], "dst": ["tag:x"], "users": ["root"]}]}"#;
+        let got = ssh_changes(old, new);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(
+            got[0].2,
+            vec!["as root: accept (before: accept if node:os == 'linux')"]
+        );
+        assert!(got[0].3.is_empty(), "nothing lost: {got:?}");
+        let back = ssh_changes(new, old);
+        assert!(back[0].2.is_empty() && back[0].3.len() == 1, "{back:?}");
     }
 }
