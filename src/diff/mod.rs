@@ -374,7 +374,7 @@ mod tests {
             .iter()
             .map(|(s, d, a, _)| (s.as_str(), d.as_str(), a.as_slice()))
             .collect();
-        let login = vec!["as a: accept".to_string()];
+        let login = ["as a: accept".to_string()];
         assert_eq!(
             added,
             vec![
