@@ -565,3 +565,43 @@ fn root_ssh_granted_is_never_no_change() {
         assert!(out.contains("    + as root: accept\n"), "{mode}: {out}");
     }
 }
+
+/// Every rule list reversed: the same meaning, since grants, ACL entries, SSH rules and node
+/// attributes all add up (no rule has priority).
+fn reversed(p: &tailgrant::policy::Policy) -> tailgrant::policy::Policy {
+    let mut q = p.clone();
+    q.grants.reverse();
+    q.acls.reverse();
+    q.ssh.reverse();
+    q.node_attrs.reverse();
+    q.groups.reverse();
+    q.hosts.reverse();
+    q.tag_owners.reverse();
+    for g in &mut q.grants {
+        g.src.reverse();
+        g.dst.reverse();
+        g.ip.reverse();
+    }
+    q
+}
+
+#[test]
+fn real_policies_reordered_are_no_change() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&root).expect("../shared/realworld is missing") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "hujson") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let report = tailgrant::check::check_text(&text, &tailgrant::check::Options::default());
+        let Some(policy) = report.policy.as_ref() else {
+            continue;
+        };
+        let d = tailgrant::diff::diff(policy, &reversed(policy), None);
+        assert!(d.is_empty(), "{}: {:?}", path.display(), d.changes);
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} real policies parsed");
+}

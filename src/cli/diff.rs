@@ -21,13 +21,15 @@ pub enum DiffFormat {
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The tailnet: with it, changes are given per pair of nodes; without, per selector.
+    /// The tailnet: with it, changes are given per pair of nodes; without, per selector
+    /// (groups, hosts and ipsets expanded).
     #[arg(long, value_name = "FILE")]
     tailnet: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     format: DiffFormat,
-    /// Exit 1 when any access is removed.
+    /// Exit 1 when a change takes access away: a port, capability, SSH login, approver or
+    /// tag owner removed, or a node attribute that turns a feature off (`disable-*`) added.
     #[arg(long)]
     fail_on_removed: bool,
     /// Exit 1 when a rule opens access to `*`.
