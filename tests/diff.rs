@@ -605,3 +605,116 @@ fn real_policies_reordered_are_no_change() {
     }
     assert!(compared >= 20, "only {compared} real policies parsed");
 }
+
+#[path = "common/capture.rs"]
+mod capture;
+
+/// (source node, destination node, login user, `accept` or `check`) of every SSH login.
+type Logins = std::collections::BTreeSet<(String, String, String, String)>;
+
+/// The logins the control plane pushed, from a case's captures.
+fn captured_logins(case: &Value) -> Logins {
+    let mut by_ip = std::collections::BTreeMap::new();
+    for (name, node) in case["topology"]["nodes"].as_object().unwrap() {
+        for key in ["ipv4", "ipv6"] {
+            if let Some(ip) = node[key].as_str() {
+                by_ip.insert(ip.to_string(), name.clone());
+            }
+        }
+    }
+    let mut out = Logins::new();
+    for (dst, capture) in case["captures"].as_object().unwrap() {
+        for rule in capture["ssh_rules"].as_array().into_iter().flatten() {
+            let how = if rule["action"]["accept"] == true {
+                "accept"
+            } else {
+                "check"
+            };
+            for p in rule["principals"].as_array().into_iter().flatten() {
+                let Some(src) = p["nodeIP"].as_str().and_then(|ip| by_ip.get(ip)) else {
+                    continue;
+                };
+                for (user, local) in rule["sshUsers"].as_object().into_iter().flatten() {
+                    if local.as_str().is_some_and(|l| !l.is_empty()) {
+                        let user = if user == "*" {
+                            "autogroup:nonroot"
+                        } else {
+                            user
+                        };
+                        out.insert((src.clone(), dst.clone(), user.to_string(), how.into()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The logins `diff` shows as gained from an empty policy.
+fn diffed_logins(policy: &tailgrant::policy::Policy, t: &tailgrant::tailnet::Tailnet) -> Logins {
+    let empty = tailgrant::policy::Policy::default();
+    let mut out = Logins::new();
+    for c in tailgrant::diff::diff(&empty, policy, Some(t)).changes {
+        if c.kind != tailgrant::diff::Kind::Ssh {
+            continue;
+        }
+        for item in &c.added {
+            let rest = item.strip_prefix("as ").unwrap();
+            let (user, modes) = rest.split_once(": ").unwrap();
+            for m in modes.split("; ") {
+                let how = if m.starts_with("check") {
+                    "check"
+                } else {
+                    "accept"
+                };
+                let key = (
+                    c.subject.clone(),
+                    c.object.clone().unwrap(),
+                    user.to_string(),
+                );
+                out.insert((key.0, key.1, key.2, how.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn ssh_logins_agree_with_the_control_plane_captures() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/ssh_results");
+    let (mut cases, mut logins) = (0, 0);
+    let mut disagree = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("../shared/conformance/ssh_results is missing") {
+        let path = entry.unwrap().path();
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if case["api_response_code"] != 200 || !case["captures"].is_object() {
+            continue;
+        }
+        let tailnet = capture::tailnet_of(&case);
+        let text = case["policy_text"].as_str().unwrap();
+        let Ok((policy, _)) = tailgrant::policy::parse_policy(text) else {
+            continue;
+        };
+        cases += 1;
+        let (want, got) = (captured_logins(&case), diffed_logins(&policy, &tailnet));
+        logins += want.len();
+        if want != got {
+            let missing: Vec<_> = want.difference(&got).take(3).collect();
+            let extra: Vec<_> = got.difference(&want).take(3).collect();
+            disagree.push(format!(
+                "{}: missing {missing:?}, extra {extra:?}",
+                path.display()
+            ));
+        }
+    }
+    assert!(
+        cases >= 40 && logins >= 150,
+        "only {cases} SSH cases, {logins} logins"
+    );
+    assert!(
+        disagree.is_empty(),
+        "{} of {cases}:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
+}

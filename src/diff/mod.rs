@@ -369,19 +369,32 @@ mod tests {
             {"action": "accept", "src": ["autogroup:member"], "dst": ["tag:x"], "users": ["ubuntu"]}]}"#;
         let new = r#"{"tagOwners": {"tag:x": []}, "ssh": [
             {"action": "accept", "src": ["autogroup:member"], "dst": ["tag:x"], "users": ["ubuntu", "localpart:*@example.com"]}]}"#;
-        let got = ssh_changes(old, new);
-        let added: Vec<(&str, &str, &[String])> = got
-            .iter()
-            .map(|(s, d, a, _)| (s.as_str(), d.as_str(), a.as_slice()))
+        let got: Vec<(String, String, Vec<String>)> = ssh_changes(old, new)
+            .into_iter()
+            .map(|(s, d, a, _)| (s, d, a))
             .collect();
-        let login = ["as a: accept".to_string()];
+        let row = |s: &str, d: &str, a: &[&str]| {
+            (
+                s.to_string(),
+                d.to_string(),
+                a.iter().map(|x| (*x).to_string()).collect::<Vec<_>>(),
+            )
+        };
+        let both = ["as a: accept", "as ubuntu: accept"];
         assert_eq!(
-            added,
+            got,
             vec![
-                ("a-laptop", "srv", &login[..]),
-                ("a-phone", "srv", &login[..])
-            ],
-            "b's domain is not example.com: b gains nothing"
+                // As the control plane does, a source that is not a destination receives
+                // its own user's rules: a's nodes reach each other, b's only itself.
+                row("a-laptop", "a-laptop", &both),
+                row("a-laptop", "a-phone", &both),
+                row("a-laptop", "srv", &["as a: accept"]),
+                row("a-phone", "a-laptop", &both),
+                row("a-phone", "a-phone", &both),
+                row("a-phone", "srv", &["as a: accept"]),
+                // b's domain is not example.com: no login as b.
+                row("b-laptop", "b-laptop", &["as ubuntu: accept"]),
+            ]
         );
     }
 

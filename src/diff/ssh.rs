@@ -116,7 +116,39 @@ pub fn node_ssh(p: &Policy, tailnet: &Tailnet) -> SshMap {
             }
         }
         let dst_nodes = r.nodes_in(&dst);
-        for s in r.nodes_in(&src) {
+        let src_nodes = r.nodes_in(&src);
+        let has_localpart = written.iter().any(|u| u.starts_with("localpart:*@"));
+        if has_localpart && !dst_nodes.is_empty() {
+            // The control plane also gives a source node that is not a destination the
+            // rules of its own user's source nodes (its own, when tagged), as the captures
+            // show (see `compile::ssh`): each user may reach their own login there.
+            for &x in src_nodes.iter().filter(|x| !dst_nodes.contains(x)) {
+                let Some((x_name, x_node)) = nodes.get(x) else {
+                    continue;
+                };
+                let owner = r.owner(x);
+                let from: Vec<usize> = if x_node.is_tagged() {
+                    vec![x]
+                } else if owner.is_some() {
+                    src_nodes
+                        .iter()
+                        .copied()
+                        .filter(|&y| r.owner(y) == owner)
+                        .filter(|&y| nodes.get(y).is_some_and(|(_, n)| !n.is_tagged()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let users = users_for(&written, owner);
+                for y in from {
+                    if let Some((y_name, _)) = nodes.get(y) {
+                        let key = ((*y_name).to_string(), (*x_name).to_string());
+                        insert(&mut map, key, &users, &cond, &how);
+                    }
+                }
+            }
+        }
+        for &s in &src_nodes {
             let Some((src_name, src_node)) = nodes.get(s) else {
                 continue;
             };
