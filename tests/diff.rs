@@ -525,6 +525,10 @@ fn widening_to_wildcard_fails_only_with_its_flag() {
         strict.push("--fail-on-wildcard");
         assert_eq!(run(BASE, &new, &strict).0, 1, "{mode}");
     }
+    let funnel_for_all = edited(&[(r#""target": ["tag:relay-us"]"#, r#""target": ["*"]"#)]);
+    let (code, out, _) = run(BASE, &funnel_for_all, &["--fail-on-wildcard"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(r#"nodeAttrs ["*"] attr ["funnel"]"#), "{out}");
 }
 
 #[test]

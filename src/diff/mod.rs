@@ -92,8 +92,9 @@ pub struct PolicyDiff {
     pub per_node: bool,
     /// The changes by kind; within a kind relay changes first, then by subject and object.
     pub changes: Vec<Change>,
-    /// Rules of the new policy that open access to `*` (as source or destination) where the
-    /// old policy had none.
+    /// Rules of the new policy that open access to `*` (a grant or ACL entry with `*` as
+    /// source or destination, node attributes for every node) that the old policy did not
+    /// have.
     pub widened_to_wildcard: Vec<String>,
 }
 
@@ -261,6 +262,15 @@ fn wildcard_rules(p: &Policy) -> BTreeSet<String> {
         if a.src.iter().any(|s| s.trim() == "*") || a.dst.iter().any(|d| d.trim().starts_with("*:"))
         {
             out.insert(format!("acl {:?} -> {:?}", names(&a.src), names(&a.dst)));
+        }
+    }
+    for n in &p.node_attrs {
+        if n.target.iter().any(|t| t.trim() == "*") {
+            out.insert(format!(
+                "nodeAttrs {:?} attr {:?}",
+                names(&n.target),
+                names(&n.attr)
+            ));
         }
     }
     out
