@@ -296,7 +296,8 @@ fn compile_refuses_an_invalid_policy() {
         ])
         .assert()
         .code(1)
-        .stdout(predicates::str::contains("tag not found"));
+        .stdout("")
+        .stderr(predicates::str::contains("tag not found"));
 }
 
 #[test]
@@ -427,7 +428,7 @@ fn diff_shows_gained_and_lost_access() {
         .assert()
         .code(0)
         .stdout(predicates::str::contains(
-            "ci-runner -> relay-us\n  - tailscale.com/cap/relay",
+            "network and capabilities\n  ci-runner -> relay-us\n    - tailscale.com/cap/relay\n",
         ));
     tailgrant()
         .args(["diff", "--fail-on-removed", RELAYS, new])
@@ -524,8 +525,9 @@ fn test_and_diff_reject_what_check_rejects() {
         .args(["diff", "-", RELAYS])
         .write_stdin(bom)
         .assert()
-        .code(1)
-        .stdout(predicates::str::contains("TG0002"));
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains("TG0002"));
 }
 
 #[test]
@@ -553,4 +555,82 @@ fn sarif_locations_are_uris() {
         doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "stdin"
     );
+}
+
+#[test]
+fn explain_and_compile_answer_when_the_policy_tests_fail() {
+    let policy = r#"{"tagOwners": {"tag:web": []},
+        "grants": [{"src": ["alice@example.com"], "dst": ["tag:web"], "ip": ["tcp:443"]}],
+        "tests": [{"src": "bob@example.com", "accept": ["tag:web:443"]}]}"#;
+    let out = tailgrant()
+        .args(["compile", "--tailnet", TAILNET, "-"])
+        .write_stdin(policy)
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("TG0401").and(predicates::str::contains("tests fail")));
+    let compiled: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(compiled["nodes"]["web-1"]["packet_filter_rules"].is_array());
+    tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            "-",
+            "--src",
+            "alice-laptop",
+            "--dst",
+            "web-1",
+            "--port",
+            "tcp:443",
+        ])
+        .write_stdin(policy)
+        .assert()
+        .code(0)
+        .stdout(
+            predicates::str::contains("decision: allowed")
+                .and(predicates::str::contains("TG0401").not()),
+        )
+        .stderr(predicates::str::contains("TG0401"));
+    tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            "-",
+            "--src",
+            "bob-laptop",
+            "--dst",
+            "web-1",
+            "--port",
+            "tcp:443",
+        ])
+        .write_stdin(policy)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("decision: denied"));
+    // `test` still fails on them.
+    tailgrant()
+        .args(["test", "--tailnet", TAILNET, "-"])
+        .write_stdin(policy)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn explain_of_an_invalid_policy_exits_two_not_denied() {
+    tailgrant()
+        .args([
+            "explain",
+            "--tailnet",
+            TAILNET,
+            "policy-examples/broken.hujson",
+            "--src",
+            "alice-laptop",
+            "--dst",
+            "web-1",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains("tag not found"));
 }

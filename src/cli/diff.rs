@@ -3,7 +3,7 @@
 use super::{fail, read_tailnet, read_valid_policy, Status};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tailgrant::diff::{diff, PolicyDiff};
+use tailgrant::diff::{diff, Change, Kind, PolicyDiff};
 use tailgrant::policy::Policy;
 use tailgrant::tailnet::Tailnet;
 
@@ -21,13 +21,15 @@ pub enum DiffFormat {
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The tailnet: with it, changes are given per pair of nodes; without, per selector.
+    /// The tailnet: with it, changes are given per pair of nodes; without, per selector
+    /// (groups, hosts and ipsets expanded).
     #[arg(long, value_name = "FILE")]
     tailnet: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     format: DiffFormat,
-    /// Exit 1 when any access is removed.
+    /// Exit 1 when a change takes access away: a port, capability, SSH login, approver or
+    /// tag owner removed, or a node attribute that turns a feature off (`disable-*`) added.
     #[arg(long)]
     fail_on_removed: bool,
     /// Exit 1 when a rule opens access to `*`.
@@ -42,7 +44,11 @@ pub struct DiffArgs {
 }
 
 fn load(path: &Path, tailnet: Option<&Tailnet>) -> Result<Policy, Status> {
-    read_valid_policy(path, tailnet).map(|(_, policy)| policy)
+    // No report without both policies: a policy that cannot be read or is invalid exits 2,
+    // so that 1 keeps meaning "a `--fail-on-*` condition holds".
+    read_valid_policy(path, tailnet)
+        .map(|(_, policy)| policy)
+        .map_err(|_| Status::Trouble)
 }
 
 /// Runs `diff`.
@@ -62,13 +68,13 @@ pub fn run(args: &DiffArgs) -> Status {
     let text = match args.format {
         DiffFormat::Text => text(&d),
         DiffFormat::Markdown => markdown(&d),
-        DiffFormat::Json => serde_json::to_string_pretty(&d)
-            .map(|s| s + "\n")
-            .unwrap_or_default(),
+        DiffFormat::Json => match serde_json::to_string_pretty(&d) {
+            Ok(s) => s + "\n",
+            Err(e) => return fail(&format!("cannot encode the report: {e}")),
+        },
     };
     out!("{text}");
-    let removed = d.changes.iter().any(tailgrant::diff::Change::removes);
-    if (args.fail_on_removed && removed)
+    if (args.fail_on_removed && d.removes_access())
         || (args.fail_on_wildcard && !d.widened_to_wildcard.is_empty())
     {
         Status::Findings
@@ -77,65 +83,120 @@ pub fn run(args: &DiffArgs) -> Status {
     }
 }
 
-fn text(d: &PolicyDiff) -> String {
-    let mut out = String::new();
-    if d.changes.is_empty() && d.widened_to_wildcard.is_empty() {
-        out.push_str("no change in access\n");
-        return out;
-    }
+/// The changes of one kind, in report order.
+fn by_kind(d: &PolicyDiff) -> Vec<(Kind, Vec<&Change>)> {
+    let mut out: Vec<(Kind, Vec<&Change>)> = Vec::new();
     for c in &d.changes {
-        let _ = writeln!(out, "{} -> {}", c.src, c.dst);
-        for (sign, list) in [
-            ("+", &c.gained_caps),
-            ("-", &c.lost_caps),
-            ("+", &c.gained_ports),
-            ("-", &c.lost_ports),
-        ] {
-            for item in list {
-                let _ = writeln!(out, "  {sign} {item}");
-            }
+        match out.last_mut() {
+            Some((k, list)) if *k == c.kind => list.push(c),
+            _ => out.push((c.kind, vec![c])),
         }
-    }
-    for w in &d.widened_to_wildcard {
-        let _ = writeln!(out, "widened to *: {w}");
     }
     out
 }
 
+fn summary(d: &PolicyDiff) -> String {
+    let removing = d.changes.iter().filter(|c| c.removes()).count();
+    let by = if d.per_node {
+        "per node"
+    } else {
+        "per selector"
+    };
+    format!(
+        "{} change(s) in access {by}, {removing} taking access away",
+        d.changes.len()
+    )
+}
+
+fn text(d: &PolicyDiff) -> String {
+    let mut out = String::new();
+    if d.is_empty() {
+        out.push_str("no change in access\n");
+        return out;
+    }
+    let _ = writeln!(out, "{}", summary(d));
+    for (kind, changes) in by_kind(d) {
+        let _ = writeln!(out, "\n{}", kind.title());
+        for c in changes {
+            match &c.object {
+                Some(dst) => {
+                    let _ = writeln!(out, "  {} -> {dst}", c.subject);
+                }
+                None => {
+                    let _ = writeln!(out, "  {}", c.subject);
+                }
+            }
+            for (sign, list) in [("+", &c.added), ("-", &c.removed), ("~", &c.changed)] {
+                for item in list {
+                    let _ = writeln!(out, "    {sign} {item}");
+                }
+            }
+        }
+    }
+    if !d.widened_to_wildcard.is_empty() {
+        out.push_str("\nwidened to *\n");
+        for w in &d.widened_to_wildcard {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    out
+}
+
+/// One item as inline code in a table cell (`|` escaped, as GitHub's tables need).
+fn code(item: &str) -> String {
+    let item = item.replace('|', "\\|");
+    if item.contains('`') {
+        format!("`` {item} ``")
+    } else {
+        format!("`{item}`")
+    }
+}
+
+fn cell(items: &[String]) -> String {
+    items.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
+}
+
 fn markdown(d: &PolicyDiff) -> String {
     let mut out = String::from("### Tailnet policy: change in access\n\n");
-    if d.changes.is_empty() && d.widened_to_wildcard.is_empty() {
+    if d.is_empty() {
         out.push_str("No change in access.\n");
         return out;
     }
+    let _ = writeln!(out, "{}.", summary(d));
     let by = if d.per_node { "node" } else { "selector" };
-    let _ = writeln!(
-        out,
-        "| source ({by}) | destination ({by}) | gained | lost |"
-    );
-    out.push_str("|---|---|---|---|\n");
-    let cell = |caps: &[String], ports: &[String]| {
-        let items: Vec<String> = caps.iter().chain(ports).map(|i| format!("`{i}`")).collect();
-        if items.is_empty() {
-            "".to_string()
-        } else {
-            items.join(", ")
+    for (kind, changes) in by_kind(d) {
+        let mut title = kind.title().to_string();
+        if let Some(first) = title.get_mut(..1) {
+            first.make_ascii_uppercase();
         }
-    };
-    for c in &d.changes {
-        let _ = writeln!(
-            out,
-            "| `{}` | `{}` | {} | {} |",
-            c.src,
-            c.dst,
-            cell(&c.gained_caps, &c.gained_ports),
-            cell(&c.lost_caps, &c.lost_ports)
-        );
+        let _ = writeln!(out, "\n#### {}\n", title.replace("Ssh", "SSH"));
+        let head = match kind {
+            Kind::Network => format!("| source ({by}) | destination ({by}) | gained | lost |"),
+            Kind::Ssh => {
+                format!("| source ({by}) | destination ({by}) | gained | lost | changed |")
+            }
+            Kind::NodeAttrs => format!("| {by} | added | removed |"),
+            Kind::AutoApprovers => "| route | may now advertise | may no longer |".to_string(),
+            Kind::TagOwners => "| tag | may now apply it | may no longer |".to_string(),
+        };
+        let columns = head.matches(" |").count();
+        let _ = writeln!(out, "{head}\n|{}", "---|".repeat(columns));
+        for c in changes {
+            let mut row = format!("| {} |", code(&c.subject));
+            if let Some(dst) = &c.object {
+                let _ = write!(row, " {} |", code(dst));
+            }
+            let _ = write!(row, " {} | {} |", cell(&c.added), cell(&c.removed));
+            if kind == Kind::Ssh {
+                let _ = write!(row, " {} |", cell(&c.changed));
+            }
+            let _ = writeln!(out, "{row}");
+        }
     }
     if !d.widened_to_wildcard.is_empty() {
         out.push_str("\n**Widened to `*`:**\n\n");
         for w in &d.widened_to_wildcard {
-            let _ = writeln!(out, "- `{w}`");
+            let _ = writeln!(out, "- {}", code(w));
         }
     }
     out

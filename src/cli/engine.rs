@@ -1,7 +1,10 @@
 //! `tailgrant compile`, `tailgrant test` and `tailgrant explain`: the grant engine's commands.
 
 use super::output::{self, Format, Outcome};
-use super::{fail, read_input, read_policy, read_tailnet, read_valid_policy, Status};
+use super::{
+    fail, is_test_failure, read_input, read_policy, read_tailnet, read_valid_policy, FindingsTo,
+    Status,
+};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tailgrant::diagnostic::{Diagnostic, Findings};
@@ -187,13 +190,13 @@ pub fn test(args: &TestArgs) -> Status {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
-    let checked = match read_policy(&args.file, Some(&tailnet)) {
+    let checked = match read_policy(&args.file, Some(&tailnet), FindingsTo::Stdout) {
         Ok(c) => c,
         Err(status) => return status,
     };
     let (path, text, report) = (checked.path.clone(), checked.text.clone(), &checked.report);
     let Some(policy) = &report.policy else {
-        checked.print(report.findings.clone());
+        checked.print(report.findings.clone(), FindingsTo::Stdout);
         return Status::Findings;
     };
     let total = policy.tests.len() + policy.ssh_tests.len();
@@ -202,7 +205,7 @@ pub fn test(args: &TestArgs) -> Status {
     let failing = findings
         .errors
         .iter()
-        .filter(|d| d.code == "TG0401" || d.code == "TG0402")
+        .filter(|d| is_test_failure(d))
         .count();
     let other = findings.errors.len() - failing;
     if !findings.errors.is_empty() {
@@ -290,9 +293,10 @@ pub fn explain_cmd(args: &ExplainArgs) -> Status {
     } else {
         Question::Any
     };
-    let loaded = match load(&args.file, &args.tailnet) {
-        Ok(l) => l,
-        Err(s) => return s,
+    // No answer from a policy that cannot be read or is invalid: exit 2, so that 1 keeps
+    // meaning "denied".
+    let Ok(loaded) = load(&args.file, &args.tailnet) else {
+        return Status::Trouble;
     };
     let table = DecisionTable::build(&loaded.policy, &loaded.tailnet);
     let e = match explain(

@@ -199,23 +199,48 @@ pub struct CheckedPolicy {
 }
 
 impl CheckedPolicy {
-    /// Prints the findings as `check` does.
-    pub fn print(&self, findings: tailgrant::diagnostic::Findings) {
-        output::print(
-            output::Format::Human,
-            &[output::Outcome::new(
-                self.path.clone(),
-                self.text.clone(),
-                findings,
-            )],
+    /// Prints findings in the human format, as `check` does, to `to`.
+    pub fn print(&self, findings: tailgrant::diagnostic::Findings, to: FindingsTo) {
+        show(
+            to,
+            output::Outcome::new(self.path.clone(), self.text.clone(), findings),
         );
     }
 }
 
+/// Where a command prints the findings about its input: `check` and `test` on standard
+/// output (the findings are their report), the commands that answer from a policy
+/// (`compile`, `explain`, `diff`) on standard error, so that their standard output holds the
+/// answer alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingsTo {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+fn show(to: FindingsTo, outcome: output::Outcome) {
+    match to {
+        FindingsTo::Stdout => output::print(output::Format::Human, &[outcome]),
+        FindingsTo::Stderr => output::eprint(&[outcome]),
+    }
+}
+
+/// True for a finding of the policy's own `tests` or `sshTests` (an entry that fails or is
+/// malformed): the rest of the policy is valid and means what it says.
+pub fn is_test_failure(d: &tailgrant::diagnostic::Diagnostic) -> bool {
+    d.code == "TG0401" || d.code == "TG0402"
+}
+
 /// Reads and checks a policy file exactly as `check` does (UTF-8, no BOM, then parse and
 /// check). An unreadable file prints its error and gives [`Status::Trouble`]; a file that is
-/// not text prints the diagnostic and gives [`Status::Findings`].
-pub fn read_policy(path: &Path, tailnet: Option<&Tailnet>) -> Result<CheckedPolicy, Status> {
+/// not text prints the diagnostic (to `to`) and gives [`Status::Findings`].
+pub fn read_policy(
+    path: &Path,
+    tailnet: Option<&Tailnet>,
+    to: FindingsTo,
+) -> Result<CheckedPolicy, Status> {
     let bytes = read_input(path).map_err(|e| fail(&e))?;
     let shown = path.display().to_string();
     match tailgrant::hujson::text_of(&bytes) {
@@ -231,26 +256,42 @@ pub fn read_policy(path: &Path, tailnet: Option<&Tailnet>) -> Result<CheckedPoli
             let mut findings = tailgrant::diagnostic::Findings::default();
             findings.push(d);
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            output::print(
-                output::Format::Human,
-                &[output::Outcome::new(shown, text, findings)],
-            );
+            show(to, output::Outcome::new(shown, text, findings));
             Err(Status::Findings)
         }
     }
 }
 
-/// Reads a policy that must be valid: prints its errors and gives [`Status::Findings`]
-/// otherwise.
+/// Reads a policy for a command that answers from it (`compile`, `explain`, `diff`). Its
+/// errors are printed on standard error and give [`Status::Findings`]. Failing `tests` and
+/// `sshTests` entries alone do not stop the answer: the control plane would refuse to save
+/// such a policy, but what it grants is still well defined, and a reviewer wants to see it;
+/// they are printed on standard error as warnings.
 pub fn read_valid_policy(
     path: &Path,
     tailnet: Option<&Tailnet>,
 ) -> Result<(CheckedPolicy, tailgrant::policy::Policy), Status> {
-    let mut checked = read_policy(path, tailnet)?;
+    let mut checked = read_policy(path, tailnet, FindingsTo::Stderr)?;
+    let errors = checked.report.findings.errors.clone();
+    let answerable = errors.iter().all(is_test_failure);
     match checked.report.policy.take() {
-        Some(policy) if checked.report.findings.errors.is_empty() => Ok((checked, policy)),
+        Some(policy) if answerable => {
+            if !errors.is_empty() {
+                let mut findings = tailgrant::diagnostic::Findings::default();
+                for mut d in errors {
+                    d.severity = tailgrant::diagnostic::Severity::Warning;
+                    findings.push(d);
+                }
+                checked.print(findings, FindingsTo::Stderr);
+                eprintln!(
+                    "warning: {}: the policy's tests fail; answering for the policy as written (`tailgrant test` fails on them)",
+                    checked.path
+                );
+            }
+            Ok((checked, policy))
+        }
         _ => {
-            checked.print(checked.report.findings.clone());
+            checked.print(checked.report.findings.clone(), FindingsTo::Stderr);
             Err(Status::Findings)
         }
     }

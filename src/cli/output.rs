@@ -45,6 +45,20 @@ pub fn print(format: Format, outcomes: &[Outcome]) {
     print_with(format, outcomes, &options);
 }
 
+/// Prints outcomes in the human format to standard error, for the commands whose standard
+/// output is their answer (`diff`, `explain`, `compile`).
+pub fn eprint(outcomes: &[Outcome]) {
+    let options = report::Options {
+        color: io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ..report::Options::default()
+    };
+    let stderr = io::stderr();
+    let mut out = io::BufWriter::new(stderr.lock());
+    // Standard error closed early: nothing more can be said anywhere.
+    let _ = report::write(report::Format::Human, outcomes, &options, &mut out)
+        .and_then(|()| out.flush());
+}
+
 /// Prints outcomes in `format` with `options`, as they are rendered (no whole document is
 /// held in memory). A write error ends the output ([`super::output_failed`]).
 pub fn print_with(format: Format, outcomes: &[Outcome], options: &report::Options) {
