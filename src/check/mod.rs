@@ -13,13 +13,15 @@ mod names;
 mod rules;
 mod selectors;
 mod ssh;
+mod ssh_pairs;
 
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::policy::{self, Policy};
 use crate::tailnet::Tailnet;
 
 pub use names::Names;
-pub use rules::GRANTABLE_TAILSCALE_CAPS;
+pub(crate) use rules::{reserved_cap_help, tailscale_cap, TailscaleCap};
+pub use rules::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 /// What a check needs beyond the policy itself.
 #[derive(Debug, Clone, Default)]

@@ -1,8 +1,10 @@
 //! Unused definitions.
 //!
 //! **What:** a group, tag, host or ipset that the policy defines but no rule, owner list,
-//! auto-approver, nodeAttrs target, ipset or test refers to (a tag carried by a node of the
-//! `--tailnet` counts as used).
+//! auto-approver, nodeAttrs target, SSH recorder, ipset or test refers to. A tag counts as
+//! used when a node of the `--tailnet` carries it, and when a tag owns it: tagged devices
+//! such as Tailscale's Kubernetes operator apply it to the devices they create
+//! (`"tag:k8s": ["tag:k8s-operator"]`, Tailscale's operator setup), which need no rule.
 //!
 //! **Why:** a definition nobody uses is either dead weight or, more often, a typo elsewhere:
 //! the rule that was meant to use it names something else.
@@ -62,8 +64,15 @@ fn unused_tags(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .flat_map(|n| n.tags.iter().map(String::as_str))
         })
         .collect();
+    let applied_by_tags: HashSet<&str> = cx
+        .policy
+        .tag_owners
+        .iter()
+        .filter(|(_, owners)| owners.iter().any(|o| o.trim().starts_with("tag:")))
+        .map(|(tag, _)| tag.as_str())
+        .collect();
     unused(cx, &cx.policy.tag_owners, "TG1002", "tag", out, |tag| {
-        carried.contains(tag)
+        carried.contains(tag) || applied_by_tags.contains(tag)
     });
 }
 
