@@ -1,10 +1,12 @@
 //! Unused definitions.
 //!
 //! **What:** a group, tag, host or ipset that the policy defines but no rule, owner list,
-//! auto-approver, nodeAttrs target, SSH recorder, ipset or test refers to. A tag counts as
-//! used when a node of the `--tailnet` carries it, and when a tag owns it: tagged devices
-//! such as Tailscale's Kubernetes operator apply it to the devices they create
-//! (`"tag:k8s": ["tag:k8s-operator"]`, Tailscale's operator setup), which need no rule.
+//! auto-approver, nodeAttrs target, SSH recorder, ipset or test refers to. Tags are checked
+//! only with `--tailnet`: a tag also names the devices that carry it (in `tailscale status`,
+//! for the API, for Kubernetes), so it is unused only when no node carries it either. A tag
+//! that a tag owns counts as used too: tagged devices such as Tailscale's Kubernetes operator
+//! apply it to the devices they create (`"tag:k8s": ["tag:k8s-operator"]`, Tailscale's
+//! operator setup), which may not have joined the tailnet yet.
 //!
 //! **Why:** a definition nobody uses is either dead weight or, more often, a typo elsewhere:
 //! the rule that was meant to use it names something else.
@@ -33,7 +35,7 @@ pub const GROUP: Rule = Rule {
 pub const TAG: Rule = Rule {
     code: "TG1002",
     name: "unused-tag",
-    summary: "a tag no rule refers to and no node carries",
+    summary: "a tag no rule refers to and no node of the --tailnet carries",
     run: unused_tags,
 };
 
@@ -54,15 +56,13 @@ pub const IPSET: Rule = Rule {
 };
 
 fn unused_tags(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let carried: HashSet<&str> = cx
-        .options
-        .tailnet
-        .into_iter()
-        .flat_map(|t| {
-            t.nodes
-                .values()
-                .flat_map(|n| n.tags.iter().map(String::as_str))
-        })
+    let Some(tailnet) = cx.options.tailnet else {
+        return;
+    };
+    let carried: HashSet<&str> = tailnet
+        .nodes
+        .values()
+        .flat_map(|n| n.tags.iter().map(String::as_str))
         .collect();
     let applied_by_tags: HashSet<&str> = cx
         .policy
