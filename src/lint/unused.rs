@@ -103,3 +103,57 @@ fn unused<V>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::{check_text, Options};
+    use crate::tailnet::Tailnet;
+
+    fn unused_tags(policy: &str) -> Vec<String> {
+        let tailnet = Tailnet::from_text(
+            r#"{"tailnet": "alice@example.com",
+                "users": [{"id": 1, "name": "alice", "email": "alice@example.com"}],
+                "nodes": {"web-1": {"hostname": "web-1", "ipv4": "100.64.0.10", "tags": ["tag:web"]}}}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let options = Options {
+            tailnet: Some(&tailnet),
+        };
+        check_text(policy, &options)
+            .findings
+            .warnings
+            .iter()
+            .filter(|d| d.code == "TG1002")
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_tag_used_only_as_an_ssh_recorder_is_used() {
+        let found = unused_tags(
+            r#"{"tagOwners": {"tag:rec": [], "tag:web": []},
+                "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:web"],
+                         "users": ["root"], "recorder": ["tag:rec"]}]}"#,
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn tags_applied_by_a_tag_or_carried_by_a_node_are_used_and_others_are_not() {
+        // Tailscale's Kubernetes operator setup: the operator applies `tag:k8s`.
+        let found = unused_tags(
+            r#"{"tagOwners": {"tag:k8s-operator": [], "tag:k8s": ["tag:k8s-operator"],
+                              "tag:web": [], "tag:old": ["autogroup:admin"]}}"#,
+        );
+        assert_eq!(found, ["tag `tag:old` is never used"]);
+    }
+
+    #[test]
+    fn without_a_tailnet_no_tag_is_called_unused() {
+        let report = check_text(
+            r#"{"tagOwners": {"tag:old": ["autogroup:admin"]}}"#,
+            &Options::default(),
+        );
+        assert!(report.findings.warnings.is_empty());
+    }
+}
