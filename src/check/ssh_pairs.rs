@@ -50,52 +50,80 @@ fn classify(text: &str) -> Source {
     }
 }
 
+/// The destinations of one rule, as these rules look at them, computed once so that a rule
+/// costs the sum, not the product, of its source and destination counts.
+#[derive(Debug, Default)]
+struct Destinations {
+    /// Two distinct user destinations at most: enough to find one a user source is not.
+    users: Vec<String>,
+    has_self: bool,
+    has_member: bool,
+}
+
+impl Destinations {
+    fn of(dst: &[Str]) -> Self {
+        let mut d = Self::default();
+        for text in dst {
+            match parse_alias(text.trim()) {
+                Alias::User(u) if d.users.len() < 2 && !d.users.contains(&u) => d.users.push(u),
+                Alias::Autogroup(a) if a == "autogroup:self" => d.has_self = true,
+                Alias::Autogroup(a) if a == "autogroup:member" => d.has_member = true,
+                _ => {}
+            }
+        }
+        d
+    }
+
+    /// A user destination other than `kind` itself, if any.
+    fn other_user(&self, kind: &Source) -> Option<&str> {
+        self.users
+            .iter()
+            .find(|u| *kind != Source::User((*u).clone()))
+            .map(String::as_str)
+    }
+}
+
 /// Reports each source the rule's destinations or action do not admit, once per source.
 pub(super) fn check(rule: &SshRule, out: &mut Vec<Diagnostic>) {
     let is_check = rule.action.as_ref().is_some_and(|a| a.trim() == "check");
+    let dst = Destinations::of(&rule.dst);
     for s in &rule.src {
-        if let Some(problem) = problem(s, &classify(s.trim()), &rule.dst, is_check) {
+        if let Some(problem) = problem(s, &classify(s.trim()), &dst, is_check) {
             out.push(problem);
         }
     }
 }
 
 /// The first thing wrong with source `s` in its rule, if any.
-fn problem(s: &Str, kind: &Source, dst: &[Str], is_check: bool) -> Option<Diagnostic> {
+fn problem(s: &Str, kind: &Source, dst: &Destinations, is_check: bool) -> Option<Diagnostic> {
     if *kind == Source::Other {
         return None;
     }
     let src = s.trim();
-    for d in dst {
-        let dst_text = d.trim();
-        match (parse_alias(dst_text), kind) {
-            (Alias::User(owner), _) if *kind != Source::User(owner.clone()) => {
-                return Some(user_destination(src, &owner, kind, s));
-            }
-            (Alias::Autogroup(a), Source::Tagged) if a == "autogroup:self" => {
-                return Some(
-                    Diagnostic::error(
-                        CODE,
-                        "autogroup:self destination requires source to contain only users or groups, not tags or autogroup:tagged",
-                        s.span,
-                    )
-                    .with_label(format!("`{src}` cannot reach autogroup:self"))
-                    .with_help("autogroup:self is each user's own devices: give the tagged sources their own rule towards tags"),
-                );
-            }
-            (Alias::Autogroup(a), Source::Tagged) if a == "autogroup:member" => {
-                return Some(
-                    Diagnostic::error(
-                        CODE,
-                        "tags in SSH source cannot access autogroup:member (user-owned devices)",
-                        s.span,
-                    )
-                    .with_label(format!("`{src}` cannot open sessions on user-owned devices"))
-                    .with_help("tagged devices may SSH only into tagged devices: use tags or autogroup:tagged as the destination"),
-                );
-            }
-            _ => {}
-        }
+    if let Some(owner) = dst.other_user(kind) {
+        return Some(user_destination(src, owner, kind, s));
+    }
+    if *kind == Source::Tagged && dst.has_self {
+        return Some(
+            Diagnostic::error(
+                CODE,
+                "autogroup:self destination requires source to contain only users or groups, not tags or autogroup:tagged",
+                s.span,
+            )
+            .with_label(format!("`{src}` cannot reach autogroup:self"))
+            .with_help("autogroup:self is each user's own devices: give the tagged sources their own rule towards tags"),
+        );
+    }
+    if *kind == Source::Tagged && dst.has_member {
+        return Some(
+            Diagnostic::error(
+                CODE,
+                "tags in SSH source cannot access autogroup:member (user-owned devices)",
+                s.span,
+            )
+            .with_label(format!("`{src}` cannot open sessions on user-owned devices"))
+            .with_help("tagged devices may SSH only into tagged devices: use tags or autogroup:tagged as the destination"),
+        );
     }
     (is_check && *kind == Source::Tagged).then(|| {
         Diagnostic::error(
@@ -176,6 +204,15 @@ mod tests {
                 "dst": ["alice@example.com"], "users": ["root"]}"#,
         );
         assert_eq!(found, [("\"bob@example.com\"".into(), SAME_USER.into())]);
+    }
+
+    #[test]
+    fn two_user_destinations_reject_even_one_of_the_owners() {
+        let found = codes_and_messages(
+            r#"{"action": "accept", "src": ["alice@example.com"],
+                "dst": ["alice@example.com", "bob@example.com"], "users": ["root"]}"#,
+        );
+        assert_eq!(found, [("\"alice@example.com\"".into(), SAME_USER.into())]);
     }
 
     #[test]
