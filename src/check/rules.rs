@@ -3,7 +3,9 @@
 
 use super::definitions;
 use super::names::Names;
-use super::selectors::{check_alias, check_postures, is_known_autogroup, Side, ROLE_AUTOGROUPS};
+use super::selectors::{
+    check_alias, check_postures, is_known_autogroup, tag_not_found, Side, ROLE_AUTOGROUPS,
+};
 use super::Options;
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Acl, Grant, Policy, Str};
@@ -241,7 +243,7 @@ fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
             Alias::Tag(t) => out.push(
                 err("TG0201", format!("tag {t:?} not found"), v.span)
                     .with_label("no such tag")
-                    .with_help(format!("define the tag in `tagOwners`, e.g. \"{t}\": [\"autogroup:admin\"]")),
+                    .with_help(tag_not_found(&t, None, v.span, names).help.unwrap_or_default()),
             ),
             _ => out.push(
                 err("TG0213", "via can only be a tag", v.span)

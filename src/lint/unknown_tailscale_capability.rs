@@ -32,7 +32,7 @@ pub const RULE: Rule = Rule {
                     name.as_str(),
                     crate::check::GRANTABLE_TAILSCALE_CAPS.iter().copied(),
                 ) {
-                    Some(near) => format!("did you mean `{near}`? {}", reserved_cap_help(name)),
+                    Some(near) => format!("did you mean `{near}`? ({})", reserved_cap_help(name)),
                     None => reserved_cap_help(name),
                 };
                 out.push(
