@@ -245,6 +245,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("TG0305", "invalid SSH source"),
     ("TG0306", "invalid SSH destination"),
     ("TG0307", "invalid checkPeriod"),
+    (
+        "TG0308",
+        "SSH source not allowed towards its destination or action",
+    ),
     ("TG0401", "a test failed or is malformed"),
     ("TG0402", "invalid sshTests destination"),
     ("TG0501", "malformed relay/capability assertions file"),

@@ -305,7 +305,7 @@ fn acl_def() -> Value {
 }
 
 fn grant_def() -> Value {
-    let caps: Vec<Value> = crate::check::GRANTABLE_TAILSCALE_CAPS
+    let rejected: Vec<Value> = crate::check::REJECTED_TAILSCALE_CAPS
         .iter()
         .map(|c| json!(c))
         .collect();
@@ -316,10 +316,8 @@ fn grant_def() -> Value {
             "type": "string",
             "pattern": r"^[^/]*\.[^/]*/.",
             "patternErrorMessage": "capability names are `{domain}/{path}`, e.g. `example.com/cap/app`",
-            "not": {"pattern": "://"},
-            "if": {"pattern": r"^tailscale\.com/"},
-            "then": {"enum": caps},
-            "description": "A capability name, `{domain}/{path}`, without a URL scheme. In the `tailscale.com` domain only the capabilities Tailscale lets policies grant.",
+            "not": {"anyOf": [{"pattern": "://"}, {"enum": rejected}]},
+            "description": "A capability name, `{domain}/{path}`, without a URL scheme. In the `tailscale.com` domain, the capabilities Tailscale documents (the examples); the control plane rejects some others.",
             "examples": crate::check::GRANTABLE_TAILSCALE_CAPS,
         },
         "additionalProperties": {"$ref": "#/$defs/capabilityValues"},

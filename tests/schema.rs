@@ -9,7 +9,7 @@
 use jsonschema::Validator;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use tailgrant::check::GRANTABLE_TAILSCALE_CAPS;
+use tailgrant::check::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 use tailgrant::schema::policy_schema;
 
 const COMMITTED: &str = "schema/policy.schema.json";
@@ -208,7 +208,7 @@ fn obvious_mistakes_are_marked() {
             "/grants/0/app",
         ),
         (
-            json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {"tailscale.com/cap/is-admin": []}}]}),
+            json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {"tailscale.com/cap/funnel": []}}]}),
             "/grants/0/app",
         ),
         (
@@ -309,15 +309,22 @@ fn schema_fields_match_the_decoder() {
 /// The schema's list of `tailscale.com` capabilities is the check's.
 #[test]
 fn grantable_capabilities_match_the_check() {
-    let check = |cap: &str| {
+    let codes = |cap: &str| {
         let text = json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {cap: []}}]}).to_string();
         let report = tailgrant::check::check_text(&text, &tailgrant::check::Options::default());
-        let reserved = report.findings.all().any(|d| d.code == "TG0210");
-        reserved
+        report
+            .findings
+            .all()
+            .map(|d| d.code)
+            .filter(|c| ["TG0209", "TG0210", "TG1011"].contains(c))
+            .collect::<Vec<_>>()
     };
     for cap in GRANTABLE_TAILSCALE_CAPS {
-        assert!(!check(cap), "{cap} is reserved for the check");
+        assert_eq!(codes(cap), Vec::<&str>::new(), "{cap}");
     }
-    assert!(check("tailscale.com/cap/is-admin"));
-    assert!(check("tailscale.com/cap/relay-target"));
+    for cap in REJECTED_TAILSCALE_CAPS {
+        assert_eq!(codes(cap), ["TG0210"], "{cap}");
+    }
+    // No evidence either way: a warning, not the control plane's error.
+    assert_eq!(codes("tailscale.com/cap/is-admin"), ["TG1011"]);
 }

@@ -2,8 +2,8 @@
 
 use super::names::{parse_prefix, Names};
 use super::selectors::{
-    check_alias, check_domain, check_postures, group_not_found, tag_not_found, Side,
-    ROLE_AUTOGROUPS,
+    check_alias, check_domain, check_postures, group_not_found, is_known_autogroup, tag_not_found,
+    unknown_autogroup, Side, ROLE_AUTOGROUPS,
 };
 use super::Options;
 use crate::diagnostic::Diagnostic;
@@ -117,13 +117,22 @@ fn check_owner(owner: &Str, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
     match parse_alias(owner.trim()) {
         Alias::User(_) => {}
         Alias::Group(g) if names.groups.contains(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(&g, None, owner.span)),
+        Alias::Group(g) => out.push(group_not_found(&g, None, owner.span, names)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(&t, None, owner.span)),
+        Alias::Tag(t) => out.push(tag_not_found(&t, None, owner.span, names)),
         Alias::Autogroup(a)
             if a == "autogroup:member"
                 || a == "autogroup:tagged"
                 || ROLE_AUTOGROUPS.contains(&a.as_str()) => {}
+        Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(
+            err(
+                "TG0222",
+                format!("{:?}: not a valid owner", owner.value),
+                owner.span,
+            )
+            .with_label("unknown autogroup")
+            .with_help(unknown_autogroup(&a, owner.span).help.unwrap_or_default()),
+        ),
         _ => out.push(
             err(
                 "TG0222",

@@ -13,13 +13,15 @@ mod names;
 mod rules;
 mod selectors;
 mod ssh;
+mod ssh_pairs;
 
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::policy::{self, Policy};
 use crate::tailnet::Tailnet;
 
 pub use names::Names;
-pub use rules::GRANTABLE_TAILSCALE_CAPS;
+pub(crate) use rules::{reserved_cap_help, tailscale_cap, TailscaleCap};
+pub use rules::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 /// What a check needs beyond the policy itself.
 #[derive(Debug, Clone, Default)]
@@ -124,3 +126,105 @@ fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>)
 
 /// The code of a failing or malformed test.
 const TESTS_CODE: &str = "TG0401";
+
+#[cfg(test)]
+mod tests {
+    use super::{check_text, Options};
+
+    fn findings(text: &str) -> Vec<(&'static str, String, Option<String>)> {
+        check_text(text, &Options::default())
+            .findings
+            .all()
+            .map(|d| (d.code, d.message.clone(), d.help.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_proto_is_every_protocol_not_an_unknown_protocol() {
+        // Go's decoder reads `"proto": ""` as the zero value; Headscale's
+        // `Protocol.validate` accepts "" (hscontrol/policy/v2/types.go).
+        let text = r#"{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:443"], "proto": ""}],
+            "tests": [{"src": "a@example.com", "accept": ["100.64.0.1:443"], "proto": ""}]}"#;
+        assert_eq!(findings(text), []);
+        let bad =
+            r#"{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:443"], "proto": "tcpp"}]}"#;
+        assert_eq!(findings(bad)[0].0, "TG0214");
+    }
+
+    #[test]
+    fn ssh_users_the_control_plane_keeps_verbatim_are_not_rejected() {
+        // Each of these was accepted by the control plane and pushed as an `sshUsers` key
+        // (conformance ssh-unicode-emoji-user, ssh-malformed-user-tag-prefix,
+        // -autogroup-member, -autogroup-internet, -localpart-no-at, -localpart-no-glob,
+        // -whitespace-leading): only "" and "*" are rejected.
+        for user in [
+            "🚀",
+            "tag:foo",
+            "autogroup:member",
+            "autogroup:internet",
+            "autogroup:self",
+            "localpart:foo",
+            "localpart:foo@example.com",
+            " root",
+        ] {
+            let text = format!(
+                r#"{{"tagOwners": {{"tag:server": ["autogroup:admin"]}},
+                    "ssh": [{{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:server"], "users": [{user:?}]}}]}}"#
+            );
+            assert_eq!(findings(&text), [], "{user:?}");
+        }
+        let text = r#"{"tagOwners": {"tag:server": ["autogroup:admin"]},
+            "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:server"], "users": ["root", "*"]}]}"#;
+        assert_eq!(findings(text)[0].1, r#"user "*" is not valid"#);
+    }
+
+    #[test]
+    fn capabilities_tailscale_tells_users_to_grant_are_accepted() {
+        // tailscale/golink README.md and tailscale/tailsql authorizer/aclgrant.go.
+        for cap in ["tailscale.com/cap/golink", "tailscale.com/cap/tailsql"] {
+            let text = format!(
+                r#"{{"grants": [{{"src": ["autogroup:member"], "dst": ["autogroup:member"], "app": {{"{cap}": [{{"admin": true}}]}}}}]}}"#
+            );
+            assert_eq!(findings(&text), [], "{cap}");
+        }
+    }
+
+    #[test]
+    fn undefined_names_suggest_the_defined_one() {
+        let text = r#"{"groups": {"group:ops": ["a@example.com"]},
+            "tagOwners": {"tag:web": ["group:ops"]},
+            "ipsets": {"ipset:lan": ["10.0.0.0/8"]},
+            "postures": {"posture:latest": ["node:tsReleaseTrack == 'stable'"]},
+            "hosts": {"db": "10.0.0.5"},
+            "grants": [{"src": ["group:op", "ipset:lam"], "dst": ["tag:webb", "dbb", "autogroup:membr"],
+                        "ip": ["*"], "srcPosture": ["posture:lates"]}]}"#;
+        let helps: Vec<String> = findings(text)
+            .into_iter()
+            .filter(|(code, _, _)| code.starts_with("TG02"))
+            .map(|(_, _, help)| help.unwrap_or_default())
+            .collect();
+        for near in [
+            "group:ops",
+            "ipset:lan",
+            "tag:web",
+            "db",
+            "autogroup:member",
+            "posture:latest",
+        ] {
+            assert!(
+                helps.iter().any(|h| h.starts_with("did you mean")
+                    && h.contains(&format!("{near}`"))
+                    || h.contains(&format!("\"{near}\"?"))),
+                "no suggestion of {near} in {helps:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_autogroup_beside_autogroup_self_is_one_finding() {
+        let text = r#"{"acls": [{"action": "accept", "src": ["autogroup:members"], "dst": ["autogroup:self:*"]}]}"#;
+        let found = findings(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, r#"unknown autogroup "autogroup:members""#);
+    }
+}

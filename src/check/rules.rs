@@ -3,7 +3,9 @@
 
 use super::definitions;
 use super::names::Names;
-use super::selectors::{check_alias, check_postures, Side, ROLE_AUTOGROUPS};
+use super::selectors::{
+    check_alias, check_postures, is_known_autogroup, tag_not_found, Side, ROLE_AUTOGROUPS,
+};
 use super::Options;
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Acl, Grant, Policy, Str};
@@ -11,14 +13,39 @@ use crate::selector::{self, parse_alias, Alias};
 use crate::span::Span;
 use ipnet::IpNet;
 
-/// Capabilities in the tailscale.com domain that a policy may grant.
+/// Capabilities in the `tailscale.com` domain that Tailscale tells users to grant, each with
+/// where Tailscale says so. The control plane accepts them; `TG1011` warns on other names in
+/// the domain.
 pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
+    // Taildrive: tailscale/tailscale tailcfg/peercap/peercap.go (`Taildrive`) and the grant
+    // example in cmd/tailscale/cli/drive.go; accepted in conformance grant-b3.
     "tailscale.com/cap/drive",
+    // Peer relays: peercap.go (`Relay`); accepted in conformance grant-k11.
     "tailscale.com/cap/relay",
+    // The device web UI: peercap.go (`WebUI`); accepted in conformance grant-a3.
     "tailscale.com/cap/webui",
+    // The Kubernetes operator: peercap.go (`Kubernetes`) and cmd/k8s-operator/e2e/acl.hujson;
+    // accepted in conformance grant-b2.
     "tailscale.com/cap/kubernetes",
+    // tsidp, the OIDC provider: peercap.go (`TsIDP`).
     "tailscale.com/cap/tsidp",
+    // setec, the secrets server: tailscale/setec docs/server.md and server/server.go.
     "tailscale.com/cap/secrets",
+    // golink: tailscale/golink README.md ("grant them admin access") and golink.go.
+    "tailscale.com/cap/golink",
+    // tailsql: tailscale/tailsql authorizer/aclgrant.go (`tailsqlCap`).
+    "tailscale.com/cap/tailsql",
+    // proxy-to-grafana: tailscale/tailscale cmd/proxy-to-grafana/proxy-to-grafana.go (the
+    // grants example in its package doc).
+    "tailscale.com/cap/proxy-to-grafana",
+];
+
+/// Names in the `tailscale.com` domain that the control plane rejects with "capability name
+/// must not be in the tailscale.com domain" (conformance grant-k9, grant-k10, grant-a5).
+pub const REJECTED_TAILSCALE_CAPS: &[&str] = &[
+    "tailscale.com/cap/ingress",
+    "tailscale.com/cap/funnel",
+    "tailscale.com/cap/relay-target",
 ];
 
 pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
@@ -49,7 +76,12 @@ fn check_self_sources(src: &[Str], allow_wildcard: bool, out: &mut Vec<Diagnosti
         let ok = match parse_alias(s.trim()) {
             Alias::User(_) | Alias::Group(_) | Alias::UserDomain(_) => true,
             Alias::Wildcard => allow_wildcard,
-            Alias::Autogroup(a) => a == "autogroup:member" || ROLE_AUTOGROUPS.contains(&a.as_str()),
+            Alias::Autogroup(a) => {
+                // An unknown autogroup has its own finding.
+                a == "autogroup:member"
+                    || ROLE_AUTOGROUPS.contains(&a.as_str())
+                    || !is_known_autogroup(&a)
+            }
             _ => false,
         };
         if !ok {
@@ -211,7 +243,7 @@ fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
             Alias::Tag(t) => out.push(
                 err("TG0201", format!("tag {t:?} not found"), v.span)
                     .with_label("no such tag")
-                    .with_help(format!("define the tag in `tagOwners`, e.g. \"{t}\": [\"autogroup:admin\"]")),
+                    .with_help(tag_not_found(&t, None, v.span, names).help.unwrap_or_default()),
             ),
             _ => out.push(
                 err("TG0213", "via can only be a tag", v.span)
@@ -223,8 +255,9 @@ fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
     check_postures(&g.src_posture, names, out);
 }
 
-/// Checks an app capability name: `{domain}/{path}`, not in the tailscale.com domain except
-/// the capabilities users may grant.
+/// Checks an app capability name: `{domain}/{path}`, and not one of the `tailscale.com` names
+/// the control plane is known to reject. Other `tailscale.com` names are left to the
+/// `unknown-tailscale-capability` lint: the control plane's full list is not public.
 pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
     let form_ok = !name.contains("://")
         && name
@@ -240,9 +273,7 @@ pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
             .with_label("not {domain}/{path}")
             .with_help("name capabilities like `example.com/cap/my-app`, without a URL scheme"),
         );
-    } else if name.starts_with("tailscale.com/")
-        && !GRANTABLE_TAILSCALE_CAPS.contains(&name.as_str())
-    {
+    } else if tailscale_cap(name) == Some(TailscaleCap::Rejected) {
         out.push(
             err(
                 "TG0210",
@@ -408,10 +439,36 @@ fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
     }
 }
 
-fn reserved_cap_help(name: &str) -> String {
+/// What is known of a capability name in the `tailscale.com` domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TailscaleCap {
+    /// Tailscale tells users to grant it.
+    Grantable,
+    /// The control plane rejects it.
+    Rejected,
+    /// Neither is known.
+    Unknown,
+}
+
+/// Classifies `name` when it is in the `tailscale.com` domain.
+pub(crate) fn tailscale_cap(name: &str) -> Option<TailscaleCap> {
+    if !name.starts_with("tailscale.com/") {
+        None
+    } else if GRANTABLE_TAILSCALE_CAPS.contains(&name) {
+        Some(TailscaleCap::Grantable)
+    } else if REJECTED_TAILSCALE_CAPS.contains(&name) {
+        Some(TailscaleCap::Rejected)
+    } else {
+        Some(TailscaleCap::Unknown)
+    }
+}
+
+/// How to fix a capability name in the `tailscale.com` domain that is not grantable.
+pub(crate) fn reserved_cap_help(name: &str) -> String {
     match name {
         "tailscale.com/cap/relay-target" => "Tailscale adds relay-target itself, in the reverse direction of each `tailscale.com/cap/relay` grant: grant `tailscale.com/cap/relay` instead".to_string(),
         "tailscale.com/cap/drive-sharer" => "Tailscale adds drive-sharer itself for each `tailscale.com/cap/drive` grant: grant `tailscale.com/cap/drive` instead".to_string(),
+        "tailscale.com/cap/funnel" | "tailscale.com/cap/ingress" => "Funnel is turned on with the `funnel` node attribute (`nodeAttrs`), not granted".to_string(),
         _ => format!(
             "the tailscale.com capabilities a policy may grant are: {}",
             GRANTABLE_TAILSCALE_CAPS.join(", ")

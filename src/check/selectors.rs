@@ -32,7 +32,55 @@ pub(super) const ROLE_AUTOGROUPS: &[&str] = &[
     "autogroup:auditor",
 ];
 
-pub(super) fn tag_not_found(tag: &str, side: Option<Side>, span: Span) -> Diagnostic {
+/// Every autogroup Tailscale defines (Tailscale's "Targets and selectors" page,
+/// kb/1396/targets), for the "did you mean" of an unknown one.
+pub(super) const KNOWN_AUTOGROUPS: &[&str] = &[
+    "autogroup:member",
+    "autogroup:tagged",
+    "autogroup:self",
+    "autogroup:internet",
+    "autogroup:danger-all",
+    "autogroup:shared",
+    "autogroup:nonroot",
+    "autogroup:admin",
+    "autogroup:owner",
+    "autogroup:it-admin",
+    "autogroup:network-admin",
+    "autogroup:billing-admin",
+    "autogroup:auditor",
+];
+
+/// True for an autogroup Tailscale defines.
+pub(super) fn is_known_autogroup(a: &str) -> bool {
+    KNOWN_AUTOGROUPS.contains(&a)
+}
+
+/// An autogroup Tailscale does not define. This one finding stands for the name wherever it
+/// is used: rules that look at what a source is skip unknown autogroups.
+pub(super) fn unknown_autogroup(a: &str, span: Span) -> Diagnostic {
+    let help = match crate::policy::suggest_name(a, KNOWN_AUTOGROUPS.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!("the autogroups are {}", KNOWN_AUTOGROUPS.join(", ")),
+    };
+    err("TG0204", format!("unknown autogroup {a:?}"), span)
+        .with_label("unknown autogroup")
+        .with_help(help)
+}
+
+/// `help`, led by "did you mean" when one of `known` is a likely typo of `word`.
+fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>, help: String) -> String {
+    match crate::policy::suggest_name(word, known) {
+        Some(near) => format!("did you mean `{near}`? Otherwise {help}"),
+        None => help,
+    }
+}
+
+pub(super) fn tag_not_found(
+    tag: &str,
+    side: Option<Side>,
+    span: Span,
+    names: &Names<'_>,
+) -> Diagnostic {
     let message = match side {
         Some(Side::Src) => format!("src=tag not found: {tag:?}"),
         Some(Side::Dst) => format!("dst={tag:?}: tag not found: {tag:?}"),
@@ -40,12 +88,19 @@ pub(super) fn tag_not_found(tag: &str, side: Option<Side>, span: Span) -> Diagno
     };
     err("TG0201", message, span)
         .with_label("no such tag")
-        .with_help(format!(
-            "define the tag in `tagOwners`, e.g. \"{tag}\": [\"autogroup:admin\"]"
+        .with_help(suggest(
+            tag,
+            names.tags.iter().copied(),
+            format!("define the tag in `tagOwners`, e.g. \"{tag}\": [\"autogroup:admin\"]"),
         ))
 }
 
-pub(super) fn group_not_found(group: &str, side: Option<Side>, span: Span) -> Diagnostic {
+pub(super) fn group_not_found(
+    group: &str,
+    side: Option<Side>,
+    span: Span,
+    names: &Names<'_>,
+) -> Diagnostic {
     let message = match side {
         Some(Side::Src) => format!("src=group not found: {group:?}"),
         Some(Side::Dst) => format!("dst={group:?}: group not found: {group:?}"),
@@ -53,8 +108,10 @@ pub(super) fn group_not_found(group: &str, side: Option<Side>, span: Span) -> Di
     };
     err("TG0202", message, span)
         .with_label("no such group")
-        .with_help(format!(
-            "define the group in `groups`, e.g. \"{group}\": [\"alice@example.com\"]"
+        .with_help(suggest(
+            group,
+            names.groups.iter().copied(),
+            format!("define the group in `groups`, e.g. \"{group}\": [\"alice@example.com\"]"),
         ))
 }
 
@@ -72,15 +129,17 @@ pub(super) fn check_alias(
         Alias::Wildcard | Alias::User(_) | Alias::Prefix(_) | Alias::Service(_) => {}
         Alias::UserDomain(domain) => check_domain(&domain, "", s.span, opts, out),
         Alias::Group(g) if names.groups.contains(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(&g, Some(side), s.span)),
+        Alias::Group(g) => out.push(group_not_found(&g, Some(side), s.span, names)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), s.span)),
+        Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), s.span, names)),
         Alias::Ipset(i) if names.ipsets.contains(i.as_str()) => {}
         Alias::Ipset(i) => out.push(
             err("TG0215", format!("ipset not found: {i:?}"), s.span)
                 .with_label("no such ipset")
-                .with_help(format!(
-                    "define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"
+                .with_help(suggest(
+                    &i,
+                    names.ipsets.iter().copied(),
+                    format!("define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"),
                 )),
         ),
         Alias::Host(h) if names.hosts.contains_key(h.as_str()) => {}
@@ -103,6 +162,10 @@ pub(super) fn check_alias(
 }
 
 fn check_autogroup(a: &str, side: Side, span: Span, out: &mut Vec<Diagnostic>) {
+    if !is_known_autogroup(a) {
+        out.push(unknown_autogroup(a, span));
+        return;
+    }
     let role = ROLE_AUTOGROUPS.contains(&a);
     let problem = match (side, a) {
         (_, "autogroup:member" | "autogroup:tagged") => None,
@@ -118,7 +181,15 @@ fn check_autogroup(a: &str, side: Side, span: Span, out: &mut Vec<Diagnostic>) {
             Some(format!("{a:?} cannot be a nodeAttrs target"))
         }
         (_, _) if role => None,
-        _ => Some(format!("unknown autogroup {a:?}")),
+        // Tailscale's wording for an autogroup out of place (tailscale/tailscale#8194).
+        _ => Some(format!(
+            "{a:?} is not allowed in {}",
+            match side {
+                Side::Src => "src",
+                Side::Dst => "dst",
+                Side::Target => "target",
+            }
+        )),
     };
     if let Some(message) = problem {
         out.push(
@@ -161,7 +232,11 @@ pub(super) fn check_postures(list: &[Str], names: &Names<'_>, out: &mut Vec<Diag
             out.push(
                 err("TG0216", format!("posture not found: {:?}", p.value), p.span)
                     .with_label("no such posture")
-                    .with_help("define it in `postures`, e.g. \"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]"),
+                    .with_help(suggest(
+                        p.as_str(),
+                        names.postures.iter().copied(),
+                        "define it in `postures`, e.g. \"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]".to_string(),
+                    )),
             );
         }
     }

@@ -2,7 +2,10 @@
 
 use super::duration;
 use super::names::Names;
-use super::selectors::{check_alias, check_domain, tag_not_found, Side, ROLE_AUTOGROUPS};
+use super::selectors::{
+    check_alias, check_domain, check_postures, is_known_autogroup, tag_not_found,
+    unknown_autogroup, Side, ROLE_AUTOGROUPS,
+};
 use super::Options;
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Policy, SshRule};
@@ -73,34 +76,62 @@ fn check_rule(r: &SshRule, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<
         check_period(period, out);
     }
     for s in &r.src {
-        let text = s.trim();
-        match parse_alias(text) {
-            Alias::UserDomain(d) => check_domain(&d, "[ssh] ", s.span, opts, out),
-            Alias::Autogroup(a) if a != "autogroup:member" && a != "autogroup:tagged" && !ROLE_AUTOGROUPS.contains(&a.as_str()) => out.push(
-                err("TG0305", format!("src {a:?} is not valid in an SSH rule"), s.span)
-                    .with_label("autogroup not allowed here")
-                    .with_help("SSH sources are users, groups, tags, autogroup:member and autogroup:tagged"),
-            ),
-            Alias::Wildcard | Alias::Prefix(_) | Alias::Host(_) | Alias::Ipset(_) | Alias::Service(_) => out.push(
-                err("TG0305", format!("invalid src {text:?}"), s.span)
-                    .with_label("not an identity")
-                    .with_help("SSH sources are users, groups, tags, autogroup:member and autogroup:tagged"),
-            ),
-            _ => check_alias(s, text, Side::Src, names, opts, out),
-        }
+        check_source(s, names, opts, out);
     }
     for d in &r.dst {
         let text = d.trim();
         match parse_alias(text) {
-            Alias::Tag(t) if !names.tags.contains(t.as_str()) => out.push(tag_not_found(&t, Some(Side::Dst), d.span)),
+            Alias::Tag(t) if !names.tags.contains(t.as_str()) => out.push(tag_not_found(&t, Some(Side::Dst), d.span, names)),
             Alias::Tag(_) | Alias::User(_) => {}
             Alias::Autogroup(a) if matches!(a.as_str(), "autogroup:self" | "autogroup:member" | "autogroup:tagged") => {}
+            Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(unknown_autogroup(&a, d.span)),
             _ => out.push(
                 err("TG0306", format!("invalid dst {text:?}"), d.span)
                     .with_label("not an SSH destination")
                     .with_help("SSH destinations are tags, users, autogroup:self, autogroup:member or autogroup:tagged (not hosts, IPs or `*`)"),
             ),
         }
+    }
+    check_postures(&r.src_posture, names, out);
+    super::ssh_pairs::check(r, out);
+}
+
+/// One SSH source: an identity (user, group, tag, or a user or tag autogroup).
+fn check_source(
+    s: &crate::policy::Str,
+    names: &Names<'_>,
+    opts: &Options<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let text = s.trim();
+    let help = "SSH sources are users, groups, tags, autogroup:member, autogroup:tagged and the role autogroups";
+    match parse_alias(text) {
+        Alias::UserDomain(d) => check_domain(&d, "[ssh] ", s.span, opts, out),
+        Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(unknown_autogroup(&a, s.span)),
+        Alias::Autogroup(a)
+            if a != "autogroup:member"
+                && a != "autogroup:tagged"
+                && !ROLE_AUTOGROUPS.contains(&a.as_str()) =>
+        {
+            out.push(
+                // Tailscale's wording for an autogroup an SSH source may not use
+                // (tailscale/tailscale#8194: `"autogroup:admin" is not allowed in src`, since
+                // lifted for the role autogroups).
+                err("TG0305", format!("{a:?} is not allowed in src"), s.span)
+                    .with_label("autogroup not allowed in an SSH source")
+                    .with_help(help),
+            )
+        }
+        Alias::Wildcard
+        | Alias::Prefix(_)
+        | Alias::Host(_)
+        | Alias::Ipset(_)
+        | Alias::Service(_) => out.push(
+            err("TG0305", format!("invalid src {text:?}"), s.span)
+                .with_label("not an identity")
+                .with_help(help),
+        ),
+        _ => check_alias(s, text, Side::Src, names, opts, out),
     }
 }
 

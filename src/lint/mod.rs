@@ -6,7 +6,7 @@ mod field_case;
 mod redundant_rule;
 mod relay_wildcard_src;
 mod relay_without_relay;
-mod tag_without_owner;
+mod unknown_tailscale_capability;
 mod unused;
 
 use crate::check::{Names, Options};
@@ -48,9 +48,9 @@ pub const RULES: &[Rule] = &[
     redundant_rule::RULE,
     relay_wildcard_src::RULE,
     relay_without_relay::RULE,
-    tag_without_owner::RULE,
     field_case::RULE,
     check_period_on_accept::RULE,
+    unknown_tailscale_capability::RULE,
 ];
 
 /// Runs every lint.
@@ -91,7 +91,7 @@ pub(crate) fn references(p: &Policy) -> Vec<&str> {
         refs.extend(g.src.iter().chain(&g.dst).chain(&g.via).map(plain));
     }
     for r in &p.ssh {
-        refs.extend(r.src.iter().chain(&r.dst).map(plain));
+        refs.extend(r.src.iter().chain(&r.dst).chain(&r.recorder).map(plain));
     }
     for n in &p.node_attrs {
         refs.extend(n.target.iter().map(plain));

@@ -1,8 +1,12 @@
 //! Unused definitions.
 //!
 //! **What:** a group, tag, host or ipset that the policy defines but no rule, owner list,
-//! auto-approver, nodeAttrs target, ipset or test refers to (a tag carried by a node of the
-//! `--tailnet` counts as used).
+//! auto-approver, nodeAttrs target, SSH recorder, ipset or test refers to. Tags are checked
+//! only with `--tailnet`: a tag also names the devices that carry it (in `tailscale status`,
+//! for the API, for Kubernetes), so it is unused only when no node carries it either. A tag
+//! that a tag owns counts as used too: tagged devices such as Tailscale's Kubernetes operator
+//! apply it to the devices they create (`"tag:k8s": ["tag:k8s-operator"]`, Tailscale's
+//! operator setup), which may not have joined the tailnet yet.
 //!
 //! **Why:** a definition nobody uses is either dead weight or, more often, a typo elsewhere:
 //! the rule that was meant to use it names something else.
@@ -31,7 +35,7 @@ pub const GROUP: Rule = Rule {
 pub const TAG: Rule = Rule {
     code: "TG1002",
     name: "unused-tag",
-    summary: "a tag no rule refers to and no node carries",
+    summary: "a tag no rule refers to and no node of the --tailnet carries",
     run: unused_tags,
 };
 
@@ -52,18 +56,23 @@ pub const IPSET: Rule = Rule {
 };
 
 fn unused_tags(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let carried: HashSet<&str> = cx
-        .options
-        .tailnet
-        .into_iter()
-        .flat_map(|t| {
-            t.nodes
-                .values()
-                .flat_map(|n| n.tags.iter().map(String::as_str))
-        })
+    let Some(tailnet) = cx.options.tailnet else {
+        return;
+    };
+    let carried: HashSet<&str> = tailnet
+        .nodes
+        .values()
+        .flat_map(|n| n.tags.iter().map(String::as_str))
+        .collect();
+    let applied_by_tags: HashSet<&str> = cx
+        .policy
+        .tag_owners
+        .iter()
+        .filter(|(_, owners)| owners.iter().any(|o| o.trim().starts_with("tag:")))
+        .map(|(tag, _)| tag.as_str())
         .collect();
     unused(cx, &cx.policy.tag_owners, "TG1002", "tag", out, |tag| {
-        carried.contains(tag)
+        carried.contains(tag) || applied_by_tags.contains(tag)
     });
 }
 
@@ -92,5 +101,59 @@ fn unused<V>(
                 )),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::{check_text, Options};
+    use crate::tailnet::Tailnet;
+
+    fn unused_tags(policy: &str) -> Vec<String> {
+        let tailnet = Tailnet::from_text(
+            r#"{"tailnet": "alice@example.com",
+                "users": [{"id": 1, "name": "alice", "email": "alice@example.com"}],
+                "nodes": {"web-1": {"hostname": "web-1", "ipv4": "100.64.0.10", "tags": ["tag:web"]}}}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let options = Options {
+            tailnet: Some(&tailnet),
+        };
+        check_text(policy, &options)
+            .findings
+            .warnings
+            .iter()
+            .filter(|d| d.code == "TG1002")
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_tag_used_only_as_an_ssh_recorder_is_used() {
+        let found = unused_tags(
+            r#"{"tagOwners": {"tag:rec": [], "tag:web": []},
+                "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:web"],
+                         "users": ["root"], "recorder": ["tag:rec"]}]}"#,
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn tags_applied_by_a_tag_or_carried_by_a_node_are_used_and_others_are_not() {
+        // Tailscale's Kubernetes operator setup: the operator applies `tag:k8s`.
+        let found = unused_tags(
+            r#"{"tagOwners": {"tag:k8s-operator": [], "tag:k8s": ["tag:k8s-operator"],
+                              "tag:web": [], "tag:old": ["autogroup:admin"]}}"#,
+        );
+        assert_eq!(found, ["tag `tag:old` is never used"]);
+    }
+
+    #[test]
+    fn without_a_tailnet_no_tag_is_called_unused() {
+        let report = check_text(
+            r#"{"tagOwners": {"tag:old": ["autogroup:admin"]}}"#,
+            &Options::default(),
+        );
+        assert!(report.findings.warnings.is_empty());
     }
 }

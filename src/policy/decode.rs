@@ -87,7 +87,9 @@ fn acl(d: &mut Decoder, node: &Node) -> Acl {
         "action" => a.action = d.string(v),
         "src" | "users" => a.src.extend(d.strings(v)),
         "dst" | "ports" => a.dst.extend(d.strings(v)),
-        "proto" => a.proto = d.string_or_number(v),
+        // `"proto": ""` is the Go zero value, every protocol, as Tailscale's decoder reads
+        // it (and Headscale's: hscontrol/policy/v2/types.go, `Protocol.validate`).
+        "proto" => a.proto = d.string_or_number(v).filter(|p| !p.value.is_empty()),
         _ => a.src_posture = d.strings(v),
     });
     a
@@ -197,7 +199,7 @@ fn policy_test(d: &mut Decoder, node: &Node) -> PolicyTest {
     ];
     d.fields(node, "a test", keys, |d, key, v| match key {
         "src" | "user" => t.src = d.string(v),
-        "proto" => t.proto = d.string_or_number(v),
+        "proto" => t.proto = d.string_or_number(v).filter(|p| !p.value.is_empty()),
         "accept" | "allow" => t.accept.extend(d.strings(v)),
         "deny" => t.deny = d.strings(v),
         _ => t.src_posture_attrs = Some(v.to_json()),

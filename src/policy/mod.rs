@@ -189,6 +189,11 @@ pub(crate) fn suggest_name<'a>(
     word: &str,
     known: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // The distance takes time and memory in the product of the lengths: no name worth
+    // suggesting is this long.
+    if word.len() > 200 {
+        return None;
+    }
     let lower = word.to_ascii_lowercase();
     known
         .map(|k| {
