@@ -722,3 +722,32 @@ fn ssh_logins_agree_with_the_control_plane_captures() {
         disagree.join("\n")
     );
 }
+
+#[test]
+fn a_huge_markdown_report_still_fits_in_a_pull_request_comment() {
+    let users: Vec<String> = (0..300).map(|i| format!("\"u{i}@example.com\"")).collect();
+    let old = format!(
+        r#"{{"groups": {{"group:all": [{}]}}, "tagOwners": {{"tag:web": []}}, "grants": []}}"#,
+        users.join(", ")
+    );
+    let ports: Vec<String> = (0..200).map(|i| format!("\"tcp:{}\"", 2 * i + 1)).collect();
+    let new = old.replace(
+        r#""grants": []"#,
+        &format!(
+            r#""grants": [{{"src": ["group:all"], "dst": ["tag:web"], "ip": [{}]}}]"#,
+            ports.join(", ")
+        ),
+    );
+    let (code, md, err) = run(&old, &new, &["--format", "markdown"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.len() < 65_536, "{} characters", md.len());
+    assert!(md.contains("300 change(s) in access per selector"), "{md}");
+    assert!(md.contains("and 150 more"), "cells are cut");
+    assert!(md.contains("more change(s) not shown here"), "rows are cut");
+    let (_, text, _) = run(&old, &new, &[]);
+    assert_eq!(
+        text.matches("\n  u").count(),
+        300,
+        "text shows every change"
+    );
+}

@@ -152,8 +152,24 @@ fn code(item: &str) -> String {
     }
 }
 
+/// Items shown in one markdown cell; the rest are counted.
+const CELL_ITEMS: usize = 50;
+
+/// The length past which the markdown report stops adding rows: GitHub refuses a comment
+/// longer than 65536 characters, and a report that cannot be posted helps nobody.
+const MARKDOWN_BUDGET: usize = 60_000;
+
 fn cell(items: &[String]) -> String {
-    items.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
+    let mut s = items
+        .iter()
+        .take(CELL_ITEMS)
+        .map(|i| code(i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > CELL_ITEMS {
+        let _ = write!(s, " and {} more", items.len() - CELL_ITEMS);
+    }
+    s
 }
 
 fn markdown(d: &PolicyDiff) -> String {
@@ -164,7 +180,12 @@ fn markdown(d: &PolicyDiff) -> String {
     }
     let _ = writeln!(out, "{}.", summary(d));
     let by = if d.per_node { "node" } else { "selector" };
+    let mut left_out = 0;
     for (kind, changes) in by_kind(d) {
+        if out.len() > MARKDOWN_BUDGET {
+            left_out += changes.len();
+            continue;
+        }
         let mut title = kind.title().to_string();
         if let Some(first) = title.get_mut(..1) {
             first.make_ascii_uppercase();
@@ -182,6 +203,10 @@ fn markdown(d: &PolicyDiff) -> String {
         let columns = head.matches(" |").count();
         let _ = writeln!(out, "{head}\n|{}", "---|".repeat(columns));
         for c in changes {
+            if out.len() > MARKDOWN_BUDGET {
+                left_out += 1;
+                continue;
+            }
             let mut row = format!("| {} |", code(&c.subject));
             if let Some(dst) = &c.object {
                 let _ = write!(row, " {} |", code(dst));
@@ -195,9 +220,22 @@ fn markdown(d: &PolicyDiff) -> String {
     }
     if !d.widened_to_wildcard.is_empty() {
         out.push_str("\n**Widened to `*`:**\n\n");
-        for w in &d.widened_to_wildcard {
+        for w in d.widened_to_wildcard.iter().take(CELL_ITEMS) {
             let _ = writeln!(out, "- {}", code(w));
         }
+        if d.widened_to_wildcard.len() > CELL_ITEMS {
+            let _ = writeln!(
+                out,
+                "- and {} more",
+                d.widened_to_wildcard.len() - CELL_ITEMS
+            );
+        }
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n**{left_out} more change(s) not shown here** (a comment has a size limit): run `tailgrant diff` with `--format text` or `--format json` for all of them."
+        );
     }
     out
 }

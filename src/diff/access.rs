@@ -55,14 +55,38 @@ impl Access {
     }
 }
 
-/// The condition under which `port` is held, given ranges sorted by their first port.
-fn condition_at(ranges: &[(PortRange, Condition)], port: u32) -> Condition {
+/// Port ranges by the condition under which they are held, each list sorted and merged.
+type ByCondition = Vec<(Condition, Vec<PortRange>)>;
+
+fn by_condition_ranges(ranges: &[(PortRange, Condition)]) -> ByCondition {
+    let mut groups: BTreeMap<&Condition, Vec<PortRange>> = BTreeMap::new();
+    for (r, c) in ranges {
+        groups.entry(c).or_default().push(*r);
+    }
+    groups
+        .into_iter()
+        .map(|(c, mut list)| {
+            list.sort_unstable();
+            let mut merged: Vec<PortRange> = Vec::with_capacity(list.len());
+            for r in list {
+                match merged.last_mut() {
+                    Some(last) if u32::from(r.first) <= u32::from(last.last) + 1 => {
+                        last.last = last.last.max(r.last);
+                    }
+                    _ => merged.push(r),
+                }
+            }
+            (c.clone(), merged)
+        })
+        .collect()
+}
+
+/// The condition under which `port` is held.
+fn condition_at(groups: &ByCondition, port: u32) -> Condition {
     let mut c = Condition::default();
-    for (r, cond) in ranges {
-        if u32::from(r.first) > port {
-            break;
-        }
-        if port <= u32::from(r.last) {
+    for (cond, ranges) in groups {
+        let i = ranges.partition_point(|r| u32::from(r.first) <= port);
+        if i > 0 && ranges.get(i - 1).is_some_and(|r| port <= u32::from(r.last)) {
             c.or(cond);
         }
     }
@@ -116,15 +140,14 @@ pub fn compare(old: &Access, new: &Access) -> (Vec<String>, Vec<String>) {
     let protos: BTreeSet<u8> = old.ports.keys().chain(new.ports.keys()).copied().collect();
     let empty = Vec::new();
     for p in protos {
-        let mut o = old.ports.get(&p).unwrap_or(&empty).clone();
-        let mut n = new.ports.get(&p).unwrap_or(&empty).clone();
-        o.sort();
-        n.sort();
+        let o = by_condition_ranges(old.ports.get(&p).unwrap_or(&empty));
+        let n = by_condition_ranges(new.ports.get(&p).unwrap_or(&empty));
         // Every point where what is held may change; between two of them nothing does.
         let cuts: BTreeSet<u32> = o
             .iter()
             .chain(&n)
-            .flat_map(|(r, _)| [u32::from(r.first), u32::from(r.last) + 1])
+            .flat_map(|(_, list)| list)
+            .flat_map(|r| [u32::from(r.first), u32::from(r.last) + 1])
             .collect();
         let cuts: Vec<u32> = cuts.into_iter().collect();
         // Adjacent pieces with the same conditions before and after are shown as one range.
