@@ -123,7 +123,7 @@ fn lint_details(code: &str) -> String {
         "TG1005" => include_str!("lint/redundant_rule.rs"),
         "TG1006" => include_str!("lint/relay_wildcard_src.rs"),
         "TG1007" => include_str!("lint/relay_without_relay.rs"),
-        "TG1008" => include_str!("lint/tag_without_owner.rs"),
+        "TG1011" => include_str!("lint/unknown_tailscale_capability.rs"),
         "TG1009" => include_str!("lint/field_case.rs"),
         "TG1010" => include_str!("lint/check_period_on_accept.rs"),
         _ => "",
