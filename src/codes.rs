@@ -181,6 +181,7 @@ fn error_details(code: &str) -> &'static str {
         "TG0305" => "An SSH source that Tailscale does not accept (SSH sources are users, groups, tags and some autogroups, not addresses).",
         "TG0306" => "An SSH destination that Tailscale does not accept (tags, `autogroup:self`, users' own devices), or one not allowed for the rule's sources.",
         "TG0307" => "A `checkPeriod` that is not a duration (e.g. `12h`) or `always`, or is out of range.",
+        "TG0308" => "An SSH source the control plane refuses for its destination or action: a user destination accepts only that same user (no tags, groups or `autogroup:member`), tagged sources cannot reach `autogroup:self` or `autogroup:member`, and a `check` rule cannot have tags in `src`. Narrow the source, or give the destination a tag.",
         "TG0401" => "An entry of the policy's `tests` that fails against the tailnet, or is malformed. The message is the control plane's; fix the policy or the test.",
         "TG0402" => "An `sshTests` destination that does not name a node of the tailnet.",
         "TG0501" => "The relay and capability assertions file (`NAME.tests.hujson`) does not have the documented form (docs/assertions.md).",
