@@ -4,7 +4,10 @@
 //! expires endpoints, refreshes gauges and, when the shared policy has been
 //! swapped without [`RelayHandle::apply_policy`], applies it: closes the
 //! endpoints the new policy no longer allows. Each stored policy is applied
-//! (revoked, counted as a reload) exactly once, by whichever comes first.
+//! (revoked, counted as a reload) exactly once, by whichever comes first; the
+//! socket loops read the policy under the core's lock and apply a new one
+//! before their first decision with it, so no allocation is ever decided by
+//! a policy older than the last revocation.
 //!
 //! With [`Options::batched_io`] (the default) each loop receives up to
 //! [`quinn_udp::BATCH_SIZE`] datagrams per system call (`recvmmsg`, and GRO
@@ -206,14 +209,32 @@ impl Shared {
         &self,
         core: &mut RelayServer,
     ) -> Option<(Arc<LoadedPolicy>, Vec<ClosedEndpoint>)> {
+        let (_, newly) = self.policy_for_decisions(core);
+        newly
+    }
+
+    /// The policy that decisions taken under the core lock (held by the caller
+    /// as `core`) must use: the stored one, applied first when it was not yet.
+    /// Read under the lock and revoked before its first decision, so a
+    /// decision and the revocation always see one policy generation: a batch
+    /// that waited for the lock can never decide with a policy older than the
+    /// last revocation. The second value is what applying it closed, to be
+    /// reported with [`report_applied`](Self::report_applied) after the lock.
+    fn policy_for_decisions(
+        &self,
+        core: &mut RelayServer,
+    ) -> (
+        Arc<LoadedPolicy>,
+        Option<(Arc<LoadedPolicy>, Vec<ClosedEndpoint>)>,
+    ) {
         let current = self.policy.load_full();
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
         if Arc::ptr_eq(&current, &applied) {
-            return None;
+            return (current, None);
         }
         let closed = core.revoke(&*current.policy);
         *applied = current.clone();
-        Some((current, closed))
+        (current.clone(), Some((current, closed)))
     }
 
     /// Counts and logs a policy that [`apply_stored`](Self::apply_stored) applied.
@@ -433,6 +454,12 @@ impl RelayHandle {
     pub fn metrics(&self) -> Arc<Metrics> {
         self.shared.metrics.clone()
     }
+
+    /// Endpoints waiting for their legs, and endpoints with both legs bound,
+    /// counted now (the gauges are refreshed at each maintenance tick).
+    pub fn endpoint_counts(&self) -> (usize, usize) {
+        self.shared.core().endpoint_counts()
+    }
 }
 
 /// Binds the sockets and serves until `shutdown` completes.
@@ -472,7 +499,14 @@ async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId
     let metrics = &shared.metrics;
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::with_capacity(2048);
+    let mut handled = 0usize;
     loop {
+        // As the batched loop yields after each batch, this one yields every batch's worth
+        // of datagrams, so a flood cannot keep other tasks from running.
+        handled += 1;
+        if handled % BATCH_SIZE == 0 {
+            tokio::task::yield_now().await;
+        }
         let (n, src) = match socket.io.recv_from(&mut buf).await {
             Ok(r) => r,
             Err(e) => {
@@ -481,16 +515,19 @@ async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId
             }
         };
         let packet = &buf[..n];
-        let action = {
-            let loaded = shared.policy.load();
+        let (action, applied) = {
+            let mut core = shared.core();
+            let (loaded, applied) = shared.policy_for_decisions(&mut core);
             let policy = TimedPolicy {
                 inner: &*loaded.policy,
                 metrics,
             };
-            shared
-                .core()
-                .handle(src, packet, Instant::now(), &policy, &mut out)
+            let action = core.handle(src, packet, Instant::now(), &policy, &mut out);
+            (action, applied)
         };
+        if let Some((policy, closed)) = applied {
+            shared.report_applied(&policy, &closed);
+        }
         match action {
             Action::Forward(to) => {
                 let Some(out_socket) = shared.socket_for(&to, id).and_then(|i| shared.socket(i))
@@ -656,14 +693,14 @@ async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketI
             }
         };
         outbox.clear();
-        {
-            let loaded = shared.policy.load();
+        let applied = {
+            let mut core = shared.core();
+            let (loaded, applied) = shared.policy_for_decisions(&mut core);
             let policy = TimedPolicy {
                 inner: &*loaded.policy,
                 metrics,
             };
             let now = Instant::now();
-            let mut core = shared.core();
             for (m, buf) in meta.iter().zip(&bufs).take(n) {
                 let filled = buf.get(..m.len).unwrap_or(buf);
                 let stride = if m.stride == 0 { m.len } else { m.stride }.max(1);
@@ -693,8 +730,17 @@ async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketI
                     }
                 }
             }
+            applied
+        };
+        if let Some((policy, closed)) = applied {
+            shared.report_applied(&policy, &closed);
         }
         send_outbox(&shared, &socket, own_transport, &mut outbox);
+        // Under a flood the socket is always readable and the task would hold its worker
+        // for many batches (tokio's budget counts readiness, not work); yielding after
+        // each batch keeps the maintenance task, the reloads, the metrics server and the
+        // signal handlers running.
+        tokio::task::yield_now().await;
     }
 }
 
