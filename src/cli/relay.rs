@@ -104,6 +104,10 @@ struct LimitArgs {
     /// How often endpoints are expired and gauges refreshed [default: 1s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     maintenance_interval: Option<Duration>,
+    /// How often refused allocations are summarized in the log; in between, only the first
+    /// refusal per client and reason is logged [default: 1m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    refusal_summary_interval: Option<Duration>,
 }
 
 /// Parses a Go-style duration (`500ms`, `30s`, `5m`, `1h30m`).
@@ -154,6 +158,7 @@ impl RelayArgs {
         set(&mut s.replay_window, l.replay_window);
         set(&mut o.sockets_per_address, l.sockets_per_address);
         set(&mut o.maintenance_interval, l.maintenance_interval);
+        set(&mut o.refusal_summary_interval, l.refusal_summary_interval);
         o.socket_buffer = l.socket_buffer.or(o.socket_buffer);
         o.batched_io = !l.no_batched_io;
         o
@@ -686,6 +691,7 @@ mod tests {
         assert_eq!((s.allocation_rate, s.allocation_burst), (10.0, 20.0));
         assert_eq!((s.key_cache_capacity, s.replay_window), (65_536, 65_536));
         assert_eq!(d.maintenance_interval, Duration::from_secs(1));
+        assert_eq!(d.refusal_summary_interval, Duration::from_secs(60));
         assert!(d.batched_io);
         let o = parse(&[
             "--bind-lifetime",

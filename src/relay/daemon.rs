@@ -34,6 +34,7 @@ use super::disco::DiscoKey;
 use super::keys::{short_key, DiscoKeyPair};
 use super::metrics::{serve_http, Metrics, Transport};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy, SharedPolicy};
+use super::refusals::RefusalLog;
 use super::server::{Action, ClosedEndpoint, DropReason, RelayServer, ReplyKind, ServerConfig};
 
 /// How the daemon runs. Plain data: the CLI maps its flags onto it.
@@ -62,6 +63,10 @@ pub struct Options {
     /// Batched socket I/O: `recvmmsg` (and GRO) on receive, GSO on send,
     /// through `quinn-udp`. Off: one `recv_from` / `send_to` per datagram.
     pub batched_io: bool,
+    /// How often refused allocations are summarized in the log: the first refusal per
+    /// client and reason is logged, the others are counted until the summary (the metrics
+    /// count each one).
+    pub refusal_summary_interval: Duration,
 }
 
 impl Default for Options {
@@ -79,6 +84,7 @@ impl Default for Options {
             maintenance_interval: Duration::from_secs(1),
             log_addresses: false,
             batched_io: true,
+            refusal_summary_interval: Duration::from_secs(60),
         }
     }
 }
@@ -194,6 +200,8 @@ struct Shared {
     v4: Vec<Arc<RelaySocket>>,
     v6: Vec<Arc<RelaySocket>>,
     log_addresses: bool,
+    /// Which refusals are logged one by one.
+    refusals: Mutex<RefusalLog>,
 }
 
 impl Shared {
@@ -353,6 +361,10 @@ impl BoundRelay {
                 v4,
                 v6,
                 log_addresses: options.log_addresses,
+                refusals: Mutex::new(RefusalLog::new(
+                    options.refusal_summary_interval,
+                    Instant::now(),
+                )),
             }),
             local_addrs,
             metrics_listener,
@@ -787,16 +799,44 @@ fn send_outbox(
 fn count_drop(shared: &Shared, reason: &DropReason, src: SocketAddr) {
     let metrics = &shared.metrics;
     metrics.dropped(reason.label());
+    // Counted every time; logged the first time per client and reason in a summary period.
+    let first = |result, label| {
+        metrics.allocation(result, label);
+        shared
+            .refusals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(src.ip(), result, label)
+    };
     match reason {
         DropReason::Denied(denial) => {
-            metrics.allocation("denied", denial.label());
-            tracing::info!(client = %Redact(src, shared.log_addresses), reason = %denial, "allocation denied");
+            if first("denied", denial.label()) {
+                tracing::info!(client = %Redact(src, shared.log_addresses), reason = %denial, "allocation denied (further refusals of this client for this reason are summarized)");
+            }
         }
         DropReason::RateLimited | DropReason::TooManyEndpoints | DropReason::TooManyForNode => {
-            metrics.allocation("refused", reason.label());
-            tracing::info!(client = %Redact(src, shared.log_addresses), reason = reason.label(), "allocation refused");
+            if first("refused", reason.label()) {
+                tracing::info!(client = %Redact(src, shared.log_addresses), reason = reason.label(), "allocation refused (further refusals of this client for this reason are summarized)");
+            }
         }
         _ => {}
+    }
+}
+
+/// Logs the summary of refused allocations when its period is over.
+fn summarize_refusals(shared: &Shared, now: Instant) {
+    let summary = shared
+        .refusals
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .summary(now);
+    if let Some(s) = summary {
+        tracing::info!(
+            refusals = %s.counts_text(),
+            not_logged = s.unlogged,
+            period = ?s.period,
+            "allocation refusals in the last period"
+        );
     }
 }
 
@@ -813,6 +853,7 @@ async fn maintenance(shared: Arc<Shared>, every: Duration) {
         drop(core);
         shared.metrics.closed("expired", expired);
         shared.metrics.set_endpoints(connecting, open);
+        summarize_refusals(&shared, Instant::now());
         if let Some((policy, closed)) = applied {
             shared.report_applied(&policy, &closed);
         }
