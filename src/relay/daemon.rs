@@ -190,6 +190,9 @@ impl RelaySocket {
 #[derive(Debug, Clone, Copy)]
 struct SocketId(Transport, usize);
 
+/// A policy just applied, with the endpoints its revocation closed.
+type Applied = (Arc<LoadedPolicy>, Vec<ClosedEndpoint>);
+
 /// What the socket loops share.
 struct Shared {
     core: Mutex<RelayServer>,
@@ -213,10 +216,7 @@ impl Shared {
     /// Applies the stored policy unless it already was: asks it again about
     /// every endpoint (under the core lock, held by the caller as `core`) and
     /// records it as applied. `None` when there was nothing new to apply.
-    fn apply_stored(
-        &self,
-        core: &mut RelayServer,
-    ) -> Option<(Arc<LoadedPolicy>, Vec<ClosedEndpoint>)> {
+    fn apply_stored(&self, core: &mut RelayServer) -> Option<Applied> {
         let (_, newly) = self.policy_for_decisions(core);
         newly
     }
@@ -228,13 +228,7 @@ impl Shared {
     /// that waited for the lock can never decide with a policy older than the
     /// last revocation. The second value is what applying it closed, to be
     /// reported with [`report_applied`](Self::report_applied) after the lock.
-    fn policy_for_decisions(
-        &self,
-        core: &mut RelayServer,
-    ) -> (
-        Arc<LoadedPolicy>,
-        Option<(Arc<LoadedPolicy>, Vec<ClosedEndpoint>)>,
-    ) {
+    fn policy_for_decisions(&self, core: &mut RelayServer) -> (Arc<LoadedPolicy>, Option<Applied>) {
         let current = self.policy.load_full();
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
         if Arc::ptr_eq(&current, &applied) {
@@ -799,27 +793,29 @@ fn send_outbox(
 fn count_drop(shared: &Shared, reason: &DropReason, src: SocketAddr) {
     let metrics = &shared.metrics;
     metrics.dropped(reason.label());
-    // Counted every time; logged the first time per client and reason in a summary period.
-    let first = |result, label| {
-        metrics.allocation(result, label);
-        shared
-            .refusals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(src.ip(), result, label)
-    };
-    match reason {
-        DropReason::Denied(denial) => {
-            if first("denied", denial.label()) {
-                tracing::info!(client = %Redact(src, shared.log_addresses), reason = %denial, "allocation denied (further refusals of this client for this reason are summarized)");
-            }
-        }
+    let refusal = match reason {
+        DropReason::Denied(denial) => ("denied", denial.label()),
         DropReason::RateLimited | DropReason::TooManyEndpoints | DropReason::TooManyForNode => {
-            if first("refused", reason.label()) {
-                tracing::info!(client = %Redact(src, shared.log_addresses), reason = reason.label(), "allocation refused (further refusals of this client for this reason are summarized)");
-            }
+            ("refused", reason.label())
         }
-        _ => {}
+        _ => return,
+    };
+    let (result, label) = refusal;
+    metrics.allocation(result, label);
+    // Counted every time; logged the first time per client and reason in a summary period.
+    let first = shared
+        .refusals
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .record(src.ip(), result, label);
+    if !first {
+        return;
+    }
+    let client = Redact(src, shared.log_addresses);
+    if let DropReason::Denied(denial) = reason {
+        tracing::info!(%client, reason = %denial, "allocation denied (further refusals of this client for this reason are summarized)");
+    } else {
+        tracing::info!(%client, reason = label, "allocation refused (further refusals of this client for this reason are summarized)");
     }
 }
 
