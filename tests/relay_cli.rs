@@ -463,7 +463,7 @@ fn a_flood_of_refused_allocations_writes_a_bounded_number_of_log_lines() {
 
     let setup = Setup::new();
     let mut command = setup.relay_command();
-    command.args(["--refusal-summary-interval", "500ms"]);
+    command.args(["--refusal-summary-interval", "2s"]);
     let relay = Relay::spawn(command);
     relay.wait_log("relay serving", 1);
     let before = relay.log.lock().unwrap().lines().count();
@@ -485,13 +485,22 @@ fn a_flood_of_refused_allocations_writes_a_bounded_number_of_log_lines() {
     }
     relay.wait_log("allocation refusals in the last period", 1);
     let log = relay.log.lock().unwrap().clone();
+    // The flood may span several periods on a busy machine: per period, one line per
+    // reason, then the summary.
+    let periods = log
+        .matches("allocation refusals in the last period")
+        .count()
+        + 1;
     let new_lines = log.lines().count() - before;
-    assert_eq!(log.matches("allocation denied").count(), 1, "{log}");
-    assert_eq!(log.matches("allocation refused").count(), 1, "{log}");
+    assert!(log.matches("allocation denied").count() <= periods, "{log}");
+    assert!(
+        log.matches("allocation refused").count() <= periods,
+        "{log}"
+    );
     assert!(log.contains("denied/no_relay_grant="), "{log}");
     assert!(log.contains("refused/rate_limited="), "{log}");
     assert!(
-        new_lines <= 10,
+        new_lines <= 3 * periods && periods < 10,
         "{new_lines} lines for {FLOOD} refusals:\n{log}"
     );
     relay.stop();

@@ -509,7 +509,7 @@ async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId
     loop {
         // As the batched loop yields after each batch, this one yields every batch's worth
         // of datagrams, so a flood cannot keep other tasks from running.
-        handled += 1;
+        handled = handled.wrapping_add(1);
         if handled % BATCH_SIZE == 0 {
             tokio::task::yield_now().await;
         }
