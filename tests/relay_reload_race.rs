@@ -36,7 +36,7 @@ struct Flood {
     recent: Mutex<Vec<RelayEndpoint>>,
 }
 
-const RECENT: usize = 64;
+const RECENT: usize = 16;
 
 /// Sends allocation requests for (requester, a new peer key) in bursts from two sockets of
 /// its own (so the kernel spreads the flood over the relay's sockets) and reads the answers.
