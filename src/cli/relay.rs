@@ -839,12 +839,14 @@ mod tests {
             relay.handle(),
             reload,
         ));
-        std::fs::remove_file(&policy_path).unwrap();
+        // Made beside it and renamed over it: one change, seen by one poll.
+        let fifo = dir.path().join("fifo");
         let made = std::process::Command::new("mkfifo")
-            .arg(&policy_path)
+            .arg(&fifo)
             .status()
             .unwrap();
         assert!(made.success(), "mkfifo failed");
+        std::fs::rename(&fifo, &policy_path).unwrap();
         wait_until("the refused read to be counted", || {
             metrics
                 .encode()
