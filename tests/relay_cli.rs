@@ -128,6 +128,8 @@ struct Relay {
     addr: String,
     key: String,
     log: Arc<Mutex<String>>,
+    /// The lines of standard output after the listening addresses.
+    stdout: mpsc::Receiver<String>,
 }
 
 impl Relay {
@@ -177,6 +179,7 @@ impl Relay {
             addr: addr.unwrap(),
             key: key.unwrap(),
             log,
+            stdout: rx,
         }
     }
 
@@ -202,6 +205,21 @@ impl Relay {
                 "no {needle:?} in the relay log:\n{log}"
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The metrics address it printed (started with `--metrics`).
+    fn metrics_addr(&self) -> String {
+        loop {
+            let line = self.stdout.recv_timeout(Duration::from_secs(20));
+            assert!(
+                line.is_ok(),
+                "no metrics address: {}",
+                self.log.lock().unwrap()
+            );
+            if let Some(a) = line.unwrap().strip_prefix("metrics listening on ") {
+                return a.to_owned();
+            }
         }
     }
 
@@ -381,5 +399,109 @@ fn the_demo_in_the_docs_works() {
         .code(0);
     let out = stdout_of(&ok);
     assert!(out.contains("5/5 round trips, 0 lost"), "{out}");
+    relay.stop();
+}
+
+/// `GET path` on the metrics server: the status line and the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// A FIFO at `--policy` used to wedge the reload task for good (later reloads never
+/// applied, `/readyz` answering for a policy it no longer watched, SIGTERM ignored).
+#[test]
+fn a_fifo_at_the_policy_path_keeps_the_last_good_policy_and_sigterm_still_stops_the_relay() {
+    let setup = Setup::new();
+    let mut command = setup.relay_command();
+    command.args(["--metrics", "127.0.0.1:0"]);
+    let relay = Relay::spawn(command);
+    let metrics = relay.metrics_addr();
+
+    let path = setup.path("policy.hujson");
+    std::fs::remove_file(&path).unwrap();
+    let made = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    relay.signal("HUP");
+    relay.wait_log("not a regular file (a FIFO)", 1);
+    relay.wait_log("reload failed, the last good policy stays", 1);
+
+    // The last good policy serves on, and says so.
+    let ready = http_get(&metrics, "/readyz");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let text = http_get(&metrics, "/metrics");
+    assert!(
+        text.contains("tailgrant_relay_policy_generation 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tailgrant_relay_policy_reloads_total{reason=\"failed\"}"),
+        "{text}"
+    );
+    let out = stdout_of(&setup.ping(&relay, "laptop.key", "phone.key").code(0));
+    assert!(out.contains("3/3 round trips, 0 lost"), "{out}");
+
+    // A regular file again: applied.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, ALLOW_BOB).unwrap();
+    relay.signal("HUP");
+    relay.wait_log("policy reloaded", 1);
+    relay.stop();
+}
+
+/// Every refused allocation used to write a log line: a flood of refused requests from a
+/// known node became a flood of log.
+#[test]
+fn a_flood_of_refused_allocations_writes_a_bounded_number_of_log_lines() {
+    use tailgrant::relay::client::RelayClient;
+    use tailgrant::relay::keys::{parse_public, DiscoKeyPair};
+
+    let setup = Setup::new();
+    let mut command = setup.relay_command();
+    command.args(["--refusal-summary-interval", "2s"]);
+    let relay = Relay::spawn(command);
+    relay.wait_log("relay serving", 1);
+    let before = relay.log.lock().unwrap().lines().count();
+
+    // phone holds no relay grant: denied, and past its burst rate-limited too.
+    let phone = std::fs::read_to_string(setup.path("phone.key")).unwrap();
+    let phone = DiscoKeyPair::from_private_text(phone.trim()).unwrap();
+    let laptop = *DiscoKeyPair::from_secret_bytes([7; 32]).public();
+    let relay_key = parse_public(&relay.key).unwrap();
+    let mut client = RelayClient::new(phone, rand::SeedableRng::seed_from_u64(1));
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    const FLOOD: usize = 3_000;
+    for i in 0..FLOOD {
+        let request = client.allocate_request(&relay_key, &laptop, 1);
+        socket.send_to(&request, &relay.addr).unwrap();
+        if i % 100 == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    relay.wait_log("allocation refusals in the last period", 1);
+    let log = relay.log.lock().unwrap().clone();
+    // The flood may span several periods on a busy machine: per period, one line per
+    // reason, then the summary.
+    let periods = log
+        .matches("allocation refusals in the last period")
+        .count()
+        + 1;
+    let new_lines = log.lines().count() - before;
+    assert!(log.matches("allocation denied").count() <= periods, "{log}");
+    assert!(
+        log.matches("allocation refused").count() <= periods,
+        "{log}"
+    );
+    assert!(log.contains("denied/no_relay_grant="), "{log}");
+    assert!(log.contains("refused/rate_limited="), "{log}");
+    assert!(
+        new_lines <= 3 * periods && periods < 10,
+        "{new_lines} lines for {FLOOD} refusals:\n{log}"
+    );
     relay.stop();
 }

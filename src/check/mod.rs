@@ -56,6 +56,23 @@ impl Report {
 
 /// Parses and checks a policy text.
 pub fn check_text(text: &str, options: &Options<'_>) -> Report {
+    report(text, options, check)
+}
+
+/// Parses and checks a policy text for what decides its validity only: the errors Tailscale
+/// would report, without the lints (which never make a policy invalid). For a caller that
+/// only needs the verdict, such as the relay's reload; the decoded policy and every error
+/// are the same as [`check_text`]'s.
+pub fn validate_text(text: &str, options: &Options<'_>) -> Report {
+    report(text, options, errors)
+}
+
+/// Parses `text` and collects what `findings` finds in the decoded policy.
+fn report(
+    text: &str,
+    options: &Options<'_>,
+    findings_of: fn(&Policy, &Options<'_>) -> Vec<Diagnostic>,
+) -> Report {
     let mut findings = Findings::default();
     match policy::parse_policy(text) {
         Err(syntax) => {
@@ -66,7 +83,7 @@ pub fn check_text(text: &str, options: &Options<'_>) -> Report {
             }
         }
         Ok((policy, decode)) => {
-            let mut all = check(&policy, options);
+            let mut all = findings_of(&policy, options);
             all.splice(0..0, decode);
             let mut findings = Findings::from_vec(all);
             findings.sort();
@@ -81,17 +98,28 @@ pub fn check_text(text: &str, options: &Options<'_>) -> Report {
 /// Checks a decoded policy: every error Tailscale would report, and the lints.
 pub fn check(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
     let names = Names::new(policy);
-    let mut out = Vec::new();
-    rules::check(policy, &names, options, &mut out);
-    ssh::check(policy, &names, options, &mut out);
-    if let Some(tailnet) = options.tailnet {
-        evaluate_tests(policy, tailnet, &mut out);
-    }
+    let errors = rule_findings(policy, &names, options);
     // The lints may be many (one per unused name): keep their list and put the few errors
     // before them, rather than hold a copy of it.
     let mut lints = crate::lint::run(policy, &names, options);
-    lints.splice(0..0, out);
+    lints.splice(0..0, errors);
     lints
+}
+
+/// What [`check`] finds without the lints.
+fn errors(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
+    rule_findings(policy, &Names::new(policy), options)
+}
+
+/// The rules by which Tailscale rejects a policy, and its `tests`.
+fn rule_findings(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    rules::check(policy, names, options, &mut out);
+    ssh::check(policy, names, options, &mut out);
+    if let Some(tailnet) = options.tailnet {
+        evaluate_tests(policy, tailnet, &mut out);
+    }
+    out
 }
 
 /// With a tailnet, `tests` and `sshTests` are evaluated as the control plane does. The

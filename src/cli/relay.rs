@@ -7,7 +7,7 @@ use super::{fail, read_input, Status};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tailgrant::relay::daemon::{BoundRelay, Options, RelayHandle};
 use tailgrant::relay::keys::{parse_public, public_text, DiscoKeyPair};
 use tailgrant::relay::policy::{shared, LoadedPolicy, SharedPolicy};
@@ -104,6 +104,10 @@ struct LimitArgs {
     /// How often endpoints are expired and gauges refreshed [default: 1s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     maintenance_interval: Option<Duration>,
+    /// How often refused allocations are summarized in the log; in between, only the first
+    /// refusal per client and reason is logged [default: 1m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    refusal_summary_interval: Option<Duration>,
 }
 
 /// Parses a Go-style duration (`500ms`, `30s`, `5m`, `1h30m`).
@@ -154,6 +158,7 @@ impl RelayArgs {
         set(&mut s.replay_window, l.replay_window);
         set(&mut o.sockets_per_address, l.sockets_per_address);
         set(&mut o.maintenance_interval, l.maintenance_interval);
+        set(&mut o.refusal_summary_interval, l.refusal_summary_interval);
         o.socket_buffer = l.socket_buffer.or(o.socket_buffer);
         o.batched_io = !l.no_batched_io;
         o
@@ -166,12 +171,26 @@ fn set<T>(field: &mut T, flag: Option<T>) {
     }
 }
 
-/// The two watched files and what was last loaded from them.
+/// Reads one watched file: [`read_input`] (bounded; a FIFO, device or directory is refused
+/// at once), or a stand-in in tests.
+type ReadFile = dyn Fn(&Path) -> Result<Vec<u8>, String> + Send + Sync;
+
+/// The two watched files and how they are read.
 struct Source {
     policy: PathBuf,
     tailnet: PathBuf,
     node: String,
+    read_file: Box<ReadFile>,
 }
+
+/// The texts of the policy and the tailnet file, read at one reload.
+struct Inputs {
+    policy: String,
+    tailnet: String,
+}
+
+/// Modification time and length of the policy and the tailnet file, when they can be read.
+type Stamp = [Option<(SystemTime, u64)>; 2];
 
 /// A compile that failed: what to print or log.
 struct LoadFailure {
@@ -183,14 +202,32 @@ struct LoadFailure {
 }
 
 impl Source {
+    /// The files given on the command line, read with [`read_input`].
+    fn new(policy: PathBuf, tailnet: PathBuf, node: String) -> Self {
+        Self {
+            policy,
+            tailnet,
+            node,
+            read_file: Box::new(read_input),
+        }
+    }
+
     fn read(&self, path: &Path) -> Result<String, LoadFailure> {
         let failure = |message| LoadFailure {
             message,
             hash: None,
             findings: None,
         };
-        let bytes = read_input(path).map_err(failure)?;
+        let bytes = (self.read_file)(path).map_err(failure)?;
         String::from_utf8(bytes).map_err(|_| failure(format!("{}: not UTF-8", path.display())))
+    }
+
+    /// Reads both files.
+    fn read_inputs(&self) -> Result<Inputs, LoadFailure> {
+        Ok(Inputs {
+            policy: self.read(&self.policy)?,
+            tailnet: self.read(&self.tailnet)?,
+        })
     }
 
     /// Reads both files and compiles them; `Ok(None)` when their hash is one of `skip`.
@@ -200,8 +237,18 @@ impl Source {
         generation: u64,
         skip: &[&str],
     ) -> Result<Option<(LoadedPolicy, Tailnet)>, LoadFailure> {
-        let policy = self.read(&self.policy)?;
-        let tailnet = self.read(&self.tailnet)?;
+        self.compile(self.read_inputs()?, generation, skip)
+    }
+
+    /// Compiles what [`read_inputs`](Self::read_inputs) read; `Ok(None)` when the inputs'
+    /// hash is one of `skip`.
+    fn compile(
+        &self,
+        inputs: Inputs,
+        generation: u64,
+        skip: &[&str],
+    ) -> Result<Option<(LoadedPolicy, Tailnet)>, LoadFailure> {
+        let Inputs { policy, tailnet } = inputs;
         let hash = input_hash(policy.as_bytes(), tailnet.as_bytes());
         if skip.contains(&hash.as_str()) {
             return Ok(None);
@@ -223,7 +270,7 @@ impl Source {
     }
 
     /// Modification time and length of both files: a cheap change detector.
-    fn stamp(&self) -> [Option<(SystemTime, u64)>; 2] {
+    fn stamp(&self) -> Stamp {
         [&self.policy, &self.tailnet].map(|p| {
             let m = std::fs::metadata(p).ok()?;
             Some((m.modified().ok()?, m.len()))
@@ -256,11 +303,9 @@ pub fn run(args: &RelayArgs) -> Status {
         Ok(k) => k,
         Err(e) => return fail(&e),
     };
-    let source = Source {
-        policy: args.policy.clone(),
-        tailnet: args.tailnet.clone(),
-        node: args.node.clone(),
-    };
+    let source = Source::new(args.policy.clone(), args.tailnet.clone(), args.node.clone());
+    // Taken before the first read: a change made while it is read is seen by the first poll.
+    let stamp = source.stamp();
     // The tailnet the first policy was compiled against also gives the listen and
     // static-endpoint defaults: one read, one parse, so both come from the same version.
     let (first, tailnet) = match source.load(1, &[]) {
@@ -283,7 +328,29 @@ pub fn run(args: &RelayArgs) -> Status {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(serve(options, keys, first, source, args.poll_interval))
+    let reload = Reload {
+        poll: args.poll_interval,
+        read_timeout: READ_TIMEOUT,
+    };
+    let status = runtime.block_on(serve(options, keys, first, source, stamp, reload));
+    shut_down(runtime);
+    status
+}
+
+/// How long a reload waits for the policy and tailnet files to be read (and their
+/// modification times to be looked up). A read that takes longer, on a hung network file
+/// system for instance, is counted as a failed reload; it is left to finish on its own
+/// thread, and no other read starts until it has.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the daemon waits, once stopped, for a file read still in progress.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
+
+/// Stops the runtime without waiting for a blocked file read: dropping a tokio runtime waits
+/// for every blocking task, so a read stalled on a hung file system would keep the process
+/// alive after SIGTERM.
+fn shut_down(runtime: tokio::runtime::Runtime) {
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }
 
 fn init_logging() {
@@ -315,7 +382,8 @@ async fn serve(
     keys: DiscoKeyPair,
     first: LoadedPolicy,
     source: Source,
-    poll: Duration,
+    stamp: Stamp,
+    reload: Reload,
 ) -> Status {
     let policy = shared(first);
     let relay = match BoundRelay::bind(options, keys, policy.clone()).await {
@@ -333,7 +401,7 @@ async fn serve(
     if let Some(addr) = relay.metrics_addr() {
         outln!("metrics listening on {addr}");
     }
-    let reloader = tokio::spawn(reload_loop(source, policy, relay.handle(), poll));
+    let reloader = tokio::spawn(reload_loop(source, stamp, policy, relay.handle(), reload));
     let result = relay.serve(shutdown_signal()).await;
     reloader.abort();
     match result {
@@ -390,6 +458,18 @@ impl Hangup {
     }
 }
 
+/// How the reload loop runs.
+#[derive(Debug, Clone, Copy)]
+struct Reload {
+    /// How often the files' modification times are looked at.
+    poll: Duration,
+    /// How long a read may take before it counts as failed ([`READ_TIMEOUT`]).
+    read_timeout: Duration,
+}
+
+/// What a read job found: the files' stamp, and their texts when they were read.
+type ReadOutcome = (Stamp, Option<Result<Inputs, LoadFailure>>);
+
 /// Reloads on SIGHUP and when a file's modification time or length changes.
 ///
 /// Polling, not inotify: configuration management and Kubernetes ConfigMaps replace files by
@@ -397,25 +477,78 @@ impl Hangup {
 /// directory must then filter); two `stat` calls a second cost nothing, work on every
 /// platform and file system (NFS included), and need no extra dependency. The content hash
 /// then decides whether anything really changed.
-async fn reload_loop(source: Source, policy: SharedPolicy, relay: RelayHandle, poll: Duration) {
+///
+/// Nothing here blocks the daemon: the `stat` calls and the reads run on the blocking pool
+/// under [`Reload::read_timeout`], and the compile there too. A reload that cannot read
+/// the files (refused, unreadable or stalled) keeps the last good policy and counts as
+/// failed.
+async fn reload_loop(
+    source: Source,
+    mut stamp: Stamp,
+    policy: SharedPolicy,
+    relay: RelayHandle,
+    reload: Reload,
+) {
     let source = Arc::new(source);
     let mut hangup = Hangup::new();
-    let mut tick = tokio::time::interval(poll.max(Duration::from_millis(10)));
+    let mut tick = tokio::time::interval(reload.poll.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut stamp = source.stamp();
     // The hash of the last inputs tried, good or bad, so an unchanged broken file is not
     // logged every second.
     let mut last_tried = policy.load().hash.clone();
+    // A read that outlived its timeout, with when it started.
+    let mut stalled: Option<(tokio::task::JoinHandle<ReadOutcome>, Instant)> = None;
     loop {
         let forced = tokio::select! {
             () = hangup.recv() => true,
             _ = tick.tick() => false,
         };
-        let now = source.stamp();
-        if !forced && now == stamp {
-            continue;
+        if let Some((job, since)) = &stalled {
+            if !job.is_finished() {
+                if forced {
+                    relay.metrics().reload(false);
+                    tracing::error!(
+                        "reload failed, the last good policy stays: the read of the policy                          files started {:.1?} ago has not returned",
+                        since.elapsed()
+                    );
+                }
+                continue;
+            }
+            // Its result is stale: this tick reads again.
+            stalled = None;
         }
-        stamp = now;
+        let src = source.clone();
+        let previous = stamp;
+        let mut job = tokio::task::spawn_blocking(move || {
+            let now = src.stamp();
+            let changed = forced || now != previous;
+            (now, changed.then(|| src.read_inputs()))
+        });
+        let read = match tokio::time::timeout(reload.read_timeout, &mut job).await {
+            Ok(Ok((now, read))) => {
+                stamp = now;
+                read
+            }
+            Ok(Err(e)) => {
+                relay.metrics().reload(false);
+                tracing::error!(error = %e, "reload task failed, the last good policy stays");
+                continue;
+            }
+            Err(_) => {
+                relay.metrics().reload(false);
+                tracing::error!(
+                    "reload failed, the last good policy stays: reading {} and {} took                      longer than {:?} (a hung file system?)",
+                    source.policy.display(),
+                    source.tailnet.display(),
+                    reload.read_timeout
+                );
+                stalled = Some((job, Instant::now()));
+                continue;
+            }
+        };
+        let Some(read) = read else {
+            continue;
+        };
         let current = policy.load_full();
         let generation = current.generation + 1;
         // Inputs equal to the loaded policy's are never recompiled; a file that failed is
@@ -425,11 +558,15 @@ async fn reload_loop(source: Source, policy: SharedPolicy, relay: RelayHandle, p
             skip.push(last_tried.clone());
         }
         let src = source.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
-            src.load(generation, &skip)
-        })
-        .await;
+        let outcome = match read {
+            Ok(inputs) => tokio::task::spawn_blocking(move || {
+                let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+                src.compile(inputs, generation, &skip)
+            })
+            .await
+            .map_err(|e| e.to_string()),
+            Err(failure) => Ok(Err(failure)),
+        };
         match outcome {
             Ok(Ok(None)) => {
                 tracing::debug!(forced, "policy inputs unchanged");
@@ -523,11 +660,11 @@ mod tests {
     #[test]
     fn one_load_gives_the_policy_and_the_tailnet_it_was_compiled_against() {
         let dir = tempfile::tempdir().unwrap();
-        let source = Source {
-            policy: dir.path().join("policy.hujson"),
-            tailnet: dir.path().join("tailnet.json"),
-            node: "relay".into(),
-        };
+        let source = Source::new(
+            dir.path().join("policy.hujson"),
+            dir.path().join("tailnet.json"),
+            "relay".into(),
+        );
         std::fs::write(&source.policy, "{}").unwrap();
         std::fs::write(&source.tailnet, TAILNET).unwrap();
         let (loaded, tailnet) = source.load(1, &[]).ok().flatten().unwrap();
@@ -554,6 +691,7 @@ mod tests {
         assert_eq!((s.allocation_rate, s.allocation_burst), (10.0, 20.0));
         assert_eq!((s.key_cache_capacity, s.replay_window), (65_536, 65_536));
         assert_eq!(d.maintenance_interval, Duration::from_secs(1));
+        assert_eq!(d.refusal_summary_interval, Duration::from_secs(60));
         assert!(d.batched_io);
         let o = parse(&[
             "--bind-lifetime",
@@ -577,5 +715,168 @@ mod tests {
         assert!(!o.batched_io);
         assert!(Wrapper::try_parse_from(["relay", "--bind-lifetime", "-1s"]).is_err());
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+    }
+
+    /// The files in `dir`, read by a stand-in that blocks while `stall` is set (at most
+    /// 20 s), as a read on a hung network file system does.
+    fn stalling_source(dir: &Path, stall: Arc<std::sync::atomic::AtomicBool>) -> Source {
+        let mut source = Source::new(
+            dir.join("policy.hujson"),
+            dir.join("tailnet.json"),
+            "relay".into(),
+        );
+        source.read_file = Box::new(move |path| {
+            let until = Instant::now() + Duration::from_secs(20);
+            while stall.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            read_input(path)
+        });
+        source
+    }
+
+    async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "gave up waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stalled_read_keeps_the_last_good_policy_is_counted_once_and_blocks_nothing() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("policy.hujson"), "{}").unwrap();
+        std::fs::write(dir.path().join("tailnet.json"), TAILNET).unwrap();
+        let stall = Arc::new(AtomicBool::new(false));
+        let source = stalling_source(dir.path(), stall.clone());
+        let stamp = source.stamp();
+        let (first, _) = source.load(1, &[]).ok().flatten().unwrap();
+        let policy = shared(first);
+        let options = Options {
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            sockets_per_address: 1,
+            ..Options::default()
+        };
+        let relay = BoundRelay::bind(
+            options,
+            DiscoKeyPair::from_secret_bytes([1; 32]),
+            policy.clone(),
+        )
+        .await
+        .unwrap();
+        let metrics = relay.metrics();
+        let reload = Reload {
+            poll: Duration::from_millis(10),
+            read_timeout: Duration::from_millis(100),
+        };
+        let reloader = tokio::spawn(reload_loop(
+            source,
+            stamp,
+            policy.clone(),
+            relay.handle(),
+            reload,
+        ));
+        let failed = |n: usize| {
+            metrics.encode().contains(&format!(
+                "tailgrant_relay_policy_reloads_total{{reason=\"failed\"}} {n}"
+            ))
+        };
+
+        stall.store(true, Ordering::SeqCst);
+        std::fs::write(dir.path().join("policy.hujson"), r#"{"grants": []}"#).unwrap();
+        wait_until("the stalled read to be counted", || failed(1)).await;
+        assert_eq!(policy.load().generation, 1, "the last good policy stays");
+        // The stalled read is counted once and no other read piles up behind it.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(failed(1), "{}", metrics.encode());
+        assert_eq!(policy.load().generation, 1);
+
+        // Once the file system answers again, the change is applied.
+        stall.store(false, Ordering::SeqCst);
+        wait_until("the change to be applied", || policy.load().generation == 2).await;
+        assert!(failed(1), "{}", metrics.encode());
+        reloader.abort();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fifo_at_the_policy_path_fails_the_reload_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy_path = dir.path().join("policy.hujson");
+        std::fs::write(&policy_path, "{}").unwrap();
+        std::fs::write(dir.path().join("tailnet.json"), TAILNET).unwrap();
+        let source = Source::new(
+            policy_path.clone(),
+            dir.path().join("tailnet.json"),
+            "relay".into(),
+        );
+        let stamp = source.stamp();
+        let (first, _) = source.load(1, &[]).ok().flatten().unwrap();
+        let policy = shared(first);
+        let options = Options {
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            sockets_per_address: 1,
+            ..Options::default()
+        };
+        let relay = BoundRelay::bind(
+            options,
+            DiscoKeyPair::from_secret_bytes([1; 32]),
+            policy.clone(),
+        )
+        .await
+        .unwrap();
+        let metrics = relay.metrics();
+        let reload = Reload {
+            poll: Duration::from_millis(10),
+            // Far longer than the test waits: the refusal must not need it.
+            read_timeout: Duration::from_secs(3600),
+        };
+        let reloader = tokio::spawn(reload_loop(
+            source,
+            stamp,
+            policy.clone(),
+            relay.handle(),
+            reload,
+        ));
+        // Made beside it and renamed over it: one change, seen by one poll.
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo failed");
+        std::fs::rename(&fifo, &policy_path).unwrap();
+        wait_until("the refused read to be counted", || {
+            metrics
+                .encode()
+                .contains("tailgrant_relay_policy_reloads_total{reason=\"failed\"} 1")
+        })
+        .await;
+        assert_eq!(policy.load().generation, 1, "the last good policy stays");
+        assert!(policy.load().valid);
+        reloader.abort();
+    }
+
+    #[test]
+    fn stopping_does_not_wait_for_a_stalled_read() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let finished = Arc::new(AtomicBool::new(false));
+        let done = finished.clone();
+        runtime.spawn_blocking(move || {
+            let _ = blocked.recv_timeout(Duration::from_secs(20));
+            done.store(true, Ordering::SeqCst);
+        });
+        shut_down(runtime);
+        assert!(
+            !finished.load(Ordering::SeqCst),
+            "the runtime waited for the blocked read"
+        );
+        drop(release);
     }
 }

@@ -4,7 +4,10 @@
 //! expires endpoints, refreshes gauges and, when the shared policy has been
 //! swapped without [`RelayHandle::apply_policy`], applies it: closes the
 //! endpoints the new policy no longer allows. Each stored policy is applied
-//! (revoked, counted as a reload) exactly once, by whichever comes first.
+//! (revoked, counted as a reload) exactly once, by whichever comes first; the
+//! socket loops read the policy under the core's lock and apply a new one
+//! before their first decision with it, so no allocation is ever decided by
+//! a policy older than the last revocation.
 //!
 //! With [`Options::batched_io`] (the default) each loop receives up to
 //! [`quinn_udp::BATCH_SIZE`] datagrams per system call (`recvmmsg`, and GRO
@@ -31,6 +34,7 @@ use super::disco::DiscoKey;
 use super::keys::{short_key, DiscoKeyPair};
 use super::metrics::{serve_http, Metrics, Transport};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy, SharedPolicy};
+use super::refusals::RefusalLog;
 use super::server::{Action, ClosedEndpoint, DropReason, RelayServer, ReplyKind, ServerConfig};
 
 /// How the daemon runs. Plain data: the CLI maps its flags onto it.
@@ -59,6 +63,10 @@ pub struct Options {
     /// Batched socket I/O: `recvmmsg` (and GRO) on receive, GSO on send,
     /// through `quinn-udp`. Off: one `recv_from` / `send_to` per datagram.
     pub batched_io: bool,
+    /// How often refused allocations are summarized in the log: the first refusal per
+    /// client and reason is logged, the others are counted until the summary (the metrics
+    /// count each one).
+    pub refusal_summary_interval: Duration,
 }
 
 impl Default for Options {
@@ -76,6 +84,7 @@ impl Default for Options {
             maintenance_interval: Duration::from_secs(1),
             log_addresses: false,
             batched_io: true,
+            refusal_summary_interval: Duration::from_secs(60),
         }
     }
 }
@@ -181,6 +190,9 @@ impl RelaySocket {
 #[derive(Debug, Clone, Copy)]
 struct SocketId(Transport, usize);
 
+/// A policy just applied, with the endpoints its revocation closed.
+type Applied = (Arc<LoadedPolicy>, Vec<ClosedEndpoint>);
+
 /// What the socket loops share.
 struct Shared {
     core: Mutex<RelayServer>,
@@ -191,6 +203,8 @@ struct Shared {
     v4: Vec<Arc<RelaySocket>>,
     v6: Vec<Arc<RelaySocket>>,
     log_addresses: bool,
+    /// Which refusals are logged one by one.
+    refusals: Mutex<RefusalLog>,
 }
 
 impl Shared {
@@ -202,18 +216,27 @@ impl Shared {
     /// Applies the stored policy unless it already was: asks it again about
     /// every endpoint (under the core lock, held by the caller as `core`) and
     /// records it as applied. `None` when there was nothing new to apply.
-    fn apply_stored(
-        &self,
-        core: &mut RelayServer,
-    ) -> Option<(Arc<LoadedPolicy>, Vec<ClosedEndpoint>)> {
+    fn apply_stored(&self, core: &mut RelayServer) -> Option<Applied> {
+        let (_, newly) = self.policy_for_decisions(core);
+        newly
+    }
+
+    /// The policy that decisions taken under the core lock (held by the caller
+    /// as `core`) must use: the stored one, applied first when it was not yet.
+    /// Read under the lock and revoked before its first decision, so a
+    /// decision and the revocation always see one policy generation: a batch
+    /// that waited for the lock can never decide with a policy older than the
+    /// last revocation. The second value is what applying it closed, to be
+    /// reported with [`report_applied`](Self::report_applied) after the lock.
+    fn policy_for_decisions(&self, core: &mut RelayServer) -> (Arc<LoadedPolicy>, Option<Applied>) {
         let current = self.policy.load_full();
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
         if Arc::ptr_eq(&current, &applied) {
-            return None;
+            return (current, None);
         }
         let closed = core.revoke(&*current.policy);
         *applied = current.clone();
-        Some((current, closed))
+        (current.clone(), Some((current, closed)))
     }
 
     /// Counts and logs a policy that [`apply_stored`](Self::apply_stored) applied.
@@ -332,6 +355,10 @@ impl BoundRelay {
                 v4,
                 v6,
                 log_addresses: options.log_addresses,
+                refusals: Mutex::new(RefusalLog::new(
+                    options.refusal_summary_interval,
+                    Instant::now(),
+                )),
             }),
             local_addrs,
             metrics_listener,
@@ -433,6 +460,12 @@ impl RelayHandle {
     pub fn metrics(&self) -> Arc<Metrics> {
         self.shared.metrics.clone()
     }
+
+    /// Endpoints waiting for their legs, and endpoints with both legs bound,
+    /// counted now (the gauges are refreshed at each maintenance tick).
+    pub fn endpoint_counts(&self) -> (usize, usize) {
+        self.shared.core().endpoint_counts()
+    }
 }
 
 /// Binds the sockets and serves until `shutdown` completes.
@@ -472,7 +505,14 @@ async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId
     let metrics = &shared.metrics;
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::with_capacity(2048);
+    let mut handled = 0usize;
     loop {
+        // As the batched loop yields after each batch, this one yields every batch's worth
+        // of datagrams, so a flood cannot keep other tasks from running.
+        handled = handled.wrapping_add(1);
+        if handled % BATCH_SIZE == 0 {
+            tokio::task::yield_now().await;
+        }
         let (n, src) = match socket.io.recv_from(&mut buf).await {
             Ok(r) => r,
             Err(e) => {
@@ -481,16 +521,19 @@ async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId
             }
         };
         let packet = &buf[..n];
-        let action = {
-            let loaded = shared.policy.load();
+        let (action, applied) = {
+            let mut core = shared.core();
+            let (loaded, applied) = shared.policy_for_decisions(&mut core);
             let policy = TimedPolicy {
                 inner: &*loaded.policy,
                 metrics,
             };
-            shared
-                .core()
-                .handle(src, packet, Instant::now(), &policy, &mut out)
+            let action = core.handle(src, packet, Instant::now(), &policy, &mut out);
+            (action, applied)
         };
+        if let Some((policy, closed)) = applied {
+            shared.report_applied(&policy, &closed);
+        }
         match action {
             Action::Forward(to) => {
                 let Some(out_socket) = shared.socket_for(&to, id).and_then(|i| shared.socket(i))
@@ -656,14 +699,14 @@ async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketI
             }
         };
         outbox.clear();
-        {
-            let loaded = shared.policy.load();
+        let applied = {
+            let mut core = shared.core();
+            let (loaded, applied) = shared.policy_for_decisions(&mut core);
             let policy = TimedPolicy {
                 inner: &*loaded.policy,
                 metrics,
             };
             let now = Instant::now();
-            let mut core = shared.core();
             for (m, buf) in meta.iter().zip(&bufs).take(n) {
                 let filled = buf.get(..m.len).unwrap_or(buf);
                 let stride = if m.stride == 0 { m.len } else { m.stride }.max(1);
@@ -693,8 +736,17 @@ async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketI
                     }
                 }
             }
+            applied
+        };
+        if let Some((policy, closed)) = applied {
+            shared.report_applied(&policy, &closed);
         }
         send_outbox(&shared, &socket, own_transport, &mut outbox);
+        // Under a flood the socket is always readable and the task would hold its worker
+        // for many batches (tokio's budget counts readiness, not work); yielding after
+        // each batch keeps the maintenance task, the reloads, the metrics server and the
+        // signal handlers running.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -741,16 +793,46 @@ fn send_outbox(
 fn count_drop(shared: &Shared, reason: &DropReason, src: SocketAddr) {
     let metrics = &shared.metrics;
     metrics.dropped(reason.label());
-    match reason {
-        DropReason::Denied(denial) => {
-            metrics.allocation("denied", denial.label());
-            tracing::info!(client = %Redact(src, shared.log_addresses), reason = %denial, "allocation denied");
-        }
+    let refusal = match reason {
+        DropReason::Denied(denial) => ("denied", denial.label()),
         DropReason::RateLimited | DropReason::TooManyEndpoints | DropReason::TooManyForNode => {
-            metrics.allocation("refused", reason.label());
-            tracing::info!(client = %Redact(src, shared.log_addresses), reason = reason.label(), "allocation refused");
+            ("refused", reason.label())
         }
-        _ => {}
+        _ => return,
+    };
+    let (result, label) = refusal;
+    metrics.allocation(result, label);
+    // Counted every time; logged the first time per client and reason in a summary period.
+    let first = shared
+        .refusals
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .record(src.ip(), result, label);
+    if !first {
+        return;
+    }
+    let client = Redact(src, shared.log_addresses);
+    if let DropReason::Denied(denial) = reason {
+        tracing::info!(%client, reason = %denial, "allocation denied (further refusals of this client for this reason are summarized)");
+    } else {
+        tracing::info!(%client, reason = label, "allocation refused (further refusals of this client for this reason are summarized)");
+    }
+}
+
+/// Logs the summary of refused allocations when its period is over.
+fn summarize_refusals(shared: &Shared, now: Instant) {
+    let summary = shared
+        .refusals
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .summary(now);
+    if let Some(s) = summary {
+        tracing::info!(
+            refusals = %s.counts_text(),
+            not_logged = s.unlogged,
+            period = ?s.period,
+            "allocation refusals in the last period"
+        );
     }
 }
 
@@ -767,6 +849,7 @@ async fn maintenance(shared: Arc<Shared>, every: Duration) {
         drop(core);
         shared.metrics.closed("expired", expired);
         shared.metrics.set_endpoints(connecting, open);
+        summarize_refusals(&shared, Instant::now());
         if let Some((policy, closed)) = applied {
             shared.report_applied(&policy, &closed);
         }

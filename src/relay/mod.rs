@@ -37,6 +37,7 @@ pub mod keys;
 pub mod metrics;
 pub mod ping;
 pub mod policy;
+pub mod refusals;
 pub mod server;
 pub mod stun;
 pub mod table_policy;

@@ -38,7 +38,7 @@ use blake2::{Blake2s256, Digest};
 use super::disco::DiscoKey;
 use super::keys::{parse_public, KeyError};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy};
-use crate::check::{check_text, Options};
+use crate::check::{validate_text, Options};
 use crate::diagnostic::Findings;
 use crate::span::Span;
 use crate::table::{DecisionTable, NodeIx, RelayDecision, RelayReason, RELAY_CAP};
@@ -106,7 +106,9 @@ impl TablePolicy {
         tailnet: &Tailnet,
         relay: &str,
     ) -> Result<Self, TablePolicyError> {
-        let report = check_text(
+        // Validity only: the lints never make a policy invalid, and some cost more than
+        // the compile on large policies.
+        let report = validate_text(
             policy_text,
             &Options {
                 tailnet: Some(tailnet),
@@ -318,6 +320,7 @@ pub fn input_hash(policy: &[u8], tailnet: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::check_text;
 
     const POLICY: &str = r#"{
   "tagOwners": {"tag:relay": ["autogroup:admin"]},
@@ -424,6 +427,30 @@ mod tests {
             syntax,
             Err(TablePolicyError::InvalidPolicy { .. })
         ));
+    }
+
+    /// Building for the relay runs what decides validity, never the lints: they cannot make
+    /// a policy invalid, and some cost more than the compile on large policies.
+    #[test]
+    fn the_relay_build_runs_no_lints() {
+        let t = Tailnet::from_text(&tailnet("", &key(2))).unwrap();
+        // An unused group (a lint) beside a grant with neither `ip` nor `app` (an error).
+        let text = POLICY.replace(
+            "\"grants\": [",
+            "\"groups\": {\"group:unused\": [\"alice@example.com\"]},\n  \"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"]},",
+        );
+        let full = check_text(&text, &Options { tailnet: Some(&t) }).findings;
+        assert!(
+            !full.warnings.is_empty() && !full.errors.is_empty(),
+            "{full:?}"
+        );
+        match TablePolicy::build(&text, &t, "relay") {
+            Err(TablePolicyError::InvalidPolicy { findings }) => {
+                assert!(findings.warnings.is_empty(), "{:?}", findings.warnings);
+                assert_eq!(findings.errors, full.errors);
+            }
+            other => panic!("expected an invalid policy, got {other:?}"),
+        }
     }
 
     /// The relay view decides every (requester, relay) pair as the full policy does.
