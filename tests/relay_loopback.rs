@@ -472,16 +472,21 @@ async fn never_starts_without_a_valid_policy() {
 }
 
 #[tokio::test]
-async fn stun_is_answered_on_the_relay_port() {
+async fn the_relay_port_is_not_a_stun_reflector() {
     let relay = Relay::start(&[], |_| {}).await;
     let peer = Peer::new(2).await;
     let mut req = Vec::new();
     tailgrant::relay::stun::binding_request(&[3; 12], &mut req);
     peer.send(&relay, &req).await;
-    let reply = peer.recv().await.unwrap();
     assert_eq!(
-        tailgrant::relay::stun::parse_binding_response(&reply, &[3; 12]),
-        Some(peer.socket.local_addr().unwrap())
+        peer.recv().await,
+        None,
+        "a STUN binding request was answered"
+    );
+    assert!(
+        relay.metric(r#"reason="stun""#),
+        "{}",
+        relay.metrics.encode()
     );
     relay.stop().await;
 }
