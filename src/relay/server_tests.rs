@@ -415,7 +415,6 @@ fn no_allocation_answer_without_an_address_to_advertise() {
 }
 
 #[test]
-#[test]
 fn outsider_cannot_bind() {
     let mut f = fixture();
     let ep = f.allocate(f.t0);
