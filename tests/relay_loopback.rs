@@ -465,6 +465,56 @@ async fn health_endpoints_and_metrics_over_http() {
     relay.stop().await;
 }
 
+fn options_on(listen: SocketAddr) -> Options {
+    Options {
+        listen: vec![listen],
+        static_endpoints: vec!["198.51.100.7:7777".parse().unwrap()],
+        sockets_per_address: 2,
+        ..Options::default()
+    }
+}
+
+fn allow_none() -> SharedPolicy {
+    shared(LoadedPolicy::new(Arc::new(StaticPolicy::allow([])), 1, "x"))
+}
+
+#[tokio::test]
+async fn a_second_relay_on_a_held_port_refuses_to_start() {
+    let relay = Relay::start(&[], |_| {}).await;
+    let second = BoundRelay::bind(options_on(relay.addr), key(9), allow_none()).await;
+    assert!(
+        matches!(second, Err(RelayError::PortInUse(a)) if a == relay.addr),
+        "{:?}",
+        second.err()
+    );
+    relay.stop().await;
+    // Any other holder of the port counts, with or without SO_REUSEPORT.
+    let holder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap();
+    let r = BoundRelay::bind(options_on(held), key(9), allow_none()).await;
+    assert!(matches!(r, Err(RelayError::PortInUse(a)) if a == held));
+    drop(holder);
+    assert!(BoundRelay::bind(options_on(held), key(9), allow_none())
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn several_sockets_per_address_share_the_port_within_one_relay() {
+    let relay = Relay::start(&[*key(2).public()], |o| o.sockets_per_address = 4).await;
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        tailgrant::relay::exclusive::foreign_sockets(relay.addr, &[]),
+        Some(4)
+    );
+    let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
+    let ep = open(&relay, &mut a, &mut b).await;
+    a.send(&relay, &data_packet(ep.vni, b"over four sockets"))
+        .await;
+    assert!(b.recv().await.unwrap().ends_with(b"over four sockets"));
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn never_starts_without_a_valid_policy() {
     let r = BoundRelay::bind(Options::default(), key(1), shared(LoadedPolicy::none())).await;

@@ -28,6 +28,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
 
 use super::disco::DiscoKey;
+use super::exclusive;
 use super::keys::{short_key, DiscoKeyPair};
 use super::metrics::{serve_http, Metrics, Transport};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy, SharedPolicy};
@@ -86,6 +87,12 @@ pub enum RelayError {
     /// A UDP socket could not be created or bound.
     #[error("cannot bind the relay socket to {1}")]
     BindSocket(#[source] io::Error, SocketAddr),
+    /// Another process holds the UDP port; sharing it through
+    /// `SO_REUSEPORT` would split the traffic between the two.
+    #[error(
+        "udp port {0} is already in use by another process: stop it (another relay?) or choose another `--listen` port"
+    )]
+    PortInUse(SocketAddr),
     /// The metrics listener could not be bound.
     #[error("cannot bind the metrics listener to {1}")]
     BindMetrics(#[source] io::Error, SocketAddr),
@@ -280,7 +287,12 @@ impl BoundRelay {
             n => n,
         };
         let (mut v4, mut v6, mut local_addrs) = (Vec::new(), Vec::new(), Vec::new());
+        let mut inodes = Vec::new();
         for &addr in &options.listen {
+            exclusive::probe(addr).map_err(|e| match e.kind() {
+                io::ErrorKind::AddrInUse => RelayError::PortInUse(addr),
+                _ => RelayError::BindSocket(e, addr),
+            })?;
             let first = bind_udp(addr, options.socket_buffer)?;
             let bound = first
                 .local_addr()
@@ -290,6 +302,7 @@ impl BoundRelay {
                 group.push(bind_udp(bound, options.socket_buffer)?);
             }
             local_addrs.push(bound);
+            inodes.extend(group.iter().filter_map(exclusive::inode));
             for s in group {
                 let s = Arc::new(RelaySocket::new(s, options.batched_io));
                 if bound.is_ipv4() {
@@ -297,6 +310,14 @@ impl BoundRelay {
                 } else {
                     v6.push(s);
                 }
+            }
+        }
+        // Another relay that passed its probe at the same instant as this one
+        // (checked only when every socket of ours is known by its inode).
+        let all_known = inodes.len() == v4.len() + v6.len();
+        for &bound in local_addrs.iter().filter(|_| all_known) {
+            if exclusive::foreign_sockets(bound, &inodes).is_some_and(|n| n > 0) {
+                return Err(RelayError::PortInUse(bound));
             }
         }
         let mut advertised = options.static_endpoints.clone();

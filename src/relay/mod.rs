@@ -34,6 +34,7 @@ pub mod challenge;
 pub mod client;
 pub mod daemon;
 pub mod disco;
+pub mod exclusive;
 pub mod geneve;
 pub mod keys;
 pub mod metrics;
