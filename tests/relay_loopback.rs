@@ -515,6 +515,62 @@ async fn several_sockets_per_address_share_the_port_within_one_relay() {
     relay.stop().await;
 }
 
+/// Bound to `0.0.0.0` without a static endpoint, the relay advertises the
+/// machine's interface addresses with its port, or does not start when there
+/// is none. (The advertised addresses are only read, never sent to: the test
+/// talks to the relay over loopback.)
+#[tokio::test]
+async fn a_wildcard_relay_advertises_the_interface_addresses_or_refuses_to_start() {
+    let discovered = tailgrant::relay::advertise::interface_addresses().unwrap();
+    let options = Options {
+        listen: vec!["0.0.0.0:0".parse().unwrap()],
+        static_endpoints: vec![],
+        ..options_on("0.0.0.0:0".parse().unwrap())
+    };
+    let policy = shared(LoadedPolicy::new(
+        Arc::new(StaticPolicy::allow([*key(2).public()])),
+        1,
+        "first",
+    ));
+    let bound = BoundRelay::bind(options, key(1), policy).await;
+    // Only IPv4 addresses go with an IPv4 wildcard.
+    let discovered: Vec<_> = discovered.into_iter().filter(|ip| ip.is_ipv4()).collect();
+    if discovered.is_empty() {
+        let err = bound.err().unwrap();
+        assert!(matches!(err, RelayError::NoAddressToAdvertise(_)), "{err}");
+        assert!(err.to_string().contains("--static-endpoint"), "{err}");
+        return;
+    }
+    let bound = bound.unwrap();
+    let port = bound.local_addrs()[0].port();
+    let relay_key = bound.public_key();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(bound.serve(async {
+        let _ = rx.await;
+    }));
+    let mut alice = RelayClient::new(key(2), StdRng::seed_from_u64(2));
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let req = alice.allocate_request(&relay_key, key(3).public(), 7);
+    socket
+        .send_to(&req, SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    let (n, _) = tokio::time::timeout(WAIT, socket.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let ep = alice.allocate_response(&relay_key, &buf[..n], 7).unwrap();
+    let want: Vec<SocketAddr> = discovered
+        .iter()
+        .map(|&ip| SocketAddr::new(ip, port))
+        .collect();
+    assert!(!ep.addr_ports.is_empty());
+    assert_eq!(ep.addr_ports, want);
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn never_starts_without_a_valid_policy() {
     let r = BoundRelay::bind(Options::default(), key(1), shared(LoadedPolicy::none())).await;

@@ -27,6 +27,7 @@ use tokio::io::Interest;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
 
+use super::advertise::{self, Advertised};
 use super::disco::DiscoKey;
 use super::exclusive;
 use super::keys::{short_key, DiscoKeyPair};
@@ -93,6 +94,12 @@ pub enum RelayError {
         "udp port {0} is already in use by another process: stop it (another relay?) or choose another `--listen` port"
     )]
     PortInUse(SocketAddr),
+    /// Bound to wildcard addresses only, with no static endpoint, on a
+    /// machine without an interface address to advertise.
+    #[error(
+        "no address to advertise: the relay listens on {0} and the machine has no usable interface address (only loopback, link-local or Tailscale ones); give `--static-endpoint IP:PORT` or `--listen` a specific address"
+    )]
+    NoAddressToAdvertise(String),
     /// The metrics listener could not be bound.
     #[error("cannot bind the metrics listener to {1}")]
     BindMetrics(#[source] io::Error, SocketAddr),
@@ -265,6 +272,7 @@ pub struct BoundRelay {
     local_addrs: Vec<SocketAddr>,
     metrics_listener: Option<TcpListener>,
     maintenance_interval: Duration,
+    advertise: Advertised,
 }
 
 impl BoundRelay {
@@ -320,13 +328,16 @@ impl BoundRelay {
                 return Err(RelayError::PortInUse(bound));
             }
         }
-        let mut advertised = options.static_endpoints.clone();
-        advertised.extend(local_addrs.iter().filter(|a| !a.ip().is_unspecified()));
+        let advertise = Advertised::new(options.static_endpoints.clone(), local_addrs.clone());
+        let advertised = advertise.addresses(&discover(&advertise));
         if advertised.is_empty() {
-            tracing::warn!(
-                "no address to advertise: bound to unspecified addresses and no static endpoint"
-            );
+            let listen: Vec<String> = local_addrs.iter().map(ToString::to_string).collect();
+            return Err(RelayError::NoAddressToAdvertise(listen.join(", ")));
         }
+        tracing::info!(
+            addrs = %Redact(format!("{advertised:?}"), options.log_addresses),
+            "advertised addresses"
+        );
         let mut server_cfg = options.server.clone();
         server_cfg.advertised = advertised;
         let metrics_listener = match options.metrics {
@@ -357,6 +368,7 @@ impl BoundRelay {
             local_addrs,
             metrics_listener,
             maintenance_interval: options.maintenance_interval,
+            advertise,
         })
     }
 
@@ -403,6 +415,9 @@ impl BoundRelay {
             }
         }
         tasks.spawn(maintenance(self.shared.clone(), self.maintenance_interval));
+        if self.advertise.discovers() {
+            tasks.spawn(rediscover(self.shared.clone(), self.advertise));
+        }
         if let Some(listener) = self.metrics_listener {
             tasks.spawn(serve_http(
                 listener,
@@ -467,6 +482,41 @@ pub async fn run(
         .await?
         .serve(shutdown)
         .await
+}
+
+/// The interface addresses, when `advertise` needs them (an error is logged
+/// and counts as none).
+fn discover(advertise: &Advertised) -> Vec<std::net::IpAddr> {
+    if !advertise.discovers() {
+        return Vec::new();
+    }
+    advertise::interface_addresses().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot list the interface addresses");
+        Vec::new()
+    })
+}
+
+/// Looks at the interface addresses again every 20 to 26 s (Tailscale's
+/// `addrDiscoveryLoop`) and advertises what it finds from then on; with none,
+/// allocations get no answer until an address is back.
+async fn rediscover(shared: Arc<Shared>, advertise: Advertised) {
+    let mut rng = StdRng::from_entropy();
+    loop {
+        tokio::time::sleep(advertise::next_discovery(rand::Rng::gen(&mut rng))).await;
+        let advertised = advertise.addresses(&discover(&advertise));
+        let mut core = shared.core();
+        if core.config().advertised == advertised {
+            continue;
+        }
+        if advertised.is_empty() {
+            tracing::warn!(
+                "no interface address to advertise: allocations get no answer until one is back"
+            );
+        } else {
+            tracing::info!(addrs = %Redact(format!("{advertised:?}"), shared.log_addresses), "advertised addresses changed");
+        }
+        core.set_advertised(advertised);
+    }
 }
 
 fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> Result<UdpSocket, RelayError> {

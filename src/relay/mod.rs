@@ -30,6 +30,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod advertise;
 pub mod challenge;
 pub mod client;
 pub mod daemon;
