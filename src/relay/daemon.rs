@@ -39,11 +39,15 @@ use super::server::{Action, ClosedEndpoint, DropReason, RelayServer, ReplyKind, 
 #[derive(Debug, Clone)]
 pub struct Options {
     /// UDP addresses to serve on, e.g. `0.0.0.0:7777` and `[::]:7777`.
-    /// Port 0 picks a free port (shared by the sockets of one address).
+    /// Port 0 picks a free port (shared by the sockets of one address). A
+    /// wildcard address advertises the interface addresses
+    /// ([`advertise`](super::advertise)); a port another process holds
+    /// refuses the start ([`exclusive`](super::exclusive)).
     pub listen: Vec<SocketAddr>,
     /// Addresses advertised to clients before the bound ones (relays behind
     /// NAT or a load balancer), like Tailscale's
-    /// `--relay-server-static-endpoints`.
+    /// `--relay-server-static-endpoints`. Given, they replace the interface
+    /// addresses of a wildcard listen address.
     pub static_endpoints: Vec<SocketAddr>,
     /// Where to serve `/metrics`, `/healthz` and `/readyz`.
     pub metrics: Option<SocketAddr>,
