@@ -370,6 +370,33 @@ fn each_leg_keeps_its_own_bind_in_progress() {
     );
 }
 
+/// The second half of Tailscale's `TestServer`: after both legs are bound, a
+/// client handshakes again from a new address with a new generation and its
+/// traffic follows it; the pair's allocation is still the same endpoint.
+#[test]
+fn a_leg_rebinds_from_a_new_address_with_a_new_generation() {
+    let mut f = fixture();
+    let ep = f.open_endpoint();
+    assert_eq!(f.allocate(f.at(1)), ep);
+    let moved = "127.0.0.1:2001";
+    let challenge = challenge_packet(&mut f, 'a', moved, &ep, 2);
+    let answer = f.alice.answer(&ep, &challenge).unwrap();
+    assert_eq!(
+        f.send(moved, &answer, f.at(1)),
+        Action::Bound {
+            vni: ep.vni,
+            open: true
+        }
+    );
+    let pkt = data_packet(ep.vni, b"x");
+    assert_eq!(f.send(moved, &pkt, f.at(2)), Action::Forward(addr(B_ADDR)));
+    assert_eq!(f.send(B_ADDR, &pkt, f.at(2)), Action::Forward(addr(moved)));
+    assert_eq!(
+        f.send(A_ADDR, &pkt, f.at(2)),
+        Action::Drop(DropReason::UnboundSource)
+    );
+}
+
 #[test]
 fn a_bind_of_generation_zero_is_dropped() {
     let mut f = fixture();
