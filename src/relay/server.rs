@@ -98,8 +98,6 @@ pub enum ReplyKind {
 /// Why a datagram was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropReason {
-    /// Neither STUN, disco nor Geneve.
-    Unrecognized,
     /// A STUN binding message: Tailscale's relay server answers none
     /// (`net/udprelay/server.go`, `handlePacket`, hands them to its own
     /// netcheck client and replies nothing), so neither does this one.
@@ -154,7 +152,6 @@ impl DropReason {
     /// A short stable label for metrics.
     pub fn label(&self) -> &'static str {
         match self {
-            DropReason::Unrecognized => "unrecognized",
             DropReason::Stun => "stun",
             DropReason::Geneve(_) => "bad_geneve",
             DropReason::Disco(DiscoError::BadBox) => "bad_box",
