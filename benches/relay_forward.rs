@@ -213,6 +213,7 @@ fn allocation(c: &mut Criterion) {
         ServerConfig {
             allocation_rate: 1e12,
             allocation_burst: 1e12,
+            advertised: vec!["127.0.0.1:7777".parse().unwrap()],
             ..ServerConfig::default()
         },
         DiscoKeyPair::from_secret_bytes([1; 32]),

@@ -89,6 +89,10 @@ impl Setup {
     }
 
     fn relay_command_for(&self, node: &str) -> Command {
+        self.relay_command_on(node, "127.0.0.1:0")
+    }
+
+    fn relay_command_on(&self, node: &str, listen: &str) -> Command {
         let mut c = Command::new(BIN);
         c.current_dir(self.dir.path()).args([
             "relay",
@@ -101,7 +105,7 @@ impl Setup {
             "--key",
             "relay.key",
             "--listen",
-            "127.0.0.1:0",
+            listen,
             "--poll-interval",
             "100ms",
         ]);
@@ -308,6 +312,30 @@ fn relay_refuses_to_start_without_a_valid_policy() {
         stdout.contains("ip and app can not both be empty"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_second_relay_on_the_same_port_refuses_to_start() {
+    let setup = Setup::new();
+    let first = Relay::start(&setup);
+    let out = setup
+        .relay_command_on("relay", &first.addr)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "udp port {} is already in use by another process",
+            first.addr
+        )),
+        "{stderr}"
+    );
+    // The first relay still serves alone.
+    let ok = setup.ping(&first, "laptop.key", "phone.key").code(0);
+    assert!(stdout_of(&ok).contains("3/3 round trips, 0 lost"));
+    first.stop();
 }
 
 #[test]

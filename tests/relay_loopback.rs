@@ -465,6 +465,112 @@ async fn health_endpoints_and_metrics_over_http() {
     relay.stop().await;
 }
 
+fn options_on(listen: SocketAddr) -> Options {
+    Options {
+        listen: vec![listen],
+        static_endpoints: vec!["198.51.100.7:7777".parse().unwrap()],
+        sockets_per_address: 2,
+        ..Options::default()
+    }
+}
+
+fn allow_none() -> SharedPolicy {
+    shared(LoadedPolicy::new(Arc::new(StaticPolicy::allow([])), 1, "x"))
+}
+
+#[tokio::test]
+async fn a_second_relay_on_a_held_port_refuses_to_start() {
+    let relay = Relay::start(&[], |_| {}).await;
+    let second = BoundRelay::bind(options_on(relay.addr), key(9), allow_none()).await;
+    assert!(
+        matches!(second, Err(RelayError::PortInUse(a)) if a == relay.addr),
+        "{:?}",
+        second.err()
+    );
+    relay.stop().await;
+    // Any other holder of the port counts, with or without SO_REUSEPORT.
+    let holder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap();
+    let r = BoundRelay::bind(options_on(held), key(9), allow_none()).await;
+    assert!(matches!(r, Err(RelayError::PortInUse(a)) if a == held));
+    drop(holder);
+    assert!(BoundRelay::bind(options_on(held), key(9), allow_none())
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn several_sockets_per_address_share_the_port_within_one_relay() {
+    let relay = Relay::start(&[*key(2).public()], |o| o.sockets_per_address = 4).await;
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        tailgrant::relay::exclusive::foreign_sockets(relay.addr, &[]),
+        Some(4)
+    );
+    let (mut a, mut b) = (Peer::new(2).await, Peer::new(3).await);
+    let ep = open(&relay, &mut a, &mut b).await;
+    a.send(&relay, &data_packet(ep.vni, b"over four sockets"))
+        .await;
+    assert!(b.recv().await.unwrap().ends_with(b"over four sockets"));
+    relay.stop().await;
+}
+
+/// Bound to `0.0.0.0` without a static endpoint, the relay advertises the
+/// machine's interface addresses with its port, or does not start when there
+/// is none. (The advertised addresses are only read, never sent to: the test
+/// talks to the relay over loopback.)
+#[tokio::test]
+async fn a_wildcard_relay_advertises_the_interface_addresses_or_refuses_to_start() {
+    let discovered = tailgrant::relay::advertise::interface_addresses().unwrap();
+    let options = Options {
+        listen: vec!["0.0.0.0:0".parse().unwrap()],
+        static_endpoints: vec![],
+        ..options_on("0.0.0.0:0".parse().unwrap())
+    };
+    let policy = shared(LoadedPolicy::new(
+        Arc::new(StaticPolicy::allow([*key(2).public()])),
+        1,
+        "first",
+    ));
+    let bound = BoundRelay::bind(options, key(1), policy).await;
+    // Only IPv4 addresses go with an IPv4 wildcard.
+    let discovered: Vec<_> = discovered.into_iter().filter(|ip| ip.is_ipv4()).collect();
+    if discovered.is_empty() {
+        let err = bound.err().unwrap();
+        assert!(matches!(err, RelayError::NoAddressToAdvertise(_)), "{err}");
+        assert!(err.to_string().contains("--static-endpoint"), "{err}");
+        return;
+    }
+    let bound = bound.unwrap();
+    let port = bound.local_addrs()[0].port();
+    let relay_key = bound.public_key();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(bound.serve(async {
+        let _ = rx.await;
+    }));
+    let mut alice = RelayClient::new(key(2), StdRng::seed_from_u64(2));
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let req = alice.allocate_request(&relay_key, key(3).public(), 7);
+    socket
+        .send_to(&req, SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    let (n, _) = tokio::time::timeout(WAIT, socket.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let ep = alice.allocate_response(&relay_key, &buf[..n], 7).unwrap();
+    let want: Vec<SocketAddr> = discovered
+        .iter()
+        .map(|&ip| SocketAddr::new(ip, port))
+        .collect();
+    assert!(!ep.addr_ports.is_empty());
+    assert_eq!(ep.addr_ports, want);
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn never_starts_without_a_valid_policy() {
     let r = BoundRelay::bind(Options::default(), key(1), shared(LoadedPolicy::none())).await;
@@ -472,16 +578,21 @@ async fn never_starts_without_a_valid_policy() {
 }
 
 #[tokio::test]
-async fn stun_is_answered_on_the_relay_port() {
+async fn the_relay_port_is_not_a_stun_reflector() {
     let relay = Relay::start(&[], |_| {}).await;
     let peer = Peer::new(2).await;
     let mut req = Vec::new();
     tailgrant::relay::stun::binding_request(&[3; 12], &mut req);
     peer.send(&relay, &req).await;
-    let reply = peer.recv().await.unwrap();
     assert_eq!(
-        tailgrant::relay::stun::parse_binding_response(&reply, &[3; 12]),
-        Some(peer.socket.local_addr().unwrap())
+        peer.recv().await,
+        None,
+        "a STUN binding request was answered"
+    );
+    assert!(
+        relay.metric(r#"reason="stun""#),
+        "{}",
+        relay.metrics.encode()
     );
     relay.stop().await;
 }

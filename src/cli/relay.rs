@@ -41,10 +41,13 @@ pub struct RelayArgs {
     key: PathBuf,
     /// UDP address to serve on (repeatable). Default: `0.0.0.0:PORT` and `[::]:PORT`, PORT
     /// being the node's `relay.port` in the tailnet file, or 7777. Port 0 picks a free one.
+    /// A wildcard address advertises the machine's interface addresses with its port. A port
+    /// that another process holds refuses the start.
     #[arg(long, value_name = "ADDR")]
     listen: Vec<SocketAddr>,
     /// Address advertised to clients before the bound ones (repeatable), for relays behind
-    /// NAT or a load balancer. Default: the node's `relay.static_endpoints`.
+    /// NAT or a load balancer; replaces the interface addresses of a wildcard listen
+    /// address. Default: the node's `relay.static_endpoints`.
     #[arg(long = "static-endpoint", value_name = "IP:PORT")]
     static_endpoints: Vec<SocketAddr>,
     /// Serve Prometheus `/metrics`, `/healthz` and `/readyz` on this TCP address.

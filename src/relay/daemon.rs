@@ -30,7 +30,9 @@ use tokio::io::Interest;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
 
+use super::advertise::{self, Advertised};
 use super::disco::DiscoKey;
+use super::exclusive;
 use super::keys::{short_key, DiscoKeyPair};
 use super::metrics::{serve_http, Metrics, Transport};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy, SharedPolicy};
@@ -41,11 +43,15 @@ use super::server::{Action, ClosedEndpoint, DropReason, RelayServer, ReplyKind, 
 #[derive(Debug, Clone)]
 pub struct Options {
     /// UDP addresses to serve on, e.g. `0.0.0.0:7777` and `[::]:7777`.
-    /// Port 0 picks a free port (shared by the sockets of one address).
+    /// Port 0 picks a free port (shared by the sockets of one address). A
+    /// wildcard address advertises the interface addresses
+    /// ([`advertise`](super::advertise)); a port another process holds
+    /// refuses the start ([`exclusive`](super::exclusive)).
     pub listen: Vec<SocketAddr>,
     /// Addresses advertised to clients before the bound ones (relays behind
     /// NAT or a load balancer), like Tailscale's
-    /// `--relay-server-static-endpoints`.
+    /// `--relay-server-static-endpoints`. Given, they replace the interface
+    /// addresses of a wildcard listen address.
     pub static_endpoints: Vec<SocketAddr>,
     /// Where to serve `/metrics`, `/healthz` and `/readyz`.
     pub metrics: Option<SocketAddr>,
@@ -95,6 +101,18 @@ pub enum RelayError {
     /// A UDP socket could not be created or bound.
     #[error("cannot bind the relay socket to {1}")]
     BindSocket(#[source] io::Error, SocketAddr),
+    /// Another process holds the UDP port; sharing it through
+    /// `SO_REUSEPORT` would split the traffic between the two.
+    #[error(
+        "udp port {0} is already in use by another process: stop it (another relay?) or choose another `--listen` port"
+    )]
+    PortInUse(SocketAddr),
+    /// Bound to wildcard addresses only, with no static endpoint, on a
+    /// machine without an interface address to advertise.
+    #[error(
+        "no address to advertise: the relay listens on {0} and the machine has no usable interface address (only loopback, link-local or Tailscale ones); give `--static-endpoint IP:PORT` or `--listen` a specific address"
+    )]
+    NoAddressToAdvertise(String),
     /// The metrics listener could not be bound.
     #[error("cannot bind the metrics listener to {1}")]
     BindMetrics(#[source] io::Error, SocketAddr),
@@ -281,6 +299,7 @@ pub struct BoundRelay {
     local_addrs: Vec<SocketAddr>,
     metrics_listener: Option<TcpListener>,
     maintenance_interval: Duration,
+    advertise: Advertised,
 }
 
 impl BoundRelay {
@@ -303,7 +322,12 @@ impl BoundRelay {
             n => n,
         };
         let (mut v4, mut v6, mut local_addrs) = (Vec::new(), Vec::new(), Vec::new());
+        let mut inodes = Vec::new();
         for &addr in &options.listen {
+            exclusive::probe(addr).map_err(|e| match e.kind() {
+                io::ErrorKind::AddrInUse => RelayError::PortInUse(addr),
+                _ => RelayError::BindSocket(e, addr),
+            })?;
             let first = bind_udp(addr, options.socket_buffer)?;
             let bound = first
                 .local_addr()
@@ -313,6 +337,7 @@ impl BoundRelay {
                 group.push(bind_udp(bound, options.socket_buffer)?);
             }
             local_addrs.push(bound);
+            inodes.extend(group.iter().filter_map(exclusive::inode));
             for s in group {
                 let s = Arc::new(RelaySocket::new(s, options.batched_io));
                 if bound.is_ipv4() {
@@ -322,13 +347,24 @@ impl BoundRelay {
                 }
             }
         }
-        let mut advertised = options.static_endpoints.clone();
-        advertised.extend(local_addrs.iter().filter(|a| !a.ip().is_unspecified()));
-        if advertised.is_empty() {
-            tracing::warn!(
-                "no address to advertise: bound to unspecified addresses and no static endpoint"
-            );
+        // Another relay that passed its probe at the same instant as this one
+        // (checked only when every socket of ours is known by its inode).
+        let all_known = inodes.len() == v4.len() + v6.len();
+        for &bound in local_addrs.iter().filter(|_| all_known) {
+            if exclusive::foreign_sockets(bound, &inodes).is_some_and(|n| n > 0) {
+                return Err(RelayError::PortInUse(bound));
+            }
         }
+        let advertise = Advertised::new(options.static_endpoints.clone(), local_addrs.clone());
+        let advertised = advertise.addresses(&discover(&advertise));
+        if advertised.is_empty() {
+            let listen: Vec<String> = local_addrs.iter().map(ToString::to_string).collect();
+            return Err(RelayError::NoAddressToAdvertise(listen.join(", ")));
+        }
+        tracing::info!(
+            addrs = %Redact(format!("{advertised:?}"), options.log_addresses),
+            "advertised addresses"
+        );
         let mut server_cfg = options.server.clone();
         server_cfg.advertised = advertised;
         let metrics_listener = match options.metrics {
@@ -363,6 +399,7 @@ impl BoundRelay {
             local_addrs,
             metrics_listener,
             maintenance_interval: options.maintenance_interval,
+            advertise,
         })
     }
 
@@ -409,6 +446,9 @@ impl BoundRelay {
             }
         }
         tasks.spawn(maintenance(self.shared.clone(), self.maintenance_interval));
+        if self.advertise.discovers() {
+            tasks.spawn(rediscover(self.shared.clone(), self.advertise));
+        }
         if let Some(listener) = self.metrics_listener {
             tasks.spawn(serve_http(
                 listener,
@@ -479,6 +519,41 @@ pub async fn run(
         .await?
         .serve(shutdown)
         .await
+}
+
+/// The interface addresses, when `advertise` needs them (an error is logged
+/// and counts as none).
+fn discover(advertise: &Advertised) -> Vec<std::net::IpAddr> {
+    if !advertise.discovers() {
+        return Vec::new();
+    }
+    advertise::interface_addresses().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot list the interface addresses");
+        Vec::new()
+    })
+}
+
+/// Looks at the interface addresses again every 20 to 26 s (Tailscale's
+/// `addrDiscoveryLoop`) and advertises what it finds from then on; with none,
+/// allocations get no answer until an address is back.
+async fn rediscover(shared: Arc<Shared>, advertise: Advertised) {
+    let mut rng = StdRng::from_entropy();
+    loop {
+        tokio::time::sleep(advertise::next_discovery(rand::Rng::gen(&mut rng))).await;
+        let advertised = advertise.addresses(&discover(&advertise));
+        let mut core = shared.core();
+        if core.config().advertised == advertised {
+            continue;
+        }
+        if advertised.is_empty() {
+            tracing::warn!(
+                "no interface address to advertise: allocations get no answer until one is back"
+            );
+        } else {
+            tracing::info!(addrs = %Redact(format!("{advertised:?}"), shared.log_addresses), "advertised addresses changed");
+        }
+        core.set_advertised(advertised);
+    }
 }
 
 fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> Result<UdpSocket, RelayError> {

@@ -1,9 +1,16 @@
 //! Disco messages and their sealed envelope.
 //!
 //! A disco packet is `magic (6) | sender disco public key (32) | nonce (24) |
-//! NaCl box`, the box holding `[type u8][version u8 = 0][body]`. Bodies are
-//! big-endian and laid out exactly as Tailscale's `disco` package writes them.
-//! Decoding never panics: every malformed input is a [`DiscoError`].
+//! NaCl box`, the box holding `[type u8][version u8][body]`. Bodies are
+//! big-endian and laid out exactly as Tailscale's `disco` package
+//! (`disco/disco.go`) writes them, and read as its `Parse` reads them: the
+//! bind handshake messages (0x04-0x06) ignore the version byte and accept any
+//! generation (the server, not the decoder, drops a Bind of generation 0);
+//! CallMeMaybeVia and the allocation messages (0x07-0x09) are read only at
+//! version 0 (Tailscale returns them empty otherwise, which no handler can
+//! use; here that is [`DiscoError::Version`]); fixed-size bodies may carry
+//! trailing bytes; a relay endpoint carries at least one address. Decoding
+//! never panics: every malformed input is a [`DiscoError`].
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -53,15 +60,17 @@ pub enum DiscoError {
     /// A message type we do not know.
     #[error("unknown disco message type {0:#04x}")]
     UnknownType(u8),
-    /// A message version other than 0.
+    /// A version other than 0 on a message whose body Tailscale reads only
+    /// at version 0.
     #[error("unsupported disco message version {0}")]
     Version(u8),
     /// The body is shorter than its type requires, or has a partial address.
     #[error("disco message body has a bad length")]
     BodyLength,
-    /// A bind message whose generation is 0.
-    #[error("bind generation must be non-zero")]
-    ZeroGeneration,
+    /// A relay endpoint without any address to reach it at (Tailscale's
+    /// decoder refuses it as too short).
+    #[error("relay endpoint carries no address")]
+    NoAddress,
     /// A negative lifetime.
     #[error("negative lifetime")]
     NegativeLifetime,
@@ -72,7 +81,8 @@ pub enum DiscoError {
 pub struct BindBody {
     /// The endpoint's VNI; must equal the Geneve header's.
     pub vni: u32,
-    /// The client's bind generation, non-zero.
+    /// The client's handshake generation: a new non-zero value for every
+    /// handshake (the relay drops a Bind of generation 0).
     pub generation: u32,
     /// The disco key of the other client of the pair.
     pub remote_key: DiscoKey,
@@ -168,7 +178,9 @@ impl Message {
         if !(TYPE_BIND..=TYPE_ALLOCATE_RESPONSE).contains(ty) {
             return Err(DiscoError::UnknownType(*ty));
         }
-        if *version != 0 {
+        // `parseBindUDPRelayEndpoint*` never look at the version; the parsers
+        // of 0x07-0x09 read nothing unless it is 0.
+        if *ty >= TYPE_CALL_ME_MAYBE_VIA && *version != 0 {
             return Err(DiscoError::Version(*version));
         }
         let mut r = Reader(body);
@@ -206,16 +218,12 @@ fn decode_bind(r: &mut Reader<'_>) -> Result<BindBody, DiscoError> {
     if r.0.len() < BIND_BODY_LEN {
         return Err(DiscoError::BodyLength);
     }
-    let body = BindBody {
+    Ok(BindBody {
         vni: r.u32()?,
         generation: r.u32()?,
         remote_key: r.key()?,
         challenge: r.key()?,
-    };
-    if body.generation == 0 {
-        return Err(DiscoError::ZeroGeneration);
-    }
-    Ok(body)
+    })
 }
 
 fn encode_endpoint(e: &RelayEndpoint, out: &mut Vec<u8>) {
@@ -244,6 +252,9 @@ fn decode_endpoint(r: &mut Reader<'_>) -> Result<RelayEndpoint, DiscoError> {
     let steady_state_lifetime = r.duration()?;
     if r.0.len() % ADDR_PORT_LEN != 0 {
         return Err(DiscoError::BodyLength);
+    }
+    if r.0.is_empty() {
+        return Err(DiscoError::NoAddress);
     }
     let mut addr_ports = Vec::with_capacity(r.0.len() / ADDR_PORT_LEN);
     while !r.0.is_empty() {
@@ -479,11 +490,8 @@ mod tests {
     fn malformed_bodies_are_errors() {
         assert_eq!(Message::decode(&[]), Err(DiscoError::Truncated));
         assert_eq!(Message::decode(&[0x01, 0]), Err(DiscoError::UnknownType(1)));
-        assert_eq!(Message::decode(&[0x04, 1]), Err(DiscoError::Version(1)));
+        assert_eq!(Message::decode(&[0x07, 1]), Err(DiscoError::Version(1)));
         assert_eq!(Message::decode(&[0x04, 0, 1]), Err(DiscoError::BodyLength));
-        let mut zero_gen = vec![0x04, 0];
-        zero_gen.extend_from_slice(&[0; BIND_BODY_LEN]);
-        assert_eq!(Message::decode(&zero_gen), Err(DiscoError::ZeroGeneration));
         let mut buf = Vec::new();
         Message::CallMeMaybeVia(endpoint()).encode(&mut buf);
         buf.push(0);
@@ -521,5 +529,187 @@ mod tests {
         let mut p = DISCO_MAGIC.to_vec();
         p.extend_from_slice(&[0; 40]);
         assert_eq!(Envelope::parse(&p), Err(DiscoError::Truncated));
+    }
+
+    /// A key with the given bytes set, the rest zero (as `disco_test.go`
+    /// writes `[]byte{1: 1, 2: 2, 30: 30, 31: 31}`).
+    fn key_with(set: &[usize]) -> DiscoKey {
+        let mut k = [0; 32];
+        for &i in set {
+            k[i] = i as u8;
+        }
+        k
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        s.split(' ')
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    }
+
+    /// The relay's messages of `TestMarshalAndParse` in Tailscale's
+    /// `disco/disco_test.go`: the same values encode to the same bytes, and
+    /// those bytes decode back to them.
+    #[test]
+    fn tailscale_vectors_encode_and_decode_byte_for_byte() {
+        let common = BindBody {
+            vni: 1,
+            generation: 2,
+            remote_key: key_with(&[1, 2, 30, 31]),
+            challenge: std::array::from_fn(|i| i as u8),
+        };
+        let endpoint = RelayEndpoint {
+            server_disco: key_with(&[1, 2, 30, 31]),
+            client_disco: [key_with(&[1, 2, 3, 30, 31]), key_with(&[1, 2, 4, 30, 31])],
+            lamport_id: 123,
+            vni: 456,
+            bind_lifetime: Duration::from_secs(1),
+            steady_state_lifetime: Duration::from_secs(60),
+            addr_ports: vec![
+                "1.2.3.4:567".parse().unwrap(),
+                "[2001::3456]:789".parse().unwrap(),
+            ],
+        };
+        let common_hex = "00 00 00 01 00 00 00 02 00 01 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 1e 1f 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f";
+        let endpoint_hex = "00 01 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 1e 1f 00 01 02 03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 1e 1f 00 01 02 00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 1e 1f 00 00 00 00 00 00 00 7b 00 00 01 c8 00 00 00 00 3b 9a ca 00 00 00 00 0d f8 47 58 00 00 00 00 00 00 00 00 00 00 00 ff ff 01 02 03 04 02 37 20 01 00 00 00 00 00 00 00 00 00 00 00 00 34 56 03 15";
+        let cases = [
+            ("bind_udp_relay_endpoint", Message::Bind(common), format!("04 00 {common_hex}")),
+            ("bind_udp_relay_endpoint_challenge", Message::Challenge(common), format!("05 00 {common_hex}")),
+            ("bind_udp_relay_endpoint_answer", Message::Answer(common), format!("06 00 {common_hex}")),
+            ("call_me_maybe_via", Message::CallMeMaybeVia(endpoint.clone()), format!("07 00 {endpoint_hex}")),
+            (
+                "allocate_udp_relay_endpoint_request",
+                Message::AllocateRequest(AllocateRequest {
+                    client_disco: [key_with(&[1, 2, 3, 30, 31]), key_with(&[1, 2, 4, 30, 31])],
+                    generation: 1,
+                }),
+                "08 00 00 01 02 03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 1e 1f 00 01 02 00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 1e 1f 00 00 00 01".to_string(),
+            ),
+            (
+                "allocate_udp_relay_endpoint_response",
+                Message::AllocateResponse(AllocateResponse { generation: 1, endpoint }),
+                format!("09 00 00 00 00 01 {endpoint_hex}"),
+            ),
+        ];
+        for (name, message, want) in cases {
+            let want = hex(&want);
+            let mut got = b"foo".to_vec();
+            message.encode(&mut got);
+            assert_eq!(&got[..3], b"foo", "{name}: appends");
+            assert_eq!(got[3..], want[..], "{name}: encoding");
+            assert_eq!(Message::decode(&want), Ok(message), "{name}: decoding");
+        }
+    }
+
+    /// How `disco.Parse` treats the version byte, a zero generation, trailing
+    /// bytes and an endpoint without an address, message by message.
+    #[test]
+    fn bodies_are_read_as_tailscales_parse_reads_them() {
+        let bind = BindBody {
+            vni: 9,
+            generation: 0,
+            remote_key: [4; 32],
+            challenge: [6; 32],
+        };
+        let encoded = |m: &Message| {
+            let mut b = Vec::new();
+            m.encode(&mut b);
+            b
+        };
+        let with = |m: &Message, version: u8, tail: &[u8]| {
+            let mut b = encoded(m);
+            b[1] = version;
+            b.extend_from_slice(tail);
+            b
+        };
+        let request = Message::AllocateRequest(AllocateRequest {
+            client_disco: [[2; 32], [3; 32]],
+            generation: 5,
+        });
+        let response = Message::AllocateResponse(AllocateResponse {
+            generation: 5,
+            endpoint: endpoint(),
+        });
+        let mut no_address = endpoint();
+        no_address.addr_ports.clear();
+        let cases: Vec<(&str, Vec<u8>, Result<Message, DiscoError>)> = vec![
+            (
+                "bind at version 1",
+                with(&Message::Bind(bind), 1, &[]),
+                Ok(Message::Bind(bind)),
+            ),
+            (
+                "challenge at version 255",
+                with(&Message::Challenge(bind), 255, &[]),
+                Ok(Message::Challenge(bind)),
+            ),
+            (
+                "answer at version 7",
+                with(&Message::Answer(bind), 7, &[]),
+                Ok(Message::Answer(bind)),
+            ),
+            (
+                "bind with trailing bytes",
+                with(&Message::Bind(bind), 0, &[1, 2, 3]),
+                Ok(Message::Bind(bind)),
+            ),
+            (
+                "bind one byte short",
+                with(&Message::Bind(bind), 0, &[])[..2 + BIND_BODY_LEN - 1].to_vec(),
+                Err(DiscoError::BodyLength),
+            ),
+            (
+                "request at version 1",
+                with(&request, 1, &[]),
+                Err(DiscoError::Version(1)),
+            ),
+            (
+                "request with trailing bytes",
+                with(&request, 0, &[9; 5]),
+                Ok(request.clone()),
+            ),
+            (
+                "request one byte short",
+                with(&request, 0, &[])[..2 + ALLOCATE_REQUEST_BODY_LEN - 1].to_vec(),
+                Err(DiscoError::BodyLength),
+            ),
+            (
+                "response at version 1",
+                with(&response, 1, &[]),
+                Err(DiscoError::Version(1)),
+            ),
+            (
+                "response with a partial address",
+                with(&response, 0, &[0; 5]),
+                Err(DiscoError::BodyLength),
+            ),
+            (
+                "response without an address",
+                encoded(&Message::AllocateResponse(AllocateResponse {
+                    generation: 5,
+                    endpoint: no_address.clone(),
+                })),
+                Err(DiscoError::NoAddress),
+            ),
+            (
+                "call-me-maybe-via at version 2",
+                with(&Message::CallMeMaybeVia(endpoint()), 2, &[]),
+                Err(DiscoError::Version(2)),
+            ),
+            (
+                "call-me-maybe-via without an address",
+                encoded(&Message::CallMeMaybeVia(no_address)),
+                Err(DiscoError::NoAddress),
+            ),
+            (
+                "ping (not a relay message)",
+                vec![0x01, 0],
+                Err(DiscoError::UnknownType(1)),
+            ),
+            ("one byte", vec![0x04], Err(DiscoError::Truncated)),
+        ];
+        for (name, bytes, want) in cases {
+            assert_eq!(Message::decode(&bytes), want, "{name}");
+        }
     }
 }

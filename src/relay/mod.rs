@@ -14,7 +14,9 @@
 //!
 //! let now = Instant::now();
 //! let relay_keys = DiscoKeyPair::from_secret_bytes([1; 32]);
-//! let mut relay = RelayServer::new(ServerConfig::default(), relay_keys, StdRng::seed_from_u64(0), now);
+//! // Where clients reach the relay: an allocation response carries at least one.
+//! let config = ServerConfig { advertised: vec!["203.0.113.1:7777".parse()?], ..ServerConfig::default() };
+//! let mut relay = RelayServer::new(config, relay_keys, StdRng::seed_from_u64(0), now);
 //! let mut alice = RelayClient::new(DiscoKeyPair::from_secret_bytes([2; 32]), StdRng::seed_from_u64(1));
 //! let bob = DiscoKeyPair::from_secret_bytes([3; 32]);
 //! let policy = StaticPolicy::allow([alice.public_key()]);
@@ -28,10 +30,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod advertise;
 pub mod challenge;
 pub mod client;
 pub mod daemon;
 pub mod disco;
+pub mod exclusive;
 pub mod geneve;
 pub mod keys;
 pub mod metrics;

@@ -83,8 +83,6 @@ pub enum Action {
 /// What a reply is, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyKind {
-    /// A STUN binding response.
-    Stun,
     /// A bind challenge.
     Challenge,
     /// An allocation response; `new` is false when the pair's existing
@@ -100,8 +98,10 @@ pub enum ReplyKind {
 /// Why a datagram was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropReason {
-    /// Neither STUN, disco nor Geneve.
-    Unrecognized,
+    /// A STUN binding message: Tailscale's relay server answers none
+    /// (`net/udprelay/server.go`, `handlePacket`, hands them to its own
+    /// netcheck client and replies nothing), so neither does this one.
+    Stun,
     /// A bad Geneve header.
     Geneve(GeneveError),
     /// A malformed or unopenable disco message.
@@ -124,6 +124,16 @@ pub enum DropReason {
     NotInPair,
     /// The answer does not match a challenge for this source.
     BadChallenge,
+    /// A Bind with generation 0, or an Answer whose generation is not the
+    /// leg's handshake in progress (`handleDiscoControlMsg` in Tailscale's
+    /// `net/udprelay/server.go`).
+    BadGeneration,
+    /// The pair asked for contains the relay's own disco key (Tailscale's
+    /// `AllocateEndpoint`: "client disco equals server disco").
+    ServerKeyInPair,
+    /// No address to advertise yet, so no usable answer (Tailscale's
+    /// `ErrServerNotReady`).
+    NotReady,
     /// Data before both legs are bound.
     NotBound,
     /// Data from an address that is not a bound leg.
@@ -142,7 +152,7 @@ impl DropReason {
     /// A short stable label for metrics.
     pub fn label(&self) -> &'static str {
         match self {
-            DropReason::Unrecognized => "unrecognized",
+            DropReason::Stun => "stun",
             DropReason::Geneve(_) => "bad_geneve",
             DropReason::Disco(DiscoError::BadBox) => "bad_box",
             DropReason::Disco(_) => "bad_disco",
@@ -153,6 +163,9 @@ impl DropReason {
             DropReason::WrongVni => "wrong_vni",
             DropReason::NotInPair => "not_in_pair",
             DropReason::BadChallenge => "bad_challenge",
+            DropReason::BadGeneration => "bad_generation",
+            DropReason::ServerKeyInPair => "server_key_in_pair",
+            DropReason::NotReady => "not_ready",
             DropReason::NotBound => "not_bound",
             DropReason::UnboundSource => "unbound_source",
             DropReason::Denied(_) => "denied",
@@ -174,7 +187,10 @@ struct Endpoint {
     /// Everyone who asked for it (at most the two of the pair).
     requesters: Vec<DiscoKey>,
     created: Instant,
-    last_activity: Instant,
+    /// Per leg (indexed like `pair`): when it bound or last sent data.
+    last_seen: [Instant; 2],
+    /// Per leg: the generation of the Bind awaiting its Answer, 0 for none.
+    in_progress: [u32; 2],
     legs: [Option<SocketAddr>; 2],
 }
 
@@ -183,11 +199,17 @@ impl Endpoint {
         self.legs[0].is_some() && self.legs[1].is_some()
     }
 
+    /// Tailscale's `isExpiredLocked` (`net/udprelay/server.go`): an endpoint
+    /// not yet bound on both legs lives `bind_lifetime` from its allocation;
+    /// a bound one dies when either leg has been silent for longer than
+    /// `steady_state_lifetime`, so a one-way flow expires too.
     fn expired(&self, now: Instant, cfg: &ServerConfig) -> bool {
         if self.open() {
-            now.saturating_duration_since(self.last_activity) >= cfg.steady_state_lifetime
+            self.last_seen
+                .iter()
+                .any(|&seen| now.saturating_duration_since(seen) > cfg.steady_state_lifetime)
         } else {
-            now.saturating_duration_since(self.created) >= cfg.bind_lifetime
+            now.saturating_duration_since(self.created) > cfg.bind_lifetime
         }
     }
 }
@@ -281,14 +303,8 @@ impl RelayServer {
         out: &mut Vec<u8>,
     ) -> Action {
         out.clear();
-        if stun::looks_like_stun(packet) {
-            return match stun::binding_request_txid(packet) {
-                Some(txid) => {
-                    stun::binding_response(&txid, src, out);
-                    Action::Reply(ReplyKind::Stun)
-                }
-                None => Action::Drop(DropReason::Unrecognized),
-            };
+        if stun::is_binding(packet) {
+            return Action::Drop(DropReason::Stun);
         }
         if packet.starts_with(&DISCO_MAGIC) {
             return self.handle_disco(packet, now, policy, out);
@@ -321,10 +337,10 @@ impl RelayServer {
         let [Some(a), Some(b)] = ep.legs else {
             return Action::Drop(DropReason::NotBound);
         };
-        let to = if src == a {
-            b
+        let (leg, to) = if src == a {
+            (0, b)
         } else if src == b {
-            a
+            (1, a)
         } else {
             return Action::Drop(DropReason::UnboundSource);
         };
@@ -332,7 +348,7 @@ impl RelayServer {
             self.remove(vni);
             return Action::Drop(DropReason::UnknownVni);
         }
-        ep.last_activity = now;
+        ep.last_seen[leg] = now;
         Action::Forward(to)
     }
 
@@ -419,6 +435,15 @@ impl RelayServer {
         if a == b || (requester != &a && requester != &b) {
             return Err(DropReason::NotInPair);
         }
+        let me = self.keys.keys().public();
+        if &a == me || &b == me {
+            return Err(DropReason::ServerKeyInPair);
+        }
+        // Tailscale answers nothing until it has an address to advertise:
+        // a response without one is unusable (its decoder rejects it).
+        if self.cfg.advertised.is_empty() {
+            return Err(DropReason::NotReady);
+        }
         self.take_token(requester, now)?;
         policy.authorize(requester).map_err(DropReason::Denied)?;
         let pair = if a <= b { [a, b] } else { [b, a] };
@@ -452,7 +477,8 @@ impl RelayServer {
                 owner: *requester,
                 requesters: vec![*requester],
                 created: now,
-                last_activity: now,
+                last_seen: [now; 2],
+                in_progress: [0; 2],
                 legs: [None, None],
             },
         );
@@ -550,12 +576,25 @@ impl RelayServer {
             remote_key: &body.remote_key,
             source: src,
         };
+        // Each leg's handshake in progress, as `handleDiscoControlMsg` in
+        // Tailscale's `net/udprelay/server.go` keeps it: a Bind (generation
+        // non-zero) starts one, the Answer must carry the same generation.
         if is_bind {
+            if body.generation == 0 {
+                return Action::Drop(DropReason::BadGeneration);
+            }
+            if let Some(ep) = self.endpoints.get_mut(&body.vni) {
+                ep.in_progress[leg] = body.generation;
+            }
             let challenge = self.challenge.challenge(&input);
             out.extend_from_slice(&header.to_bytes());
             let msg = Message::Challenge(BindBody { challenge, ..body });
             self.seal_to(&sender, &msg, out);
             return Action::Reply(ReplyKind::Challenge);
+        }
+        let in_progress = ep.in_progress[leg];
+        if in_progress == 0 || in_progress != body.generation {
+            return Action::Drop(DropReason::BadGeneration);
         }
         if !self.challenge.verify(&input, &body.challenge) {
             return Action::Drop(DropReason::BadChallenge);
@@ -564,7 +603,8 @@ impl RelayServer {
             return Action::Drop(DropReason::UnknownVni);
         };
         ep.legs[leg] = Some(src);
-        ep.last_activity = now;
+        ep.last_seen[leg] = now;
+        ep.in_progress[leg] = 0;
         Action::Bound {
             vni: body.vni,
             open: ep.open(),

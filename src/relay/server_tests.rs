@@ -48,11 +48,16 @@ fn fixture_with(cfg: ServerConfig) -> Fixture {
     }
 }
 
-fn fixture() -> Fixture {
-    fixture_with(ServerConfig {
+/// The default configuration, with two addresses to advertise.
+fn config() -> ServerConfig {
+    ServerConfig {
         advertised: vec![addr("198.51.100.1:7777"), addr("127.0.0.1:7777")],
         ..ServerConfig::default()
-    })
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(config())
 }
 
 impl Fixture {
@@ -293,6 +298,149 @@ fn bind_for_an_unknown_endpoint_is_dropped() {
     );
 }
 
+fn challenge_packet(
+    f: &mut Fixture,
+    who: char,
+    from: &str,
+    ep: &RelayEndpoint,
+    generation: u32,
+) -> Vec<u8> {
+    let bind = if who == 'a' {
+        f.alice.bind(ep, generation)
+    } else {
+        f.bob.bind(ep, generation)
+    };
+    assert_eq!(
+        f.send(from, &bind, f.t0),
+        Action::Reply(ReplyKind::Challenge)
+    );
+    f.out.clone()
+}
+
+#[test]
+fn an_answer_must_carry_the_generation_of_the_legs_bind_in_progress() {
+    let mut f = fixture();
+    let ep = f.allocate(f.t0);
+    // Two Binds: only the later one's generation is in progress, so the
+    // answer to the first challenge (its MAC valid) is refused.
+    let first = challenge_packet(&mut f, 'a', A_ADDR, &ep, 1);
+    let second = challenge_packet(&mut f, 'a', A_ADDR, &ep, 2);
+    let stale = f.alice.answer(&ep, &first).unwrap();
+    assert_eq!(
+        f.send(A_ADDR, &stale, f.t0),
+        Action::Drop(DropReason::BadGeneration)
+    );
+    let answer = f.alice.answer(&ep, &second).unwrap();
+    assert_eq!(
+        f.send(A_ADDR, &answer, f.t0),
+        Action::Bound {
+            vni: ep.vni,
+            open: false
+        }
+    );
+    // The handshake is complete: no generation is in progress any more.
+    let again = f.alice.answer(&ep, &second).unwrap();
+    assert_eq!(
+        f.send(A_ADDR, &again, f.t0),
+        Action::Drop(DropReason::BadGeneration)
+    );
+}
+
+#[test]
+fn each_leg_keeps_its_own_bind_in_progress() {
+    let mut f = fixture();
+    let ep = f.allocate(f.t0);
+    let alice_challenge = challenge_packet(&mut f, 'a', A_ADDR, &ep, 5);
+    let bob_challenge = challenge_packet(&mut f, 'b', B_ADDR, &ep, 7);
+    let bob_answer = f.bob.answer(&ep, &bob_challenge).unwrap();
+    assert_eq!(
+        f.send(B_ADDR, &bob_answer, f.t0),
+        Action::Bound {
+            vni: ep.vni,
+            open: false
+        }
+    );
+    let alice_answer = f.alice.answer(&ep, &alice_challenge).unwrap();
+    assert_eq!(
+        f.send(A_ADDR, &alice_answer, f.t0),
+        Action::Bound {
+            vni: ep.vni,
+            open: true
+        }
+    );
+}
+
+/// The second half of Tailscale's `TestServer`: after both legs are bound, a
+/// client handshakes again from a new address with a new generation and its
+/// traffic follows it; the pair's allocation is still the same endpoint.
+#[test]
+fn a_leg_rebinds_from_a_new_address_with_a_new_generation() {
+    let mut f = fixture();
+    let ep = f.open_endpoint();
+    assert_eq!(f.allocate(f.at(1)), ep);
+    let moved = "127.0.0.1:2001";
+    let challenge = challenge_packet(&mut f, 'a', moved, &ep, 2);
+    let answer = f.alice.answer(&ep, &challenge).unwrap();
+    assert_eq!(
+        f.send(moved, &answer, f.at(1)),
+        Action::Bound {
+            vni: ep.vni,
+            open: true
+        }
+    );
+    let pkt = data_packet(ep.vni, b"x");
+    assert_eq!(f.send(moved, &pkt, f.at(2)), Action::Forward(addr(B_ADDR)));
+    assert_eq!(f.send(B_ADDR, &pkt, f.at(2)), Action::Forward(addr(moved)));
+    assert_eq!(
+        f.send(A_ADDR, &pkt, f.at(2)),
+        Action::Drop(DropReason::UnboundSource)
+    );
+}
+
+#[test]
+fn a_bind_of_generation_zero_is_dropped() {
+    let mut f = fixture();
+    let ep = f.allocate(f.t0);
+    let bind = f.alice.bind(&ep, 0);
+    assert_eq!(
+        f.send(A_ADDR, &bind, f.t0),
+        Action::Drop(DropReason::BadGeneration)
+    );
+    assert!(f.out.is_empty());
+}
+
+#[test]
+fn a_pair_with_the_relays_own_key_is_refused() {
+    let mut f = fixture();
+    let relay_key = *f.relay.public_key();
+    let req = f.alice.allocate_request(&relay_key, &relay_key, 3);
+    assert_eq!(
+        f.send(A_ADDR, &req, f.t0),
+        Action::Drop(DropReason::ServerKeyInPair)
+    );
+    assert!(f.out.is_empty());
+    assert_eq!(f.relay.endpoint_counts(), (0, 0));
+}
+
+#[test]
+fn no_allocation_answer_without_an_address_to_advertise() {
+    let mut f = fixture_with(ServerConfig::default());
+    let relay_key = *f.relay.public_key();
+    let req = f.alice.allocate_request(&relay_key, &f.bob.public_key(), 3);
+    assert_eq!(
+        f.send(A_ADDR, &req, f.t0),
+        Action::Drop(DropReason::NotReady)
+    );
+    assert!(f.out.is_empty());
+    assert_eq!(f.relay.endpoint_counts(), (0, 0));
+    // Once an address is known, the same pair is served.
+    f.relay.set_advertised(vec![addr("203.0.113.5:7777")]);
+    assert_eq!(
+        f.allocate(f.at(1)).addr_ports,
+        vec![addr("203.0.113.5:7777")]
+    );
+}
+
 #[test]
 fn outsider_cannot_bind() {
     let mut f = fixture();
@@ -312,8 +460,8 @@ fn outsider_cannot_bind() {
 fn unbound_endpoint_expires_after_bind_lifetime() {
     let mut f = fixture();
     let ep = f.allocate(f.t0);
-    assert_eq!(f.relay.expire(f.at(29)), 0);
-    assert_eq!(f.relay.expire(f.at(30)), 1);
+    assert_eq!(f.relay.expire(f.at(30)), 0);
+    assert_eq!(f.relay.expire(f.at(30) + Duration::from_nanos(1)), 1);
     let bind = f.alice.bind(&ep, 1);
     assert_eq!(
         f.send(A_ADDR, &bind, f.at(31)),
@@ -326,36 +474,116 @@ fn unbound_endpoint_expires_after_bind_lifetime() {
 }
 
 #[test]
-fn open_endpoint_lives_while_used() {
+fn open_endpoint_lives_while_both_legs_are_used() {
     let mut f = fixture();
     let ep = f.open_endpoint();
     let pkt = data_packet(ep.vni, b"x");
+    for t in [250, 500, 750] {
+        assert_eq!(f.send(A_ADDR, &pkt, f.at(t)), Action::Forward(addr(B_ADDR)));
+        assert_eq!(f.send(B_ADDR, &pkt, f.at(t)), Action::Forward(addr(A_ADDR)));
+        assert_eq!(f.relay.expire(f.at(t + 50)), 0);
+    }
     assert_eq!(
-        f.send(A_ADDR, &pkt, f.at(299)),
-        Action::Forward(addr(B_ADDR))
-    );
-    assert_eq!(f.relay.expire(f.at(500)), 0);
-    assert_eq!(
-        f.send(B_ADDR, &pkt, f.at(598)),
-        Action::Forward(addr(A_ADDR))
-    );
-    assert_eq!(
-        f.send(B_ADDR, &pkt, f.at(898)),
+        f.send(B_ADDR, &pkt, f.at(1051)),
         Action::Drop(DropReason::UnknownVni)
     );
     assert_eq!(f.relay.endpoint_counts(), (0, 0));
 }
 
 #[test]
-fn stun_is_answered() {
+fn a_one_way_flow_expires_after_the_steady_state_lifetime() {
+    let mut f = fixture();
+    let ep = f.open_endpoint();
+    let pkt = data_packet(ep.vni, b"x");
+    // Alice sends all the time; Bob has been silent since he bound at 0.
+    for t in [100, 200, 300] {
+        assert_eq!(f.send(A_ADDR, &pkt, f.at(t)), Action::Forward(addr(B_ADDR)));
+    }
+    assert_eq!(
+        f.send(A_ADDR, &pkt, f.at(301)),
+        Action::Drop(DropReason::UnknownVni)
+    );
+    assert_eq!(f.relay.endpoint_counts(), (0, 0));
+}
+
+/// Tailscale's `TestServer_endpointGC` (`net/udprelay/server_test.go`) on
+/// the core's clock: `(case, both legs bound, data sent (leg, second),
+/// expire at second, removed)`. Lifetimes are 30 s to bind, 5 min per leg.
+#[test]
+fn endpoints_expire_per_leg_as_tailscales_gc_does() {
+    type Case = (&'static str, bool, &'static [(char, u64)], u64, bool);
+    let cases: [Case; 9] = [
+        ("unbound, at the bind lifetime", false, &[], 30, false),
+        ("unbound, past the bind lifetime", false, &[], 31, true),
+        ("unbound_endpoint_expired", false, &[], 60, true),
+        (
+            "bound, both quiet up to the lifetime",
+            true,
+            &[],
+            300,
+            false,
+        ),
+        ("bound, both quiet past it", true, &[], 301, true),
+        (
+            "bound_endpoint_expired_a",
+            true,
+            &[('b', 100), ('b', 250)],
+            301,
+            true,
+        ),
+        (
+            "bound_endpoint_expired_b",
+            true,
+            &[('a', 100), ('a', 250)],
+            301,
+            true,
+        ),
+        (
+            "bound_endpoint_kept",
+            true,
+            &[('a', 250), ('b', 250)],
+            500,
+            false,
+        ),
+        (
+            "kept, then a goes quiet",
+            true,
+            &[('a', 250), ('b', 250), ('b', 500)],
+            551,
+            true,
+        ),
+    ];
+    for (name, bound, sends, at, removed) in cases {
+        let mut f = fixture();
+        let ep = if bound {
+            f.open_endpoint()
+        } else {
+            f.allocate(f.t0)
+        };
+        let pkt = data_packet(ep.vni, b"x");
+        for &(leg, t) in sends {
+            let (from, to) = if leg == 'a' {
+                (A_ADDR, B_ADDR)
+            } else {
+                (B_ADDR, A_ADDR)
+            };
+            assert_eq!(
+                f.send(from, &pkt, f.at(t)),
+                Action::Forward(addr(to)),
+                "{name}"
+            );
+        }
+        assert_eq!(f.relay.expire(f.at(at)), usize::from(removed), "{name}");
+    }
+}
+
+#[test]
+fn stun_binding_requests_are_not_answered() {
     let mut f = fixture();
     let mut req = Vec::new();
     stun::binding_request(&[4; 12], &mut req);
-    assert_eq!(f.send(A_ADDR, &req, f.t0), Action::Reply(ReplyKind::Stun));
-    assert_eq!(
-        stun::parse_binding_response(&f.out, &[4; 12]),
-        Some(addr(A_ADDR))
-    );
+    assert_eq!(f.send(A_ADDR, &req, f.t0), Action::Drop(DropReason::Stun));
+    assert!(f.out.is_empty());
 }
 
 #[test]
@@ -376,7 +604,7 @@ fn allocation_rate_is_limited_per_sender() {
     let mut f = fixture_with(ServerConfig {
         allocation_rate: 1.0,
         allocation_burst: 2.0,
-        ..ServerConfig::default()
+        ..config()
     });
     let relay_key = *f.relay.public_key();
     let bob = f.bob.public_key();
@@ -398,7 +626,7 @@ fn endpoint_limits_hold() {
     let mut f = fixture_with(ServerConfig {
         max_endpoints: 3,
         max_endpoints_per_node: 2,
-        ..ServerConfig::default()
+        ..config()
     });
     let relay_key = *f.relay.public_key();
     let results: Vec<Action> = (10u8..13)
@@ -455,15 +683,16 @@ fn challenge_survives_one_rotation_only() {
     // Past the bind lifetime the endpoint is gone anyway; use a long one.
     let mut g = fixture_with(ServerConfig {
         bind_lifetime: Duration::from_secs(3600),
-        ..ServerConfig::default()
+        ..config()
     });
     let ep = g.allocate(g.t0);
     let bind = g.alice.bind(&ep, 1);
     g.send(A_ADDR, &bind, g.t0);
     let c = g.out.clone();
     let late = g.alice.answer(&ep, &c).unwrap();
-    // Another bind at t0+250 rotates twice; the old answer no longer works.
-    let bind2 = g.alice.bind(&ep, 2);
+    // Another bind of the same generation at t0+250 rotates the key twice;
+    // the old answer no longer works.
+    let bind2 = g.alice.bind(&ep, 1);
     g.send(A_ADDR, &bind2, g.at(250));
     assert_eq!(
         g.send(A_ADDR, &late, g.at(250)),
@@ -502,7 +731,7 @@ fn with_sender(packet: &[u8], at: usize, sender: &DiscoKey) -> Vec<u8> {
 fn a_flood_of_unknown_senders_costs_no_key_exchange_and_evicts_nothing() {
     let mut f = fixture_with(ServerConfig {
         key_cache_capacity: 2,
-        ..ServerConfig::default()
+        ..config()
     });
     // The policy knows alice only; bob is known to the relay as her chosen peer.
     f.policy = f.policy.clone().known_only();
