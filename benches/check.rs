@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench check -- --warm-up-time 1 --measurement-time 2 findings`
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::PathBuf;
