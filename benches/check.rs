@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench check -- --warm-up-time 1 --measurement-time 2 findings`
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -118,7 +118,7 @@ fn findings(c: &mut Criterion) {
     group.sample_size(10);
     for n in FINDINGS {
         let text = unused_hosts(n, false);
-        group.bench_function(format!("check/{n}"), |b| {
+        group.bench_function(format!("check_{n}"), |b| {
             b.iter(|| {
                 black_box(
                     check_text(black_box(&text), &Options::default())
@@ -130,11 +130,11 @@ fn findings(c: &mut Criterion) {
         let reports = [report_of(text)];
         let one_line = [report_of(unused_hosts(n, true))];
         for (name, format) in FORMATS {
-            group.bench_function(format!("{name}/{n}"), |b| {
+            group.bench_function(format!("{name}_{n}"), |b| {
                 b.iter(|| report::write(format, &reports, &all, &mut std::io::sink()).is_ok())
             });
         }
-        group.bench_function(format!("human_one_line/{n}"), |b| {
+        group.bench_function(format!("human_one_line_{n}"), |b| {
             b.iter(|| report::write(Format::Human, &one_line, &all, &mut std::io::sink()).is_ok())
         });
     }
@@ -186,7 +186,7 @@ fn print_ratios(started: std::time::SystemTime) {
             .is_ok_and(|t| t >= started)
     };
     for name in names {
-        let (a, b) = (format!("{name}/{small}"), format!("{name}/{large}"));
+        let (a, b) = (format!("{name}_{small}"), format!("{name}_{large}"));
         if !(fresh(&a) && fresh(&b)) {
             continue;
         }

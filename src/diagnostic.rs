@@ -42,7 +42,7 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Other places that explain this one (the first definition of a duplicate, the rule that
     /// covers a redundant one), each with its own short note.
-    pub related: Vec<Related>,
+    pub related: Box<[Related]>,
 }
 
 /// A secondary place of a [`Diagnostic`].
@@ -64,7 +64,7 @@ impl Diagnostic {
             span,
             label: String::new(),
             help: None,
-            related: Vec::new(),
+            related: Box::default(),
         }
     }
 
@@ -93,10 +93,12 @@ impl Diagnostic {
     /// Adds a secondary place with its note.
     #[must_use]
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
-        self.related.push(Related {
+        let mut related = std::mem::take(&mut self.related).into_vec();
+        related.push(Related {
             span,
             label: label.into(),
         });
+        self.related = related.into_boxed_slice();
         self
     }
 
