@@ -20,7 +20,7 @@
 //! let text = "// ACL\n{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}], // all\n\"hosts\": {}}";
 //! assert_eq!(
 //!     tailgrant::fmt::format(text).unwrap(),
-//!     "// ACL\n{\n\t\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}], // all\n\t\"hosts\": {},\n}\n",
+//!     "// ACL\n{\n\t\"acls\":  [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}], // all\n\t\"hosts\": {},\n}\n",
 //! );
 //! ```
 

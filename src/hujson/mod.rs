@@ -191,17 +191,13 @@ pub(crate) fn syntax_error(text: &str, e: &SyntaxError) -> Diagnostic {
         .and_then(|s| s.chars().next())
         .map_or(0, char::len_utf8);
     let (code, message, span, label, help) = match &e.kind {
-        ErrorKind::UnexpectedEnd("parsing value")
-            if text.trim_matches(['\t', '\n', '\r', ' ']).is_empty() || only_comments(text) =>
-        {
-            (
-                "TG0001",
-                "the file holds no JSON value".to_string(),
-                Span::new(0, text.len()),
-                "empty",
-                "a policy file is one JSON object: start with `{}`".to_string(),
-            )
-        }
+        ErrorKind::UnexpectedEnd("parsing value") if only_comments(text) => (
+            "TG0001",
+            "the file holds no JSON value".to_string(),
+            Span::new(at, at),
+            "empty",
+            "a policy file is one JSON object: start with `{}`".to_string(),
+        ),
         ErrorKind::UnexpectedEnd(context) => (
             "TG0001",
             format!("syntax error: unexpected end of input while {context}"),
