@@ -269,7 +269,7 @@ fn only_comments(text: &str) -> bool {
 }
 
 fn describe_char(c: char) -> String {
-    if c.is_control() || c.is_whitespace() {
+    if !(c.is_ascii_graphic() || c.is_alphanumeric()) {
         format!("U+{:04X}", u32::from(c))
     } else {
         format!("`{c}`")
@@ -281,7 +281,7 @@ fn invalid_character_help(c: char, place: &str) -> &'static str {
         "single-quoted strings are not allowed: use double quotes"
     } else if place == "at start of object name" {
         "keys must be double-quoted strings"
-    } else if c.is_whitespace() || c.is_control() {
+    } else if c.is_whitespace() || c.is_control() || c == '\u{feff}' {
         "only space, tab, CR and LF are whitespace in HuJSON: remove this character"
     } else if place.starts_with("after object value") || place.starts_with("after array value") {
         "separate object members and array elements with `,`, and close every `{` with `}` and every `[` with `]`"

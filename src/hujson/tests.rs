@@ -224,6 +224,7 @@ fn regression_form_feed_vertical_tab_nbsp_and_line_separator_are_not_whitespace(
         "{\"a\":\u{a0}1}",
         "{}\u{2028}",
         "[1,\u{2029}2]",
+        "[\u{feff}1]",
     ] {
         let d = parse(text).unwrap_err();
         assert_eq!(d.code, "TG0001", "{text:?}");
