@@ -71,6 +71,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("hujson_parse", |b| {
         b.iter(|| black_box(tailgrant::hujson::parse(black_box(&text)).is_ok()))
     });
+    group.bench_function("fmt", |b| {
+        b.iter(|| black_box(tailgrant::fmt::format(black_box(&text)).is_ok()))
+    });
     group.bench_function("parse_and_check", |b| {
         b.iter(|| black_box(check_text(black_box(&text), &Options::default()).is_valid()));
     });

@@ -1,24 +1,20 @@
-//! `tailgrant fmt`: a HuJSON formatter in the spirit of Tailscale's `hujson.Format`.
+//! `tailgrant fmt`: HuJSON formatted byte for byte as tailscale/hujson's `Format` formats
+//! it (the formatter behind `hujsonfmt` and Tailscale's own tooling).
 //!
-//! The rules:
-//! - tabs for indentation, as Tailscale's admin console and `hujson` write;
-//! - each object and array is either on one line or expanded with one entry per line: it is
-//!   expanded when the original had a line break anywhere between its brackets or when its
-//!   one-line form is wider than 80 characters; empty ones print as `{}` and `[]`; as in
-//!   `hujson`, an array written `[{` around its only element, with no line break of its own,
-//!   keeps hugging it (`"ssh": [{` ... `}],`);
-//! - in an expanded object, the values of a run of consecutive one-line members are aligned
-//!   (a blank line or a comment on its own line starts a new run), as `hujson` does;
-//! - a trailing comma after the last entry of every expanded object or array, none on one line;
-//! - every comment is kept where it stands: one that ended a line still ends it, one on its
-//!   own line stays on its own line, block comments are copied verbatim; at most one blank
-//!   line is kept between entries, none after an opening bracket or before a closing one;
-//! - strings, numbers and keys are copied byte for byte (escapes and unicode as written);
+//! The rules, in short (each pass is described in [`layout`]'s source):
+//! - tabs for indentation; an object or array is on one line unless a line break stood
+//!   after its opening bracket or a comma or before its closing bracket, or a line of it
+//!   would be wider than 80 bytes, and then it has one entry per line and a trailing comma
+//!   (none when the input was standard JSON);
+//! - the values of consecutive one-line members are aligned;
+//! - comments are kept, re-indented; at most one blank line; CR LF becomes LF;
+//! - a string with a `\` escape is rewritten in RFC 8785's form (`"\u0041"` becomes
+//!   `"A"`); numbers and other strings are copied as written;
 //! - the output ends with exactly one newline.
 //!
-//! The formatter is idempotent, keeps the meaning (the parsed value is equal) and keeps every
-//! comment; `format` checks the meaning itself before returning, so a formatter bug can never
-//! reach a file written in place.
+//! Before returning, [`format`] parses its output again with the same parser as
+//! `tailgrant check` (the grammar Tailscale's control plane uses) and compares the values;
+//! a result that would mean something else is refused with an error, never returned.
 //!
 //! ```
 //! let text = "// ACL\n{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}], // all\n\"hosts\": {}}";
@@ -29,8 +25,7 @@
 //! ```
 
 mod diff;
-mod render;
-mod tree;
+mod layout;
 
 pub use diff::unified_diff;
 
@@ -48,10 +43,19 @@ pub const CODE_MEANING_CHANGED: &str = "TG0090";
 /// `tailgrant check`) reports.
 pub fn format(text: &str) -> Result<String, Diagnostic> {
     let (before, _) = hujson::parse(text)?;
-    let doc = tree::build(text)?;
-    let out = render::render(&doc);
-    match hujson::parse(&out) {
-        Ok((after, _)) if after.to_json() == before.to_json() => Ok(out),
+    let mut tree = hujson::syntax::parse(text)
+        .map_err(|e| hujson::syntax_error(text, &e))?
+        .to_owned_text(text);
+    layout::format(&mut tree);
+    let out = tree.pack();
+    check_meaning(text, &before, &out)?;
+    Ok(out)
+}
+
+/// Refuses `out` unless it parses to the same value as the input did.
+fn check_meaning(text: &str, before: &hujson::Node, out: &str) -> Result<(), Diagnostic> {
+    match hujson::parse(out) {
+        Ok((after, _)) if after.same_value(before) => Ok(()),
         _ => Err(Diagnostic::error(
             CODE_MEANING_CHANGED,
             "the formatter would change the meaning of this file",

@@ -1,0 +1,364 @@
+//! HuJSON (JSON with `//` and `/* */` comments and trailing commas) parsed exactly as
+//! Tailscale's control plane parses it, into a tree whose every key and value keeps its
+//! byte span.
+//!
+//! The lexer and parser are written by hand (in [`syntax`]) from tailscale/hujson's
+//! `parse.go`, because no Rust crate implements hujson's grammar: JSONC and JSON5 parsers
+//! treat other characters as whitespace (form feed, U+00A0, U+2028...), end a `//` comment
+//! at a lone CR, accept a `//` comment at the end of the input without a line feed, or
+//! accept raw control characters in strings, and each of these changes what a policy means.
+//! On top of the grammar this module adds what the policy needs: duplicate keys, a nesting
+//! limit no lower than Tailscale's, and errors that name the offending place.
+
+use crate::diagnostic::Diagnostic;
+use crate::span::{Span, Spanned};
+use std::collections::HashMap;
+use std::ops::Range;
+
+pub(crate) mod literal;
+pub(crate) mod syntax;
+
+pub use syntax::MAX_DEPTH;
+use syntax::{ErrorKind, Kind, Syn, SyntaxError};
+
+/// Extra stack reserved before a recursive step over the tree, and how much more to grow by
+/// when less is left: the tree may be [`MAX_DEPTH`] levels deep, more than a thread's stack
+/// holds in frames of a debug build, so recursive walks run on a stack grown on demand.
+pub(crate) const STACK_RED_ZONE: usize = 64 * 1024;
+/// See [`STACK_RED_ZONE`].
+pub(crate) const STACK_GROWTH: usize = 1024 * 1024;
+
+/// A JSON value with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub value: Value,
+    /// Where it stands in the text.
+    pub span: Span,
+}
+
+/// The kinds of JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool(bool),
+    /// A number, as written.
+    Number(String),
+    /// A string, unescaped.
+    String(String),
+    /// An array.
+    Array(Vec<Node>),
+    /// An object, members in source order (duplicates already reported).
+    Object(Vec<Member>),
+}
+
+/// One `"key": value` of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The key, with the span of its quoted text.
+    pub key: Spanned<String>,
+    /// The value.
+    pub value: Node,
+}
+
+impl Value {
+    /// The JSON type name used in messages (`string`, `array`...).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Bool(_) => "boolean",
+            Self::Number(_) => "number",
+            Self::String(_) => "string",
+            Self::Array(_) => "array",
+            Self::Object(_) => "object",
+        }
+    }
+}
+
+impl Node {
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Converts to a `serde_json::Value` (comments and spans dropped).
+    pub fn to_json(&self) -> serde_json::Value {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.to_json_here())
+    }
+
+    /// The same value as `other`, spans aside: same kinds, numbers written alike, strings
+    /// and keys equal, members in the same order.
+    pub fn same_value(&self, other: &Node) -> bool {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+            match (&self.value, &other.value) {
+                (Value::Array(a), Value::Array(b)) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_value(y))
+                }
+                (Value::Object(a), Value::Object(b)) => {
+                    a.len() == b.len()
+                        && a.iter().zip(b).all(|(x, y)| {
+                            x.key.value == y.key.value && x.value.same_value(&y.value)
+                        })
+                }
+                (a, b) => a == b,
+            }
+        })
+    }
+
+    fn to_json_here(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => {
+                serde_json::from_str(n).unwrap_or_else(|_| serde_json::Value::String(n.clone()))
+            }
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Array(a) => serde_json::Value::Array(a.iter().map(Node::to_json).collect()),
+            Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|m| (m.key.value.clone(), m.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Parses raw bytes: checks UTF-8 and rejects a byte-order mark before parsing.
+pub fn parse_bytes(bytes: &[u8]) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
+    parse(text_of(bytes)?)
+}
+
+/// The text of a policy file: UTF-8 without a byte-order mark.
+pub fn text_of(bytes: &[u8]) -> Result<&str, Diagnostic> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(Diagnostic::error(
+            "TG0002",
+            "the file starts with a byte-order mark",
+            Span::new(0, 3),
+        )
+        .with_label("byte-order mark")
+        .with_help("save the file as UTF-8 without a BOM"));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        Diagnostic::error(
+            "TG0003",
+            "the file is not valid UTF-8",
+            Span::new(at, at + e.error_len().unwrap_or(1)),
+        )
+        .with_label("not UTF-8")
+        .with_help("policy files must be UTF-8 text")
+    })
+}
+
+/// Parses HuJSON text. On success returns the tree and the non-fatal findings (duplicate
+/// keys); a syntax error is returned as the `Err`.
+pub fn parse(text: &str) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
+    let tree = syntax::parse(text).map_err(|e| syntax_error(text, &e))?;
+    let mut findings = Vec::new();
+    let node = convert(text, tree, &mut findings);
+    Ok((node, findings))
+}
+
+/// The byte spans of the comments of HuJSON text, in order (a `//` comment's span includes
+/// its line feed). A syntax error is returned as [`parse`] returns it.
+pub fn comments(text: &str) -> Result<Vec<Span>, Diagnostic> {
+    let tree = syntax::parse(text).map_err(|e| syntax_error(text, &e))?;
+    let mut extras = Vec::new();
+    tree.extras(&mut extras);
+    let mut found = Vec::new();
+    for extra in extras {
+        syntax::comments_in(text, extra, &mut found);
+    }
+    let mut spans: Vec<Span> = found
+        .into_iter()
+        .map(|r| Span::new(r.start, r.end))
+        .collect();
+    spans.sort_unstable();
+    Ok(spans)
+}
+
+/// The diagnostic of a syntax error.
+pub(crate) fn syntax_error(text: &str, e: &SyntaxError) -> Diagnostic {
+    let at = e.offset.min(text.len());
+    let next = text
+        .get(at..)
+        .and_then(|s| s.chars().next())
+        .map_or(0, char::len_utf8);
+    let (code, message, span, label, help) = match &e.kind {
+        ErrorKind::UnexpectedEnd("parsing value") if only_comments(text) => (
+            "TG0001",
+            "the file holds no JSON value".to_string(),
+            Span::new(at, at),
+            "empty",
+            "a policy file is one JSON object: start with `{}`".to_string(),
+        ),
+        ErrorKind::UnexpectedEnd(context) => (
+            "TG0001",
+            format!("syntax error: unexpected end of input while {context}"),
+            Span::new(at, at),
+            "the text ends here",
+            "close every string, `{` and `[`, and end the file after the policy's last `}`"
+                .to_string(),
+        ),
+        ErrorKind::UnterminatedComment => {
+            let line = text.get(at..).is_some_and(|s| s.starts_with("//"));
+            (
+                "TG0001",
+                "syntax error: unterminated comment".to_string(),
+                Span::new(at, at + 2),
+                "comment starts here",
+                if line {
+                    "a `//` comment ends only at a line feed (LF): end the file with a newline"
+                        .to_string()
+                } else {
+                    "close the comment with `*/`".to_string()
+                },
+            )
+        }
+        ErrorKind::InvalidCharacter { found, place } => (
+            "TG0001",
+            format!(
+                "syntax error: invalid character {} {place}",
+                describe_char(*found)
+            ),
+            Span::new(at, at + next),
+            "here",
+            invalid_character_help(*found, place).to_string(),
+        ),
+        ErrorKind::InvalidLiteral(range) => {
+            let lit = text.get(range.clone()).unwrap_or("");
+            (
+                "TG0001",
+                format!("syntax error: invalid literal {}", shorten(lit)),
+                Span::new(range.start, range.end),
+                "not valid JSON",
+                literal_help(lit).to_string(),
+            )
+        }
+        ErrorKind::TooDeep => (
+            "TG0004",
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+            Span::new(at, at + 1),
+            "too deep",
+            "Tailscale's decoder accepts at most 10000 nested objects and arrays".to_string(),
+        ),
+    };
+    Diagnostic::error(code, message, span)
+        .with_label(label)
+        .with_help(help)
+}
+
+/// The text is whitespace and comments only.
+fn only_comments(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut n = 0;
+    while n < b.len() {
+        n += syntax::whitespace_len(&b[n..]);
+        match b.get(n..).and_then(syntax::comment_len) {
+            Some(0) | None => break,
+            Some(len) => n += len,
+        }
+    }
+    n >= b.len()
+}
+
+fn describe_char(c: char) -> String {
+    if !(c.is_ascii_graphic() || c.is_alphanumeric()) {
+        format!("U+{:04X}", u32::from(c))
+    } else {
+        format!("`{c}`")
+    }
+}
+
+fn invalid_character_help(c: char, place: &str) -> &'static str {
+    if c == '\'' {
+        "single-quoted strings are not allowed: use double quotes"
+    } else if place == "at start of object name" {
+        "keys must be double-quoted strings"
+    } else if c.is_whitespace() || c.is_control() || c == '\u{feff}' {
+        "only space, tab, CR and LF are whitespace in HuJSON: remove this character"
+    } else if place.starts_with("after object value") || place.starts_with("after array value") {
+        "separate object members and array elements with `,`, and close every `{` with `}` and every `[` with `]`"
+    } else if place == "after top-level value" {
+        "a policy file is one JSON value; if its opening `{` or closing `}` ends a `//` comment line, move it to a line of its own"
+    } else {
+        "HuJSON is JSON plus `//` and `/* */` comments and trailing commas: check the brackets, colons and commas around here"
+    }
+}
+
+fn literal_help(lit: &str) -> &'static str {
+    if lit.starts_with('"') {
+        "write control characters in strings as escapes (`\\t`, `\\n`, `\\u0000`); the escapes are `\\\"` `\\\\` `\\/` `\\b` `\\f` `\\n` `\\r` `\\t` `\\uXXXX`"
+    } else if lit.starts_with("0x") || lit.starts_with("0X") {
+        "write the number in decimal"
+    } else if lit.eq_ignore_ascii_case("nan") || lit.contains("Infinity") {
+        "write a finite decimal number"
+    } else {
+        "keys and strings must be double-quoted; literals are `true`, `false`, `null` and JSON numbers"
+    }
+}
+
+/// A literal for a message, cut at 40 characters.
+fn shorten(lit: &str) -> String {
+    let mut out: String = lit.chars().take(40).collect();
+    if out.len() < lit.len() {
+        out.push_str("...");
+    }
+    out.escape_debug().to_string()
+}
+
+fn convert(text: &str, syn: Syn<Range<usize>>, findings: &mut Vec<Diagnostic>) -> Node {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+        let span = Span::new(syn.start, syn.end);
+        let raw = |r: &Range<usize>| text.get(r.clone()).unwrap_or("");
+        let value = match syn.kind {
+            Kind::Literal(r) => match raw(&r) {
+                "null" => Value::Null,
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                s if s.starts_with('"') => Value::String(literal::unquote(s)),
+                s => Value::Number(s.to_string()),
+            },
+            Kind::Composite(mut c) if !c.is_object => Value::Array(
+                std::mem::take(&mut c.items)
+                    .into_iter()
+                    .map(|item| convert(text, item, findings))
+                    .collect(),
+            ),
+            Kind::Composite(mut c) => {
+                let mut members: Vec<Member> = Vec::with_capacity(c.len());
+                let mut seen: HashMap<String, Span> = HashMap::with_capacity(c.len());
+                let mut items = std::mem::take(&mut c.items).into_iter();
+                while let (Some(name), Some(value)) = (items.next(), items.next()) {
+                    let range = Span::new(name.start, name.end);
+                    let key = literal::unquote(raw(&(name.start..name.end)));
+                    if let Some(first_span) = seen.get(&key).copied() {
+                        findings.push(
+                            Diagnostic::error("TG0005", format!("duplicate key `{key}`"), range)
+                                .with_label("duplicate")
+                                .with_related(first_span, "first defined here")
+                                .with_help("merge the two members or remove one"),
+                        );
+                        continue;
+                    }
+                    seen.insert(key.clone(), range);
+                    members.push(Member {
+                        key: Spanned::new(key, range),
+                        value: convert(text, value, findings),
+                    });
+                }
+                Value::Object(members)
+            }
+        };
+        Node { value, span }
+    })
+}
+
+#[cfg(test)]
+mod tests;
