@@ -167,11 +167,15 @@ pub fn fail(message: &str) -> Status {
 /// Reads a file, or standard input for `-`, refusing what is not a regular file and what is
 /// larger than `--max-input-size` ([`tailgrant::fsutil::read_bounded`]).
 pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    let limit = MAX_INPUT
+    tailgrant::fsutil::read_bounded(path, max_input()).map_err(|e| e.to_string())
+}
+
+/// The `--max-input-size` of this run.
+pub fn max_input() -> u64 {
+    MAX_INPUT
         .get()
         .copied()
-        .unwrap_or(tailgrant::fsutil::DEFAULT_MAX_INPUT);
-    tailgrant::fsutil::read_bounded(path, limit).map_err(|e| e.to_string())
+        .unwrap_or(tailgrant::fsutil::DEFAULT_MAX_INPUT)
 }
 
 /// A policy file, read and checked.
