@@ -13,6 +13,7 @@ mod names;
 mod rules;
 mod selectors;
 mod ssh;
+pub mod suppress;
 
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::policy::{self, Policy};
@@ -68,7 +69,7 @@ pub fn check_text(text: &str, options: &Options<'_>) -> Report {
             for d in check(&policy, options) {
                 findings.push(d);
             }
-            findings.sort();
+            suppress::apply(text, &mut findings);
             Report {
                 policy: Some(policy),
                 findings,

@@ -19,6 +19,10 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+    /// Silence the warnings of CODE (a lint, e.g. TG1008) in every file of this run;
+    /// repeatable. Errors cannot be allowed: Tailscale rejects the policy all the same.
+    #[arg(long, value_name = "CODE", value_parser = parse_allowed)]
+    allow: Vec<String>,
     /// Policy files (`-` for standard input).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -39,7 +43,12 @@ pub fn run(args: &CheckArgs) -> Status {
             Ok(b) => b,
             Err(e) => return fail(&e),
         };
-        outcomes.push(check_bytes(path, &bytes, &options));
+        let mut outcome = check_bytes(path, &bytes, &options);
+        outcome
+            .findings
+            .warnings
+            .retain(|d| !args.allow.iter().any(|a| a == d.code));
+        outcomes.push(outcome);
     }
     output::print(args.format, &outcomes);
     let failed = outcomes.iter().any(|o| {
@@ -62,4 +71,21 @@ fn check_bytes(path: &std::path::Path, bytes: &[u8], options: &Options<'_>) -> O
         }
         Ok(text) => Outcome::new(path, text.to_string(), check_text(text, options).findings),
     }
+}
+
+/// A code `--allow` accepts: a warning's.
+fn parse_allowed(code: &str) -> Result<String, String> {
+    use tailgrant::check::suppress::{is_known, is_warning};
+    let code = code.trim().to_ascii_uppercase();
+    if !is_known(&code) {
+        return Err(format!(
+            "`{code}` is not a tailgrant code; the lints are TG1xxx"
+        ));
+    }
+    if !is_warning(&code) {
+        return Err(format!(
+            "`{code}` is an error (Tailscale rejects the policy), so it cannot be allowed; only warnings can"
+        ));
+    }
+    Ok(code)
 }
