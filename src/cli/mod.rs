@@ -90,7 +90,7 @@ enum Command {
     /// Allocate, bind and measure round trips through a relay.
     #[cfg(feature = "relay")]
     Ping(ping::PingArgs),
-    /// Write a new disco private key and print its public key.
+    /// Write a new disco private key and print its public key (or, with `--public`, print an existing key's).
     #[cfg(feature = "relay")]
     Keygen(keygen::KeygenArgs),
     /// Print shell completions for SHELL.
@@ -98,8 +98,13 @@ enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write one page per subcommand into a directory.
+    Man {
+        /// Write `tailgrant.1`, `tailgrant-check.1`... into DIR (created if missing)
+        /// instead of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Exit status: 0 clean, 1 findings, 2 usage or I/O error.
@@ -147,15 +152,31 @@ pub fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "tailgrant", &mut std::io::stdout());
             Status::Clean
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-                Ok(()) => Status::Clean,
-                Err(e) => fail(&format!("cannot write the man page: {e}")),
-            }
-        }
+        Command::Man { dir } => man(dir.as_deref()),
     };
     status.into()
+}
+
+/// `tailgrant man`: the main page on standard output, or every page into `dir`.
+fn man(dir: Option<&Path>) -> Status {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        return match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+            Ok(()) => Status::Clean,
+            Err(e) => fail(&format!("cannot write the man page: {e}")),
+        };
+    };
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir));
+    match written {
+        Ok(()) => {
+            eprintln!("wrote the man pages to {}", dir.display());
+            Status::Clean
+        }
+        Err(e) => fail(&format!(
+            "cannot write the man pages to {}: {e}",
+            dir.display()
+        )),
+    }
 }
 
 /// Prints an error about the run itself (not about a policy) and returns [`Status::Trouble`].
