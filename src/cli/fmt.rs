@@ -23,7 +23,14 @@ pub struct FmtArgs {
 /// Runs `fmt`. A file that cannot be read or written is reported and the others are still
 /// formatted; the run then exits 2.
 pub fn run(args: &FmtArgs) -> Status {
-    let interrupted = catch_signals();
+    // Only a run that writes files in place needs the handlers; one that reads standard
+    // input keeps the default action, so that Ctrl-C stops a read that waits for input.
+    let writes_in_place = !args.check && args.files.iter().all(|p| p != Path::new("-"));
+    let interrupted = if writes_in_place {
+        catch_signals()
+    } else {
+        Arc::new(AtomicBool::new(false))
+    };
     let mut status = Status::Clean;
     for path in &args.files {
         if interrupted.load(Ordering::SeqCst) {
