@@ -3,14 +3,15 @@
 # virtualenv, makes a temporary git repository with a good and a bad policy, and runs
 # `pre-commit try-repo` against this repository, expecting `tailgrant-check` to pass on
 # the good policy and fail on the bad one.
-# The `tailgrant-fmt` hook is tested too (skipped while tailgrant has no `fmt` subcommand).
+# The `tailgrant-fmt` hook is tested too (skipped while tailgrant has no `fmt` subcommand),
+# and every hook must skip the assertions sidecar `policy.tests.hujson`.
 #
 # try-repo takes the repository's HEAD plus the uncommitted changes to tracked files
 # (through a temporary commit); files that git does not track yet are left out, so
 # `git add` a new file before running this.
 #
 # Needs python3 (with venv), git and cargo. The first run builds tailgrant in release mode
-# (pre-commit runs `cargo install`); the build is kept in target/pre-commit-install (set
+# (the hooks run `cargo install --locked`); the build is kept in target/pre-commit-install (set
 # PRE_COMMIT_TEST_TARGET_DIR to move it) so that later runs are quick.
 # Exit status: 0 when every expectation holds, 1 otherwise, with the reason printed.
 
@@ -81,6 +82,21 @@ build_start=$SECONDS
 try_repo tailgrant-check --files policy.hujson \
     || { cat "$work/out"; fail "tailgrant-check failed on a good policy"; }
 step "passed as expected ($((SECONDS - build_start)) s, build included)"
+
+step "the hooks skip the assertions sidecar policy.tests.hujson"
+cat >policy.tests.hujson <<'SIDECAR'
+[{"src": "group:dev", "relay": "tag:relay", "expect": "allow"}]
+SIDECAR
+git add policy.tests.hujson
+cp policy.tests.hujson "$work/sidecar"
+for hook in tailgrant-check tailgrant-fmt tailgrant-fmt-check; do
+    try_repo "$hook" --files policy.tests.hujson \
+        || { cat "$work/out"; fail "$hook failed on the sidecar file"; }
+    grep -q "no files to check" "$work/out" \
+        || { cat "$work/out"; fail "$hook ran on the sidecar file"; }
+done
+cmp -s policy.tests.hujson "$work/sidecar" || fail "a hook rewrote the sidecar file"
+step "skipped as expected"
 
 step "tailgrant-check on a bad policy"
 if try_repo tailgrant-check --files acl-bad.hujson; then

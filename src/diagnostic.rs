@@ -255,6 +255,11 @@ pub const CODES: &[(&str, &str)] = &[
     ("TG0402", "invalid sshTests destination"),
     ("TG0501", "malformed relay/capability assertions file"),
     ("TG0502", "a relay/capability assertion failed"),
+    ("TG1900", "a tailgrant-ignore comment that silences nothing"),
+    (
+        "TG1901",
+        "a tailgrant-ignore comment without a reason, or naming an error or an unknown code",
+    ),
 ];
 
 /// The one-line description of a code, error or lint.

@@ -143,6 +143,11 @@ impl LineIndex {
         self.line_starts.len()
     }
 
+    /// The 1-based line of byte `offset`.
+    pub fn line(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= offset).max(1)
+    }
+
     /// The 1-based (line, column) of byte `offset` in `text`.
     pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
         let offset = offset.min(text.len());

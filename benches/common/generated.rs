@@ -17,7 +17,7 @@ pub fn addr(i: usize) -> String {
 }
 
 pub fn tag_of(i: usize) -> String {
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         "tag:relay".to_string()
     } else {
         format!("tag:g{}", i % 100)

@@ -14,6 +14,7 @@ mod rules;
 mod selectors;
 mod ssh;
 mod ssh_pairs;
+pub mod suppress;
 
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::policy::{self, Policy};
@@ -86,7 +87,7 @@ fn report(
             let mut all = findings_of(&policy, options);
             all.splice(0..0, decode);
             let mut findings = Findings::from_vec(all);
-            findings.sort();
+            suppress::apply(text, &mut findings);
             Report {
                 policy: Some(policy),
                 findings,

@@ -28,6 +28,10 @@ pub struct CheckArgs {
     /// `all`, and exit.
     #[arg(long, value_name = "CODE")]
     explain: Option<String>,
+    /// Silence the warnings of CODE (a lint, e.g. TG1003) in every file of this run;
+    /// repeatable. Errors cannot be allowed: Tailscale rejects the policy all the same.
+    #[arg(long, value_name = "CODE", value_parser = parse_allowed)]
+    allow: Vec<String>,
     /// Policy files (`-` for standard input).
     #[arg(required_unless_present = "explain", value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -50,7 +54,7 @@ pub fn run(args: &CheckArgs) -> Status {
         .files
         .iter()
         .map(|path| match read_input(path) {
-            Ok(bytes) => check_bytes(path, &bytes, &options),
+            Ok(bytes) => check_bytes(path, &bytes, &options, &args.allow),
             Err(e) => {
                 fail(&e);
                 Outcome::unreadable(path.display().to_string(), e)
@@ -93,7 +97,13 @@ fn explain(code: &str) -> Status {
     }
 }
 
-fn check_bytes(path: &std::path::Path, bytes: &[u8], options: &Options<'_>) -> Outcome {
+/// Checks one file's bytes; the warnings of the `allow`ed codes are dropped.
+fn check_bytes(
+    path: &std::path::Path,
+    bytes: &[u8],
+    options: &Options<'_>,
+    allow: &[String],
+) -> Outcome {
     let path = path.display().to_string();
     match tailgrant::hujson::text_of(bytes) {
         Err(d) => {
@@ -101,6 +111,27 @@ fn check_bytes(path: &std::path::Path, bytes: &[u8], options: &Options<'_>) -> O
             findings.push(d);
             Outcome::new(path, String::from_utf8_lossy(bytes).into_owned(), findings)
         }
-        Ok(text) => Outcome::new(path, text.to_string(), check_text(text, options).findings),
+        Ok(text) => {
+            let mut findings = check_text(text, options).findings;
+            findings.warnings.retain(|d| !allow.iter().any(|a| a == d.code));
+            Outcome::new(path, text.to_string(), findings)
+        }
     }
+}
+
+/// A code `--allow` accepts: a warning's.
+fn parse_allowed(code: &str) -> Result<String, String> {
+    use tailgrant::check::suppress::{is_known, is_warning};
+    let code = code.trim().to_ascii_uppercase();
+    if !is_known(&code) {
+        return Err(format!(
+            "`{code}` is not a tailgrant code; the lints are TG1xxx"
+        ));
+    }
+    if !is_warning(&code) {
+        return Err(format!(
+            "`{code}` is an error (Tailscale rejects the policy), so it cannot be allowed; only warnings can"
+        ));
+    }
+    Ok(code)
 }

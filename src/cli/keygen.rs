@@ -16,10 +16,22 @@ pub struct KeygenArgs {
     /// Replace FILE if it exists.
     #[arg(long, requires = "output")]
     force: bool,
+    /// Generate nothing: print the public key of the existing private key FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["output", "force"])]
+    public: Option<PathBuf>,
 }
 
 /// Runs `keygen`: prints the public key as `discokey:<64 hex>`.
 pub fn run(args: &KeygenArgs) -> Status {
+    if let Some(path) = &args.public {
+        return match read_key(path) {
+            Ok(keys) => {
+                println!("{}", public_text(keys.public()));
+                Status::Clean
+            }
+            Err(e) => fail(&e),
+        };
+    }
     let keys = DiscoKeyPair::generate();
     match &args.output {
         None => out!("{}", keys.private_text()),

@@ -32,14 +32,56 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use tailgrant::tailnet::Tailnet;
 
 /// Offline compiler, validator and linter for Tailscale tailnet policy files.
 #[derive(Debug, Parser)]
 #[command(name = "tailgrant", version, about, long_about = None)]
 pub struct Cli {
+    /// The largest file (policy, tailnet, tests, key) any command reads, in bytes; a suffix
+    /// K, M or G counts in KiB, MiB or GiB. A larger input is refused (exit 2) before it
+    /// is parsed.
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        default_value = "32M",
+        value_parser = parse_size
+    )]
+    max_input_size: u64,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The `--max-input-size` of this run, set once by [`main`] before any command runs.
+static MAX_INPUT: OnceLock<u64> = OnceLock::new();
+
+/// Parses a size: a number of bytes, or a number followed by `K`, `M` or `G` (powers of
+/// 1024, case-insensitive, an optional `iB`/`B` after it).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let unit_start = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(unit_start);
+    let factor: u64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{t}` is not a size: give bytes, or a number with K, M or G"
+            ))
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{t}` is not a size: give bytes, or a number with K, M or G"))?;
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{t}` is too large"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,7 +106,7 @@ enum Command {
     /// Allocate, bind and measure round trips through a relay.
     #[cfg(feature = "relay")]
     Ping(ping::PingArgs),
-    /// Write a new disco private key and print its public key.
+    /// Write a new disco private key and print its public key (or, with `--public`, print an existing key's).
     #[cfg(feature = "relay")]
     Keygen(keygen::KeygenArgs),
     /// Print shell completions for SHELL.
@@ -72,8 +114,13 @@ enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write one page per subcommand into a directory.
+    Man {
+        /// Write `tailgrant.1`, `tailgrant-check.1`... into DIR (created if missing)
+        /// instead of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Exit status: 0 clean, 1 findings, 2 usage or I/O error.
@@ -100,6 +147,8 @@ impl From<Status> for ExitCode {
 /// Runs the command line.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Set once, here, before anything reads; a second set cannot happen.
+    let _ = MAX_INPUT.set(cli.max_input_size);
     let status = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
@@ -121,17 +170,7 @@ pub fn main() -> ExitCode {
             emit(&String::from_utf8_lossy(&text));
             Status::Clean
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut text = Vec::new();
-            match clap_mangen::Man::new(cmd).render(&mut text) {
-                Ok(()) => {
-                    emit(&String::from_utf8_lossy(&text));
-                    Status::Clean
-                }
-                Err(e) => fail(&format!("cannot write the man page: {e}")),
-            }
-        }
+        Command::Man { dir } => man(dir.as_deref()),
     };
     if OUTPUT_FAILED.load(Ordering::Relaxed) {
         Status::Trouble.into()
@@ -174,6 +213,32 @@ pub fn output_failed(e: &io::Error) {
     }
 }
 
+/// `tailgrant man`: the main page on standard output, or every page into `dir`.
+fn man(dir: Option<&Path>) -> Status {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        let mut text = Vec::new();
+        return match clap_mangen::Man::new(cmd).render(&mut text) {
+            Ok(()) => {
+                emit(&String::from_utf8_lossy(&text));
+                Status::Clean
+            }
+            Err(e) => fail(&format!("cannot write the man page: {e}")),
+        };
+    };
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir));
+    match written {
+        Ok(()) => {
+            eprintln!("wrote the man pages to {}", dir.display());
+            Status::Clean
+        }
+        Err(e) => fail(&format!(
+            "cannot write the man pages to {}: {e}",
+            dir.display()
+        )),
+    }
+}
+
 /// Prints an error about the run itself (not about a policy) and returns [`Status::Trouble`].
 /// A closed standard error is ignored.
 pub fn fail(message: &str) -> Status {
@@ -182,10 +247,17 @@ pub fn fail(message: &str) -> Status {
 }
 
 /// Reads a file, or standard input for `-`, refusing what is not a regular file and what is
-/// larger than the input limit ([`tailgrant::fsutil::read_bounded`]).
+/// larger than `--max-input-size` ([`tailgrant::fsutil::read_bounded`]).
 pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    tailgrant::fsutil::read_bounded(path, tailgrant::fsutil::DEFAULT_MAX_INPUT)
-        .map_err(|e| e.to_string())
+    tailgrant::fsutil::read_bounded(path, max_input()).map_err(|e| e.to_string())
+}
+
+/// The `--max-input-size` of this run.
+pub fn max_input() -> u64 {
+    MAX_INPUT
+        .get()
+        .copied()
+        .unwrap_or(tailgrant::fsutil::DEFAULT_MAX_INPUT)
 }
 
 /// A policy file, read and checked.
@@ -302,4 +374,29 @@ pub fn read_tailnet(path: &Path) -> Result<Tailnet, String> {
     let bytes = read_input(path)?;
     let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
     Tailnet::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("4K"), Ok(4096));
+        assert_eq!(parse_size("32M"), Ok(32 << 20));
+        assert_eq!(parse_size("1gib"), Ok(1 << 30));
+        assert_eq!(
+            parse_size("32M").ok(),
+            Some(tailgrant::fsutil::DEFAULT_MAX_INPUT),
+            "the documented default is the library's"
+        );
+    }
+
+    #[test]
+    fn a_size_that_is_not_one_is_refused() {
+        for bad in ["", "M", "12T", "-1", "1.5M", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

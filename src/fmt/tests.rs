@@ -274,7 +274,7 @@ fn print(g: &Gen, gaps: &[String], at: &mut usize, out: &mut String) {
                 put_gap(gaps, at, out);
                 print(item, gaps, at, out);
                 put_gap(gaps, at, out);
-                if i + 1 < items.len() || *at % 2 == 0 {
+                if i + 1 < items.len() || (*at).is_multiple_of(2) {
                     out.push(',');
                 }
             }
@@ -291,7 +291,7 @@ fn print(g: &Gen, gaps: &[String], at: &mut usize, out: &mut String) {
                 put_gap(gaps, at, out);
                 print(v, gaps, at, out);
                 put_gap(gaps, at, out);
-                if i + 1 < members.len() || *at % 2 == 0 {
+                if i + 1 < members.len() || (*at).is_multiple_of(2) {
                     out.push(',');
                 }
             }

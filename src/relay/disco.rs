@@ -250,7 +250,7 @@ fn decode_endpoint(r: &mut Reader<'_>) -> Result<RelayEndpoint, DiscoError> {
     let vni = r.u32()?;
     let bind_lifetime = r.duration()?;
     let steady_state_lifetime = r.duration()?;
-    if r.0.len() % ADDR_PORT_LEN != 0 {
+    if !r.0.len().is_multiple_of(ADDR_PORT_LEN) {
         return Err(DiscoError::BodyLength);
     }
     if r.0.is_empty() {
