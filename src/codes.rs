@@ -68,10 +68,16 @@ pub fn help_uri(code: &str) -> String {
 
 /// Every code, errors then lints, each in code order.
 pub fn all() -> Vec<CodeDoc> {
+    // `CODES` holds the errors and the warnings that are not lints (about suppressions,
+    // `TG19xx`).
     let errors = CODES.iter().map(|&(code, summary)| CodeDoc {
         code,
         name: None,
-        severity: Severity::Error,
+        severity: if code.starts_with("TG1") {
+            Severity::Warning
+        } else {
+            Severity::Error
+        },
         summary,
         details: error_details(code).to_string(),
     });
@@ -181,6 +187,8 @@ fn error_details(code: &str) -> &'static str {
         "TG0305" => "An SSH source that Tailscale does not accept (SSH sources are users, groups, tags and some autogroups, not addresses).",
         "TG0306" => "An SSH destination that Tailscale does not accept (tags, `autogroup:self`, users' own devices), or one not allowed for the rule's sources.",
         "TG0307" => "A `checkPeriod` that is not a duration (e.g. `12h`) or `always`, or is out of range.",
+        "TG1900" => "A `// tailgrant-ignore CODE: reason` comment that silenced nothing: the finding it was written for is gone, or it stands on another line (a comment silences its own line and the next). Remove the comment, or move it to the finding.",
+        "TG1901" => "A `// tailgrant-ignore` comment that cannot apply: it names no code, an unknown code or an error code (errors cannot be silenced: Tailscale rejects the policy all the same), or gives no reason after the colon. Write `// tailgrant-ignore TG1003: why this is right`.",
         "TG0308" => "An SSH source the control plane refuses for its destination or action: a user destination accepts only that same user (no tags, groups or `autogroup:member`), tagged sources cannot reach `autogroup:self` or `autogroup:member`, and a `check` rule cannot have tags in `src`. Narrow the source, or give the destination a tag.",
         "TG0401" => "An entry of the policy's `tests` that fails against the tailnet, or is malformed. The message is the control plane's; fix the policy or the test.",
         "TG0402" => "An `sshTests` destination that does not name a node of the tailnet.",
