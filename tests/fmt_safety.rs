@@ -147,7 +147,7 @@ fn large_policy(n: usize) -> String {
 fn a_signal_during_fmt_leaves_the_file_whole_and_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("policy.hujson");
-    let text = large_policy(5_000);
+    let text = large_policy(100_000);
     fs::write(&path, &text).unwrap();
     let child = std::process::Command::new(BIN)
         .arg("fmt")
@@ -155,7 +155,8 @@ fn a_signal_during_fmt_leaves_the_file_whole_and_no_temporary_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Formatting 5,000 grants takes a debug build seconds; the handlers are installed before the file is read.
+    // Formatting 100,000 grants (7 MB) takes a debug build about 5 s, ten times the wait;
+    // the handlers are installed before the file is read.
     std::thread::sleep(Duration::from_millis(500));
     let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
