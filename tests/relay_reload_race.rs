@@ -71,7 +71,7 @@ fn flood(relay: SocketAddr, relay_key: DiscoKey, seed: u64, state: Arc<Flood>) {
         }
         // Bursts with short pauses: the relay's loops keep contending for the core's lock
         // without starving the reloads of it.
-        if n % 16 == 0 {
+        if n.is_multiple_of(16) {
             std::thread::sleep(Duration::from_micros(500));
         }
     }

@@ -113,7 +113,9 @@ fn check_bytes(
         }
         Ok(text) => {
             let mut findings = check_text(text, options).findings;
-            findings.warnings.retain(|d| !allow.iter().any(|a| a == d.code));
+            findings
+                .warnings
+                .retain(|d| !allow.iter().any(|a| a == d.code));
             Outcome::new(path, text.to_string(), findings)
         }
     }

@@ -585,7 +585,7 @@ async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId
         // As the batched loop yields after each batch, this one yields every batch's worth
         // of datagrams, so a flood cannot keep other tasks from running.
         handled = handled.wrapping_add(1);
-        if handled % BATCH_SIZE == 0 {
+        if handled.is_multiple_of(BATCH_SIZE) {
             tokio::task::yield_now().await;
         }
         let (n, src) = match socket.io.recv_from(&mut buf).await {
