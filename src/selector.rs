@@ -38,6 +38,12 @@ pub fn parse_alias(s: &str) -> Alias {
     if s == "*" {
         return Alias::Wildcard;
     }
+    // `autogroup:members` is the name Tailscale's documentation gave `autogroup:member`
+    // until 2023 (quoted in tailscale/tailscale#4416 and #8890, juanfont/headscale#657);
+    // policies kept in Git still use it, so it is read as the current name.
+    if s == "autogroup:members" {
+        return Alias::Autogroup("autogroup:member".to_string());
+    }
     for (prefix, make) in [
         ("group:", Alias::Group as fn(String) -> Alias),
         ("tag:", Alias::Tag),

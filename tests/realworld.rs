@@ -21,10 +21,8 @@ const REVIEWED: &[(&str, &[&str])] = &[
     (
         "007.hujson",
         &[
-            // `autogroup:members` (ACL src, SSH src) is not an autogroup; Headscale rejects it
-            // ("unknown autogroup") and Tailscale documents only `autogroup:member`. One
-            // finding per place, none for the autogroup:self rule it stands in.
-            "TG0204", "TG0204",
+            // `autogroup:members` (ACL src, SSH src) is the old name of `autogroup:member`
+            // and no finding.
             // Hosts `splendor` and `zen` are defined and never referred to.
             "TG1003", "TG1003",
         ],
@@ -33,8 +31,7 @@ const REVIEWED: &[(&str, &[&str])] = &[
     (
         "011.hujson",
         &[
-            // SSH src `autogroup:members`: see 007.
-            "TG0204", // `group:base` is defined and never referred to.
+            // `group:base` is defined and never referred to.
             "TG1001",
             // Hosts `labrats` and `baymax` are defined and never referred to.
             "TG1003", "TG1003",
@@ -74,12 +71,8 @@ const REVIEWED: &[(&str, &[&str])] = &[
     (
         "023.hujson",
         &[
-            // `autogroup:members` as ACL sources: see 007.
-            "TG0204", "TG0204",
             // `tag:other` is not in tagOwners (which defines `tag:others`), as src and dst.
-            "TG0201", "TG0201", // `autogroup:members` as a tag owner, twice.
-            "TG0222", "TG0222", // `autogroup:members` as an SSH source.
-            "TG0204",
+            "TG0201", "TG0201",
         ],
     ),
     ("025.hujson", &[]),
@@ -93,8 +86,9 @@ const REVIEWED: &[(&str, &[&str])] = &[
     ("031.hujson", &[]),
     (
         "033.hujson",
-        // `autogroup:members` as an SSH source and as a nodeAttrs target: see 007.
-        &["TG0204", "TG0204"],
+        // `autogroup:members` (the old name of `autogroup:member`) as an SSH source and as a
+        // nodeAttrs target: no finding.
+        &[],
     ),
     ("035.hujson", &[]),
     (

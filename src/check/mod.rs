@@ -251,9 +251,22 @@ mod tests {
 
     #[test]
     fn an_unknown_autogroup_beside_autogroup_self_is_one_finding() {
-        let text = r#"{"acls": [{"action": "accept", "src": ["autogroup:members"], "dst": ["autogroup:self:*"]}]}"#;
+        let text = r#"{"acls": [{"action": "accept", "src": ["autogroup:memebrs"], "dst": ["autogroup:self:*"]}]}"#;
         let found = findings(text);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].1, r#"unknown autogroup "autogroup:members""#);
+        assert_eq!(found[0].1, r#"unknown autogroup "autogroup:memebrs""#);
+    }
+
+    #[test]
+    fn the_old_name_autogroup_members_is_autogroup_member() {
+        let old = r#"{"acls": [{"action": "accept", "src": ["autogroup:members"], "dst": ["autogroup:self:*"]}],
+            "ssh": [{"action": "accept", "src": ["autogroup:members"], "dst": ["autogroup:self"], "users": ["root"]}]}"#;
+        assert!(findings(old).is_empty(), "{:?}", findings(old));
+        let tagged = r#"{"tagOwners": {"tag:ci": []},
+            "ssh": [{"action": "accept", "src": ["tag:ci"], "dst": ["autogroup:members"], "users": ["root"]}]}"#;
+        let new = tagged.replace("autogroup:members", "autogroup:member");
+        let codes = |t: &str| findings(t).into_iter().map(|f| f.0).collect::<Vec<_>>();
+        assert_eq!(codes(tagged), ["TG0308"]);
+        assert_eq!(codes(tagged), codes(&new));
     }
 }

@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn an_unknown_autogroup_source_is_one_finding_not_two() {
-        let text = r#"{"ssh": [{"action": "accept", "src": ["autogroup:members"],
+        let text = r#"{"ssh": [{"action": "accept", "src": ["autogroup:memebrs"],
             "dst": ["autogroup:self"], "users": ["root"]}]}"#;
         let report = check_text(text, &Options::default());
         let found: Vec<&str> = report.findings.all().map(|d| d.code).collect();
