@@ -278,13 +278,15 @@ fn convert(v: &ast::Value<'_>, findings: &mut Vec<Diagnostic>) -> Node {
         },
         ast::Value::Object(o) => {
             let mut members: Vec<Member> = Vec::with_capacity(o.properties.len());
-            let mut seen: HashMap<String, Span> = HashMap::with_capacity(o.properties.len());
+            // Keys borrowed from the syntax tree: one allocation per key (the member's own),
+            // not two.
+            let mut seen: HashMap<&str, Span> = HashMap::with_capacity(o.properties.len());
             for p in &o.properties {
-                let (name, range) = match &p.name {
-                    ast::ObjectPropName::String(s) => (s.value.to_string(), span(&s.range)),
-                    ast::ObjectPropName::Word(w) => (w.value.to_string(), span(&w.range)),
+                let (name, range): (&str, Span) = match &p.name {
+                    ast::ObjectPropName::String(s) => (&s.value, span(&s.range)),
+                    ast::ObjectPropName::Word(w) => (w.value, span(&w.range)),
                 };
-                if let Some(first_span) = seen.get(&name).copied() {
+                if let Some(first_span) = seen.get(name).copied() {
                     findings.push(
                         Diagnostic::error("TG0005", format!("duplicate key `{name}`"), range)
                             .with_label("duplicate")
@@ -293,9 +295,9 @@ fn convert(v: &ast::Value<'_>, findings: &mut Vec<Diagnostic>) -> Node {
                     );
                     continue;
                 }
-                seen.insert(name.clone(), range);
+                seen.insert(name, range);
                 members.push(Member {
-                    key: Spanned::new(name, range),
+                    key: Spanned::new(name.to_string(), range),
                     value: convert(&p.value, findings),
                 });
             }
