@@ -156,4 +156,35 @@ mod tests {
         );
         assert!(report.findings.warnings.is_empty());
     }
+
+    #[test]
+    fn many_unused_hosts_give_one_warning_each_at_its_key_in_order() {
+        // The shape of the scaling benchmark (benches/check.rs): the findings must stay
+        // exactly these whatever the parser and lints do to go faster.
+        let n = 2_000;
+        let mut text = String::from("{\"hosts\": {");
+        for i in 0..n {
+            text.push_str(&format!("\n\"h{i}\": \"10.0.{}.{}\",", i / 256, i % 256));
+        }
+        text.push_str("}}");
+        let report = check_text(&text, &Options::default());
+        assert!(report.findings.errors.is_empty());
+        let found: Vec<(&str, String, &str)> = report
+            .findings
+            .warnings
+            .iter()
+            .map(|d| (d.code, d.message.clone(), &text[d.span.start..d.span.end]))
+            .collect();
+        let keys: Vec<String> = (0..n).map(|i| format!("\"h{i}\"")).collect();
+        let expected: Vec<(&str, String, &str)> = (0..n)
+            .map(|i| {
+                (
+                    "TG1003",
+                    format!("host `h{i}` is never used"),
+                    keys[i].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(found, expected);
+    }
 }
