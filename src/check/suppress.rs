@@ -1,4 +1,4 @@
-//! Suppression comments: `// tailgrant-ignore TG1008: reason` silences the warnings of that
+//! Suppression comments: `// tailgrant-ignore TG1003: reason` silences the warnings of that
 //! code that start on the comment's line or on the line after it.
 //!
 //! - Several codes may be named, separated by commas: `// tailgrant-ignore TG1001, TG1005: ...`.
@@ -126,12 +126,12 @@ fn invalid(span: Span, problem: Problem<'_>) -> Diagnostic {
     let (message, help) = match problem {
         Problem::NoReason => (
             "this suppression gives no reason, so it silences nothing".to_string(),
-            "say why after a colon: `// tailgrant-ignore TG1008: applied by the operator only`"
+            "say why after a colon: `// tailgrant-ignore TG1003: kept for the rule that comes back in May`"
                 .to_string(),
         ),
         Problem::NoCode => (
             "this suppression names no code, so it silences nothing".to_string(),
-            "name the codes to silence: `// tailgrant-ignore TG1008: reason`".to_string(),
+            "name the codes to silence: `// tailgrant-ignore TG1003: reason`".to_string(),
         ),
         Problem::UnknownCode(code) => (
             format!("`{code}` is not a tailgrant code, so this suppression silences nothing"),
@@ -346,8 +346,8 @@ mod tests {
 
     #[test]
     fn other_words_are_not_suppressions() {
-        assert!(parse("// tailgrant-ignored TG1008: x").is_none());
-        assert!(parse("// see tailgrant-ignore TG1008: x").is_none());
+        assert!(parse("// tailgrant-ignored TG1003: x").is_none());
+        assert!(parse("// see tailgrant-ignore TG1003: x").is_none());
         assert!(matches!(
             parse("// tailgrant-ignore: x"),
             Some(Err(Problem::NoCode))
