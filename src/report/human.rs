@@ -15,7 +15,7 @@ use std::io::{self, Write};
 /// The most characters echoed from one line of the policy.
 pub const SNIPPET_CHARS: usize = 120;
 /// Characters kept before the span when a long line is clipped.
-const LEAD_CHARS: usize = 40;
+const BEFORE_CHARS: usize = 40;
 /// The most characters written of a message, label or help (they may quote the policy).
 const TEXT_CHARS: usize = 400;
 /// Columns a tab takes in a snippet.
@@ -148,7 +148,7 @@ impl Source<'_> {
         let span_chars = chars_within(text, start, span_end, SNIPPET_CHARS);
         let clipped = column - 1 + span_chars.min(SNIPPET_CHARS / 2) > SNIPPET_CHARS;
         let left = if clipped {
-            back_chars(text, start, LEAD_CHARS).max(line_start)
+            back_chars(text, start, BEFORE_CHARS).max(line_start)
         } else {
             line_start
         };
