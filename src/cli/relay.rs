@@ -404,7 +404,14 @@ async fn serve(
     if let Some(addr) = relay.metrics_addr() {
         outln!("metrics listening on {addr}");
     }
-    let reloader = tokio::spawn(reload_loop(source, stamp, policy, relay.handle(), reload));
+    let reloader = tokio::spawn(reload_loop(
+        source,
+        stamp,
+        policy,
+        relay.handle(),
+        reload,
+        Hangup::new(),
+    ));
     let result = relay.serve(shutdown_signal()).await;
     reloader.abort();
     match result {
@@ -440,6 +447,9 @@ async fn shutdown_signal() {
 struct Hangup {
     #[cfg(unix)]
     signal: Option<tokio::signal::unix::Signal>,
+    /// Hangups sent by a test instead of the signal.
+    #[cfg(test)]
+    sent: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
 }
 
 impl Hangup {
@@ -447,10 +457,18 @@ impl Hangup {
         Self {
             #[cfg(unix)]
             signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+            #[cfg(test)]
+            sent: None,
         }
     }
 
     async fn recv(&mut self) {
+        #[cfg(test)]
+        if let Some(sent) = &mut self.sent {
+            if sent.recv().await.is_some() {
+                return;
+            }
+        }
         #[cfg(unix)]
         if let Some(s) = &mut self.signal {
             if s.recv().await.is_some() {
@@ -491,9 +509,9 @@ async fn reload_loop(
     policy: SharedPolicy,
     relay: RelayHandle,
     reload: Reload,
+    mut hangup: Hangup,
 ) {
     let source = Arc::new(source);
-    let mut hangup = Hangup::new();
     let mut tick = tokio::time::interval(reload.poll.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The hash of the last inputs tried, good or bad, so an unchanged broken file is not
@@ -501,17 +519,21 @@ async fn reload_loop(
     let mut last_tried = policy.load().hash.clone();
     // A read that outlived its timeout, with when it started.
     let mut stalled: Option<(tokio::task::JoinHandle<ReadOutcome>, Instant)> = None;
+    // A SIGHUP that met a stalled read: the next read is forced too, so it is not lost.
+    let mut pending_hangup = false;
     loop {
-        let forced = tokio::select! {
+        let hung_up = tokio::select! {
             () = hangup.recv() => true,
             _ = tick.tick() => false,
         };
+        let forced = hung_up || pending_hangup;
         if let Some((job, since)) = &stalled {
             if !job.is_finished() {
-                if forced {
+                pending_hangup |= hung_up;
+                if hung_up {
                     relay.metrics().reload(false);
                     tracing::error!(
-                        "reload failed, the last good policy stays: the read of the policy                          files started {:.1?} ago has not returned",
+                        "reload failed, the last good policy stays: the read of the policy files started {:.1?} ago has not returned",
                         since.elapsed()
                     );
                 }
@@ -520,6 +542,7 @@ async fn reload_loop(
             // Its result is stale: this tick reads again.
             stalled = None;
         }
+        pending_hangup = false;
         let src = source.clone();
         let previous = stamp;
         let mut job = tokio::task::spawn_blocking(move || {
@@ -540,12 +563,14 @@ async fn reload_loop(
             Err(_) => {
                 relay.metrics().reload(false);
                 tracing::error!(
-                    "reload failed, the last good policy stays: reading {} and {} took                      longer than {:?} (a hung file system?)",
+                    "reload failed, the last good policy stays: reading {} and {} took longer than {:?} (a hung file system?)",
                     source.policy.display(),
                     source.tailnet.display(),
                     reload.read_timeout
                 );
                 stalled = Some((job, Instant::now()));
+                // A forced read that stalled is forced again once the file system answers.
+                pending_hangup = forced;
                 continue;
             }
         };
@@ -780,6 +805,7 @@ mod tests {
             policy.clone(),
             relay.handle(),
             reload,
+            Hangup::new(),
         ));
         let failed = |n: usize| {
             metrics.encode().contains(&format!(
@@ -800,6 +826,78 @@ mod tests {
         stall.store(false, Ordering::SeqCst);
         wait_until("the change to be applied", || policy.load().generation == 2).await;
         assert!(failed(1), "{}", metrics.encode());
+        reloader.abort();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sighup_that_meets_a_stalled_read_is_not_lost() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let policy_path = dir.path().join("policy.hujson");
+        // Two policies of the same length: a rewrite with the old modification time put
+        // back leaves the stamp unchanged, so only a forced reload can see it.
+        let (old, new) = (r#"{"acls": [] }"#, r#"{"grants":[]}"#);
+        assert_eq!(old.len(), new.len());
+        std::fs::write(&policy_path, old).unwrap();
+        std::fs::write(dir.path().join("tailnet.json"), TAILNET).unwrap();
+        let stall = Arc::new(AtomicBool::new(false));
+        let source = stalling_source(dir.path(), stall.clone());
+        let stamp = source.stamp();
+        let (first, _) = source.load(1, &[]).ok().flatten().unwrap();
+        let policy = shared(first);
+        let relay = BoundRelay::bind(
+            Options {
+                listen: vec!["127.0.0.1:0".parse().unwrap()],
+                sockets_per_address: 1,
+                ..Options::default()
+            },
+            DiscoKeyPair::from_secret_bytes([1; 32]),
+            policy.clone(),
+        )
+        .await
+        .unwrap();
+        let metrics = relay.metrics();
+        let (send, sent) = tokio::sync::mpsc::unbounded_channel();
+        let hangup = Hangup {
+            sent: Some(sent),
+            ..Hangup::new()
+        };
+        let reload = Reload {
+            poll: Duration::from_millis(10),
+            read_timeout: Duration::from_millis(100),
+        };
+        let reloader = tokio::spawn(reload_loop(
+            source,
+            stamp,
+            policy.clone(),
+            relay.handle(),
+            reload,
+            hangup,
+        ));
+
+        let modified = std::fs::metadata(&policy_path).unwrap().modified().unwrap();
+        stall.store(true, Ordering::SeqCst);
+        std::fs::write(&policy_path, new).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&policy_path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        send.send(()).unwrap();
+        wait_until("the stalled forced read to be counted", || {
+            metrics
+                .encode()
+                .contains("tailgrant_relay_policy_reloads_total{reason=\"failed\"} 1")
+        })
+        .await;
+        assert_eq!(policy.load().generation, 1, "the last good policy stays");
+        // The file system answers again: the forced reload is retried and sees the rewrite.
+        stall.store(false, Ordering::SeqCst);
+        wait_until("the rewrite to be applied", || {
+            policy.load().generation == 2
+        })
+        .await;
         reloader.abort();
     }
 
@@ -841,6 +939,7 @@ mod tests {
             policy.clone(),
             relay.handle(),
             reload,
+            Hangup::new(),
         ));
         // Made beside it and renamed over it: one change, seen by one poll.
         let fifo = dir.path().join("fifo");
