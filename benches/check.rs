@@ -9,8 +9,8 @@ use criterion::{criterion_group, Criterion, Throughput};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::PathBuf;
-use tailgrant::check::{check_text, Options};
 use tailgrant::report::{self, FileReport, Format};
+use tailgrant::validate::check::{check_text, Options};
 
 /// A realistic policy laid out as `tailgrant fmt` writes it (one member per line): groups,
 /// tags, hosts, grants (relay grants among them), ACLs and SSH rules; about `lines` lines.
@@ -69,10 +69,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(black_box(&plain)).ok()));
     });
     group.bench_function("hujson_parse", |b| {
-        b.iter(|| black_box(tailgrant::hujson::parse(black_box(&text)).is_ok()))
+        b.iter(|| black_box(tailgrant::syntax::hujson::parse(black_box(&text)).is_ok()))
     });
     group.bench_function("fmt", |b| {
-        b.iter(|| black_box(tailgrant::fmt::format(black_box(&text)).is_ok()))
+        b.iter(|| black_box(tailgrant::syntax::fmt::format(black_box(&text)).is_ok()))
     });
     group.bench_function("parse_and_check", |b| {
         b.iter(|| black_box(check_text(black_box(&text), &Options::default()).is_valid()));

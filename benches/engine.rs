@@ -32,8 +32,8 @@ use std::hint::black_box;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
-use tailgrant::policy::parse_policy;
-use tailgrant::table::DecisionTable;
+use tailgrant::engine::table::DecisionTable;
+use tailgrant::model::policy::parse_policy;
 
 #[path = "common/generated.rs"]
 mod generated;

@@ -14,9 +14,9 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tailgrant::check::{Names, Options};
-use tailgrant::lint::{Context, RULES};
-use tailgrant::policy::Policy;
+use tailgrant::model::policy::Policy;
+use tailgrant::validate::check::{Names, Options};
+use tailgrant::validate::lint::{Context, RULES};
 
 /// `n` grants towards `tag:web`, each from its own user, on one of four ports, and one in a
 /// hundred repeating an earlier one (so the lint has findings to report).
@@ -31,7 +31,7 @@ fn policy(n: usize) -> Policy {
         ));
     }
     text.push_str("]}\n");
-    match tailgrant::policy::parse_policy(&text) {
+    match tailgrant::model::policy::parse_policy(&text) {
         Ok((p, _)) => p,
         Err(e) => panic!("generated policy does not parse: {e:?}"),
     }

@@ -16,8 +16,8 @@ mod capture;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tailgrant::check::{check_text, Options};
-use tailgrant::tailnet::Tailnet;
+use tailgrant::model::tailnet::Tailnet;
+use tailgrant::validate::check::{check_text, Options};
 
 #[derive(serde::Deserialize)]
 struct Case {

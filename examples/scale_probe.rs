@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use std::time::Instant;
-use tailgrant::policy::parse_policy;
-use tailgrant::table::DecisionTable;
+use tailgrant::engine::table::DecisionTable;
+use tailgrant::model::policy::parse_policy;
 
 #[path = "../benches/common/generated.rs"]
 mod generated;

@@ -1,13 +1,13 @@
 //! The documentation of every diagnostic code: what it finds, why it matters, how to fix it.
 //!
 //! Error codes (`TG0xxx`) are described here; a lint (`TG1xxx`) is documented by the doc
-//! comment of its module in `src/lint/`, read from the source at build time, so that one text
+//! comment of its module in `src/validate/lint/`, read from the source at build time, so that one text
 //! serves `docs/codes.md`, `tailgrant check --explain` and the SARIF rule descriptions.
 //! `docs/codes.md` is [`markdown`]'s output (regenerate it with
 //! `cargo run -q -- check --explain all > docs/codes.md`).
 
 use crate::diagnostic::{Severity, CODES};
-use crate::lint::RULES;
+use crate::validate::lint::RULES;
 
 /// The documentation of one code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub fn lookup(code: &str) -> Option<CodeDoc> {
 pub fn markdown() -> String {
     let mut s = String::from(
         "# Diagnostic codes\n\n\
-         <!-- Generated from the registry (src/codes.rs, src/diagnostic.rs, src/lint/); \
+         <!-- Generated from the registry (src/codes.rs, src/diagnostic.rs, src/validate/lint/); \
          regenerate with `cargo run -q -- check --explain all > docs/codes.md`. -->\n\n\
          `TG00xx` syntax, `TG01xx` structure, `TG02xx` the network sections, `TG03xx` SSH, \
          `TG04xx` tests, `TG05xx` relay and capability assertions: errors, which Tailscale's \
@@ -125,13 +125,13 @@ pub fn markdown() -> String {
 /// The module doc comment of the lint that reports `code`, without its title line.
 fn lint_details(code: &str) -> String {
     let source = match code {
-        "TG1001" | "TG1002" | "TG1003" | "TG1004" => include_str!("lint/unused.rs"),
-        "TG1005" => include_str!("lint/redundant_rule.rs"),
-        "TG1006" => include_str!("lint/relay_wildcard_src.rs"),
-        "TG1007" => include_str!("lint/relay_without_relay.rs"),
-        "TG1011" => include_str!("lint/unknown_tailscale_capability.rs"),
-        "TG1009" => include_str!("lint/field_case.rs"),
-        "TG1010" => include_str!("lint/check_period_on_accept.rs"),
+        "TG1001" | "TG1002" | "TG1003" | "TG1004" => include_str!("validate/lint/unused.rs"),
+        "TG1005" => include_str!("validate/lint/redundant_rule.rs"),
+        "TG1006" => include_str!("validate/lint/relay_wildcard_src.rs"),
+        "TG1007" => include_str!("validate/lint/relay_without_relay.rs"),
+        "TG1011" => include_str!("validate/lint/unknown_tailscale_capability.rs"),
+        "TG1009" => include_str!("validate/lint/field_case.rs"),
+        "TG1010" => include_str!("validate/lint/check_period_on_accept.rs"),
         _ => "",
     };
     let doc: Vec<&str> = source

@@ -198,7 +198,7 @@ impl Findings {
 }
 
 /// Every error code with a one-line description. Lint codes (`TG1xxx`) live in
-/// [`crate::lint::RULES`].
+/// [`crate::validate::lint::RULES`].
 pub const CODES: &[(&str, &str)] = &[
     ("TG0001", "HuJSON syntax error"),
     ("TG0002", "byte-order mark at the start of the file"),
@@ -267,7 +267,11 @@ pub fn describe_code(code: &str) -> &'static str {
     CODES
         .iter()
         .map(|(c, d)| (*c, *d))
-        .chain(crate::lint::RULES.iter().map(|r| (r.code, r.summary)))
+        .chain(
+            crate::validate::lint::RULES
+                .iter()
+                .map(|r| (r.code, r.summary)),
+        )
         .find(|(c, _)| *c == code)
         .map_or("", |(_, d)| d)
 }

@@ -3,9 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use tailgrant::assertions::{run_assertions, MALFORMED};
-use tailgrant::policy::parse_policy;
-use tailgrant::tailnet::Tailnet;
+use tailgrant::model::policy::parse_policy;
+use tailgrant::model::tailnet::Tailnet;
+use tailgrant::tools::assertions::{run_assertions, MALFORMED};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("fixtures/assertions/{name}")).unwrap()

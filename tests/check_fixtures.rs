@@ -6,11 +6,11 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use tailgrant::check::{check_text, Options};
 use tailgrant::diagnostic::{Findings, CODES};
-use tailgrant::lint::RULES;
+use tailgrant::model::tailnet::Tailnet;
 use tailgrant::span::LineIndex;
-use tailgrant::tailnet::Tailnet;
+use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::lint::RULES;
 
 fn tailnet() -> Tailnet {
     Tailnet::from_text(&std::fs::read_to_string("fixtures/tailnet.json").unwrap()).unwrap()
@@ -20,7 +20,7 @@ fn check_bytes(bytes: &[u8], tailnet: &Tailnet) -> (String, Findings) {
     let options = Options {
         tailnet: Some(tailnet),
     };
-    match tailgrant::hujson::text_of(bytes) {
+    match tailgrant::syntax::hujson::text_of(bytes) {
         Ok(text) => (text.to_string(), check_text(text, &options).findings),
         Err(d) => {
             let mut f = Findings::default();
@@ -115,8 +115,9 @@ fn every_code_has_a_fixture() {
 #[test]
 fn every_lint_rule_documents_itself() {
     for rule in RULES {
-        let file = Path::new("src/lint").join(format!("{}.rs", rule.name.replace('-', "_")));
-        let shared = Path::new("src/lint/unused.rs");
+        let file =
+            Path::new("src/validate/lint").join(format!("{}.rs", rule.name.replace('-', "_")));
+        let shared = Path::new("src/validate/lint/unused.rs");
         let text = std::fs::read_to_string(if file.exists() {
             file
         } else {

@@ -279,7 +279,7 @@ fn compile_writes_a_table_that_loads() {
         .assert()
         .code(0);
     let bytes = std::fs::read(&out).unwrap();
-    assert!(tailgrant::table::DecisionTable::from_bytes(&bytes).is_ok());
+    assert!(tailgrant::engine::table::DecisionTable::from_bytes(&bytes).is_ok());
     tailgrant()
         .args(["compile", "--tailnet", TAILNET, RELAYS, "--format", "table"])
         .assert()
@@ -447,7 +447,8 @@ fn diff_shows_gained_and_lost_access() {
 fn diff_of_a_reformatted_policy_is_no_change() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.hujson");
-    let formatted = tailgrant::fmt::format(&std::fs::read_to_string(RELAYS).unwrap()).unwrap();
+    let formatted =
+        tailgrant::syntax::fmt::format(&std::fs::read_to_string(RELAYS).unwrap()).unwrap();
     std::fs::write(
         &copy,
         formatted.replace("// Everyone may reach", "// All members reach"),

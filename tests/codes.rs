@@ -21,7 +21,7 @@ fn every_code_has_an_entry_in_docs() {
     let codes = tailgrant::diagnostic::CODES
         .iter()
         .map(|(c, _)| *c)
-        .chain(tailgrant::lint::RULES.iter().map(|r| r.code));
+        .chain(tailgrant::validate::lint::RULES.iter().map(|r| r.code));
     for code in codes {
         assert!(
             docs.contains(&format!("\n## {code}\n")),

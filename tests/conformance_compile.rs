@@ -14,8 +14,8 @@ use capture::{check_case, tailnet_of, Agreement, Tally};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tailgrant::policy::parse_policy;
-use tailgrant::policytest::run_tests;
+use tailgrant::model::policy::parse_policy;
+use tailgrant::validate::policytest::run_tests;
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");

@@ -359,12 +359,14 @@ fn modes() -> [(&'static str, Vec<&'static str>); 2] {
 #[test]
 fn the_base_policy_is_valid_against_the_tailnet() {
     assert!(Path::new(TAILNET).is_file(), "missing {TAILNET}");
-    let report = tailgrant::check::check_text(
+    let report = tailgrant::validate::check::check_text(
         BASE,
-        &tailgrant::check::Options {
+        &tailgrant::validate::check::Options {
             tailnet: Some(
-                &tailgrant::tailnet::Tailnet::from_text(&std::fs::read_to_string(TAILNET).unwrap())
-                    .unwrap(),
+                &tailgrant::model::tailnet::Tailnet::from_text(
+                    &std::fs::read_to_string(TAILNET).unwrap(),
+                )
+                .unwrap(),
             ),
         },
     );
@@ -572,7 +574,7 @@ fn root_ssh_granted_is_never_no_change() {
 
 /// Every rule list reversed: the same meaning, since grants, ACL entries, SSH rules and node
 /// attributes all add up (no rule has priority).
-fn reversed(p: &tailgrant::policy::Policy) -> tailgrant::policy::Policy {
+fn reversed(p: &tailgrant::model::policy::Policy) -> tailgrant::model::policy::Policy {
     let mut q = p.clone();
     q.grants.reverse();
     q.acls.reverse();
@@ -599,11 +601,14 @@ fn real_policies_reordered_are_no_change() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let report = tailgrant::check::check_text(&text, &tailgrant::check::Options::default());
+        let report = tailgrant::validate::check::check_text(
+            &text,
+            &tailgrant::validate::check::Options::default(),
+        );
         let Some(policy) = report.policy.as_ref() else {
             continue;
         };
-        let d = tailgrant::diff::diff(policy, &reversed(policy), None);
+        let d = tailgrant::tools::diff::diff(policy, &reversed(policy), None);
         assert!(d.is_empty(), "{}: {:?}", path.display(), d.changes);
         compared += 1;
     }
@@ -655,11 +660,14 @@ fn captured_logins(case: &Value) -> Logins {
 }
 
 /// The logins `diff` shows as gained from an empty policy.
-fn diffed_logins(policy: &tailgrant::policy::Policy, t: &tailgrant::tailnet::Tailnet) -> Logins {
-    let empty = tailgrant::policy::Policy::default();
+fn diffed_logins(
+    policy: &tailgrant::model::policy::Policy,
+    t: &tailgrant::model::tailnet::Tailnet,
+) -> Logins {
+    let empty = tailgrant::model::policy::Policy::default();
     let mut out = Logins::new();
-    for c in tailgrant::diff::diff(&empty, policy, Some(t)).changes {
-        if c.kind != tailgrant::diff::Kind::Ssh {
+    for c in tailgrant::tools::diff::diff(&empty, policy, Some(t)).changes {
+        if c.kind != tailgrant::tools::diff::Kind::Ssh {
             continue;
         }
         for item in &c.added {
@@ -696,7 +704,7 @@ fn ssh_logins_agree_with_the_control_plane_captures() {
         }
         let tailnet = capture::tailnet_of(&case);
         let text = case["policy_text"].as_str().unwrap();
-        let Ok((policy, _)) = tailgrant::policy::parse_policy(text) else {
+        let Ok((policy, _)) = tailgrant::model::policy::parse_policy(text) else {
             continue;
         };
         cases += 1;

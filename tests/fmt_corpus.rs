@@ -10,7 +10,7 @@
 )]
 
 use std::path::{Path, PathBuf};
-use tailgrant::{fmt, hujson};
+use tailgrant::{syntax::fmt, syntax::hujson};
 
 /// Every comment of `text`, sorted, each without whitespace: the formatter re-indents
 /// comments, trims their line ends and turns CRs into spaces or line feeds, as hujson does.

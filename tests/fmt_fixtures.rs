@@ -5,7 +5,7 @@
     reason = "test code: a failure is a panic"
 )]
 
-use tailgrant::fmt::format;
+use tailgrant::syntax::fmt::format;
 
 fn formatted(name: &str) -> String {
     let path = format!("{}/fixtures/fmt/{name}", env!("CARGO_MANIFEST_DIR"));

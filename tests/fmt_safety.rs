@@ -15,7 +15,7 @@ const MESSY: &str = "{\"tagOwners\":{\"tag:relay\":[\"autogroup:admin\"]}}\n";
 
 /// What `fmt` makes of [`MESSY`].
 fn tidy() -> String {
-    let formatted = tailgrant::fmt::format(MESSY).unwrap();
+    let formatted = tailgrant::syntax::fmt::format(MESSY).unwrap();
     assert_ne!(formatted, MESSY, "the sample must need formatting");
     formatted
 }

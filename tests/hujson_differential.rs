@@ -10,7 +10,7 @@ mod hujson_reference;
 
 use proptest::prelude::*;
 use std::path::Path;
-use tailgrant::{fmt, hujson};
+use tailgrant::{syntax::fmt, syntax::hujson};
 
 /// Checks one text; panics with what differs.
 fn differential(text: &str) {

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::path::PathBuf;
-use tailgrant::check::{check_text, Options};
+use tailgrant::validate::check::{check_text, Options};
 
 /// File, then the codes it must report, in the order `check` reports them (errors first, each
 /// list in source order), with the reason each one is right.
@@ -182,7 +182,7 @@ fn every_real_file_gives_exactly_its_reviewed_findings() {
     let mut wrong = Vec::new();
     for (file, expected) in REVIEWED {
         let bytes = std::fs::read(dir.join(file)).unwrap();
-        let codes: Vec<&str> = match tailgrant::hujson::text_of(&bytes) {
+        let codes: Vec<&str> = match tailgrant::syntax::hujson::text_of(&bytes) {
             Ok(text) => check_text(text, &Options::default())
                 .findings
                 .all()
@@ -203,7 +203,7 @@ fn no_two_findings_of_a_real_file_point_at_the_same_place() {
     let dir = realworld_dir();
     for (file, _) in REVIEWED {
         let bytes = std::fs::read(dir.join(file)).unwrap();
-        let Ok(text) = tailgrant::hujson::text_of(&bytes) else {
+        let Ok(text) = tailgrant::syntax::hujson::text_of(&bytes) else {
             continue;
         };
         let report = check_text(text, &Options::default());

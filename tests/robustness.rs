@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use proptest::prelude::*;
-use tailgrant::check::{check_text, Options};
+use tailgrant::validate::check::{check_text, Options};
 
 fn assert_spans_inside(text: &str) {
     let report = check_text(text, &Options::default());
@@ -101,7 +101,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-        if let Ok(text) = tailgrant::hujson::text_of(&bytes) {
+        if let Ok(text) = tailgrant::syntax::hujson::text_of(&bytes) {
             assert_spans_inside(text);
         }
     }
@@ -119,7 +119,7 @@ fn real_world_policies_are_handled() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "hujson") {
             let bytes = std::fs::read(&path).unwrap();
-            if let Ok(text) = tailgrant::hujson::text_of(&bytes) {
+            if let Ok(text) = tailgrant::syntax::hujson::text_of(&bytes) {
                 assert_spans_inside(text);
             }
             checked += 1;

@@ -9,8 +9,8 @@
 use jsonschema::Validator;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use tailgrant::check::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
-use tailgrant::schema::policy_schema;
+use tailgrant::tools::schema::policy_schema;
+use tailgrant::validate::check::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 const COMMITTED: &str = "schema/policy.schema.json";
 
@@ -19,7 +19,7 @@ fn validator() -> Validator {
 }
 
 fn json_of(text: &str) -> Value {
-    let (node, _) = tailgrant::hujson::parse(text).expect("parses as HuJSON");
+    let (node, _) = tailgrant::syntax::hujson::parse(text).expect("parses as HuJSON");
     node.to_json()
 }
 
@@ -42,7 +42,7 @@ fn committed_schema_is_up_to_date() {
     let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
     assert!(
         committed == expected,
-        "{COMMITTED} differs from tailgrant::schema::policy_schema(); \
+        "{COMMITTED} differs from tailgrant::tools::schema::policy_schema(); \
          regenerate it with `UPDATE_SCHEMA=1 cargo test --test schema` and commit it"
     );
 }
@@ -286,7 +286,7 @@ fn schema_fields_match_the_decoder() {
         (json!({"sshTests": [{"zzzzzzzzzzzz": 1}]}), &defs["sshTest"]),
     ];
     for (policy, def) in objects {
-        let (_, findings) = tailgrant::policy::parse_policy(&policy.to_string()).unwrap();
+        let (_, findings) = tailgrant::model::policy::parse_policy(&policy.to_string()).unwrap();
         let help = findings
             .iter()
             .find(|d| d.code == "TG0101")
@@ -311,7 +311,10 @@ fn schema_fields_match_the_decoder() {
 fn grantable_capabilities_match_the_check() {
     let codes = |cap: &str| {
         let text = json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {cap: []}}]}).to_string();
-        let report = tailgrant::check::check_text(&text, &tailgrant::check::Options::default());
+        let report = tailgrant::validate::check::check_text(
+            &text,
+            &tailgrant::validate::check::Options::default(),
+        );
         report
             .findings
             .all()

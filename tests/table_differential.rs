@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use tailgrant::policy::parse_policy;
-use tailgrant::reference::Reference;
-use tailgrant::table::{DecisionTable, RelayReason, TableError};
-use tailgrant::tailnet::Tailnet;
+use tailgrant::engine::reference::Reference;
+use tailgrant::engine::table::{DecisionTable, RelayReason, TableError};
+use tailgrant::model::policy::parse_policy;
+use tailgrant::model::tailnet::Tailnet;
 
 const TAGS: &[&str] = &["tag:relay", "tag:ci", "tag:web"];
 const USERS: &[&str] = &["odin@example.com", "thor@example.org"];

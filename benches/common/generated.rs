@@ -3,7 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use tailgrant::tailnet::Tailnet;
+use tailgrant::model::tailnet::Tailnet;
 
 pub fn sizes(var: &str, default: &[usize]) -> Vec<usize> {
     std::env::var(var)

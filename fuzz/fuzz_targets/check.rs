@@ -2,10 +2,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tailgrant::check::{check_text, Options};
+use tailgrant::validate::check::{check_text, Options};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = tailgrant::hujson::text_of(data) {
+    if let Ok(text) = tailgrant::syntax::hujson::text_of(data) {
         let report = check_text(text, &Options::default());
         for d in report.findings.all() {
             assert!(d.span.end <= text.len());

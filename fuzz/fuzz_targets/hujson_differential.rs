@@ -12,7 +12,7 @@
 mod hujson_reference;
 
 use libfuzzer_sys::fuzz_target;
-use tailgrant::{fmt, hujson};
+use tailgrant::{syntax::fmt, syntax::hujson};
 
 /// The reference recurses once per nesting level: keep inputs small, as hujson's own fuzz
 /// test does.

@@ -3,9 +3,9 @@
 use super::output::{self, Format, Outcome};
 use super::{fail, read_input, read_tailnet, Status};
 use std::path::PathBuf;
-use tailgrant::check::{check_text, Options};
 use tailgrant::diagnostic::Findings;
 use tailgrant::report::{self, Verdict};
+use tailgrant::validate::check::{check_text, Options};
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -105,7 +105,7 @@ fn check_bytes(
     allow: &[String],
 ) -> Outcome {
     let path = path.display().to_string();
-    match tailgrant::hujson::text_of(bytes) {
+    match tailgrant::syntax::hujson::text_of(bytes) {
         Err(d) => {
             let mut findings = Findings::default();
             findings.push(d);
@@ -123,7 +123,7 @@ fn check_bytes(
 
 /// A code `--allow` accepts: a warning's.
 fn parse_allowed(code: &str) -> Result<String, String> {
-    use tailgrant::check::suppress::{is_known, is_warning};
+    use tailgrant::validate::check::suppress::{is_known, is_warning};
     let code = code.trim().to_ascii_uppercase();
     if !is_known(&code) {
         return Err(format!(

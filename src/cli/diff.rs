@@ -3,9 +3,9 @@
 use super::{fail, read_tailnet, read_valid_policy, Status};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tailgrant::diff::{diff, Change, Kind, PolicyDiff};
-use tailgrant::policy::Policy;
-use tailgrant::tailnet::Tailnet;
+use tailgrant::model::policy::Policy;
+use tailgrant::model::tailnet::Tailnet;
+use tailgrant::tools::diff::{diff, Change, Kind, PolicyDiff};
 
 /// Output of `diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

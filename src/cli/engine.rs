@@ -8,11 +8,11 @@ use super::{
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tailgrant::diagnostic::{Diagnostic, Findings};
-use tailgrant::explain::{explain, Question};
-use tailgrant::policy::Policy;
+use tailgrant::engine::table::DecisionTable;
+use tailgrant::model::policy::Policy;
+use tailgrant::model::tailnet::Tailnet;
 use tailgrant::span::{LineIndex, Span};
-use tailgrant::table::DecisionTable;
-use tailgrant::tailnet::Tailnet;
+use tailgrant::tools::explain::{explain, Question};
 
 /// A policy that passed `check`, with its tailnet.
 struct Loaded {
@@ -78,7 +78,7 @@ pub fn compile(args: &CompileArgs) -> Status {
     };
     let bytes = match args.format {
         CompileFormat::Tailcfg => {
-            let compiled = tailgrant::compile::compile(&loaded.policy, &loaded.tailnet);
+            let compiled = tailgrant::engine::compile::compile(&loaded.policy, &loaded.tailnet);
             match serde_json::to_string_pretty(&compiled) {
                 Ok(mut s) => {
                     s.push('\n');
@@ -140,7 +140,7 @@ fn run_sidecar(
     let bytes = read_input(sidecar).map_err(|e| fail(&e))?;
     let shown = sidecar.display().to_string();
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    let failures = match tailgrant::assertions::run_assertions(policy, tailnet, &text) {
+    let failures = match tailgrant::tools::assertions::run_assertions(policy, tailnet, &text) {
         Ok(f) => f,
         Err(d) => {
             print_diagnostics(&shown, &text, vec![d]);
@@ -271,7 +271,7 @@ pub struct ExplainArgs {
 }
 
 fn parse_port_question(s: &str) -> Result<Question, String> {
-    let (protos, port) = tailgrant::selector::parse_port_query(s)?;
+    let (protos, port) = tailgrant::model::selector::parse_port_query(s)?;
     let proto = protos
         .first()
         .copied()
@@ -316,7 +316,7 @@ pub fn explain_cmd(args: &ExplainArgs) -> Status {
         let snippet = loaded.text.get(span.start..span.end).unwrap_or("");
         format!("{}:{line}:{col}  {}", loaded.path, one_line(snippet, 100))
     };
-    let who = |p: &tailgrant::explain::Party| match &p.node {
+    let who = |p: &tailgrant::tools::explain::Party| match &p.node {
         Some(n) => format!("{n} ({})", p.addr),
         None => p.addr.to_string(),
     };

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tailgrant::diagnostic::Findings;
-use tailgrant::fmt::{format, unified_diff};
 use tailgrant::fsutil::{read_bounded_stamped, replace_if_unchanged, FileStamp};
+use tailgrant::syntax::fmt::{format, unified_diff};
 
 /// Arguments of `fmt`.
 #[derive(Debug, clap::Args)]
@@ -64,7 +64,7 @@ fn format_one(path: &Path, check: bool, interrupted: &AtomicBool) -> Result<Stat
         read_bounded_stamped(path, super::max_input()).map_err(|e| e.to_string())?;
     let shown = path.display().to_string();
     let result =
-        tailgrant::hujson::text_of(&bytes).and_then(|text| format(text).map(|f| (text, f)));
+        tailgrant::syntax::hujson::text_of(&bytes).and_then(|text| format(text).map(|f| (text, f)));
     let (text, formatted) = match result {
         Ok(pair) => pair,
         Err(d) => {

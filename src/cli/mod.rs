@@ -33,7 +33,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
-use tailgrant::tailnet::Tailnet;
+use tailgrant::model::tailnet::Tailnet;
 
 /// Offline compiler, validator and linter for Tailscale tailnet policy files.
 #[derive(Debug, Parser)]
@@ -267,7 +267,7 @@ pub struct CheckedPolicy {
     /// The text (valid UTF-8 without a BOM).
     pub text: String,
     /// What `check` found, with the decoded policy.
-    pub report: tailgrant::check::Report,
+    pub report: tailgrant::validate::check::Report,
 }
 
 impl CheckedPolicy {
@@ -315,9 +315,12 @@ pub fn read_policy(
 ) -> Result<CheckedPolicy, Status> {
     let bytes = read_input(path).map_err(|e| fail(&e))?;
     let shown = path.display().to_string();
-    match tailgrant::hujson::text_of(&bytes) {
+    match tailgrant::syntax::hujson::text_of(&bytes) {
         Ok(text) => {
-            let report = tailgrant::check::check_text(text, &tailgrant::check::Options { tailnet });
+            let report = tailgrant::validate::check::check_text(
+                text,
+                &tailgrant::validate::check::Options { tailnet },
+            );
             Ok(CheckedPolicy {
                 path: shown,
                 text: text.to_string(),
@@ -342,7 +345,7 @@ pub fn read_policy(
 pub fn read_valid_policy(
     path: &Path,
     tailnet: Option<&Tailnet>,
-) -> Result<(CheckedPolicy, tailgrant::policy::Policy), Status> {
+) -> Result<(CheckedPolicy, tailgrant::model::policy::Policy), Status> {
     let mut checked = read_policy(path, tailnet, FindingsTo::Stderr)?;
     let errors = checked.report.findings.errors.clone();
     let answerable = errors.iter().all(is_test_failure);

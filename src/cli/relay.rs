@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tailgrant::model::tailnet::Tailnet;
 use tailgrant::relay::daemon::{BoundRelay, Options, RelayHandle};
 use tailgrant::relay::keys::{parse_public, public_text, DiscoKeyPair};
 use tailgrant::relay::policy::{shared, LoadedPolicy, SharedPolicy};
 use tailgrant::relay::server::ServerConfig;
 use tailgrant::relay::table_policy::{input_hash, TablePolicy, TablePolicyError};
 use tailgrant::span::LineIndex;
-use tailgrant::tailnet::Tailnet;
 
 /// Arguments of `relay`.
 ///
@@ -115,7 +115,7 @@ struct LimitArgs {
 
 /// Parses a Go-style duration (`500ms`, `30s`, `5m`, `1h30m`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let nanos = tailgrant::check::duration::parse(s)?;
+    let nanos = tailgrant::validate::check::duration::parse(s)?;
     u64::try_from(nanos)
         .map(Duration::from_nanos)
         .map_err(|_| format!("duration {s:?} must be positive and below 584 years"))

@@ -22,7 +22,7 @@
 //!     "relay": {{"ipv4": "100.64.0.3", "tags": ["tag:relay"], "relay": {{"port": 7777}}}}
 //!   }}
 //! }}"#, key(1), key(2));
-//! let tailnet = tailgrant::tailnet::Tailnet::from_text(&tailnet)?;
+//! let tailnet = tailgrant::model::tailnet::Tailnet::from_text(&tailnet)?;
 //! let table = TablePolicy::build(policy, &tailnet, "relay")?;
 //! assert_eq!(table.authorize(&[1; 32]), Ok(()));
 //! assert_eq!(table.authorize(&[2; 32]), Err(Denial::NoRelayGrant { node: "phone".into() }));
@@ -38,11 +38,11 @@ use blake2::{Blake2s256, Digest};
 use super::disco::DiscoKey;
 use super::keys::{parse_public, KeyError};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy};
-use crate::check::{validate_text, Options};
 use crate::diagnostic::Findings;
+use crate::engine::table::{DecisionTable, NodeIx, RelayDecision, RelayReason, RELAY_CAP};
+use crate::model::tailnet::{Tailnet, TailnetError};
 use crate::span::Span;
-use crate::table::{DecisionTable, NodeIx, RelayDecision, RelayReason, RELAY_CAP};
-use crate::tailnet::{Tailnet, TailnetError};
+use crate::validate::check::{validate_text, Options};
 
 /// Why a [`TablePolicy`] cannot be built. The daemon never starts with, and
 /// never swaps in, a policy that fails here.
@@ -291,7 +291,7 @@ impl AllocationPolicy for TablePolicy {
 /// no relay decision, while compiling them costs memory with the square of the node
 /// count (an `autogroup:member` to `autogroup:member` grant on 10,000 nodes alone took
 /// 4 GB and 26 s). Spans still point into the original text.
-fn relay_view(policy: &crate::policy::Policy) -> crate::policy::Policy {
+fn relay_view(policy: &crate::model::policy::Policy) -> crate::model::policy::Policy {
     let mut view = policy.clone();
     view.acls.clear();
     view.grants
@@ -320,7 +320,7 @@ pub fn input_hash(policy: &[u8], tailnet: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check_text;
+    use crate::validate::check::check_text;
 
     const POLICY: &str = r#"{
   "tagOwners": {"tag:relay": ["autogroup:admin"]},

@@ -9,9 +9,9 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use tailgrant::compile::compile;
-use tailgrant::policy::parse_policy;
-use tailgrant::tailnet::Tailnet;
+use tailgrant::engine::compile::compile;
+use tailgrant::model::policy::parse_policy;
+use tailgrant::model::tailnet::Tailnet;
 
 pub fn sorted_strings(v: &Value) -> Value {
     let mut items: Vec<String> = v

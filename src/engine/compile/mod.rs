@@ -1,0 +1,49 @@
+//! The compiler: a policy and a tailnet to the per-node packet filters and capability maps
+//! that Tailscale's control plane pushes (`tailcfg.FilterRule`, WhoIs `CapMap`).
+//!
+//! The steps are the control plane's: grants then ACL entries become [`units::Unit`]s; each
+//! unit's sources are resolved once and its shared rules built; rules with the same sources
+//! and protocols are merged at the place of the first one; each node then receives the rules
+//! (and the destinations within them) that reach it, by its own addresses or its approved
+//! subnet routes, plus its own `autogroup:self` and `via` rules.
+
+mod node;
+pub mod rules;
+pub mod ssh;
+pub mod units;
+mod whois;
+pub mod wire;
+
+pub use wire::{
+    CapGrant, CapMap, Compiled, FilterRule, NetPortRange, NodeOutput, Ports, SshAction,
+    SshPrincipal, SshRule,
+};
+
+use crate::model::policy::Policy;
+use crate::model::tailnet::Tailnet;
+
+/// Compiles `policy` for every node of `tailnet`: packet filters, WhoIs capability maps and
+/// SSH rules.
+///
+/// The policy is assumed to have passed validation; anything that does not resolve (an
+/// unknown tag, a malformed port) grants nothing. Never panics.
+pub fn compile(policy: &Policy, tailnet: &Tailnet) -> Compiled {
+    let (mut compiled, peers) = node::compile_nodes(policy, tailnet, true);
+    whois::fill(tailnet, &peers, &mut compiled);
+    ssh::fill(policy, tailnet, &mut compiled);
+    compiled
+}
+
+/// Compiles the packet filters only, leaving every `whois_capmap` and `ssh_rules` empty. Cheaper than
+/// [`compile`] on large tailnets, where the capability maps grow with the square of the
+/// node count.
+pub fn compile_filters(policy: &Policy, tailnet: &Tailnet) -> Compiled {
+    node::compile_nodes(policy, tailnet, false).0
+}
+
+/// Every rule of the policy in wire form, before it is narrowed to any node (the shared
+/// rules, then the per-node `autogroup:self` and `via` rules). The `tests` block is evaluated
+/// against these.
+pub fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
+    node::global_rules(policy, tailnet)
+}

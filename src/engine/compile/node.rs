@@ -1,0 +1,386 @@
+//! Per-node assembly: merging rules with the same sources and protocols, and narrowing
+//! each rule to the destinations that reach one node.
+
+use super::rules::{resolve_unit, self_rules, shared_rules, via_rules, Body, ResolvedUnit, Rule};
+use super::units::units;
+use super::wire::{CapGrant, Compiled, FilterRule, NodeOutput};
+use crate::engine::resolve::{subnet_routes, AddrSet, NodeId, Resolver};
+use crate::model::policy::Policy;
+use crate::model::tailnet::{Node, Tailnet};
+use crate::span::Span;
+use ipnet::IpNet;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Where a rule stands in the control plane's rule list: (unit, rank within the unit).
+type Pos = (usize, usize);
+
+/// Rank offset of per-node rules, after a unit's shared rules.
+const PER_NODE: usize = 1 << 20;
+
+type MergeKey = (Vec<String>, Vec<u8>);
+
+fn merge_key(rule: &Rule) -> Option<MergeKey> {
+    match &rule.body {
+        Body::Ports { protos, .. } => Some((rule.src.to_vec(), protos.clone())),
+        Body::Caps(_) => None,
+    }
+}
+
+/// Which nodes hold an address, for looking up the nodes a destination covers.
+struct AddrIndex {
+    addrs: Vec<(IpAddr, NodeId)>,
+    routers: Vec<(NodeId, Vec<IpNet>)>,
+    count: usize,
+}
+
+impl AddrIndex {
+    fn new(r: &Resolver<'_>) -> Self {
+        let mut addrs = Vec::new();
+        let mut routers = Vec::new();
+        for (id, (_, n)) in r.nodes().iter().enumerate() {
+            addrs.extend(n.addresses().map(|a| (a, id)));
+            let routes: Vec<IpNet> = subnet_routes(n).collect();
+            if !routes.is_empty() {
+                routers.push((id, routes));
+            }
+        }
+        addrs.sort_unstable();
+        Self {
+            addrs,
+            routers,
+            count: r.nodes().len(),
+        }
+    }
+
+    /// The nodes a set of addresses reaches: by their addresses or their subnet routes.
+    fn reached(&self, set: &AddrSet, out: &mut Vec<NodeId>) {
+        for (lo, hi) in set.ranges() {
+            let i = self.addrs.partition_point(|(a, _)| *a < lo);
+            let j = self.addrs.partition_point(|(a, _)| *a <= hi);
+            out.extend(self.addrs.get(i..j).unwrap_or_default().iter().map(|x| x.1));
+        }
+        for (id, routes) in &self.routers {
+            if routes.iter().any(|rt| set.overlaps_net(rt)) {
+                out.push(*id);
+            }
+        }
+    }
+
+    fn rule_reach(&self, rule: &Rule) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        match &rule.body {
+            Body::Ports { dests, .. } => {
+                for d in dests {
+                    match &d.addrs {
+                        None => return (0..self.count).collect(),
+                        Some(set) => self.reached(set, &mut out),
+                    }
+                }
+            }
+            Body::Caps(grants) => {
+                for (nets, _) in grants {
+                    let set: AddrSet = nets.iter().copied().collect();
+                    self.reached(&set, &mut out);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// Narrows a rule to one node; `None` when nothing of it reaches the node.
+fn reduce(rule: &Rule, node: &Node) -> Option<FilterRule> {
+    let addrs: Vec<IpAddr> = node.addresses().collect();
+    let routes: Vec<IpNet> = subnet_routes(node).collect();
+    match &rule.body {
+        Body::Ports { dests, protos } => {
+            let kept: Vec<_> = dests
+                .iter()
+                .filter(|d| match &d.addrs {
+                    None => true,
+                    Some(set) => {
+                        addrs.iter().any(|a| set.contains(*a))
+                            || routes.iter().any(|rt| set.overlaps_net(rt))
+                    }
+                })
+                .map(|d| d.wire.clone())
+                .collect();
+            (!kept.is_empty()).then(|| FilterRule {
+                src_ips: rule.src.to_vec(),
+                dst_ports: kept,
+                ip_proto: protos.clone(),
+                cap_grant: Vec::new(),
+            })
+        }
+        Body::Caps(grants) => {
+            let mut out = Vec::new();
+            for (nets, cm) in grants {
+                let mut matching: Vec<IpNet> = Vec::new();
+                for net in nets.iter() {
+                    if net.prefix_len() == net.max_prefix_len() {
+                        if addrs.contains(&net.addr()) {
+                            matching.push(*net);
+                        }
+                    } else {
+                        matching.extend(
+                            addrs
+                                .iter()
+                                .filter(|a| net.contains(*a))
+                                .map(|a| IpNet::from(*a)),
+                        );
+                    }
+                }
+                for net in nets.iter() {
+                    if routes.iter().any(|rt| rt.contains(net) || net.contains(rt)) {
+                        matching.push(*net);
+                    }
+                }
+                matching.sort_unstable();
+                matching.dedup();
+                if !matching.is_empty() {
+                    out.push(CapGrant {
+                        dsts: matching.iter().map(ToString::to_string).collect(),
+                        cap_map: cm.clone(),
+                    });
+                }
+            }
+            (!out.is_empty()).then(|| FilterRule {
+                src_ips: rule.src.to_vec(),
+                cap_grant: out,
+                ..FilterRule::default()
+            })
+        }
+    }
+}
+
+/// One group of merged rules for one node.
+struct Group<'r> {
+    pos: Pos,
+    members: Vec<(Pos, &'r Rule)>,
+}
+
+/// Pairs of nodes that grants make peers of each other (by node index), whether or not a
+/// packet filter rule results: a grant's source nodes and the nodes its destinations reach
+/// (through `via` routers when it has `via`), and the devices of one user under
+/// `autogroup:self`.
+fn grant_peers(
+    r: &Resolver<'_>,
+    resolved: &[ResolvedUnit<'_, '_>],
+    index: &AddrIndex,
+) -> Vec<Vec<bool>> {
+    let n = r.nodes().len();
+    let mut peers = vec![vec![false; n]; n];
+    let mut link = |a: NodeId, b: NodeId| {
+        if a != b {
+            if let Some(x) = peers.get_mut(a).and_then(|row| row.get_mut(b)) {
+                *x = true;
+            }
+            if let Some(x) = peers.get_mut(b).and_then(|row| row.get_mut(a)) {
+                *x = true;
+            }
+        }
+    };
+    for ru in resolved {
+        let mut srcs = Vec::new();
+        index.reached(&ru.src_set, &mut srcs);
+        let mut dsts = Vec::new();
+        for d in &ru.unit.dst {
+            if *d == "autogroup:self" {
+                for &s in &srcs {
+                    for t in 0..n {
+                        if same_user(r, s, t) {
+                            link(s, t);
+                        }
+                    }
+                }
+                continue;
+            }
+            index.reached(&r.resolve(d), &mut dsts);
+        }
+        if !ru.unit.via.is_empty() {
+            dsts.retain(|&id| {
+                r.nodes().get(id).is_some_and(|(_, node)| {
+                    ru.unit.via.iter().any(|v| node.tags.iter().any(|t| t == v))
+                })
+            });
+        }
+        for &s in &srcs {
+            for &d in &dsts {
+                link(s, d);
+            }
+        }
+    }
+    peers
+}
+
+fn same_user(r: &Resolver<'_>, a: NodeId, b: NodeId) -> bool {
+    match (r.nodes().get(a), r.nodes().get(b)) {
+        (Some((_, x)), Some((_, y))) => {
+            !x.is_tagged() && !y.is_tagged() && x.user.is_some() && x.user == y.user
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn compile_nodes(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    with_peers: bool,
+) -> (Compiled, Vec<Vec<bool>>) {
+    let r = Resolver::new(policy, tailnet);
+    let units = units(policy);
+    let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
+
+    let mut shared: Vec<(Pos, Rule)> = Vec::new();
+    for (ui, ru) in resolved.iter().enumerate() {
+        for (k, rule) in shared_rules(&r, ru).into_iter().enumerate() {
+            shared.push(((ui, k), rule));
+        }
+    }
+    let per_node_units: Vec<usize> = resolved
+        .iter()
+        .enumerate()
+        .filter(|(_, ru)| !ru.unit.via.is_empty() || ru.unit.dst.contains(&"autogroup:self"))
+        .map(|(i, _)| i)
+        .collect();
+
+    // First place of each merge key among the shared rules.
+    let mut first: HashMap<MergeKey, Pos> = HashMap::new();
+    for (pos, rule) in &shared {
+        if let Some(k) = merge_key(rule) {
+            first.entry(k).or_insert(*pos);
+        }
+    }
+    // The shared rules that reach each node.
+    let index = AddrIndex::new(&r);
+    let peers = if with_peers {
+        grant_peers(&r, &resolved, &index)
+    } else {
+        Vec::new()
+    };
+    let mut reach: Vec<Vec<usize>> = vec![Vec::new(); r.nodes().len()];
+    for (i, (_, rule)) in shared.iter().enumerate() {
+        for id in index.rule_reach(rule) {
+            if let Some(v) = reach.get_mut(id) {
+                v.push(i);
+            }
+        }
+    }
+
+    let mut out = Compiled::default();
+    for (id, (name, node)) in r.nodes().iter().enumerate() {
+        let mut own: Vec<(Pos, Rule)> = Vec::new();
+        for &ui in &per_node_units {
+            let Some(ru) = resolved.get(ui) else { continue };
+            let mut rules = self_rules(&r, ru, id);
+            rules.extend(via_rules(&r, ru, id));
+            for (k, rule) in rules.into_iter().enumerate() {
+                own.push(((ui, PER_NODE + k), rule));
+            }
+        }
+        let mut entries: Vec<(Pos, &Rule)> = reach
+            .get(id)
+            .map(|v| {
+                v.iter()
+                    .filter_map(|&i| shared.get(i).map(|(p, rl)| (*p, rl)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        entries.extend(own.iter().map(|(p, rl)| (*p, rl)));
+        entries.sort_by_key(|(p, _)| *p);
+
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        let mut by_key: HashMap<MergeKey, usize> = HashMap::new();
+        for (pos, rule) in entries {
+            match merge_key(rule) {
+                None => groups.push(Group {
+                    pos,
+                    members: vec![(pos, rule)],
+                }),
+                Some(k) => {
+                    if let Some(&g) = by_key.get(&k) {
+                        if let Some(grp) = groups.get_mut(g) {
+                            grp.members.push((pos, rule));
+                        }
+                    } else {
+                        let gpos = first.get(&k).map_or(pos, |f| (*f).min(pos));
+                        by_key.insert(k, groups.len());
+                        groups.push(Group {
+                            pos: gpos,
+                            members: vec![(pos, rule)],
+                        });
+                    }
+                }
+            }
+        }
+        groups.sort_by_key(|g| g.pos);
+
+        let mut node_out = NodeOutput::default();
+        for g in &groups {
+            let mut merged: Option<FilterRule> = None;
+            let mut origins: Vec<Span> = Vec::new();
+            for (_, rule) in &g.members {
+                let Some(reduced) = reduce(rule, node) else {
+                    continue;
+                };
+                if !origins.contains(&rule.origin) {
+                    origins.push(rule.origin);
+                }
+                match &mut merged {
+                    Some(m) => m.dst_ports.extend(reduced.dst_ports),
+                    None => merged = Some(reduced),
+                }
+            }
+            if let Some(m) = merged {
+                node_out.packet_filter_rules.push(m);
+                node_out.origins.push(origins);
+            }
+        }
+        out.nodes.insert((*name).to_string(), node_out);
+    }
+    (out, peers)
+}
+
+/// A rule in wire form, before it is narrowed to any node.
+fn to_wire(rule: &Rule) -> FilterRule {
+    match &rule.body {
+        Body::Ports { dests, protos } => FilterRule {
+            src_ips: rule.src.to_vec(),
+            dst_ports: dests.iter().map(|d| d.wire.clone()).collect(),
+            ip_proto: protos.clone(),
+            cap_grant: Vec::new(),
+        },
+        Body::Caps(grants) => FilterRule {
+            src_ips: rule.src.to_vec(),
+            cap_grant: grants
+                .iter()
+                .map(|(nets, cm)| CapGrant {
+                    dsts: nets.iter().map(ToString::to_string).collect(),
+                    cap_map: cm.clone(),
+                })
+                .collect(),
+            ..FilterRule::default()
+        },
+    }
+}
+
+/// Every rule of the policy before it is narrowed to a node: the shared rules, then each
+/// node's `autogroup:self` and `via` rules. This is what the control plane evaluates the
+/// `tests` block against.
+pub(super) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
+    let r = Resolver::new(policy, tailnet);
+    let units = units(policy);
+    let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
+    let mut out = Vec::new();
+    for ru in &resolved {
+        out.extend(shared_rules(&r, ru).iter().map(to_wire));
+        for id in 0..r.nodes().len() {
+            out.extend(self_rules(&r, ru, id).iter().map(to_wire));
+            out.extend(via_rules(&r, ru, id).iter().map(to_wire));
+        }
+    }
+    out
+}

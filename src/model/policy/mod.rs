@@ -1,0 +1,208 @@
+//! The typed policy: every section of a tailnet policy file, each value with its span.
+//!
+//! [`Policy::from_node`] turns the HuJSON tree into this form, reporting unknown keys and
+//! values of the wrong shape. Semantic rules (selectors, tags, ports...) are checked later by
+//! [`crate::validate::check`].
+
+mod decode;
+
+pub use decode::{from_node, parse_policy};
+
+/// The top-level fields of a policy file, as Tailscale spells them.
+pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;
+
+use crate::span::{Span, Spanned};
+
+/// A string with its span.
+pub type Str = Spanned<String>;
+
+/// An ordered map as written in the file (duplicate keys already reported by the parser).
+pub type Map<V> = Vec<(Str, V)>;
+
+/// A whole policy file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policy {
+    /// Legacy access rules.
+    pub acls: Vec<Acl>,
+    /// Grants.
+    pub grants: Vec<Grant>,
+    /// `group:x` to its members.
+    pub groups: Map<Vec<Str>>,
+    /// Host aliases to an IP or CIDR.
+    pub hosts: Map<Str>,
+    /// `tag:x` to its owners.
+    pub tag_owners: Map<Vec<Str>>,
+    /// Route and exit-node auto-approval.
+    pub auto_approvers: Option<AutoApprovers>,
+    /// SSH rules.
+    pub ssh: Vec<SshRule>,
+    /// Node attributes.
+    pub node_attrs: Vec<NodeAttr>,
+    /// `posture:x` to its conditions.
+    pub postures: Map<Vec<Str>>,
+    /// Postures applied to every rule without `srcPosture`.
+    pub default_src_posture: Vec<Str>,
+    /// `ipset:x` to its entries.
+    pub ipsets: Map<Vec<Str>>,
+    /// Network access tests.
+    pub tests: Vec<PolicyTest>,
+    /// SSH access tests.
+    pub ssh_tests: Vec<SshTest>,
+    /// Custom DERP map, kept as JSON.
+    pub derp_map: Option<serde_json::Value>,
+    /// Top-level switches (`disableIPv4`, `oneCGNATRoute`, `randomizeClientPort`).
+    pub switches: Map<bool>,
+    /// `attrConfig`, kept as JSON.
+    pub attr_config: Option<serde_json::Value>,
+    /// The top-level keys written in the file, in order (an empty `grants` list is not an
+    /// absent one: Tailscale allows everything only when both `acls` and `grants` are absent).
+    pub sections: Vec<Str>,
+}
+
+/// One `acls` entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Acl {
+    /// `accept` (the only action Tailscale supports).
+    pub action: Option<Str>,
+    /// Sources (`src`, formerly `users`).
+    pub src: Vec<Str>,
+    /// Destinations as `alias:ports` (`dst`, formerly `ports`).
+    pub dst: Vec<Str>,
+    /// IP protocol.
+    pub proto: Option<Str>,
+    /// Device posture conditions.
+    pub src_posture: Vec<Str>,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// One `grants` entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grant {
+    /// Sources.
+    pub src: Vec<Str>,
+    /// Destinations.
+    pub dst: Vec<Str>,
+    /// Network capabilities (`tcp:443`, `*`...).
+    pub ip: Vec<Str>,
+    /// Application capabilities: name to its values (JSON objects).
+    pub app: Map<Vec<serde_json::Value>>,
+    /// The span of the `app` object, when present.
+    pub app_span: Option<Span>,
+    /// Device posture conditions.
+    pub src_posture: Vec<Str>,
+    /// Tags of the routers the traffic must go through.
+    pub via: Vec<Str>,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// The `autoApprovers` section.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AutoApprovers {
+    /// CIDR to who may advertise it.
+    pub routes: Map<Vec<Str>>,
+    /// Who may advertise an exit node.
+    pub exit_node: Vec<Str>,
+    /// Services, kept as JSON.
+    pub services: Option<serde_json::Value>,
+}
+
+/// One `ssh` rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SshRule {
+    /// `accept` or `check`.
+    pub action: Option<Str>,
+    /// Sources.
+    pub src: Vec<Str>,
+    /// Destinations.
+    pub dst: Vec<Str>,
+    /// Login users; `None` when the key is absent or null.
+    pub users: Option<Vec<Str>>,
+    /// Re-check period for `check`.
+    pub check_period: Option<Str>,
+    /// Environment variables the client may send.
+    pub accept_env: Vec<Str>,
+    /// Session recorders.
+    pub recorder: Vec<Str>,
+    /// Refuse sessions when no recorder is reachable.
+    pub enforce_recorder: Option<bool>,
+    /// Device posture conditions.
+    pub src_posture: Vec<Str>,
+    /// The span of the `users` key's value (or of the rule when absent).
+    pub users_span: Span,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// One `nodeAttrs` entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeAttr {
+    /// Which nodes.
+    pub target: Vec<Str>,
+    /// Attributes.
+    pub attr: Vec<Str>,
+    /// App capabilities, kept as JSON.
+    pub app: Option<serde_json::Value>,
+    /// Address pools for the targets.
+    pub ip_pool: Vec<Str>,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// One `tests` entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyTest {
+    /// Source (`src`, formerly `user`).
+    pub src: Option<Str>,
+    /// Protocol.
+    pub proto: Option<Str>,
+    /// Destinations that must be reachable (`accept`, formerly `allow`).
+    pub accept: Vec<Str>,
+    /// Destinations that must not be reachable.
+    pub deny: Vec<Str>,
+    /// Device posture of the source.
+    pub src_posture_attrs: Option<serde_json::Value>,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// One `sshTests` entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SshTest {
+    /// Source.
+    pub src: Option<Str>,
+    /// Destination hosts.
+    pub dst: Vec<Str>,
+    /// Login users that must be accepted.
+    pub accept: Vec<Str>,
+    /// Login users that must need a check.
+    pub check: Vec<Str>,
+    /// Login users that must be denied.
+    pub deny: Vec<Str>,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// The closest known name, if one is close enough to be a likely typo.
+pub(crate) fn suggest_name<'a>(
+    word: &str,
+    known: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    // The distance takes time and memory in the product of the lengths: no name worth
+    // suggesting is this long.
+    if word.len() > 200 {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    known
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&lower, &k.to_ascii_lowercase()),
+                k,
+            )
+        })
+        .filter(|(dist, k)| *dist <= 2.max(k.len() / 4))
+        .min_by_key(|(dist, k)| (*dist, *k))
+        .map(|(_, k)| k)
+}

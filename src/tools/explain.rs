@@ -1,0 +1,344 @@
+//! Why may (or may not) a source reach a destination: the decision, the capabilities, the
+//! rules that produced them, and for peer relays the whole checklist of SPEC section 4.
+
+use crate::engine::resolve::Resolver;
+use crate::engine::table::{DecisionTable, NodeIx, RelayReason, DISABLE_RELAY_SERVER};
+use crate::model::policy::Policy;
+use crate::model::tailnet::Tailnet;
+use crate::span::Span;
+use crate::validate::lint::RELAY_CAP;
+use std::net::IpAddr;
+
+/// The companion capability of a relay grant, in the reverse direction.
+pub const RELAY_TARGET_CAP: &str = "tailscale.com/cap/relay-target";
+/// Node attribute that stops a client from using peer relays.
+pub const DISABLE_RELAY_CLIENT: &str = "disable-relay-client";
+/// Node attribute that restricts a client to TCP port 443, which rules out UDP relays.
+pub const ONLY_TCP_443: &str = "only-tcp-443";
+
+/// What is asked about the pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// Everything the source may do towards the destination.
+    Any,
+    /// May the source reach the destination on this protocol and port?
+    Port {
+        /// IP protocol number.
+        proto: u8,
+        /// Port (ignored for protocols without ports).
+        port: u16,
+    },
+    /// Does the source hold this capability towards the destination?
+    Cap(String),
+    /// May the source use the destination as its peer relay?
+    Relay,
+}
+
+/// One side of the question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    /// The node's name, when the address is a node's.
+    pub node: Option<String>,
+    /// The address used (a node's first address).
+    pub addr: IpAddr,
+}
+
+/// One item of the relay checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckItem {
+    /// Whether this condition holds.
+    pub ok: bool,
+    /// What was checked, and what was found.
+    pub what: String,
+    /// Where in the policy it is decided.
+    pub spans: Vec<Span>,
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The source.
+    pub src: Party,
+    /// The destination.
+    pub dst: Party,
+    /// The decision on the question (for [`Question::Any`], whether anything is allowed).
+    pub allowed: bool,
+    /// Every capability the source holds towards the destination, with its values (JSON).
+    pub caps: Vec<(String, String)>,
+    /// The grants and ACL entries behind what the source may do towards the destination.
+    pub origins: Vec<Span>,
+    /// For [`Question::Relay`], the checklist; empty otherwise.
+    pub relay_checklist: Vec<CheckItem>,
+}
+
+/// Finds a party: a node name of the tailnet, or an address.
+fn party(
+    tailnet: &Tailnet,
+    table: &DecisionTable,
+    what: &str,
+) -> Result<(Party, Option<NodeIx>), String> {
+    if let Some(node) = tailnet.nodes.get(what) {
+        let addr = node
+            .addresses()
+            .next()
+            .ok_or_else(|| format!("node `{what}` has no address in the tailnet file"))?;
+        return Ok((
+            Party {
+                node: Some(what.to_string()),
+                addr,
+            },
+            table.node(what),
+        ));
+    }
+    let addr: IpAddr = what
+        .parse()
+        .map_err(|_| format!("`{what}` is neither a node of the tailnet nor an IP address"))?;
+    let ix = table.node_for_addr(addr);
+    let node = ix.and_then(|i| table.entry(i)).map(|e| e.name.clone());
+    Ok((Party { node, addr }, ix))
+}
+
+/// Answers `question` for `src` towards `dst` (node names or addresses).
+pub fn explain(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    table: &DecisionTable,
+    src: &str,
+    dst: &str,
+    question: &Question,
+) -> Result<Explanation, String> {
+    let (src_party, src_ix) = party(tailnet, table, src)?;
+    let (dst_party, dst_ix) = party(tailnet, table, dst)?;
+    let dst_ix = dst_ix
+        .ok_or_else(|| format!("`{dst}` is not an address of any node or route of the tailnet"))?;
+    // An address inside a subnet route is decided by the router's rules for that address,
+    // not by the router's own policy.
+    let route = table.node(dst).is_none() && table.is_route_addr(dst_party.addr);
+    let (s, d) = (src_party.addr, dst_party.addr);
+    let caps: Vec<(String, String)> = if route {
+        table.caps_addr(s, d)
+    } else {
+        table.caps(s, dst_ix)
+    }
+    .into_iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect();
+    let origins = if route {
+        table.origins_addr(s, d)
+    } else {
+        table.origins(s, dst_ix)
+    };
+    let mut relay_checklist = Vec::new();
+    let allowed = match question {
+        Question::Any => !origins.is_empty() || !caps.is_empty(),
+        Question::Port { proto, port } if route => table.allows_addr(s, d, *proto, *port),
+        Question::Port { proto, port } => table.allows(s, dst_ix, *proto, *port),
+        Question::Cap(name) if route => table.has_cap_addr(s, d, name),
+        Question::Cap(name) => table.has_cap(s, dst_ix, name),
+        Question::Relay => {
+            let src_ix = src_ix
+                .ok_or_else(|| format!("`{src}` is not a node: only nodes allocate on relays"))?;
+            relay_checklist = relay_checklist_for(
+                policy, tailnet, table, src_ix, dst_ix, &src_party, &dst_party,
+            );
+            relay_checklist.iter().all(|c| c.ok)
+        }
+    };
+    Ok(Explanation {
+        src: src_party,
+        dst: dst_party,
+        allowed,
+        caps,
+        origins,
+        relay_checklist,
+    })
+}
+
+fn relay_checklist_for(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    table: &DecisionTable,
+    client: NodeIx,
+    relay: NodeIx,
+    client_party: &Party,
+    relay_party: &Party,
+) -> Vec<CheckItem> {
+    let name = |p: &Party| p.node.clone().unwrap_or_else(|| p.addr.to_string());
+    let (c, r) = (name(client_party), name(relay_party));
+    let decision = table.may_allocate(client, relay);
+    let granted = table.has_cap(client_party.addr, relay, RELAY_CAP);
+    let mut items = vec![CheckItem {
+        ok: granted,
+        what: if granted {
+            format!("`{c}` holds {RELAY_CAP} towards `{r}` (a grant with `{c}` in src and `{r}` in dst)")
+        } else {
+            format!("no grant gives `{c}` {RELAY_CAP} towards `{r}`: add a grant with `{c}` in src, `{r}` in dst and \"app\": {{\"{RELAY_CAP}\": []}}")
+        },
+        spans: if granted {
+            table.origins(client_party.addr, relay)
+        } else {
+            Vec::new()
+        },
+    }];
+    let target = table.has_cap(relay_party.addr, client, RELAY_TARGET_CAP);
+    items.push(CheckItem {
+        ok: target,
+        what: if target {
+            format!("`{c}`'s filter gives `{r}` {RELAY_TARGET_CAP}, so `{c}` considers `{r}` a relay")
+        } else {
+            format!("`{c}`'s filter does not give `{r}` {RELAY_TARGET_CAP} (it comes with the relay grant), so `{c}` will not pick `{r}`")
+        },
+        spans: Vec::new(),
+    });
+    let disabled_span =
+        (decision.reason == RelayReason::RelayServerDisabled).then(|| decision.grants.clone());
+    let relay_attrs = node_attrs(policy, tailnet, relay_party);
+    items.push(CheckItem {
+        ok: disabled_span.is_none() && !relay_attrs.iter().any(|(a, _)| a == DISABLE_RELAY_SERVER),
+        what: match &disabled_span {
+            Some(_) => format!("`{r}` carries the node attribute {DISABLE_RELAY_SERVER}"),
+            None => format!("`{r}` does not carry {DISABLE_RELAY_SERVER}"),
+        },
+        spans: disabled_span.unwrap_or_default(),
+    });
+    let client_attrs = node_attrs(policy, tailnet, client_party);
+    for attr in [DISABLE_RELAY_CLIENT, ONLY_TCP_443] {
+        let found: Vec<Span> = client_attrs
+            .iter()
+            .filter(|(a, _)| a == attr)
+            .filter_map(|(_, s)| *s)
+            .collect();
+        let set = client_attrs.iter().any(|(a, _)| a == attr);
+        items.push(CheckItem {
+            ok: !set,
+            what: if set {
+                format!("`{c}` carries the node attribute {attr}, which stops it from using relays")
+            } else {
+                format!("`{c}` does not carry {attr}")
+            },
+            spans: found,
+        });
+    }
+    let port = relay_party
+        .node
+        .as_deref()
+        .and_then(|n| tailnet.nodes.get(n))
+        .and_then(|n| n.relay.as_ref())
+        .map(|r| r.port);
+    items.push(CheckItem {
+        ok: port.is_some(),
+        what: match port {
+            Some(p) => format!("`{r}` runs a relay server on UDP port {p}"),
+            None => format!("the tailnet file gives `{r}` no relay port: run `tailscale set --relay-server-port=N` on it and add \"relay\": {{\"port\": N}} to its entry"),
+        },
+        spans: Vec::new(),
+    });
+    items
+}
+
+/// The node attributes that apply to a party: from `nodeAttrs` (with the entry's span) and
+/// from the tailnet file (no span).
+fn node_attrs(policy: &Policy, tailnet: &Tailnet, party: &Party) -> Vec<(String, Option<Span>)> {
+    let Some(name) = party.node.as_deref() else {
+        return Vec::new();
+    };
+    let resolver = Resolver::new(policy, tailnet);
+    let Some(id) = resolver.node_id(name) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Option<Span>)> = tailnet
+        .nodes
+        .get(name)
+        .map(|n| n.attributes.iter().map(|a| (a.clone(), None)).collect())
+        .unwrap_or_default();
+    for na in &policy.node_attrs {
+        if na
+            .target
+            .iter()
+            .any(|t| resolver.node_in(id, &resolver.resolve(t)))
+        {
+            out.extend(na.attr.iter().map(|a| (a.value.clone(), Some(na.span))));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(policy: &str) -> (Policy, Tailnet) {
+        let tailnet = Tailnet::from_text(
+            r#"{"tailnet": "a@example.com", "users": [{"name": "a", "email": "a@example.com"}],
+                "nodes": {"laptop": {"ipv4": "100.64.0.1", "user": "a"},
+                          "relay": {"ipv4": "100.64.0.2", "tags": ["tag:relay"], "relay": {"port": 7777}}}}"#,
+        )
+        .unwrap();
+        let (p, errs) = crate::model::policy::parse_policy(policy).unwrap();
+        assert!(errs.is_empty(), "{errs:?}");
+        (p, tailnet)
+    }
+
+    #[test]
+    fn relay_checklist_passes_with_a_grant() {
+        let (p, t) = setup(
+            r#"{"tagOwners": {"tag:relay": []},
+                "grants": [{"src": ["a@example.com"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}]}"#,
+        );
+        let table = DecisionTable::build(&p, &t);
+        let e = explain(&p, &t, &table, "laptop", "relay", &Question::Relay).unwrap();
+        assert!(e.allowed, "{:#?}", e.relay_checklist);
+        assert!(!e.relay_checklist[0].spans.is_empty());
+    }
+
+    #[test]
+    fn relay_checklist_names_the_missing_grant_and_the_attribute() {
+        let (p, t) = setup(
+            r#"{"tagOwners": {"tag:relay": []},
+                "grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}],
+                "nodeAttrs": [{"target": ["a@example.com"], "attr": ["disable-relay-client"]}]}"#,
+        );
+        let table = DecisionTable::build(&p, &t);
+        let e = explain(&p, &t, &table, "laptop", "relay", &Question::Relay).unwrap();
+        assert!(!e.allowed);
+        assert!(!e.relay_checklist[0].ok);
+        assert!(e.relay_checklist[0].what.contains("add a grant"));
+        let client = e
+            .relay_checklist
+            .iter()
+            .find(|c| c.what.contains(DISABLE_RELAY_CLIENT))
+            .unwrap();
+        assert!(!client.ok);
+        assert_eq!(client.spans.len(), 1);
+    }
+
+    #[test]
+    fn port_questions_and_unknown_parties() {
+        let (p, t) = setup(
+            r#"{"grants": [{"src": ["a@example.com"], "dst": ["100.64.0.2"], "ip": ["tcp:22"]}]}"#,
+        );
+        let table = DecisionTable::build(&p, &t);
+        let yes = explain(
+            &p,
+            &t,
+            &table,
+            "laptop",
+            "relay",
+            &Question::Port { proto: 6, port: 22 },
+        )
+        .unwrap();
+        assert!(yes.allowed);
+        assert_eq!(yes.origins.len(), 1);
+        let no = explain(
+            &p,
+            &t,
+            &table,
+            "laptop",
+            "relay",
+            &Question::Port { proto: 6, port: 23 },
+        )
+        .unwrap();
+        assert!(!no.allowed);
+        assert!(explain(&p, &t, &table, "nowhere", "relay", &Question::Any).is_err());
+    }
+}

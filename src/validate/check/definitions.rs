@@ -1,0 +1,271 @@
+//! The definitions: groups, tagOwners, hosts, autoApprovers, postures and ipsets.
+
+use super::names::{parse_prefix, Names};
+use super::selectors::{
+    check_alias, check_domain, check_postures, group_not_found, is_known_autogroup, tag_not_found,
+    unknown_autogroup, Side, ROLE_AUTOGROUPS,
+};
+use super::Options;
+use crate::diagnostic::Diagnostic;
+use crate::model::policy::{Policy, Str};
+use crate::model::selector::{parse_alias, Alias};
+use crate::span::Span;
+use ipnet::IpNet;
+
+fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+    Diagnostic::error(code, message, span)
+}
+
+pub(super) fn groups(p: &Policy, out: &mut Vec<Diagnostic>) {
+    for (name, members) in &p.groups {
+        if !name.starts_with("group:") || name.len() == "group:".len() {
+            out.push(
+                err(
+                    "TG0220",
+                    format!("group name {:?} must start with \"group:\"", name.value),
+                    name.span,
+                )
+                .with_label("not a group name")
+                .with_help("name groups `group:<name>`"),
+            );
+        }
+        for m in members {
+            if m.starts_with("group:") {
+                out.push(
+                    err(
+                        "TG0218",
+                        format!(
+                            "groups[{:?}]: {:?}: group members cannot be recursive",
+                            name.value, m.value
+                        ),
+                        m.span,
+                    )
+                    .with_label("a group inside a group")
+                    .with_help(
+                        "list the users of that group here instead: groups may only hold users",
+                    ),
+                );
+            } else if m.starts_with("tag:") || m.starts_with("autogroup:") || m.value == "*" {
+                out.push(
+                    err(
+                        "TG0221",
+                        format!(
+                            "groups[{:?}]: {:?}: group members must be users",
+                            name.value, m.value
+                        ),
+                        m.span,
+                    )
+                    .with_label("not a user")
+                    .with_help("groups hold users (e-mail addresses) only"),
+                );
+            }
+        }
+    }
+}
+
+pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    for (tag, owners) in &p.tag_owners {
+        let rest = tag.strip_prefix("tag:");
+        match rest {
+            None => out.push(
+                err(
+                    "TG0219",
+                    format!(
+                        "tagOwners[{:?}]: tag names must start with \"tag:\"",
+                        tag.value
+                    ),
+                    tag.span,
+                )
+                .with_label("not a tag")
+                .with_help("name tags `tag:<name>`"),
+            ),
+            Some(rest) if !rest.starts_with(|c: char| c.is_ascii_alphabetic()) => out.push(
+                err(
+                    "TG0219",
+                    format!(
+                        "tagOwners[{:?}]: tag names must start with a letter, after 'tag:'",
+                        tag.value
+                    ),
+                    tag.span,
+                )
+                .with_label("must start with an ASCII letter")
+                .with_help(
+                    "tag names start with a letter a-z or A-Z and hold letters, digits and dashes",
+                ),
+            ),
+            Some(rest) if !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => out.push(
+                err(
+                    "TG0219",
+                    format!(
+                        "tagOwners[{:?}]: tag names can only contain numbers, letters, or dashes",
+                        tag.value
+                    ),
+                    tag.span,
+                )
+                .with_label("invalid character")
+                .with_help("after `tag:`, use ASCII letters, digits and dashes only"),
+            ),
+            Some(_) => {}
+        }
+        for owner in owners {
+            check_owner(owner, names, out);
+        }
+    }
+}
+
+fn check_owner(owner: &Str, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    match parse_alias(owner.trim()) {
+        Alias::User(_) => {}
+        Alias::Group(g) if names.groups.contains(g.as_str()) => {}
+        Alias::Group(g) => out.push(group_not_found(&g, None, owner.span, names)),
+        Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
+        Alias::Tag(t) => out.push(tag_not_found(&t, None, owner.span, names)),
+        Alias::Autogroup(a)
+            if a == "autogroup:member"
+                || a == "autogroup:tagged"
+                || ROLE_AUTOGROUPS.contains(&a.as_str()) => {}
+        Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(
+            err(
+                "TG0222",
+                format!("{:?}: not a valid owner", owner.value),
+                owner.span,
+            )
+            .with_label("unknown autogroup")
+            .with_help(unknown_autogroup(&a, owner.span).help.unwrap_or_default()),
+        ),
+        _ => out.push(
+            err(
+                "TG0222",
+                format!("{:?}: not a valid owner", owner.value),
+                owner.span,
+            )
+            .with_label("not a user, group, tag or autogroup")
+            .with_help("owners and approvers are users, groups, tags or role autogroups"),
+        ),
+    }
+}
+
+pub(super) fn hosts(p: &Policy, out: &mut Vec<Diagnostic>) {
+    for (name, value) in &p.hosts {
+        if name.contains('@') || name.contains(':') || name.is_empty() {
+            out.push(
+                err(
+                    "TG0223",
+                    format!("hosts[{:?}]: invalid host name", name.value),
+                    name.span,
+                )
+                .with_label("invalid host name")
+                .with_help("host names may not contain `@` or `:`"),
+            );
+        }
+        if parse_prefix(value).is_none() {
+            out.push(
+                err(
+                    "TG0223",
+                    format!(
+                        "hosts[{:?}]: {:?}: invalid IP address or CIDR",
+                        name.value, value.value
+                    ),
+                    value.span,
+                )
+                .with_label("not an IP address or CIDR")
+                .with_help("write an address like `100.64.0.1` or a prefix like `10.0.0.0/8`"),
+            );
+        }
+    }
+}
+
+pub(super) fn auto_approvers(
+    p: &Policy,
+    names: &Names<'_>,
+    opts: &Options<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(aa) = &p.auto_approvers else { return };
+    for (route, approvers) in &aa.routes {
+        if route.trim().parse::<IpNet>().is_err() {
+            out.push(
+                err(
+                    "TG0225",
+                    format!("autoApprovers.routes[{:?}]: invalid prefix", route.value),
+                    route.span,
+                )
+                .with_label("not a CIDR")
+                .with_help("route keys are prefixes like `10.0.0.0/16`"),
+            );
+        }
+        for a in approvers {
+            check_approver(a, names, opts, out);
+        }
+    }
+    for a in &aa.exit_node {
+        check_approver(a, names, opts, out);
+    }
+}
+
+fn check_approver(a: &Str, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    match parse_alias(a.trim()) {
+        Alias::UserDomain(d) => check_domain(&d, "", a.span, opts, out),
+        _ => check_owner(a, names, out),
+    }
+}
+
+pub(super) fn postures(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, _) in &p.postures {
+        if !name.starts_with("posture:") {
+            out.push(
+                err(
+                    "TG0226",
+                    format!(
+                        "postures[{:?}]: posture names must start with \"posture:\"",
+                        name.value
+                    ),
+                    name.span,
+                )
+                .with_label("not a posture name")
+                .with_help("name postures `posture:<name>`"),
+            );
+        }
+    }
+    check_postures(&p.default_src_posture, names, out);
+}
+
+pub(super) fn ipsets(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, entries) in &p.ipsets {
+        if !name.starts_with("ipset:") {
+            out.push(
+                err(
+                    "TG0227",
+                    format!(
+                        "ipsets[{:?}]: ipset names must start with \"ipset:\"",
+                        name.value
+                    ),
+                    name.span,
+                )
+                .with_label("not an ipset name")
+                .with_help("name ipsets `ipset:<name>`"),
+            );
+        }
+        for e in entries {
+            let text = e.trim();
+            let body = text
+                .strip_prefix("add ")
+                .or_else(|| text.strip_prefix("remove "))
+                .unwrap_or(text)
+                .trim();
+            if body == name.as_str() {
+                out.push(
+                    err(
+                        "TG0227",
+                        format!("ipsets[{:?}]: an ipset cannot include itself", name.value),
+                        e.span,
+                    )
+                    .with_label("refers to itself")
+                    .with_help("list addresses, hosts or other ipsets"),
+                );
+                continue;
+            }
+            check_alias(e, body, Side::Src, names, opts, out);
+        }
+    }
+}

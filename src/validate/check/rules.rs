@@ -1,0 +1,477 @@
+//! Rules for acls, grants and nodeAttrs, and the shape of `tests`; the definitions and the
+//! selectors have their own modules.
+
+use super::definitions;
+use super::names::Names;
+use super::selectors::{
+    check_alias, check_postures, is_known_autogroup, tag_not_found, Side, ROLE_AUTOGROUPS,
+};
+use super::Options;
+use crate::diagnostic::Diagnostic;
+use crate::model::policy::{Acl, Grant, Policy, Str};
+use crate::model::selector::{self, parse_alias, Alias};
+use crate::span::Span;
+use ipnet::IpNet;
+
+/// Capabilities in the `tailscale.com` domain that Tailscale tells users to grant, each with
+/// where Tailscale says so. The control plane accepts them; `TG1011` warns on other names in
+/// the domain.
+pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
+    // Taildrive: tailscale/tailscale tailcfg/peercap/peercap.go (`Taildrive`) and the grant
+    // example in cmd/tailscale/cli/drive.go; accepted in conformance grant-b3.
+    "tailscale.com/cap/drive",
+    // Peer relays: peercap.go (`Relay`); accepted in conformance grant-k11.
+    "tailscale.com/cap/relay",
+    // The device web UI: peercap.go (`WebUI`); accepted in conformance grant-a3.
+    "tailscale.com/cap/webui",
+    // The Kubernetes operator: peercap.go (`Kubernetes`) and cmd/k8s-operator/e2e/acl.hujson;
+    // accepted in conformance grant-b2.
+    "tailscale.com/cap/kubernetes",
+    // tsidp, the OIDC provider: peercap.go (`TsIDP`).
+    "tailscale.com/cap/tsidp",
+    // setec, the secrets server: tailscale/setec docs/server.md and server/server.go.
+    "tailscale.com/cap/secrets",
+    // golink: tailscale/golink README.md ("grant them admin access") and golink.go.
+    "tailscale.com/cap/golink",
+    // tailsql: tailscale/tailsql authorizer/aclgrant.go (`tailsqlCap`).
+    "tailscale.com/cap/tailsql",
+    // proxy-to-grafana: tailscale/tailscale cmd/proxy-to-grafana/proxy-to-grafana.go (the
+    // grants example in its package doc).
+    "tailscale.com/cap/proxy-to-grafana",
+];
+
+/// Names in the `tailscale.com` domain that the control plane rejects with "capability name
+/// must not be in the tailscale.com domain" (conformance grant-k9, grant-k10, grant-a5).
+pub const REJECTED_TAILSCALE_CAPS: &[&str] = &[
+    "tailscale.com/cap/ingress",
+    "tailscale.com/cap/funnel",
+    "tailscale.com/cap/relay-target",
+];
+
+pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    definitions::groups(p, out);
+    definitions::tag_owners(p, names, out);
+    definitions::hosts(p, out);
+    for acl in &p.acls {
+        check_acl(acl, names, opts, out);
+    }
+    for grant in &p.grants {
+        check_grant(grant, names, opts, out);
+    }
+    node_attrs(p, names, opts, out);
+    definitions::auto_approvers(p, names, opts, out);
+    definitions::postures(p, names, out);
+    definitions::ipsets(p, names, opts, out);
+    tests_shape(p, names, out);
+}
+
+fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+    Diagnostic::error(code, message, span)
+}
+
+/// Rejects a rule whose destination holds `autogroup:self` when a source is not a user,
+/// group or `autogroup:member` (ACLs also allow `*`).
+fn check_self_sources(src: &[Str], allow_wildcard: bool, out: &mut Vec<Diagnostic>) {
+    for s in src {
+        let ok = match parse_alias(s.trim()) {
+            Alias::User(_) | Alias::Group(_) | Alias::UserDomain(_) => true,
+            Alias::Wildcard => allow_wildcard,
+            Alias::Autogroup(a) => {
+                // An unknown autogroup has its own finding.
+                a == "autogroup:member"
+                    || ROLE_AUTOGROUPS.contains(&a.as_str())
+                    || !is_known_autogroup(&a)
+            }
+            _ => false,
+        };
+        if !ok {
+            out.push(
+                err("TG0205", "autogroup:self can only be used with users, groups, or supported autogroups", s.span)
+                    .with_label("this source cannot reach autogroup:self")
+                    .with_help("with an autogroup:self destination, sources must be users, groups or autogroup:member; give tagged sources their own rule"),
+            );
+        }
+    }
+}
+
+fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    match &acl.action {
+        Some(a) if a.value == "accept" => {}
+        Some(a) => out.push(
+            err(
+                "TG0207",
+                format!("action={:?} is not supported", a.value),
+                a.span,
+            )
+            .with_label("unsupported action")
+            .with_help("the only ACL action is \"accept\": access not granted is denied"),
+        ),
+        None => out.push(
+            err("TG0207", "action=\"\" is not supported", acl.span)
+                .with_label("no action")
+                .with_help("add \"action\": \"accept\""),
+        ),
+    }
+    for s in &acl.src {
+        check_alias(s, s.trim(), Side::Src, names, opts, out);
+    }
+    let protos = acl
+        .proto
+        .as_ref()
+        .and_then(|p| match selector::parse_proto(p.trim()) {
+            Ok(protos) => Some(protos),
+            Err(e) => {
+                out.push(
+                    err("TG0214", e, p.span)
+                        .with_label("unknown protocol")
+                        .with_help(PROTO_HELP),
+                );
+                None
+            }
+        });
+    let mut has_self = false;
+    for d in &acl.dst {
+        let text = d.trim();
+        let Some((alias, ports)) = selector::split_acl_dst(text) else {
+            out.push(
+                err(
+                    "TG0206",
+                    format!("dst={text:?}: missing port, write {text:?} as \"{text}:*\""),
+                    d.span,
+                )
+                .with_label("no port")
+                .with_help(
+                    "ACL destinations are `alias:ports`, e.g. `tag:web:443` or `group:dev:*`",
+                ),
+            );
+            continue;
+        };
+        match selector::parse_ports(ports) {
+            Ok(ranges) => {
+                if let Some(protos) = &protos {
+                    if !protos.iter().copied().any(selector::has_ports)
+                        && ranges != [selector::PortRange::ALL]
+                    {
+                        out.push(
+                            err(
+                                "TG0206",
+                                format!(
+                                    "dst={text:?}: protocol has no ports, only \"*\" is allowed"
+                                ),
+                                d.span,
+                            )
+                            .with_label("ports on a port-less protocol")
+                            .with_help("use `:*` with this protocol"),
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                out.push(
+                    err("TG0206", format!("dst={text:?}: {e}"), d.span)
+                        .with_label("invalid port")
+                        .with_help("ports are `*`, a number 1-65535, a range `80-443`, or a comma-separated list"),
+                );
+                continue;
+            }
+        }
+        let alias = alias.trim_start_matches('[').trim_end_matches(']');
+        has_self |= alias == "autogroup:self";
+        check_alias(d, alias, Side::Dst, names, opts, out);
+    }
+    if has_self {
+        check_self_sources(&acl.src, true, out);
+    }
+    check_postures(&acl.src_posture, names, out);
+}
+
+const PROTO_HELP: &str =
+    "use a protocol name (tcp, udp, icmp, sctp, gre, esp, ah...) or an IANA number 1-255";
+
+fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    if g.ip.is_empty() && g.app.is_empty() {
+        out.push(
+            err(
+                "TG0208",
+                "ip and app can not both be empty",
+                g.app_span.unwrap_or(g.span),
+            )
+            .with_label("grants nothing")
+            .with_help("add `\"ip\": [\"*\"]` for network access, or an `app` capability"),
+        );
+    }
+    for ip in &g.ip {
+        if let Err(e) = selector::parse_grant_ip(ip.trim()) {
+            out.push(
+                err("TG0206", e, ip.span)
+                    .with_label("invalid ip entry")
+                    .with_help("write `*`, a port (`22`), a range (`80-443`) or `proto:ports` (`tcp:443`, `icmp:*`)"),
+            );
+        }
+    }
+    for (name, _) in &g.app {
+        check_cap_name(name, out);
+    }
+    for s in &g.src {
+        check_alias(s, s.trim(), Side::Src, names, opts, out);
+    }
+    let mut has_self = false;
+    for d in &g.dst {
+        let text = d.trim();
+        match parse_alias(text) {
+            Alias::Prefix(net) if net.prefix_len() == 0 => out.push(
+                err("TG0212", format!("dst {:?}: to allow all IP addresses, use \"*\" or \"autogroup:internet\"", net.to_string()), d.span)
+                    .with_label("the whole address space")
+                    .with_help("use `*` for every node and route, or `autogroup:internet` for exit-node traffic"),
+            ),
+            Alias::Autogroup(a) if a == "autogroup:internet" && !g.app.is_empty() => out.push(
+                err("TG0211", "cannot use app grants with autogroup:internet", d.span)
+                    .with_label("app capability towards the internet")
+                    .with_help("split the grant: `ip` towards autogroup:internet, `app` towards your nodes"),
+            ),
+            Alias::Autogroup(a) if a == "autogroup:self" => has_self = true,
+            _ => {}
+        }
+        check_alias(d, text, Side::Dst, names, opts, out);
+    }
+    if has_self {
+        check_self_sources(&g.src, false, out);
+    }
+    for v in &g.via {
+        match parse_alias(v.trim()) {
+            Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
+            Alias::Tag(t) => out.push(
+                err("TG0201", format!("tag {t:?} not found"), v.span)
+                    .with_label("no such tag")
+                    .with_help(tag_not_found(&t, None, v.span, names).help.unwrap_or_default()),
+            ),
+            _ => out.push(
+                err("TG0213", "via can only be a tag", v.span)
+                    .with_label("not a tag")
+                    .with_help("`via` names the tags of the routers or exit nodes the traffic must go through"),
+            ),
+        }
+    }
+    check_postures(&g.src_posture, names, out);
+}
+
+/// Checks an app capability name: `{domain}/{path}`, and not one of the `tailscale.com` names
+/// the control plane is known to reject. Other `tailscale.com` names are left to the
+/// `unknown-tailscale-capability` lint: the control plane's full list is not public.
+pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
+    let form_ok = !name.contains("://")
+        && name
+            .split_once('/')
+            .is_some_and(|(domain, path)| domain.contains('.') && !path.is_empty());
+    if !form_ok {
+        out.push(
+            err(
+                "TG0209",
+                "capability name must have the form {domain}/{path}",
+                name.span,
+            )
+            .with_label("not {domain}/{path}")
+            .with_help("name capabilities like `example.com/cap/my-app`, without a URL scheme"),
+        );
+    } else if tailscale_cap(name) == Some(TailscaleCap::Rejected) {
+        out.push(
+            err(
+                "TG0210",
+                "capability name must not be in the tailscale.com domain",
+                name.span,
+            )
+            .with_label("reserved capability")
+            .with_help(reserved_cap_help(name)),
+        );
+    }
+}
+
+const RESERVED_POOLS: &[&str] = &["100.100.100.0/24", "100.115.92.0/23"];
+
+fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    let cgnat: IpNet = IpNet::V4(
+        ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(100, 64, 0, 0), 10).unwrap_or_default(),
+    );
+    for na in &p.node_attrs {
+        for t in &na.target {
+            check_alias(t, t.trim(), Side::Target, names, opts, out);
+        }
+        for pool in &na.ip_pool {
+            let Some(net) = pool.trim().parse::<IpNet>().ok() else {
+                out.push(
+                    err(
+                        "TG0224",
+                        format!("IPPool({}): invalid prefix", pool.value),
+                        pool.span,
+                    )
+                    .with_label("not a CIDR")
+                    .with_help("write a prefix inside 100.64.0.0/10, e.g. `100.80.0.0/16`"),
+                );
+                continue;
+            };
+            let net = net.trunc();
+            let reserved = RESERVED_POOLS
+                .iter()
+                .filter_map(|r| r.parse::<IpNet>().ok())
+                .any(|r| r.contains(&net.network()) || net.contains(&r.network()));
+            if reserved {
+                out.push(
+                    err("TG0224", format!("IPPool({net}): network within reserved range"), pool.span)
+                        .with_label("reserved by Tailscale")
+                        .with_help("100.100.100.0/24 (MagicDNS) and 100.115.92.0/23 are reserved; pick another part of 100.64.0.0/10"),
+                );
+            } else if !cgnat.contains(&net) {
+                out.push(
+                    err(
+                        "TG0224",
+                        format!("IPPool({net}): network not within 100.64.0.0/10"),
+                        pool.span,
+                    )
+                    .with_label("outside the CGNAT range")
+                    .with_help("pools must lie inside 100.64.0.0/10"),
+                );
+            }
+        }
+    }
+}
+
+/// The shape of `tests` entries. A malformed entry fails the tests, which the control plane
+/// reports as `test(s) failed`.
+fn tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    let fail = |span: Span, why: String, help: &str| {
+        err("TG0401", format!("test(s) failed: {why}"), span)
+            .with_label("malformed test")
+            .with_help(help.to_string())
+    };
+    for (i, t) in p.tests.iter().enumerate() {
+        if t.src.as_ref().is_none_or(|s| s.trim().is_empty()) {
+            out.push(fail(
+                t.src.as_ref().map_or(t.span, |s| s.span),
+                format!("tests[{i}]: src is empty"),
+                "name the source: a user, group, tag, host or IP",
+            ));
+        }
+        if t.accept.is_empty() && t.deny.is_empty() {
+            out.push(fail(
+                t.span,
+                format!("tests[{i}]: neither accept nor deny"),
+                "add `accept` or `deny` destinations",
+            ));
+        }
+        if let Some(proto) = &t.proto {
+            let ok = matches!(
+                proto.trim().to_ascii_lowercase().as_str(),
+                "" | "tcp" | "udp" | "sctp" | "6" | "17" | "132"
+            );
+            if !ok {
+                out.push(fail(
+                    proto.span,
+                    format!("tests[{i}]: proto {:?} cannot be tested", proto.value),
+                    "tests take proto tcp, udp or sctp (or none)",
+                ));
+            }
+        }
+        if let Some(src) = &t.src {
+            if let Some(why) = test_source_problem(src.trim(), names) {
+                out.push(fail(
+                    src.span,
+                    format!("tests[{i}]: src {:?}: {why}", src.value),
+                    "the source must be a defined user, group, tag, host or an IP",
+                ));
+            }
+        }
+        for d in t.accept.iter().chain(&t.deny) {
+            if let Some(why) = test_destination_problem(d.trim(), names) {
+                out.push(fail(
+                    d.span,
+                    format!("tests[{i}]: {:?}: {why}", d.value),
+                    "a test destination is one host and one port, e.g. `tag:web:443`",
+                ));
+            }
+        }
+    }
+}
+
+/// Why a `tests` destination is malformed, if it is.
+fn test_destination_problem(d: &str, names: &Names<'_>) -> Option<&'static str> {
+    let Some((alias, ports)) = selector::split_acl_dst(d) else {
+        return Some("no port");
+    };
+    match selector::parse_ports(ports) {
+        Ok(r) if r.len() == 1 && r[0].first == r[0].last => {}
+        Ok(_) => return Some("must name exactly one port"),
+        Err(_) => return Some("invalid port"),
+    }
+    let alias = alias.trim_start_matches('[').trim_end_matches(']');
+    match parse_alias(alias) {
+        Alias::Autogroup(a) if a == "autogroup:internet" => {
+            Some("autogroup:internet cannot be tested")
+        }
+        Alias::Prefix(_) if alias.contains('/') => Some("a CIDR is not one host"),
+        Alias::Host(h) => match names.hosts.get(h.as_str()) {
+            Some(Some(net)) if net.prefix_len() < net.max_prefix_len() => {
+                Some("the host is a range, not one host")
+            }
+            Some(_) => None,
+            None => Some("unknown host"),
+        },
+        _ => test_source_problem(alias, names),
+    }
+}
+
+/// Why a `tests` source (or destination alias) names nothing the policy defines, if so.
+fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
+    match parse_alias(s) {
+        _ if s.is_empty() => Some("empty"),
+        Alias::Tag(t) if !names.tags.contains(t.as_str()) => Some("unknown tag"),
+        Alias::Group(g) if !names.groups.contains(g.as_str()) => Some("unknown group"),
+        Alias::Host(h) if !names.hosts.contains_key(h.as_str()) => Some("unknown host"),
+        Alias::Ipset(i) if !names.ipsets.contains(i.as_str()) => Some("unknown ipset"),
+        Alias::Autogroup(a)
+            if !matches!(
+                a.as_str(),
+                "autogroup:member" | "autogroup:tagged" | "autogroup:self"
+            ) && !ROLE_AUTOGROUPS.contains(&a.as_str()) =>
+        {
+            Some("unknown autogroup")
+        }
+        _ => None,
+    }
+}
+
+/// What is known of a capability name in the `tailscale.com` domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TailscaleCap {
+    /// Tailscale tells users to grant it.
+    Grantable,
+    /// The control plane rejects it.
+    Rejected,
+    /// Neither is known.
+    Unknown,
+}
+
+/// Classifies `name` when it is in the `tailscale.com` domain.
+pub(crate) fn tailscale_cap(name: &str) -> Option<TailscaleCap> {
+    if !name.starts_with("tailscale.com/") {
+        None
+    } else if GRANTABLE_TAILSCALE_CAPS.contains(&name) {
+        Some(TailscaleCap::Grantable)
+    } else if REJECTED_TAILSCALE_CAPS.contains(&name) {
+        Some(TailscaleCap::Rejected)
+    } else {
+        Some(TailscaleCap::Unknown)
+    }
+}
+
+/// How to fix a capability name in the `tailscale.com` domain that is not grantable.
+pub(crate) fn reserved_cap_help(name: &str) -> String {
+    match name {
+        "tailscale.com/cap/relay-target" => "Tailscale adds relay-target itself, in the reverse direction of each `tailscale.com/cap/relay` grant: grant `tailscale.com/cap/relay` instead".to_string(),
+        "tailscale.com/cap/drive-sharer" => "Tailscale adds drive-sharer itself for each `tailscale.com/cap/drive` grant: grant `tailscale.com/cap/drive` instead".to_string(),
+        "tailscale.com/cap/funnel" | "tailscale.com/cap/ingress" => "Funnel is turned on with the `funnel` node attribute (`nodeAttrs`), not granted".to_string(),
+        _ => format!(
+            "the tailscale.com capabilities a policy may grant are: {}",
+            GRANTABLE_TAILSCALE_CAPS.join(", ")
+        ),
+    }
+}

@@ -1,0 +1,243 @@
+//! Selectors in rules: which aliases may stand where, and whether what they name exists.
+
+use super::names::Names;
+use super::Options;
+use crate::diagnostic::Diagnostic;
+use crate::model::policy::Str;
+use crate::model::selector::{parse_alias, Alias};
+use crate::span::Span;
+
+fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+    Diagnostic::error(code, message, span)
+}
+
+/// Where a selector stands; decides which aliases are allowed and how messages read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    /// A rule's source.
+    Src,
+    /// A rule's destination.
+    Dst,
+    /// A nodeAttrs target.
+    Target,
+}
+
+/// Autogroups that name users by their role.
+pub(super) const ROLE_AUTOGROUPS: &[&str] = &[
+    "autogroup:admin",
+    "autogroup:owner",
+    "autogroup:it-admin",
+    "autogroup:network-admin",
+    "autogroup:billing-admin",
+    "autogroup:auditor",
+];
+
+/// Every autogroup Tailscale defines (Tailscale's "Targets and selectors" page,
+/// kb/1396/targets), for the "did you mean" of an unknown one.
+pub(super) const KNOWN_AUTOGROUPS: &[&str] = &[
+    "autogroup:member",
+    "autogroup:tagged",
+    "autogroup:self",
+    "autogroup:internet",
+    "autogroup:danger-all",
+    "autogroup:shared",
+    "autogroup:nonroot",
+    "autogroup:admin",
+    "autogroup:owner",
+    "autogroup:it-admin",
+    "autogroup:network-admin",
+    "autogroup:billing-admin",
+    "autogroup:auditor",
+];
+
+/// True for an autogroup Tailscale defines.
+pub(super) fn is_known_autogroup(a: &str) -> bool {
+    KNOWN_AUTOGROUPS.contains(&a)
+}
+
+/// An autogroup Tailscale does not define. This one finding stands for the name wherever it
+/// is used: rules that look at what a source is skip unknown autogroups.
+pub(super) fn unknown_autogroup(a: &str, span: Span) -> Diagnostic {
+    let help = match crate::model::policy::suggest_name(a, KNOWN_AUTOGROUPS.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!("the autogroups are {}", KNOWN_AUTOGROUPS.join(", ")),
+    };
+    err("TG0204", format!("unknown autogroup {a:?}"), span)
+        .with_label("unknown autogroup")
+        .with_help(help)
+}
+
+/// `help`, led by "did you mean" when one of `known` is a likely typo of `word`.
+fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>, help: String) -> String {
+    match crate::model::policy::suggest_name(word, known) {
+        Some(near) => format!("did you mean `{near}`? Otherwise {help}"),
+        None => help,
+    }
+}
+
+pub(super) fn tag_not_found(
+    tag: &str,
+    side: Option<Side>,
+    span: Span,
+    names: &Names<'_>,
+) -> Diagnostic {
+    let message = match side {
+        Some(Side::Src) => format!("src=tag not found: {tag:?}"),
+        Some(Side::Dst) => format!("dst={tag:?}: tag not found: {tag:?}"),
+        _ => format!("tag not found: {tag:?}"),
+    };
+    err("TG0201", message, span)
+        .with_label("no such tag")
+        .with_help(suggest(
+            tag,
+            names.tags.iter().copied(),
+            format!("define the tag in `tagOwners`, e.g. \"{tag}\": [\"autogroup:admin\"]"),
+        ))
+}
+
+pub(super) fn group_not_found(
+    group: &str,
+    side: Option<Side>,
+    span: Span,
+    names: &Names<'_>,
+) -> Diagnostic {
+    let message = match side {
+        Some(Side::Src) => format!("src=group not found: {group:?}"),
+        Some(Side::Dst) => format!("dst={group:?}: group not found: {group:?}"),
+        _ => format!("group not found: {group:?}"),
+    };
+    err("TG0202", message, span)
+        .with_label("no such group")
+        .with_help(suggest(
+            group,
+            names.groups.iter().copied(),
+            format!("define the group in `groups`, e.g. \"{group}\": [\"alice@example.com\"]"),
+        ))
+}
+
+/// Checks one selector (`text`, the trimmed alias of `s`) standing at `side`: that what it
+/// names is defined and allowed there.
+pub(super) fn check_alias(
+    s: &Str,
+    text: &str,
+    side: Side,
+    names: &Names<'_>,
+    opts: &Options<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    match parse_alias(text) {
+        Alias::Wildcard | Alias::User(_) | Alias::Prefix(_) | Alias::Service(_) => {}
+        Alias::UserDomain(domain) => check_domain(&domain, "", s.span, opts, out),
+        Alias::Group(g) if names.groups.contains(g.as_str()) => {}
+        Alias::Group(g) => out.push(group_not_found(&g, Some(side), s.span, names)),
+        Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
+        Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), s.span, names)),
+        Alias::Ipset(i) if names.ipsets.contains(i.as_str()) => {}
+        Alias::Ipset(i) => out.push(
+            err("TG0215", format!("ipset not found: {i:?}"), s.span)
+                .with_label("no such ipset")
+                .with_help(suggest(
+                    &i,
+                    names.ipsets.iter().copied(),
+                    format!("define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"),
+                )),
+        ),
+        Alias::Host(h) if names.hosts.contains_key(h.as_str()) => {}
+        Alias::Host(h) => out.push(
+            err("TG0203", format!("{h:?}: invalid address"), s.span)
+                .with_label("not a host, IP or known name")
+                .with_help(
+                    match crate::model::policy::suggest_name(&h, names.hosts.keys().copied()) {
+                        Some(near) => format!(
+                            "did you mean the host \"{near}\"? Otherwise define \"{h}\" in `hosts`"
+                        ),
+                        None => format!(
+                            "define \"{h}\" in `hosts`, or use a tag, group, user, IP or CIDR"
+                        ),
+                    },
+                ),
+        ),
+        Alias::Autogroup(a) => check_autogroup(&a, side, s.span, out),
+    }
+}
+
+fn check_autogroup(a: &str, side: Side, span: Span, out: &mut Vec<Diagnostic>) {
+    if !is_known_autogroup(a) {
+        out.push(unknown_autogroup(a, span));
+        return;
+    }
+    let role = ROLE_AUTOGROUPS.contains(&a);
+    let problem = match (side, a) {
+        (_, "autogroup:member" | "autogroup:tagged") => None,
+        (Side::Src, "autogroup:self") => Some("\"autogroup:self\" not valid on the src side of a rule".to_string()),
+        (Side::Src, "autogroup:danger-all" | "autogroup:shared") => None,
+        (Side::Src, "autogroup:internet") => Some("autogroup:internet can only be used in ACL destinations".to_string()),
+        (Side::Dst, "autogroup:danger-all") => Some("cannot use autogroup:danger-all as a dst".to_string()),
+        (Side::Dst, "autogroup:self" | "autogroup:internet") => None,
+        (Side::Target, "autogroup:self") => Some(
+            "autogroup:self cannot be a nodeAttrs target (the control plane answers: internal server error)".to_string(),
+        ),
+        (Side::Target, "autogroup:internet" | "autogroup:danger-all") => {
+            Some(format!("{a:?} cannot be a nodeAttrs target"))
+        }
+        (_, _) if role => None,
+        // Tailscale's wording for an autogroup out of place (tailscale/tailscale#8194).
+        _ => Some(format!(
+            "{a:?} is not allowed in {}",
+            match side {
+                Side::Src => "src",
+                Side::Dst => "dst",
+                Side::Target => "target",
+            }
+        )),
+    };
+    if let Some(message) = problem {
+        out.push(
+            err("TG0204", message, span)
+                .with_label("autogroup not allowed here")
+                .with_help(match side {
+                    Side::Src => "sources may use autogroup:member, autogroup:tagged, autogroup:danger-all and the role autogroups",
+                    Side::Dst => "destinations may use autogroup:member, autogroup:tagged, autogroup:self and autogroup:internet",
+                    _ => "targets may use autogroup:member, autogroup:tagged and the role autogroups",
+                }),
+        );
+    }
+}
+
+/// `user:*@domain` and `localpart:*@domain` must name the tailnet's own domain.
+pub(super) fn check_domain(
+    domain: &str,
+    prefix: &str,
+    span: Span,
+    opts: &Options<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(own) = opts.domain() else { return };
+    if domain != own {
+        out.push(
+            err(
+                "TG0217",
+                format!("{prefix}{domain} is not associated with this Tailnet and cannot be used in user:*@<domain> expressions"),
+                span,
+            )
+            .with_label("not this tailnet's domain")
+            .with_help(format!("this tailnet's domain is `{own}` (domains are case-sensitive)")),
+        );
+    }
+}
+
+pub(super) fn check_postures(list: &[Str], names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    for p in list {
+        if !names.postures.contains(p.as_str()) {
+            out.push(
+                err("TG0216", format!("posture not found: {:?}", p.value), p.span)
+                    .with_label("no such posture")
+                    .with_help(suggest(
+                        p.as_str(),
+                        names.postures.iter().copied(),
+                        "define it in `postures`, e.g. \"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]".to_string(),
+                    )),
+            );
+        }
+    }
+}

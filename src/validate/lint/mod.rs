@@ -1,0 +1,141 @@
+//! Lints: findings Tailscale accepts but that are likely mistakes. Each rule is one module
+//! whose doc comment is its documentation; [`RULES`] is the registry.
+
+mod check_period_on_accept;
+mod field_case;
+mod redundant_rule;
+mod relay_wildcard_src;
+mod relay_without_relay;
+mod unknown_tailscale_capability;
+mod unused;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::policy::{Policy, Str};
+use crate::model::selector;
+use crate::validate::check::{Names, Options};
+use std::collections::HashSet;
+
+/// A lint rule.
+pub struct Rule {
+    /// Stable code, `TG1xxx`.
+    pub code: &'static str,
+    /// Short name.
+    pub name: &'static str,
+    /// One line on what it finds.
+    pub summary: &'static str,
+    /// The check itself.
+    pub run: fn(&Context<'_>, &mut Vec<Diagnostic>),
+}
+
+/// What every rule may look at, computed once per run.
+pub struct Context<'p> {
+    /// The policy.
+    pub policy: &'p Policy,
+    /// The names it defines.
+    pub names: &'p Names<'p>,
+    /// The check's options (the tailnet, when given).
+    pub options: &'p Options<'p>,
+    /// Every selector the policy refers to (see [`references`]).
+    pub references: HashSet<&'p str>,
+}
+
+/// Every lint rule.
+pub const RULES: &[Rule] = &[
+    unused::GROUP,
+    unused::TAG,
+    unused::HOST,
+    unused::IPSET,
+    redundant_rule::RULE,
+    relay_wildcard_src::RULE,
+    relay_without_relay::RULE,
+    field_case::RULE,
+    check_period_on_accept::RULE,
+    unknown_tailscale_capability::RULE,
+];
+
+/// Runs every lint.
+pub fn run<'p>(
+    policy: &'p Policy,
+    names: &'p Names<'p>,
+    options: &'p Options<'p>,
+) -> Vec<Diagnostic> {
+    let context = Context {
+        policy,
+        names,
+        options,
+        references: references(policy).into_iter().collect(),
+    };
+    let mut out = Vec::new();
+    for rule in RULES {
+        (rule.run)(&context, &mut out);
+    }
+    out
+}
+
+/// Every selector the policy refers to outside the definitions themselves, as written
+/// (trimmed, ports removed from ACL destinations, `add`/`remove` removed from ipsets).
+pub(crate) fn references(p: &Policy) -> Vec<&str> {
+    fn plain(s: &Str) -> &str {
+        s.trim()
+    }
+    let mut refs: Vec<&str> = Vec::new();
+    for acl in &p.acls {
+        refs.extend(acl.src.iter().map(plain));
+        refs.extend(
+            acl.dst
+                .iter()
+                .map(|d| selector::split_acl_dst(d.trim()).map_or(d.trim(), |(a, _)| a)),
+        );
+    }
+    for g in &p.grants {
+        refs.extend(g.src.iter().chain(&g.dst).chain(&g.via).map(plain));
+    }
+    for r in &p.ssh {
+        refs.extend(r.src.iter().chain(&r.dst).chain(&r.recorder).map(plain));
+    }
+    for n in &p.node_attrs {
+        refs.extend(n.target.iter().map(plain));
+    }
+    for (_, owners) in &p.tag_owners {
+        refs.extend(owners.iter().map(plain));
+    }
+    if let Some(aa) = &p.auto_approvers {
+        for (_, approvers) in &aa.routes {
+            refs.extend(approvers.iter().map(plain));
+        }
+        refs.extend(aa.exit_node.iter().map(plain));
+    }
+    for (_, entries) in &p.ipsets {
+        refs.extend(entries.iter().map(|e| {
+            let t = e.trim();
+            t.strip_prefix("add ")
+                .or_else(|| t.strip_prefix("remove "))
+                .unwrap_or(t)
+                .trim()
+        }));
+    }
+    for t in &p.tests {
+        refs.extend(t.src.iter().map(plain));
+        refs.extend(
+            t.accept
+                .iter()
+                .chain(&t.deny)
+                .map(|d| selector::split_acl_dst(d.trim()).map_or(d.trim(), |(a, _)| a)),
+        );
+    }
+    for t in &p.ssh_tests {
+        refs.extend(t.src.iter().map(plain));
+        refs.extend(t.dst.iter().map(plain));
+    }
+    refs
+}
+
+/// Whether a policy has a relay grant, and which: grants whose `app` holds
+/// `tailscale.com/cap/relay`.
+pub(crate) fn relay_grants(p: &Policy) -> impl Iterator<Item = &crate::model::policy::Grant> {
+    p.grants
+        .iter()
+        .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
+}
+
+pub use crate::engine::table::RELAY_CAP;

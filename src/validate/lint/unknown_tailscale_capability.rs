@@ -1,0 +1,52 @@
+//! A capability in the `tailscale.com` domain that Tailscale does not document.
+//!
+//! **What:** a grant's `app` names a `tailscale.com/...` capability that is neither one
+//! Tailscale tells users to grant (Taildrive, peer relays, the web UI, the Kubernetes
+//! operator, tsidp, setec, golink, tailsql, proxy-to-grafana) nor one the control plane is
+//! known to reject.
+//!
+//! **Why:** the control plane keeps the `tailscale.com` domain for Tailscale's own
+//! capabilities and rejects some names in it; a name that no Tailscale program reads is
+//! usually a typo (`tailscale.com/cap/golinks`) or a capability the control plane adds by
+//! itself, and the grant then gives nothing.
+//!
+//! **Example:** `"app": {"tailscale.com/cap/drive-sharer": [{}]}` warns; grant
+//! `tailscale.com/cap/drive`, which makes Tailscale add `drive-sharer` in reverse.
+
+use super::Rule;
+use crate::diagnostic::Diagnostic;
+use crate::validate::check::{reserved_cap_help, tailscale_cap, TailscaleCap};
+
+/// TG1011.
+pub const RULE: Rule = Rule {
+    code: "TG1011",
+    name: "unknown-tailscale-capability",
+    summary: "a tailscale.com capability that Tailscale does not document",
+    run: |cx, out| {
+        for g in &cx.policy.grants {
+            for (name, _) in &g.app {
+                if tailscale_cap(name.as_str()) != Some(TailscaleCap::Unknown) {
+                    continue;
+                }
+                let help = match crate::model::policy::suggest_name(
+                    name.as_str(),
+                    crate::validate::check::GRANTABLE_TAILSCALE_CAPS
+                        .iter()
+                        .copied(),
+                ) {
+                    Some(near) => format!("did you mean `{near}`? ({})", reserved_cap_help(name)),
+                    None => reserved_cap_help(name),
+                };
+                out.push(
+                    Diagnostic::warning(
+                        "TG1011",
+                        format!("`{}` is not a capability Tailscale documents", name.value),
+                        name.span,
+                    )
+                    .with_label("unknown tailscale.com capability")
+                    .with_help(help),
+                );
+            }
+        }
+    },
+};
