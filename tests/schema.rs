@@ -318,7 +318,7 @@ fn grantable_capabilities_match_the_check() {
         report
             .findings
             .all()
-            .map(|d| d.code)
+            .map(|d| d.code.id)
             .filter(|c| ["TG0209", "TG0210", "TG1011"].contains(c))
             .collect::<Vec<_>>()
     };

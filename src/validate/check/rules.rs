@@ -7,6 +7,7 @@ use super::selectors::{
     check_alias, check_postures, is_known_autogroup, tag_not_found, Side, ROLE_AUTOGROUPS,
 };
 use super::Options;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Acl, Grant, Policy, Str};
 use crate::model::selector::{self, parse_alias, Alias};
@@ -65,7 +66,7 @@ pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut
     tests_shape(p, names, out);
 }
 
-fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(code, message, span)
 }
 
@@ -86,7 +87,7 @@ fn check_self_sources(src: &[Str], allow_wildcard: bool, out: &mut Vec<Diagnosti
         };
         if !ok {
             out.push(
-                err("TG0205", "autogroup:self can only be used with users, groups, or supported autogroups", s.span)
+                err(codes::AUTOGROUP_SELF_SOURCE, "autogroup:self can only be used with users, groups, or supported autogroups", s.span)
                     .with_label("this source cannot reach autogroup:self")
                     .with_help("with an autogroup:self destination, sources must be users, groups or autogroup:member; give tagged sources their own rule"),
             );
@@ -99,7 +100,7 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
         Some(a) if a.value == "accept" => {}
         Some(a) => out.push(
             err(
-                "TG0207",
+                codes::UNSUPPORTED_ACTION,
                 format!("action={:?} is not supported", a.value),
                 a.span,
             )
@@ -107,9 +108,13 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
             .with_help("the only ACL action is \"accept\": access not granted is denied"),
         ),
         None => out.push(
-            err("TG0207", "action=\"\" is not supported", acl.span)
-                .with_label("no action")
-                .with_help("add \"action\": \"accept\""),
+            err(
+                codes::UNSUPPORTED_ACTION,
+                "action=\"\" is not supported",
+                acl.span,
+            )
+            .with_label("no action")
+            .with_help("add \"action\": \"accept\""),
         ),
     }
     for s in &acl.src {
@@ -122,7 +127,7 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
             Ok(protos) => Some(protos),
             Err(e) => {
                 out.push(
-                    err("TG0214", e, p.span)
+                    err(codes::UNKNOWN_PROTOCOL, e, p.span)
                         .with_label("unknown protocol")
                         .with_help(PROTO_HELP),
                 );
@@ -135,7 +140,7 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
         let Some((alias, ports)) = selector::split_acl_dst(text) else {
             out.push(
                 err(
-                    "TG0206",
+                    codes::INVALID_PORTS,
                     format!("dst={text:?}: missing port, write {text:?} as \"{text}:*\""),
                     d.span,
                 )
@@ -154,7 +159,7 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
                     {
                         out.push(
                             err(
-                                "TG0206",
+                                codes::INVALID_PORTS,
                                 format!(
                                     "dst={text:?}: protocol has no ports, only \"*\" is allowed"
                                 ),
@@ -168,7 +173,7 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
             }
             Err(e) => {
                 out.push(
-                    err("TG0206", format!("dst={text:?}: {e}"), d.span)
+                    err(codes::INVALID_PORTS, format!("dst={text:?}: {e}"), d.span)
                         .with_label("invalid port")
                         .with_help("ports are `*`, a number 1-65535, a range `80-443`, or a comma-separated list"),
                 );
@@ -192,7 +197,7 @@ fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
     if g.ip.is_empty() && g.app.is_empty() {
         out.push(
             err(
-                "TG0208",
+                codes::GRANT_WITHOUT_IP_OR_APP,
                 "ip and app can not both be empty",
                 g.app_span.unwrap_or(g.span),
             )
@@ -203,7 +208,7 @@ fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
     for ip in &g.ip {
         if let Err(e) = selector::parse_grant_ip(ip.trim()) {
             out.push(
-                err("TG0206", e, ip.span)
+                err(codes::INVALID_PORTS, e, ip.span)
                     .with_label("invalid ip entry")
                     .with_help("write `*`, a port (`22`), a range (`80-443`) or `proto:ports` (`tcp:443`, `icmp:*`)"),
             );
@@ -220,12 +225,12 @@ fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
         let text = d.trim();
         match parse_alias(text) {
             Alias::Prefix(net) if net.prefix_len() == 0 => out.push(
-                err("TG0212", format!("dst {:?}: to allow all IP addresses, use \"*\" or \"autogroup:internet\"", net.to_string()), d.span)
+                err(codes::ALL_ADDRESSES_DST, format!("dst {:?}: to allow all IP addresses, use \"*\" or \"autogroup:internet\"", net.to_string()), d.span)
                     .with_label("the whole address space")
                     .with_help("use `*` for every node and route, or `autogroup:internet` for exit-node traffic"),
             ),
             Alias::Autogroup(a) if a == "autogroup:internet" && !g.app.is_empty() => out.push(
-                err("TG0211", "cannot use app grants with autogroup:internet", d.span)
+                err(codes::CAP_TO_INTERNET, "cannot use app grants with autogroup:internet", d.span)
                     .with_label("app capability towards the internet")
                     .with_help("split the grant: `ip` towards autogroup:internet, `app` towards your nodes"),
             ),
@@ -241,12 +246,12 @@ fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
         match parse_alias(v.trim()) {
             Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
             Alias::Tag(t) => out.push(
-                err("TG0201", format!("tag {t:?} not found"), v.span)
+                err(codes::TAG_NOT_FOUND, format!("tag {t:?} not found"), v.span)
                     .with_label("no such tag")
                     .with_help(tag_not_found(&t, None, v.span, names).help.unwrap_or_default()),
             ),
             _ => out.push(
-                err("TG0213", "via can only be a tag", v.span)
+                err(codes::VIA_NOT_TAG, "via can only be a tag", v.span)
                     .with_label("not a tag")
                     .with_help("`via` names the tags of the routers or exit nodes the traffic must go through"),
             ),
@@ -266,7 +271,7 @@ pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
     if !form_ok {
         out.push(
             err(
-                "TG0209",
+                codes::INVALID_CAP_NAME,
                 "capability name must have the form {domain}/{path}",
                 name.span,
             )
@@ -276,7 +281,7 @@ pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
     } else if tailscale_cap(name) == Some(TailscaleCap::Rejected) {
         out.push(
             err(
-                "TG0210",
+                codes::RESERVED_CAP,
                 "capability name must not be in the tailscale.com domain",
                 name.span,
             )
@@ -300,7 +305,7 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
             let Some(net) = pool.trim().parse::<IpNet>().ok() else {
                 out.push(
                     err(
-                        "TG0224",
+                        codes::INVALID_IP_POOL,
                         format!("IPPool({}): invalid prefix", pool.value),
                         pool.span,
                     )
@@ -316,14 +321,14 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
                 .any(|r| r.contains(&net.network()) || net.contains(&r.network()));
             if reserved {
                 out.push(
-                    err("TG0224", format!("IPPool({net}): network within reserved range"), pool.span)
+                    err(codes::INVALID_IP_POOL, format!("IPPool({net}): network within reserved range"), pool.span)
                         .with_label("reserved by Tailscale")
                         .with_help("100.100.100.0/24 (MagicDNS) and 100.115.92.0/23 are reserved; pick another part of 100.64.0.0/10"),
                 );
             } else if !cgnat.contains(&net) {
                 out.push(
                     err(
-                        "TG0224",
+                        codes::INVALID_IP_POOL,
                         format!("IPPool({net}): network not within 100.64.0.0/10"),
                         pool.span,
                     )
@@ -339,7 +344,7 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
 /// reports as `test(s) failed`.
 fn tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
     let fail = |span: Span, why: String, help: &str| {
-        err("TG0401", format!("test(s) failed: {why}"), span)
+        err(codes::TEST_FAILED, format!("test(s) failed: {why}"), span)
             .with_label("malformed test")
             .with_help(help.to_string())
     };
