@@ -10,7 +10,7 @@ use jsonschema::Validator;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use tailgrant::tools::schema::policy_schema;
-use tailgrant::validate::check::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
+use tailgrant::vocab::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 const COMMITTED: &str = "schema/policy.schema.json";
 

@@ -22,8 +22,6 @@ use crate::model::policy::{self, Policy};
 use crate::model::tailnet::Tailnet;
 
 pub use names::Names;
-pub(crate) use rules::{reserved_cap_help, tailscale_cap, TailscaleCap};
-pub use rules::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 /// What a check needs beyond the policy itself.
 #[derive(Debug, Clone, Default)]

@@ -12,42 +12,8 @@ use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Acl, Grant, Policy, Str};
 use crate::model::selector::{self, parse_alias, Alias};
 use crate::span::Span;
+use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap};
 use ipnet::IpNet;
-
-/// Capabilities in the `tailscale.com` domain that Tailscale tells users to grant, each with
-/// where Tailscale says so. The control plane accepts them; `TG1011` warns on other names in
-/// the domain.
-pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
-    // Taildrive: tailscale/tailscale tailcfg/peercap/peercap.go (`Taildrive`) and the grant
-    // example in cmd/tailscale/cli/drive.go; accepted in conformance grant-b3.
-    "tailscale.com/cap/drive",
-    // Peer relays: peercap.go (`Relay`); accepted in conformance grant-k11.
-    "tailscale.com/cap/relay",
-    // The device web UI: peercap.go (`WebUI`); accepted in conformance grant-a3.
-    "tailscale.com/cap/webui",
-    // The Kubernetes operator: peercap.go (`Kubernetes`) and cmd/k8s-operator/e2e/acl.hujson;
-    // accepted in conformance grant-b2.
-    "tailscale.com/cap/kubernetes",
-    // tsidp, the OIDC provider: peercap.go (`TsIDP`).
-    "tailscale.com/cap/tsidp",
-    // setec, the secrets server: tailscale/setec docs/server.md and server/server.go.
-    "tailscale.com/cap/secrets",
-    // golink: tailscale/golink README.md ("grant them admin access") and golink.go.
-    "tailscale.com/cap/golink",
-    // tailsql: tailscale/tailsql authorizer/aclgrant.go (`tailsqlCap`).
-    "tailscale.com/cap/tailsql",
-    // proxy-to-grafana: tailscale/tailscale cmd/proxy-to-grafana/proxy-to-grafana.go (the
-    // grants example in its package doc).
-    "tailscale.com/cap/proxy-to-grafana",
-];
-
-/// Names in the `tailscale.com` domain that the control plane rejects with "capability name
-/// must not be in the tailscale.com domain" (conformance grant-k9, grant-k10, grant-a5).
-pub const REJECTED_TAILSCALE_CAPS: &[&str] = &[
-    "tailscale.com/cap/ingress",
-    "tailscale.com/cap/funnel",
-    "tailscale.com/cap/relay-target",
-];
 
 pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
     definitions::groups(p, out);
@@ -154,7 +120,7 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
         match selector::parse_ports(ports) {
             Ok(ranges) => {
                 if let Some(protos) = &protos {
-                    if !protos.iter().copied().any(selector::has_ports)
+                    if !protos.iter().copied().any(crate::vocab::has_ports)
                         && ranges != [selector::PortRange::ALL]
                     {
                         out.push(
@@ -441,42 +407,5 @@ fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
             Some("unknown autogroup")
         }
         _ => None,
-    }
-}
-
-/// What is known of a capability name in the `tailscale.com` domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TailscaleCap {
-    /// Tailscale tells users to grant it.
-    Grantable,
-    /// The control plane rejects it.
-    Rejected,
-    /// Neither is known.
-    Unknown,
-}
-
-/// Classifies `name` when it is in the `tailscale.com` domain.
-pub(crate) fn tailscale_cap(name: &str) -> Option<TailscaleCap> {
-    if !name.starts_with("tailscale.com/") {
-        None
-    } else if GRANTABLE_TAILSCALE_CAPS.contains(&name) {
-        Some(TailscaleCap::Grantable)
-    } else if REJECTED_TAILSCALE_CAPS.contains(&name) {
-        Some(TailscaleCap::Rejected)
-    } else {
-        Some(TailscaleCap::Unknown)
-    }
-}
-
-/// How to fix a capability name in the `tailscale.com` domain that is not grantable.
-pub(crate) fn reserved_cap_help(name: &str) -> String {
-    match name {
-        "tailscale.com/cap/relay-target" => "Tailscale adds relay-target itself, in the reverse direction of each `tailscale.com/cap/relay` grant: grant `tailscale.com/cap/relay` instead".to_string(),
-        "tailscale.com/cap/drive-sharer" => "Tailscale adds drive-sharer itself for each `tailscale.com/cap/drive` grant: grant `tailscale.com/cap/drive` instead".to_string(),
-        "tailscale.com/cap/funnel" | "tailscale.com/cap/ingress" => "Funnel is turned on with the `funnel` node attribute (`nodeAttrs`), not granted".to_string(),
-        _ => format!(
-            "the tailscale.com capabilities a policy may grant are: {}",
-            GRANTABLE_TAILSCALE_CAPS.join(", ")
-        ),
     }
 }

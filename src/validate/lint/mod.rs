@@ -14,6 +14,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Policy, Str};
 use crate::model::selector;
 use crate::validate::check::{Names, Options};
+use crate::vocab::RELAY_CAP;
 use std::collections::HashSet;
 
 /// A lint rule: its code in the registry (which holds its name and summary) and the check.
@@ -146,5 +147,3 @@ pub(crate) fn relay_grants(p: &Policy) -> impl Iterator<Item = &crate::model::po
         .iter()
         .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
 }
-
-pub use crate::engine::table::RELAY_CAP;

@@ -16,7 +16,7 @@
 use super::Rule;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::validate::check::{reserved_cap_help, tailscale_cap, TailscaleCap};
+use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap, GRANTABLE_TAILSCALE_CAPS};
 
 /// TG1011.
 pub const RULE: Rule = Rule {
@@ -29,9 +29,7 @@ pub const RULE: Rule = Rule {
                 }
                 let help = match crate::model::policy::suggest_name(
                     name.as_str(),
-                    crate::validate::check::GRANTABLE_TAILSCALE_CAPS
-                        .iter()
-                        .copied(),
+                    GRANTABLE_TAILSCALE_CAPS.iter().copied(),
                 ) {
                     Some(near) => format!("did you mean `{near}`? ({})", reserved_cap_help(name)),
                     None => reserved_cap_help(name),
