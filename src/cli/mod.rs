@@ -268,7 +268,7 @@ pub struct CheckedPolicy {
     /// The text (valid UTF-8 without a BOM).
     pub text: String,
     /// What `check` found, with the decoded policy.
-    pub report: tailgrant::validate::check::Report,
+    pub report: tailgrant::validate::Report,
 }
 
 impl CheckedPolicy {
@@ -318,10 +318,8 @@ pub fn read_policy(
     let shown = path.display().to_string();
     match tailgrant::syntax::hujson::text_of(&bytes) {
         Ok(text) => {
-            let report = tailgrant::validate::check::check_text(
-                text,
-                &tailgrant::validate::check::Options { tailnet },
-            );
+            let report =
+                tailgrant::validate::check_text(text, &tailgrant::validate::Options { tailnet });
             Ok(CheckedPolicy {
                 path: shown,
                 text: text.to_string(),

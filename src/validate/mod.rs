@@ -1,6 +1,144 @@
-//! Stage 3, the control plane's verdict: the rules by which Tailscale rejects a policy, the
-//! evaluation of its `tests` and `sshTests`, and the lints on top.
+//! Stage 3, the control plane's verdict: checking a policy text from end to end.
+//!
+//! [`check_text`] runs the stages in order, each in its own module, none of which knows the
+//! others: parse and decode ([`crate::model::policy`]), the rules by which Tailscale rejects a
+//! policy ([`check`]), with a tailnet the evaluation of `tests` and `sshTests`
+//! ([`policytest`]), the lints ([`lint`]), and last the `// tailgrant-ignore` comments
+//! ([`suppress`]). Errors and warnings come back apart, in [`Report::findings`].
+//!
+//! ```
+//! use tailgrant::validate::{check_text, Options};
+//!
+//! let text = r#"{"grants": [{"src": ["tag:ci"], "dst": ["*"], "ip": ["*"]}]}"#;
+//! let report = check_text(text, &Options::default());
+//! assert!(!report.is_valid());
+//! assert_eq!(report.findings.errors[0].message, r#"src=tag not found: "tag:ci""#);
+//! ```
 
 pub mod check;
 pub mod lint;
+mod options;
 pub mod policytest;
+pub mod suppress;
+
+pub use options::Options;
+
+use crate::codes;
+use crate::diagnostic::{Diagnostic, Findings};
+use crate::model::names::Names;
+use crate::model::policy::{self, Policy};
+use crate::model::tailnet::Tailnet;
+
+/// The result of checking one policy text.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The decoded policy (absent after a syntax error).
+    pub policy: Option<Policy>,
+    /// Errors and warnings.
+    pub findings: Findings,
+}
+
+impl Report {
+    /// True when Tailscale would accept the policy.
+    pub fn is_valid(&self) -> bool {
+        self.policy.is_some() && self.findings.errors.is_empty()
+    }
+}
+
+/// Parses and checks a policy text: every error Tailscale would report, and the lints.
+pub fn check_text(text: &str, options: &Options<'_>) -> Report {
+    report(text, options, check)
+}
+
+/// Parses and checks a policy text for what decides its validity only: the errors Tailscale
+/// would report, without the lints (which never make a policy invalid). For a caller that
+/// only needs the verdict, such as the relay's reload; the decoded policy and every error
+/// are the same as [`check_text`]'s.
+pub fn validate_text(text: &str, options: &Options<'_>) -> Report {
+    report(text, options, errors)
+}
+
+/// Parses `text` and collects what `findings_of` finds in the decoded policy.
+fn report(
+    text: &str,
+    options: &Options<'_>,
+    findings_of: fn(&Policy, &Options<'_>) -> Vec<Diagnostic>,
+) -> Report {
+    let mut findings = Findings::default();
+    match policy::parse_policy(text) {
+        Err(syntax) => {
+            findings.push(syntax);
+            Report {
+                policy: None,
+                findings,
+            }
+        }
+        Ok((policy, decode)) => {
+            let mut all = findings_of(&policy, options);
+            all.splice(0..0, decode);
+            let mut findings = Findings::from_vec(all);
+            suppress::apply(text, &mut findings);
+            Report {
+                policy: Some(policy),
+                findings,
+            }
+        }
+    }
+}
+
+/// Checks a decoded policy: every error Tailscale would report, and the lints.
+pub fn check(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
+    let names = Names::new(policy);
+    let errors = verdict(policy, &names, options);
+    // The lints may be many (one per unused name): keep their list and put the few errors
+    // before them, rather than hold a copy of it.
+    let mut lints = lint::run(policy, &names, options);
+    lints.splice(0..0, errors);
+    lints
+}
+
+/// What [`check`] finds without the lints.
+fn errors(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
+    verdict(policy, &Names::new(policy), options)
+}
+
+/// The rules by which Tailscale rejects a policy, and its `tests`.
+fn verdict(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
+    let mut out = check::errors(policy, names, options);
+    if let Some(tailnet) = options.tailnet {
+        evaluate_tests(policy, tailnet, &mut out);
+    }
+    out
+}
+
+/// With a tailnet, `tests` and `sshTests` are evaluated as the control plane does. The
+/// evaluation replaces the shape checks made without a tailnet (it finds the same malformed
+/// entries and more); it runs only on an otherwise valid policy, as the control plane's does.
+fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
+    let otherwise_valid = out
+        .iter()
+        .all(|d| !d.is_error() || d.code == codes::TEST_FAILED);
+    if !otherwise_valid {
+        return;
+    }
+    out.retain(|d| d.code != codes::TEST_FAILED);
+    for f in policytest::run_tests(policy, tailnet) {
+        let span = f.element.unwrap_or(f.span);
+        if out
+            .iter()
+            .any(|d| d.message == f.control_plane_message && d.span == span)
+        {
+            continue;
+        }
+        let message = if f.control_plane_message == policytest::TESTS_FAILED {
+            format!("{}: {}", f.control_plane_message, f.reason)
+        } else {
+            f.control_plane_message.clone()
+        };
+        out.push(
+            Diagnostic::error(codes::TEST_FAILED, message, span)
+                .with_label("this test fails")
+                .with_help("grant (or stop granting) the access in the policy, or correct the test; `tailgrant explain --src ... --dst ...` shows which rules decide it"),
+        );
+    }
+}

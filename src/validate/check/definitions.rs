@@ -1,6 +1,5 @@
 //! The definitions: groups, tagOwners, hosts, autoApprovers, postures and ipsets.
 
-use super::names::{parse_prefix, Names};
 use super::selectors::{
     check_alias, check_domain, check_postures, group_not_found, is_known_autogroup, tag_not_found,
     unknown_autogroup, Side, ROLE_AUTOGROUPS,
@@ -8,6 +7,7 @@ use super::selectors::{
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::{parse_prefix, Names};
 use crate::model::policy::{Policy, Str};
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Span;

@@ -2,13 +2,13 @@
 //! selectors have their own modules.
 
 use super::definitions;
-use super::names::Names;
 use super::selectors::{
     check_alias, check_postures, is_known_autogroup, tag_not_found, Side, ROLE_AUTOGROUPS,
 };
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
 use crate::model::policy::{Acl, Grant, Policy, Str};
 use crate::model::selector::{self, parse_alias, Alias};
 use crate::span::Span;

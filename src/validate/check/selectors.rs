@@ -1,9 +1,9 @@
 //! Selectors in rules: which aliases may stand where, and whether what they name exists.
 
-use super::names::Names;
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
 use crate::model::policy::Str;
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Span;

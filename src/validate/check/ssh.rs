@@ -1,7 +1,6 @@
 //! Rules for `ssh` and the shape of `sshTests`.
 
 use super::duration;
-use super::names::Names;
 use super::selectors::{
     check_alias, check_domain, check_postures, is_known_autogroup, tag_not_found,
     unknown_autogroup, Side, ROLE_AUTOGROUPS,
@@ -9,6 +8,7 @@ use super::selectors::{
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
 use crate::model::policy::{Policy, SshRule};
 use crate::model::selector::{parse_alias, Alias};
 
