@@ -2,8 +2,8 @@
 //!
 //! [`check_text`] runs the stages in order, each in its own module, none of which knows the
 //! others: parse and decode ([`crate::model::policy`]), the rules by which Tailscale rejects a
-//! policy ([`check`]), with a tailnet the evaluation of `tests` and `sshTests`
-//! ([`policytest`]), the lints ([`lint`]), and last the `// tailgrant-ignore` comments
+//! policy ([`check`]), the shape of the policy's `tests` and `sshTests` and with a tailnet
+//! their evaluation ([`policy_tests`]), the lints ([`lint`]), and last the `// tailgrant-ignore` comments
 //! ([`suppress`]). Errors and warnings come back apart, in [`Report::findings`].
 //!
 //! ```
@@ -18,16 +18,14 @@
 pub mod check;
 pub mod lint;
 mod options;
-pub mod policytest;
+pub mod policy_tests;
 pub mod suppress;
 
 pub use options::Options;
 
-use crate::codes;
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::model::names::Names;
 use crate::model::policy::{self, Policy};
-use crate::model::tailnet::Tailnet;
 
 /// The result of checking one policy text.
 #[derive(Debug, Clone, Default)]
@@ -102,43 +100,9 @@ fn errors(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
     verdict(policy, &Names::new(policy), options)
 }
 
-/// The rules by which Tailscale rejects a policy, and its `tests`.
+/// The rules by which Tailscale rejects a policy, and its tests.
 fn verdict(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
     let mut out = check::errors(policy, names, options);
-    if let Some(tailnet) = options.tailnet {
-        evaluate_tests(policy, tailnet, &mut out);
-    }
+    policy_tests::check(policy, names, options.tailnet, &mut out);
     out
-}
-
-/// With a tailnet, `tests` and `sshTests` are evaluated as the control plane does. The
-/// evaluation replaces the shape checks made without a tailnet (it finds the same malformed
-/// entries and more); it runs only on an otherwise valid policy, as the control plane's does.
-fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
-    let otherwise_valid = out
-        .iter()
-        .all(|d| !d.is_error() || d.code == codes::TEST_FAILED);
-    if !otherwise_valid {
-        return;
-    }
-    out.retain(|d| d.code != codes::TEST_FAILED);
-    for f in policytest::run_tests(policy, tailnet) {
-        let span = f.element.unwrap_or(f.span);
-        if out
-            .iter()
-            .any(|d| d.message == f.control_plane_message && d.span == span)
-        {
-            continue;
-        }
-        let message = if f.control_plane_message == policytest::TESTS_FAILED {
-            format!("{}: {}", f.control_plane_message, f.reason)
-        } else {
-            f.control_plane_message.clone()
-        };
-        out.push(
-            Diagnostic::error(codes::TEST_FAILED, message, span)
-                .with_label("this test fails")
-                .with_help("grant (or stop granting) the access in the policy, or correct the test; `tailgrant explain --src ... --dst ...` shows which rules decide it"),
-        );
-    }
 }

@@ -1,6 +1,6 @@
 //! The rules by which Tailscale's control plane rejects a policy, each with the control
 //! plane's own message: the definitions (groups, tags, hosts, ipsets, postures), acls,
-//! grants, nodeAttrs, SSH rules and the shape of `tests` and `sshTests`.
+//! grants, nodeAttrs and SSH rules (the policy's own tests are [`crate::validate::policy_tests`]).
 //!
 //! [`errors`] is one stage of [`crate::validate::check_text`], which parses the text first and
 //! evaluates the tests, runs the lints and applies suppressions after it.
@@ -18,8 +18,8 @@ use crate::model::policy::Policy;
 
 pub(crate) use crate::validate::options::Options;
 
-/// Every error by which Tailscale would reject the decoded `policy`, in rule order (the
-/// evaluation of `tests` against a tailnet is not one: it runs on an otherwise valid policy).
+/// Every error by which Tailscale would reject the decoded `policy` for its definitions and
+/// rules, in rule order.
 pub fn errors(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     rules::check(policy, names, options, &mut out);
