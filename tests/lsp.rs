@@ -864,3 +864,32 @@ fn a_huge_document_is_refused_with_a_diagnostic_not_checked_for_minutes() {
     assert!(e.message.contains("larger than"), "{}", e.message);
     c.stop();
 }
+
+#[test]
+fn nesting_as_deep_as_the_parser_allows_is_answered() {
+    let depth = 9_000;
+    let text = format!("{{\"grants\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let mut c = Client::start(json!({}), &[]);
+    c.open(URI, &text);
+    assert!(!c.diagnostics(URI).is_empty());
+    let mid = (0, 12 + depth as u32 / 2);
+    for method in [
+        "textDocument/hover",
+        "textDocument/completion",
+        "textDocument/references",
+    ] {
+        let extra = if method.ends_with("references") {
+            json!({"context": {"includeDeclaration": true}})
+        } else {
+            json!({})
+        };
+        let answer = c.at(method, URI, mid.0, mid.1, extra);
+        assert!(answer.is_ok(), "{method}: {answer:?}");
+    }
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert!(symbols.is_ok());
+    c.stop();
+}

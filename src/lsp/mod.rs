@@ -153,7 +153,8 @@ pub struct Config {
     pub tailnet: Option<PathBuf>,
     /// `allow`: lint codes whose warnings are not shown (as `check --allow`).
     pub allow: Arc<[String]>,
-    /// `debounceMs`: how long to wait after an edit before checking (default 10 ms).
+    /// `debounceMs`: how long to wait after an edit before checking (default 0: the edits
+    /// that arrive while a check runs are coalesced into one check of the newest text).
     pub debounce: Duration,
 }
 
@@ -190,9 +191,7 @@ impl Config {
             .unwrap_or_default();
         let debounce = get("debounceMs")
             .and_then(Value::as_u64)
-            .map_or(Duration::from_millis(10), |ms| {
-                Duration::from_millis(ms.min(10_000))
-            });
+            .map_or(Duration::ZERO, |ms| Duration::from_millis(ms.min(10_000)));
         Self {
             tailnet,
             allow,
