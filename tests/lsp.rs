@@ -476,7 +476,17 @@ fn completion_offers_what_may_stand_at_the_cursor() {
     );
     assert_eq!(item["textEdit"]["newText"], json!("group:ops"));
 
-    let cases: [(&str, &[&str], &[&str]); 5] = [
+    let cases: [(&str, &[&str], &[&str]); 7] = [
+        (
+            "{\"hosts\": {\"db\": \"10.0.0.1\"}, \"groups\": {\"group:ops\": []}, \"tagOwners\": {\"tag:a\": [\"",
+            &["group:ops", "autogroup:admin"],
+            &["db", "autogroup:self", "*"],
+        ),
+        (
+            "{\"postures\": {\"posture:latest\": []}, \"grants\": [{\"srcPosture\": [\"",
+            &["posture:latest"],
+            &["autogroup:member"],
+        ),
         (
             "{\"grants\": [{\"dst\": [\"",
             &["autogroup:self", "autogroup:internet"],

@@ -486,16 +486,23 @@ impl Server {
         };
         let text: Arc<str> = Arc::from(doc.text.as_str());
         let version = doc.version;
-        let input = if let Some(policy_uri) = policy_of(uri) {
+        let input = if let Some(candidates) = policies_of(uri) {
+            let open = candidates
+                .iter()
+                .find_map(|u| Some((u.clone(), Arc::from(self.docs.get(u)?.text.as_str()))));
             let policy = tailnet.and_then(|tailnet| {
-                let text = self
-                    .docs
-                    .get(&policy_uri)
-                    .map(|d| Arc::from(d.text.as_str()))
-                    .or_else(|| {
-                        let bytes = std::fs::read(file_path(&policy_uri)?).ok()?;
-                        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
-                    })?;
+                let (policy_uri, text) = open.or_else(|| {
+                    candidates.iter().find_map(|u| {
+                        let path = file_path(u)?;
+                        let meta = std::fs::metadata(&path).ok()?;
+                        if !meta.is_file() || meta.len() > MAX_DOCUMENT as u64 {
+                            return None;
+                        }
+                        let bytes = std::fs::read(path).ok()?;
+                        let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).as_ref());
+                        Some((u.clone(), text))
+                    })
+                })?;
                 let name = file_path(&policy_uri).map_or_else(
                     || policy_uri.as_str().to_string(),
                     |p| p.display().to_string(),
@@ -601,10 +608,13 @@ pub(crate) fn file_path(uri: &Uri) -> Option<PathBuf> {
 
 const SIDECAR: &str = ".tests.hujson";
 
-/// The policy of a sidecar `NAME.tests.hujson`: `NAME.hujson` beside it.
-fn policy_of(uri: &Uri) -> Option<Uri> {
+/// The policies a sidecar `NAME.tests.hujson` may belong to: `NAME.hujson`, else
+/// `NAME.json` beside it (as `tailgrant test` finds the sidecar of either).
+fn policies_of(uri: &Uri) -> Option<[Uri; 2]> {
     let stem = uri.as_str().strip_suffix(SIDECAR)?;
-    Uri::from_str(&format!("{stem}.hujson")).ok()
+    let hujson = Uri::from_str(&format!("{stem}.hujson")).ok()?;
+    let json = Uri::from_str(&format!("{stem}.json")).ok()?;
+    Some([hujson, json])
 }
 
 /// The sidecar of a policy `NAME.hujson`.
