@@ -903,3 +903,37 @@ fn nesting_as_deep_as_the_parser_allows_is_answered() {
     assert!(symbols.is_ok());
     c.stop();
 }
+
+#[test]
+fn a_tailnet_option_relative_to_the_workspace_root_is_used_for_hover() {
+    let dir = fixture_dir();
+    std::fs::rename(
+        dir.path().join("tailnet.json"),
+        dir.path().join("nodes.json"),
+    )
+    .unwrap();
+    let uri = file_uri(&dir.path().join("policy.hujson"));
+    let text = fixture("policy.hujson");
+    let (server_end, client_end) = Connection::memory();
+    let server = std::thread::spawn(move || tailgrant::lsp::serve(&server_end));
+    let mut c = Client {
+        conn: client_end,
+        server: Some(server),
+        next_id: 0,
+        inbox: VecDeque::new(),
+        capabilities: Value::Null,
+    };
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(dir.path()), "capabilities": {},
+               "initializationOptions": {"tailnet": "nodes.json"}}),
+    )
+    .unwrap();
+    c.notify("initialized", json!({}));
+    c.open(&uri, &text);
+    let (l, ch) = find(&text, "\"tag:web\"", 1, 2);
+    let h = c.at("textDocument/hover", &uri, l, ch, json!({})).unwrap();
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("`web-1`: 100.64.0.10"), "{value}");
+    c.stop();
+}

@@ -314,9 +314,20 @@ impl Server {
     }
 
     fn request(&mut self, req: Request) -> Response {
+        // A bug in a feature answers this request with an error and leaves the server up.
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.answer(&req)))
+            .unwrap_or_else(|_| {
+                Err(failure(
+                    ErrorCode::InternalError,
+                    format!(
+                        "tailgrant failed while answering `{}`; please report it",
+                        req.method
+                    ),
+                ))
+            });
         Response {
             id: req.id.clone(),
-            response_result: self.answer(&req),
+            response_result: answer,
         }
     }
 
