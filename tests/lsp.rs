@@ -937,3 +937,33 @@ fn a_tailnet_option_relative_to_the_workspace_root_is_used_for_hover() {
     assert!(value.contains("`web-1`: 100.64.0.10"), "{value}");
     c.stop();
 }
+
+#[test]
+fn a_rename_reaches_ipset_entries_and_ssh_recorders() {
+    let text = r#"{
+  "hosts": {"db": "10.0.0.5"},
+  "ipsets": {"ipset:a": ["10.0.0.0/8", "remove db"], "ipset:b": ["add ipset:a", "db"]},
+  "tagOwners": {"tag:rec": [], "tag:web": []},
+  "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:web"], "users": ["root"], "recorder": ["tag:rec"]}],
+  "grants": [{"src": ["ipset:b"], "dst": ["db"], "ip": ["*"]}],
+}
+"#;
+    let mut c = Client::start(json!({}), &[]);
+    c.open(URI, text);
+    for (needle, nth, new, count) in [
+        ("db", 0, "database", 4),
+        ("ipset:a", 0, "ipset:lan", 2),
+        ("tag:rec", 0, "tag:recorder", 2),
+    ] {
+        let (l, ch) = find(text, needle, nth, 1);
+        let edit = c
+            .at("textDocument/rename", URI, l, ch, json!({"newName": new}))
+            .unwrap();
+        let edits = edit["changes"][URI].as_array().unwrap();
+        assert_eq!(edits.len(), count, "{needle}: {edits:#?}");
+        let renamed = apply(text, edits);
+        let before = codes(text);
+        assert_eq!(codes(&renamed), before, "{needle} -> {new}: {renamed}");
+    }
+    c.stop();
+}

@@ -109,6 +109,7 @@ fn values(text: &str, role: Role) -> Vec<(String, CompletionItemKind, String)> {
             out
         }
         Role::Tag => defined(&["tag"]),
+        Role::IpsetEntry => defined(&["ipset", "host"]),
         Role::Posture => defined(&["posture"]),
         Role::Protocol => engine::protocols()
             .map(|p| {
