@@ -43,6 +43,9 @@ use std::time::{Duration, SystemTime};
 /// The largest document that is checked, as `tailgrant check`'s default `--max-input-size`.
 pub const MAX_DOCUMENT: usize = 32 << 20;
 
+/// How many distinct messages are remembered as shown.
+const MAX_SHOWN: usize = 64;
+
 /// A failure of the connection itself (the client went away, or broke the protocol).
 #[derive(Debug, thiserror::Error)]
 #[error("language server: {0}")]
@@ -280,6 +283,11 @@ impl Server {
         if self.shown.contains(&message) {
             return;
         }
+        // Bounded: a client that provokes endless distinct messages gets them again rather
+        // than grow the server's memory.
+        if self.shown.len() >= MAX_SHOWN {
+            self.shown.clear();
+        }
         self.shown.push(message.clone());
         self.send(
             Notification::new(
@@ -414,10 +422,15 @@ impl Server {
     fn notification(&mut self, n: Notification) {
         match n.method.as_str() {
             notification::DidOpenTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
-                else {
-                    return;
+                let p = match serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(
+                    n.params,
+                ) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let message = format!("tailgrant: a malformed didOpen was ignored: {e}");
+                        self.show(lsp_types::MessageType::ERROR, message);
+                        return;
+                    }
                 };
                 let doc = p.text_document;
                 self.docs.insert(
