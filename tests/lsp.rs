@@ -967,3 +967,27 @@ fn a_rename_reaches_ipset_entries_and_ssh_recorders() {
     }
     c.stop();
 }
+
+#[test]
+fn an_unusable_tailnet_file_is_said_once_and_the_check_goes_on_without_it() {
+    let mut c = Client::start(json!({"tailnet": "/nonexistent/tailnet.json"}), &[]);
+    c.open(URI, POLICY);
+    let shown = c.notification("window/showMessage", None);
+    let message = shown["message"].as_str().unwrap();
+    assert!(
+        message.contains("/nonexistent/tailnet.json") && message.contains("without a tailnet"),
+        "{message}"
+    );
+    assert!(c.diagnostics(URI).iter().any(|d| d["code"] == "TG0201"));
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "{}"}]}),
+    );
+    assert_eq!(c.diagnostics(URI), Vec::<Value>::new());
+    assert!(
+        c.inbox.iter().all(|n| n.method != "window/showMessage"),
+        "{:?}",
+        c.inbox
+    );
+    c.stop();
+}

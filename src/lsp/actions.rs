@@ -22,7 +22,7 @@ pub fn code_actions(
     tailnet: Option<&Tailnet>,
     allow: &[String],
 ) -> Vec<CodeActionOrCommand> {
-    if doc.uri.as_str().ends_with(super::SIDECAR) {
+    if doc.uri.as_str().ends_with(super::files::SIDECAR) {
         return Vec::new();
     }
     let tree = engine::tree(doc.text);

@@ -32,7 +32,7 @@ pub fn hover(
             }
         }
     }
-    if !doc.uri.as_str().ends_with(super::SIDECAR) {
+    if !doc.uri.as_str().ends_with(super::files::SIDECAR) {
         for d in engine::check_policy(doc.text, tailnet, allow) {
             if d.span.start <= offset && offset < d.span.end.max(d.span.start + 1) {
                 if let Some(md) = engine::code_doc(d.code) {

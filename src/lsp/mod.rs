@@ -19,6 +19,7 @@ mod actions;
 mod complete;
 mod context;
 mod engine;
+mod files;
 mod hover;
 mod navigate;
 mod position;
@@ -28,17 +29,17 @@ mod worker;
 
 pub use position::Encoding;
 
+use files::{file_path, policies_of, sidecar_of};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response, ResponseError};
 use lsp_types::notification::{self, Notification as _};
 use lsp_types::request::{self, Request as _};
-use lsp_types::{InitializeParams, ServerCapabilities, TextDocumentContentChangeEvent, Uri};
+use lsp_types::{InitializeParams, ServerCapabilities, Uri};
 use position::Lines;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// The largest document that is checked, as `tailgrant check`'s default `--max-input-size`.
 pub const MAX_DOCUMENT: usize = 32 << 20;
@@ -90,7 +91,7 @@ pub fn serve(connection: &Connection) -> Result<(), Error> {
         config,
         docs: HashMap::new(),
         jobs,
-        tailnets: HashMap::new(),
+        tailnets: files::Tailnets::default(),
         shown: Vec::new(),
     };
     for message in &connection.receiver {
@@ -209,20 +210,13 @@ struct Document {
     version: i32,
 }
 
-/// A cached tailnet file: when it was modified, its size, and what it holds.
-type CachedTailnet = (
-    Option<SystemTime>,
-    u64,
-    Option<Arc<crate::tailnet::Tailnet>>,
-);
-
 struct Server {
     sender: crossbeam_channel::Sender<Message>,
     encoding: Encoding,
     config: Config,
     docs: HashMap<Uri, Document>,
     jobs: worker::Jobs,
-    tailnets: HashMap<PathBuf, CachedTailnet>,
+    tailnets: files::Tailnets,
     /// The messages already shown to the user (each is shown once).
     shown: Vec<String>,
 }
@@ -459,7 +453,7 @@ impl Server {
                     );
                     return;
                 };
-                match apply_changes(&doc.text, p.content_changes, self.encoding) {
+                match files::apply_changes(&doc.text, p.content_changes, self.encoding) {
                     Ok(text) => {
                         doc.text = text;
                         doc.version = p.text_document.version;
@@ -561,94 +555,12 @@ impl Server {
                 beside
             }
         };
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
+        match self.tailnets.load(&path) {
+            Ok(t) => Some(t),
             Err(e) => {
-                self.show(
-                    lsp_types::MessageType::WARNING,
-                    format!("tailgrant: cannot read the tailnet file {}: {e}; checking without a tailnet", path.display()),
-                );
-                return None;
-            }
-        };
-        let stamp = (meta.modified().ok(), meta.len());
-        if let Some((modified, len, tailnet)) = self.tailnets.get(&path) {
-            if (*modified, *len) == stamp {
-                return tailnet.clone();
-            }
-        }
-        let loaded = if meta.len() > MAX_DOCUMENT as u64 {
-            Err(format!("it is larger than {MAX_DOCUMENT} bytes"))
-        } else {
-            std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| engine::tailnet(&String::from_utf8_lossy(&b)))
-        };
-        let tailnet = match loaded {
-            Ok(t) => Some(Arc::new(t)),
-            Err(e) => {
-                self.show(
-                    lsp_types::MessageType::WARNING,
-                    format!("tailgrant: the tailnet file {} cannot be used: {e}; checking without a tailnet", path.display()),
-                );
+                self.show(lsp_types::MessageType::WARNING, e);
                 None
             }
-        };
-        self.tailnets
-            .insert(path, (stamp.0, stamp.1, tailnet.clone()));
-        tailnet
-    }
-}
-
-/// Applies a didChange's edits in order.
-fn apply_changes(
-    text: &str,
-    changes: Vec<TextDocumentContentChangeEvent>,
-    encoding: Encoding,
-) -> Result<String, position::BadPosition> {
-    let mut text = text.to_string();
-    for change in changes {
-        match change.range {
-            None => text = change.text,
-            Some(range) => {
-                let lines = Lines::new(&text, encoding);
-                let start = lines.offset(&text, range.start)?;
-                let end = lines.offset(&text, range.end)?;
-                text.replace_range(start.min(end)..start.max(end), &change.text);
-            }
         }
     }
-    Ok(text)
-}
-
-/// The local path of a `file:` URI.
-pub(crate) fn file_path(uri: &Uri) -> Option<PathBuf> {
-    if !uri.scheme()?.as_str().eq_ignore_ascii_case("file") {
-        return None;
-    }
-    let decoded = uri.path().as_estr().decode().into_string().ok()?;
-    Some(Path::new(decoded.as_ref()).to_path_buf())
-}
-
-const SIDECAR: &str = ".tests.hujson";
-
-/// The policies a sidecar `NAME.tests.hujson` may belong to: `NAME.hujson`, else
-/// `NAME.json` beside it (as `tailgrant test` finds the sidecar of either).
-fn policies_of(uri: &Uri) -> Option<[Uri; 2]> {
-    let stem = uri.as_str().strip_suffix(SIDECAR)?;
-    let hujson = Uri::from_str(&format!("{stem}.hujson")).ok()?;
-    let json = Uri::from_str(&format!("{stem}.json")).ok()?;
-    Some([hujson, json])
-}
-
-/// The sidecar of a policy `NAME.hujson`.
-fn sidecar_of(uri: &Uri) -> Option<Uri> {
-    let s = uri.as_str();
-    if s.ends_with(SIDECAR) {
-        return None;
-    }
-    let stem = s
-        .strip_suffix(".hujson")
-        .or_else(|| s.strip_suffix(".json"))?;
-    Uri::from_str(&format!("{stem}{SIDECAR}")).ok()
 }
