@@ -265,6 +265,20 @@ mod tests {
         assert_eq!(t, Some((r#"group:o\"ps"#.to_string(), Span::new(12, 25))));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_and_offset_give_a_context(text in "[{}\\[\\]\":,/*\\\\ a\n😀]{0,60}", at in 0usize..80) {
+            let c = at_offset(&text, at);
+            if let Some(t) = c.token {
+                proptest::prop_assert!(t.span.start <= t.span.end && t.span.end <= text.len());
+            }
+        }
+    }
+
+    fn at_offset(text: &str, at: usize) -> Context {
+        super::at(text, at)
+    }
+
     #[test]
     fn a_value_after_a_colon() {
         let c = ctx(r#"{"acls": [{"action": "acc|ept"}]}"#);

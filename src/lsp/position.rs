@@ -121,12 +121,14 @@ impl Lines {
             lines: self.starts.len(),
         };
         let start = *self.starts.get(line).ok_or_else(bad)?;
-        let end = self
-            .starts
-            .get(line + 1)
-            .map_or(text.len(), |next| next - 1);
+        let next = self.starts.get(line + 1);
+        let end = next.map_or(text.len(), |next| next - 1);
         let line_text = text.get(start..end).ok_or_else(bad)?;
-        let line_text = line_text.strip_suffix('\r').unwrap_or(line_text);
+        // The CR of a CR LF ends the line; a CR elsewhere is a character of it.
+        let line_text = match next {
+            Some(_) => line_text.strip_suffix('\r').unwrap_or(line_text),
+            None => line_text,
+        };
         let want = position.character as usize;
         let mut units = 0;
         for (i, c) in line_text.char_indices() {
@@ -183,6 +185,27 @@ mod tests {
         assert!(lines
             .offset(TEXT, Position::new(u32::MAX, u32::MAX))
             .is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_character_boundary_survives_the_round_trip(text in "[a-z\\n😀é\r\"]{0,40}", pick in 0usize..64) {
+            for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+                let lines = Lines::new(&text, enc);
+                let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+                let at = boundaries[pick % boundaries.len()];
+                let p = lines.position(&text, at);
+                // The CR of a CR LF ends its line: the places on it and after it are the end.
+                let back = lines.offset(&text, p);
+                proptest::prop_assert!(back.is_ok());
+                let back = back.unwrap_or_default();
+                let bytes = text.as_bytes();
+                let cr_of_crlf = |i: usize| bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) == Some(&b'\n');
+                if !(cr_of_crlf(at) || at > 0 && cr_of_crlf(at - 1)) {
+                    proptest::prop_assert_eq!(back, at, "{:?}", enc);
+                }
+            }
+        }
     }
 
     #[test]
