@@ -991,3 +991,41 @@ fn an_unusable_tailnet_file_is_said_once_and_the_check_goes_on_without_it() {
     );
     c.stop();
 }
+
+#[test]
+fn a_sidecar_whose_assertions_cannot_run_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.hujson"), fixture("policy.hujson")).unwrap();
+    let uri = file_uri(&dir.path().join("policy.tests.hujson"));
+    let mut c = Client::start(json!({}), &[]);
+    c.open(&uri, &fixture("TG0502-fail.tests.hujson"));
+    let got = c.diagnostics(&uri);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["severity"], json!(3));
+    let message = got[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the assertions were not run: no tailnet"),
+        "{message}"
+    );
+    // With a tailnet but a policy that has errors.
+    std::fs::write(dir.path().join("tailnet.json"), fixture("tailnet.json")).unwrap();
+    let policy_uri = file_uri(&dir.path().join("policy.hujson"));
+    c.open(
+        &policy_uri,
+        "{\"grants\": [{\"src\": [\"tag:nope\"], \"dst\": [\"*\"], \"ip\": [\"*\"]}]}",
+    );
+    let got = loop {
+        let p = c.notification("textDocument/publishDiagnostics", Some(&uri));
+        let d = p["diagnostics"].as_array().cloned().unwrap_or_default();
+        if d.iter().any(|d| {
+            d["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("has errors")
+        }) {
+            break d;
+        }
+    };
+    assert_eq!(got.len(), 1, "{got:#?}");
+    c.stop();
+}

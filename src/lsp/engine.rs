@@ -44,44 +44,46 @@ pub struct PolicyInput<'a> {
 /// The findings on an assertions file, as `tailgrant test` reports them: a malformed file
 /// (`TG0501`); with the policy and a tailnet, each failing assertion (`TG0502`), with the
 /// policy's spans behind its answer. The assertions are not evaluated while the policy has
-/// errors other than failing tests, as `tailgrant test` does not.
+/// errors other than failing tests, as `tailgrant test` does not: the `Err` says why they
+/// were not (also when `policy` is an `Err`).
 pub fn check_assertions(
     text: &str,
-    policy: Option<PolicyInput<'_>>,
-) -> Vec<(Diagnostic, Vec<Span>)> {
+    policy: Result<PolicyInput<'_>, String>,
+) -> Result<Vec<(Diagnostic, Vec<Span>)>, String> {
     if let Err(d) = crate::assertions::parse_assertions(text) {
-        return vec![(d, Vec::new())];
+        return Ok(vec![(d, Vec::new())]);
     }
-    let Some(input) = policy else {
-        return Vec::new();
-    };
+    let input = policy?;
     let options = crate::check::Options {
         tailnet: Some(input.tailnet),
     };
     let report = crate::check::check_text(input.text, &options);
-    let Some(policy) = &report.policy else {
-        return Vec::new();
+    let policy = report
+        .policy
+        .as_ref()
+        .filter(|_| report.findings.errors.iter().all(|d| d.code == "TG0401"));
+    let Some(policy) = policy else {
+        return Err(format!("{} has errors; fix them first", input.name));
     };
-    if report.findings.errors.iter().any(|d| d.code != "TG0401") {
-        return Vec::new();
-    }
     let lines = crate::span::LineIndex::new(input.text);
     let place = |span: Span| {
         let (l, c) = lines.position(input.text, span.start);
         format!("{}:{l}:{c}", input.name)
     };
-    match crate::assertions::run_assertions(policy, input.tailnet, text) {
-        Err(d) => vec![(d, Vec::new())],
-        Ok(failures) => failures
-            .iter()
-            .map(|f| {
-                (
-                    crate::assertions::failure_diagnostic(f, place),
-                    f.policy_spans.clone(),
-                )
-            })
-            .collect(),
-    }
+    Ok(
+        match crate::assertions::run_assertions(policy, input.tailnet, text) {
+            Err(d) => vec![(d, Vec::new())],
+            Ok(failures) => failures
+                .iter()
+                .map(|f| {
+                    (
+                        crate::assertions::failure_diagnostic(f, place),
+                        f.policy_spans.clone(),
+                    )
+                })
+                .collect(),
+        },
+    )
 }
 
 /// The HuJSON tree of `text`, when it parses.

@@ -41,6 +41,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A policy file on disk, when it is a readable file of at most [`MAX_DOCUMENT`] bytes.
+fn read_policy(uri: &Uri) -> Option<(Uri, Arc<str>)> {
+    let path = file_path(uri)?;
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_DOCUMENT as u64 {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    Some((
+        uri.clone(),
+        Arc::from(String::from_utf8_lossy(&bytes).as_ref()),
+    ))
+}
+
 /// The largest document that is checked, as `tailgrant check`'s default `--max-input-size`.
 pub const MAX_DOCUMENT: usize = 32 << 20;
 
@@ -505,33 +519,7 @@ impl Server {
         let text: Arc<str> = Arc::from(doc.text.as_str());
         let version = doc.version;
         let input = if let Some(candidates) = policies_of(uri) {
-            let open = candidates
-                .iter()
-                .find_map(|u| Some((u.clone(), Arc::from(self.docs.get(u)?.text.as_str()))));
-            let policy = tailnet.and_then(|tailnet| {
-                let (policy_uri, text) = open.or_else(|| {
-                    candidates.iter().find_map(|u| {
-                        let path = file_path(u)?;
-                        let meta = std::fs::metadata(&path).ok()?;
-                        if !meta.is_file() || meta.len() > MAX_DOCUMENT as u64 {
-                            return None;
-                        }
-                        let bytes = std::fs::read(path).ok()?;
-                        let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).as_ref());
-                        Some((u.clone(), text))
-                    })
-                })?;
-                let name = file_path(&policy_uri).map_or_else(
-                    || policy_uri.as_str().to_string(),
-                    |p| p.display().to_string(),
-                );
-                Some(worker::PolicyFile {
-                    uri: policy_uri,
-                    name,
-                    text,
-                    tailnet,
-                })
-            });
+            let policy = self.sidecar_policy(&candidates, tailnet);
             worker::Input::Assertions { text, policy }
         } else {
             worker::Input::Policy {
@@ -541,6 +529,38 @@ impl Server {
             }
         };
         self.jobs.submit(uri.clone(), version, self.encoding, input);
+    }
+
+    /// The policy (open, else on disk) and tailnet an assertions file runs against, or why
+    /// there are none.
+    fn sidecar_policy(
+        &self,
+        candidates: &[Uri; 2],
+        tailnet: Option<Arc<crate::tailnet::Tailnet>>,
+    ) -> Result<worker::PolicyFile, String> {
+        let tailnet = tailnet.ok_or(
+            "no tailnet: set the `tailnet` initialization option or put a tailnet.json beside the policy",
+        )?;
+        let open = candidates
+            .iter()
+            .find_map(|u| Some((u.clone(), Arc::from(self.docs.get(u)?.text.as_str()))));
+        let (uri, text) = open
+            .or_else(|| candidates.iter().find_map(read_policy))
+            .ok_or_else(|| {
+                let [hujson, json] = candidates.clone().map(|u| {
+                    file_path(&u)
+                        .map_or_else(|| u.as_str().to_string(), |p| p.display().to_string())
+                });
+                format!("neither {hujson} nor {json} is open or readable")
+            })?;
+        let name =
+            file_path(&uri).map_or_else(|| uri.as_str().to_string(), |p| p.display().to_string());
+        Ok(worker::PolicyFile {
+            uri,
+            name,
+            text,
+            tailnet,
+        })
     }
 
     /// The tailnet of a document: the configured file, else `tailnet.json` beside it.

@@ -51,8 +51,8 @@ pub enum Input {
     Assertions {
         /// The text.
         text: Arc<str>,
-        /// The policy and tailnet to run it against, when both are there.
-        policy: Option<PolicyFile>,
+        /// The policy and tailnet to run it against, or why there are none.
+        policy: Result<PolicyFile, String>,
     },
 }
 
@@ -217,13 +217,21 @@ fn diagnose(job: &Job) -> Vec<lsp_types::Diagnostic> {
                 return vec![d];
             }
             let lines = Lines::new(text, job.encoding);
-            let input = policy.as_ref().map(|p| engine::PolicyInput {
-                text: &p.text,
-                tailnet: &p.tailnet,
-                name: &p.name,
-            });
-            let found = engine::check_assertions(text, input);
-            let policy_lines = policy.as_ref().map(|p| Lines::new(&p.text, job.encoding));
+            let input = policy
+                .as_ref()
+                .map(|p| engine::PolicyInput {
+                    text: &p.text,
+                    tailnet: &p.tailnet,
+                    name: &p.name,
+                })
+                .map_err(Clone::clone);
+            let found = match engine::check_assertions(text, input) {
+                Ok(found) => found,
+                // Never silent: an assertion not run is not one that holds.
+                Err(why) => return vec![not_run(job.encoding, &why)],
+            };
+            let policy = policy.as_ref().ok();
+            let policy_lines = policy.map(|p| Lines::new(&p.text, job.encoding));
             found
                 .iter()
                 .map(|(d, spans)| {
@@ -241,6 +249,17 @@ fn diagnose(job: &Job) -> Vec<lsp_types::Diagnostic> {
                 })
                 .collect()
         }
+    }
+}
+
+/// The note on an assertions file whose assertions were not run, and why.
+fn not_run(encoding: Encoding, why: &str) -> lsp_types::Diagnostic {
+    lsp_types::Diagnostic {
+        range: Lines::new("", encoding).range("", Span::new(0, 0)),
+        severity: Some(DiagnosticSeverity::INFORMATION),
+        source: Some("tailgrant".into()),
+        message: format!("the assertions were not run: {why}"),
+        ..lsp_types::Diagnostic::default()
     }
 }
 
