@@ -1029,3 +1029,79 @@ fn a_sidecar_whose_assertions_cannot_run_says_why() {
     assert_eq!(got.len(), 1, "{got:#?}");
     c.stop();
 }
+
+/// (code, severity, message with help, start line, start column, end line, end column), the
+/// positions 0-based in code points.
+type Finding = (String, String, String, u64, u64, u64, u64);
+
+#[test]
+fn every_check_fixture_gets_the_cli_s_findings_at_the_cli_s_places() {
+    let mut c = Client::start(json!({}), &["utf-32"]);
+    let mut compared = 0;
+    for entry in std::fs::read_dir("fixtures/check").unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // not UTF-8: an editor never sends such a text
+        };
+        let out = assert_cmd::Command::cargo_bin("tailgrant")
+            .unwrap()
+            .args(["check", "--format", "json", "--max-findings", "0"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut cli: Vec<Finding> = report["files"][0]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let message = match d["help"].as_str() {
+                    Some(h) => format!("{}\nhelp: {h}", d["message"].as_str().unwrap()),
+                    None => d["message"].as_str().unwrap().to_string(),
+                };
+                let n = |k: &str| d[k].as_u64().unwrap() - 1;
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["severity"].as_str().unwrap().to_string(),
+                    message,
+                    n("line"),
+                    n("column"),
+                    n("end_line"),
+                    n("end_column"),
+                )
+            })
+            .collect();
+        let uri = format!(
+            "file:///nonexistent/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
+        c.open(&uri, &text);
+        let mut lsp: Vec<Finding> = c
+            .diagnostics(&uri)
+            .iter()
+            .map(|d| {
+                let n = |a: &str, b: &str| d["range"][a][b].as_u64().unwrap();
+                let severity = if d["severity"] == 1 {
+                    "error"
+                } else {
+                    "warning"
+                };
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    severity.to_string(),
+                    d["message"].as_str().unwrap().to_string(),
+                    n("start", "line"),
+                    n("start", "character"),
+                    n("end", "line"),
+                    n("end", "character"),
+                )
+            })
+            .collect();
+        cli.sort();
+        lsp.sort();
+        assert_eq!(lsp, cli, "{}", path.display());
+        compared += 1;
+    }
+    assert!(compared >= 50, "{compared} fixtures compared");
+    c.stop();
+}
