@@ -5,6 +5,8 @@ pub mod codes;
 pub mod diagnostic;
 pub mod engine;
 pub mod fsutil;
+#[cfg(feature = "lsp")]
+pub mod lsp;
 pub mod model;
 #[cfg(feature = "relay")]
 pub mod relay;
