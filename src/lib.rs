@@ -15,7 +15,7 @@ pub mod lint;
 pub mod policy;
 pub mod policytest;
 pub mod reference;
-#[cfg(feature = "relay")]
+#[cfg(feature = "relay-core")]
 pub mod relay;
 pub mod report;
 pub mod resolve;
