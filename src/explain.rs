@@ -1,8 +1,8 @@
 //! Why may (or may not) a source reach a destination: the decision, the capabilities, the
 //! rules that produced them, and for peer relays the whole checklist of SPEC section 4.
 
-use crate::lint::RELAY_CAP;
 use crate::policy::Policy;
+use crate::policy::RELAY_CAP;
 use crate::resolve::Resolver;
 use crate::span::Span;
 use crate::table::{DecisionTable, NodeIx, RelayReason, DISABLE_RELAY_SERVER};

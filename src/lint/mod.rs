@@ -129,13 +129,3 @@ pub(crate) fn references(p: &Policy) -> Vec<&str> {
     }
     refs
 }
-
-/// Whether a policy has a relay grant, and which: grants whose `app` holds
-/// `tailscale.com/cap/relay`.
-pub(crate) fn relay_grants(p: &Policy) -> impl Iterator<Item = &crate::policy::Grant> {
-    p.grants
-        .iter()
-        .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
-}
-
-pub use crate::table::RELAY_CAP;

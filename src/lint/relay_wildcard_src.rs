@@ -9,7 +9,7 @@
 //! **Example:** `{"src": ["*"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}`
 //! warns; write `"src": ["autogroup:member"]`.
 
-use super::{relay_grants, Rule};
+use super::Rule;
 use crate::diagnostic::Diagnostic;
 
 /// TG1006.
@@ -18,7 +18,7 @@ pub const RULE: Rule = Rule {
     name: "relay-wildcard-src",
     summary: "a peer-relay grant whose src is `*`",
     run: |cx, out| {
-        for g in relay_grants(cx.policy) {
+        for g in cx.policy.relay_grants() {
             for s in g.src.iter().filter(|s| s.trim() == "*") {
                 out.push(
                     Diagnostic::warning("TG1006", "any node may allocate on these relays", s.span)

@@ -41,7 +41,7 @@ use super::policy::{AllocationPolicy, Denial, LoadedPolicy};
 use crate::check::{validate_text, Options};
 use crate::diagnostic::Findings;
 use crate::span::Span;
-use crate::table::{DecisionTable, NodeIx, RelayDecision, RelayReason, RELAY_CAP};
+use crate::table::{DecisionTable, NodeIx, RelayDecision, RelayReason};
 use crate::tailnet::{Tailnet, TailnetError};
 
 /// Why a [`TablePolicy`] cannot be built. The daemon never starts with, and
@@ -149,12 +149,7 @@ impl TablePolicy {
                 nodes.insert(key, ix);
             }
         }
-        let relay_grants = policy
-            .grants
-            .iter()
-            .filter(|g| g.app.iter().any(|(name, _)| name.value == RELAY_CAP))
-            .map(|g| g.span)
-            .collect();
+        let relay_grants = policy.relay_grants().map(|g| g.span).collect();
         Ok(Self {
             table,
             relay: relay_ix,
@@ -294,8 +289,7 @@ impl AllocationPolicy for TablePolicy {
 fn relay_view(policy: &crate::policy::Policy) -> crate::policy::Policy {
     let mut view = policy.clone();
     view.acls.clear();
-    view.grants
-        .retain(|g| g.app.iter().any(|(name, _)| name.value == RELAY_CAP));
+    view.grants.retain(crate::policy::Grant::is_relay_grant);
     view.ssh.clear();
     view.tests.clear();
     view.ssh_tests.clear();

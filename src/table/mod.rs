@@ -21,8 +21,8 @@ use crate::span::Span;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// The relay capability (SPEC section 4).
-pub const RELAY_CAP: &str = "tailscale.com/cap/relay";
+/// The relay capability (SPEC section 4), defined with the policy's grants.
+pub use crate::policy::RELAY_CAP;
 /// The node attribute that turns a relay server off.
 pub const DISABLE_RELAY_SERVER: &str = "disable-relay-server";
 
