@@ -11,9 +11,10 @@
 //!   current time, and returns an [`server::Action`]. [`client::RelayClient`] is the
 //!   other side. An embedder with its own event loop depends on this feature alone.
 //! - **The daemon** (`relay`, on the core): `daemon` is a thin tokio socket loop
-//!   around the core (batched I/O, accounting), `metrics` its Prometheus metrics and
-//!   health endpoints, `reload` the reload loop (file poll, SIGHUP, bounded reads,
-//!   validation, atomic swap, revocation; never fail open).
+//!   around the core (sockets, batched I/O, accounting), `metrics` its Prometheus
+//!   metrics, `health` the HTTP server of `/metrics`, `/healthz` and `/readyz`, and
+//!   `reload` the reload loop (file poll, SIGHUP, bounded reads, validation without
+//!   the lints, atomic swap, revocation; never fail open).
 //!
 //! ```
 //! use std::time::Instant;
@@ -57,6 +58,8 @@ pub mod advertise;
 pub mod daemon;
 #[cfg(feature = "relay")]
 pub mod exclusive;
+#[cfg(feature = "relay")]
+pub mod health;
 #[cfg(feature = "relay")]
 pub mod metrics;
 #[cfg(feature = "relay")]
