@@ -53,7 +53,7 @@ pub enum DropReason {
     /// A malformed or unopenable disco message.
     Disco(DiscoError),
     /// A disco message whose claimed sender is neither
-    /// [known](AllocationPolicy::knows) to the policy nor, for bind and
+    /// [known](crate::relay::policy::AllocationPolicy::knows) to the policy nor, for bind and
     /// answer messages, one of an endpoint's pair: dropped before any
     /// cryptography.
     UnknownSender,
