@@ -8,7 +8,7 @@ pub mod fsutil;
 #[cfg(feature = "lsp")]
 pub mod lsp;
 pub mod model;
-#[cfg(feature = "relay")]
+#[cfg(feature = "relay-core")]
 pub mod relay;
 pub mod report;
 pub mod span;

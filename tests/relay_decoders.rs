@@ -1,6 +1,6 @@
 //! Property tests: the relay's decoders and state machine never panic,
 //! whatever the input.
-#![cfg(feature = "relay")]
+#![cfg(feature = "relay-core")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::net::SocketAddr;

@@ -1,5 +1,8 @@
 //! Prometheus metrics of the relay daemon, with Tailscale's names for what
-//! Tailscale measures, and the health endpoints' HTTP server.
+//! Tailscale measures (`tailscaled_peer_relay_*`) and tailgrant's own for allocations,
+//! drops, closed endpoints, reloads and decision latency (`tailgrant_relay_*`). Counting
+//! never blocks and never fails; [`Metrics::encode`] renders the text format that
+//! [`health`](super::health) serves.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,10 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-use super::policy::SharedPolicy;
 
 /// The address family of a socket, as Tailscale labels it.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -265,82 +264,6 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
-}
-
-/// Serves `/metrics`, `/healthz` and `/readyz` on `listener` until the task
-/// is dropped. Requests are read with a size and time bound.
-pub async fn serve_http(
-    listener: TcpListener,
-    metrics: std::sync::Arc<Metrics>,
-    policy: SharedPolicy,
-) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        let policy = policy.clone();
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(5),
-                answer_http(stream, &metrics, &policy),
-            )
-            .await;
-        });
-    }
-}
-
-async fn answer_http(
-    mut stream: TcpStream,
-    metrics: &Metrics,
-    policy: &SharedPolicy,
-) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 4096];
-    let mut len = 0;
-    while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-        if len == buf.len() {
-            return Ok(());
-        }
-        let n = stream.read(&mut buf[len..]).await?;
-        if n == 0 {
-            break;
-        }
-        len += n;
-    }
-    let head = String::from_utf8_lossy(&buf[..len]);
-    let mut words = head.split_whitespace();
-    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let (status, ctype, body) = match (method, path) {
-        ("GET", "/metrics") => (
-            "200 OK",
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics.encode(),
-        ),
-        ("GET", "/healthz") => ("200 OK", "text/plain", "ok\n".to_owned()),
-        ("GET", "/readyz") => {
-            if policy.load().valid {
-                ("200 OK", "text/plain", "ready\n".to_owned())
-            } else {
-                (
-                    "503 Service Unavailable",
-                    "text/plain",
-                    "no valid policy\n".to_owned(),
-                )
-            }
-        }
-        ("GET", _) => ("404 Not Found", "text/plain", "not found\n".to_owned()),
-        _ => (
-            "405 Method Not Allowed",
-            "text/plain",
-            "method not allowed\n".to_owned(),
-        ),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
 }
 
 #[cfg(test)]

@@ -1,10 +1,20 @@
 //! The peer relay: Tailscale's UDP relay data plane (`net/udprelay`) with an
 //! allocation policy asked on every request.
 //!
-//! The protocol core does no I/O: [`server::RelayServer::handle`] takes a
-//! datagram, its source and the current time, and returns an
-//! [`server::Action`]. [`client::RelayClient`] is the other side. The daemon
-//! ([`daemon::run`]) is a thin socket loop around the core.
+//! Two layers, two cargo features (the boringtun split):
+//!
+//! - **The protocol core** (`relay-core`): the disco envelope ([`disco`]), Geneve
+//!   framing ([`geneve`]), keys ([`keys`]), the bind challenge ([`challenge`]), STUN
+//!   ([`stun`]), the server's allocation and binding state machine ([`server`]) and the
+//!   policy seam ([`policy`], [`table_policy`]). It does no I/O and has no async
+//!   runtime: [`server::RelayServer::handle`] takes a datagram, its source and the
+//!   current time, and returns an [`server::Action`]. [`client::RelayClient`] is the
+//!   other side. An embedder with its own event loop depends on this feature alone.
+//! - **The daemon** (`relay`, on the core): `daemon` is a thin tokio socket loop
+//!   around the core (sockets, batched I/O, accounting), `metrics` its Prometheus
+//!   metrics, `health` the HTTP server of `/metrics`, `/healthz` and `/readyz`, and
+//!   `reload` the reload loop (file poll, SIGHUP, bounded reads, validation without
+//!   the lints, atomic swap, revocation; never fail open).
 //!
 //! ```
 //! use std::time::Instant;
@@ -30,18 +40,31 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod advertise;
+// The protocol core (feature `relay-core`): no I/O, no async runtime.
 pub mod challenge;
 pub mod client;
-pub mod daemon;
 pub mod disco;
-pub mod exclusive;
 pub mod geneve;
 pub mod keys;
-pub mod metrics;
-pub mod ping;
 pub mod policy;
-pub mod refusals;
 pub mod server;
 pub mod stun;
 pub mod table_policy;
+
+// The daemon (feature `relay`): sockets, tokio, metrics, reload.
+#[cfg(feature = "relay")]
+pub mod advertise;
+#[cfg(feature = "relay")]
+pub mod daemon;
+#[cfg(feature = "relay")]
+pub mod exclusive;
+#[cfg(feature = "relay")]
+pub mod health;
+#[cfg(feature = "relay")]
+pub mod metrics;
+#[cfg(feature = "relay")]
+pub mod ping;
+#[cfg(feature = "relay")]
+pub mod refusals;
+#[cfg(feature = "relay")]
+pub mod reload;

@@ -43,7 +43,6 @@ use crate::engine::table::{DecisionTable, NodeIx, RelayDecision, RelayReason};
 use crate::model::tailnet::{Tailnet, TailnetError};
 use crate::span::Span;
 use crate::validate::{validate_text, Options};
-use crate::vocab::RELAY_CAP;
 
 /// Why a [`TablePolicy`] cannot be built. The daemon never starts with, and
 /// never swaps in, a policy that fails here.
@@ -150,12 +149,7 @@ impl TablePolicy {
                 nodes.insert(key, ix);
             }
         }
-        let relay_grants = policy
-            .grants
-            .iter()
-            .filter(|g| g.app.iter().any(|(name, _)| name.value == RELAY_CAP))
-            .map(|g| g.span)
-            .collect();
+        let relay_grants = policy.relay_grants().map(|g| g.span).collect();
         Ok(Self {
             table,
             relay: relay_ix,
@@ -296,7 +290,7 @@ fn relay_view(policy: &crate::model::policy::Policy) -> crate::model::policy::Po
     let mut view = policy.clone();
     view.acls.clear();
     view.grants
-        .retain(|g| g.app.iter().any(|(name, _)| name.value == RELAY_CAP));
+        .retain(crate::model::policy::Grant::is_relay_grant);
     view.ssh.clear();
     view.tests.clear();
     view.ssh_tests.clear();

@@ -97,6 +97,23 @@ pub struct Grant {
     pub span: Span,
 }
 
+impl Grant {
+    /// Whether this is a relay grant: its `app` holds [`RELAY_CAP`](crate::vocab::RELAY_CAP). The one definition that
+    /// the lints, the relay's policy view and its explanations share.
+    pub fn is_relay_grant(&self) -> bool {
+        self.app
+            .iter()
+            .any(|(name, _)| name.value == crate::vocab::RELAY_CAP)
+    }
+}
+
+impl Policy {
+    /// The relay grants ([`Grant::is_relay_grant`]), in file order.
+    pub fn relay_grants(&self) -> impl Iterator<Item = &Grant> {
+        self.grants.iter().filter(|g| g.is_relay_grant())
+    }
+}
+
 /// The `autoApprovers` section.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AutoApprovers {
@@ -205,4 +222,30 @@ pub(crate) fn suggest_name<'a>(
         .filter(|(dist, k)| *dist <= 2.max(k.len() / 4))
         .min_by_key(|(dist, k)| (*dist, *k))
         .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_grants_are_the_grants_whose_app_holds_the_relay_cap_by_its_exact_name() {
+        let (policy, _) = parse_policy(
+            r#"{"grants": [
+                {"src": ["a@example.com"], "dst": ["tag:r"], "app": {"tailscale.com/cap/relay": []}},
+                {"src": ["b@example.com"], "dst": ["tag:r"], "app": {"tailscale.com/cap/relay-target": []}},
+                {"src": ["c@example.com"], "dst": ["tag:r"], "ip": ["*"]},
+                {"src": ["d@example.com"], "dst": ["tag:r"],
+                 "app": {"example.com/cap/x": [], "tailscale.com/cap/relay": []}},
+                {"src": ["e@example.com"], "dst": ["tag:r"], "app": {"Tailscale.com/cap/relay": []}}
+            ]}"#,
+        )
+        .unwrap();
+        let srcs: Vec<&str> = policy
+            .relay_grants()
+            .map(|g| g.src[0].value.as_str())
+            .collect();
+        assert_eq!(srcs, ["a@example.com", "d@example.com"]);
+        assert!(!policy.grants[1].is_relay_grant());
+    }
 }

@@ -15,7 +15,6 @@ use crate::model::names::Names;
 use crate::model::policy::{Policy, Str};
 use crate::model::selector;
 use crate::validate::options::Options;
-use crate::vocab::RELAY_CAP;
 use std::collections::HashSet;
 
 /// A lint rule: its code in the registry (which holds its name and summary) and the check.
@@ -139,12 +138,4 @@ pub(crate) fn references(p: &Policy) -> Vec<&str> {
         refs.extend(t.dst.iter().map(plain));
     }
     refs
-}
-
-/// Whether a policy has a relay grant, and which: grants whose `app` holds
-/// `tailscale.com/cap/relay`.
-pub(crate) fn relay_grants(p: &Policy) -> impl Iterator<Item = &crate::model::policy::Grant> {
-    p.grants
-        .iter()
-        .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
 }

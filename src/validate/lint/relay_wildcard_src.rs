@@ -9,7 +9,7 @@
 //! **Example:** `{"src": ["*"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}`
 //! warns; write `"src": ["autogroup:member"]`.
 
-use super::{relay_grants, Rule};
+use super::Rule;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 
@@ -17,7 +17,7 @@ use crate::diagnostic::Diagnostic;
 pub const RULE: Rule = Rule {
     code: codes::RELAY_WILDCARD_SRC,
     run: |cx, out| {
-        for g in relay_grants(cx.policy) {
+        for g in cx.policy.relay_grants() {
             for s in g.src.iter().filter(|s| s.trim() == "*") {
                 out.push(
                     Diagnostic::warning(

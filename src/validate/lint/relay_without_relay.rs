@@ -11,7 +11,7 @@
 //! `{"src": ["autogroup:member"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}`
 //! warns.
 
-use super::{relay_grants, Rule};
+use super::Rule;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::Policy;
@@ -25,7 +25,7 @@ pub const RULE: Rule = Rule {
         let (p, Some(tailnet)) = (cx.policy, cx.options.tailnet) else {
             return;
         };
-        for g in relay_grants(p) {
+        for g in p.relay_grants() {
             let any = g.dst.iter().any(|d| {
                 tailnet
                     .nodes

@@ -14,30 +14,32 @@
 //! trains where the kernel coalesces), hands them to the core one by one under
 //! a single lock, and sends consecutive forwards to one destination as one
 //! GSO send. The core is the same either way: datagram in, action out.
+//!
+//! Here: the options, the start ([`BoundRelay::bind`]), the tasks ([`BoundRelay::serve`]),
+//! the policy swap and revocation ([`RelayHandle::apply_policy`]) and maintenance. The
+//! sockets and the unbatched loop are in `socket`, batched I/O in `batch`, counting and
+//! logging in `accounting`.
 
-use std::fmt;
 use std::future::Future;
-use std::io::{self, IoSliceMut};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState, BATCH_SIZE};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::Interest;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use super::advertise::{self, Advertised};
 use super::disco::DiscoKey;
 use super::exclusive;
-use super::keys::{short_key, DiscoKeyPair};
-use super::metrics::{serve_http, Metrics, Transport};
-use super::policy::{AllocationPolicy, Denial, LoadedPolicy, SharedPolicy};
+use super::health::serve_http;
+use super::keys::DiscoKeyPair;
+use super::metrics::{Metrics, Transport};
+use super::policy::{LoadedPolicy, SharedPolicy};
 use super::refusals::RefusalLog;
-use super::server::{Action, ClosedEndpoint, DropReason, RelayServer, ReplyKind, ServerConfig};
+use super::server::{ClosedEndpoint, RelayServer, ServerConfig};
 
 /// How the daemon runs. Plain data: the CLI maps its flags onto it.
 #[derive(Debug, Clone)]
@@ -45,8 +47,8 @@ pub struct Options {
     /// UDP addresses to serve on, e.g. `0.0.0.0:7777` and `[::]:7777`.
     /// Port 0 picks a free port (shared by the sockets of one address). A
     /// wildcard address advertises the interface addresses
-    /// ([`advertise`](super::advertise)); a port another process holds
-    /// refuses the start ([`exclusive`](super::exclusive)).
+    /// ([`advertise`]); a port another process holds
+    /// refuses the start ([`exclusive`]).
     pub listen: Vec<SocketAddr>,
     /// Addresses advertised to clients before the bound ones (relays behind
     /// NAT or a load balancer), like Tailscale's
@@ -124,89 +126,14 @@ pub enum RelayError {
     NoPolicy,
 }
 
-/// A value shown in logs only when `log_addresses` is set.
-struct Redact<T>(T, bool);
+mod accounting;
+mod batch;
+mod socket;
 
-impl<T: fmt::Display> fmt::Display for Redact<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.1 {
-            self.0.fmt(f)
-        } else {
-            f.write_str("[redacted]")
-        }
-    }
-}
-
-/// The policy, timed for the decision-latency histogram.
-struct TimedPolicy<'a> {
-    inner: &'a dyn AllocationPolicy,
-    metrics: &'a Metrics,
-}
-
-impl AllocationPolicy for TimedPolicy<'_> {
-    fn authorize(&self, requester: &DiscoKey) -> Result<(), Denial> {
-        let start = Instant::now();
-        let decision = self.inner.authorize(requester);
-        self.metrics.decision(start.elapsed());
-        decision
-    }
-
-    fn knows(&self, key: &DiscoKey) -> bool {
-        self.inner.knows(key)
-    }
-}
-
-/// One UDP socket of the relay.
-struct RelaySocket {
-    io: UdpSocket,
-    /// Set for batched I/O (it turns GRO on, so then every receive on this
-    /// socket must go through it).
-    batch: Option<UdpSocketState>,
-}
-
-impl RelaySocket {
-    fn new(io: UdpSocket, batched: bool) -> Self {
-        let batch = if batched {
-            match UdpSocketState::new(UdpSockRef::from(&io)) {
-                Ok(state) => Some(state),
-                Err(e) => {
-                    tracing::warn!(error = %e, "batched I/O unavailable on a socket, one datagram per call");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        Self { io, batch }
-    }
-
-    /// How many datagrams one send may carry (GSO segments).
-    fn max_segments(&self) -> usize {
-        self.batch.as_ref().map_or(1, |s| s.max_gso_segments())
-    }
-
-    /// Sends `contents` to `to` without waiting: one datagram, or with
-    /// `segment` several of that size (the last may be shorter).
-    fn try_send(&self, to: SocketAddr, contents: &[u8], segment: Option<usize>) -> io::Result<()> {
-        match &self.batch {
-            Some(state) => self.io.try_io(Interest::WRITABLE, || {
-                let transmit = Transmit {
-                    destination: to,
-                    ecn: None,
-                    contents,
-                    segment_size: segment,
-                    src_ip: None,
-                };
-                state.try_send(UdpSockRef::from(&self.io), &transmit)
-            }),
-            None => self.io.try_send_to(contents, to).map(drop),
-        }
-    }
-}
-
-/// A socket of the relay: its family and index in that family's pool.
-#[derive(Debug, Clone, Copy)]
-struct SocketId(Transport, usize);
+pub use accounting::log_key;
+use accounting::{summarize_refusals, Redact};
+use batch::batched_loop;
+use socket::{bind_udp, socket_loop, RelaySocket, SocketId};
 
 /// A policy just applied, with the endpoints its revocation closed.
 type Applied = (Arc<LoadedPolicy>, Vec<ClosedEndpoint>);
@@ -556,361 +483,6 @@ async fn rediscover(shared: Arc<Shared>, advertise: Advertised) {
     }
 }
 
-fn bind_udp(addr: SocketAddr, buffer: Option<usize>) -> Result<UdpSocket, RelayError> {
-    let err = |e| RelayError::BindSocket(e, addr);
-    let socket =
-        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true).map_err(err)?;
-    }
-    #[cfg(unix)]
-    socket.set_reuse_port(true).map_err(err)?;
-    if let Some(size) = buffer {
-        socket.set_recv_buffer_size(size).map_err(err)?;
-        socket.set_send_buffer_size(size).map_err(err)?;
-    }
-    socket.set_nonblocking(true).map_err(err)?;
-    socket.bind(&addr.into()).map_err(err)?;
-    UdpSocket::from_std(socket.into()).map_err(err)
-}
-
-/// One datagram per system call: `recv_from`, then `send_to` what the core says.
-async fn socket_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId) {
-    let own_transport = id.0;
-    let metrics = &shared.metrics;
-    let mut buf = vec![0u8; 65_536];
-    let mut out = Vec::with_capacity(2048);
-    let mut handled = 0usize;
-    loop {
-        // As the batched loop yields after each batch, this one yields every batch's worth
-        // of datagrams, so a flood cannot keep other tasks from running.
-        handled = handled.wrapping_add(1);
-        if handled.is_multiple_of(BATCH_SIZE) {
-            tokio::task::yield_now().await;
-        }
-        let (n, src) = match socket.io.recv_from(&mut buf).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!(error = %e, "receive failed");
-                continue;
-            }
-        };
-        let packet = &buf[..n];
-        let (action, applied) = {
-            let mut core = shared.core();
-            let (loaded, applied) = shared.policy_for_decisions(&mut core);
-            let policy = TimedPolicy {
-                inner: &*loaded.policy,
-                metrics,
-            };
-            let action = core.handle(src, packet, Instant::now(), &policy, &mut out);
-            (action, applied)
-        };
-        if let Some((policy, closed)) = applied {
-            shared.report_applied(&policy, &closed);
-        }
-        match action {
-            Action::Forward(to) => {
-                let Some(out_socket) = shared.socket_for(&to, id).and_then(|i| shared.socket(i))
-                else {
-                    metrics.dropped("no_socket_for_family");
-                    continue;
-                };
-                match out_socket.try_send(to, packet, None) {
-                    Ok(()) => metrics.forwarded(own_transport, Transport::of(&to)).add(n),
-                    Err(e) => count_send_error(metrics, &e, 1),
-                }
-            }
-            Action::Reply(kind) => {
-                count_reply(&shared, kind, src);
-                if socket.try_send(src, &out, None).is_err() {
-                    metrics.dropped("send_queue_full");
-                }
-            }
-            other => account(&shared, other, src),
-        }
-    }
-}
-
-fn count_send_error(metrics: &Metrics, e: &io::Error, datagrams: usize) {
-    let reason = if e.kind() == io::ErrorKind::WouldBlock {
-        "send_queue_full"
-    } else {
-        "send_error"
-    };
-    for _ in 0..datagrams {
-        metrics.dropped(reason);
-    }
-}
-
-fn count_reply(shared: &Shared, kind: ReplyKind, src: SocketAddr) {
-    if let ReplyKind::Allocated { vni, new } = kind {
-        shared
-            .metrics
-            .allocation(if new { "allowed" } else { "existing" }, "");
-        tracing::info!(vni, new, client = %Redact(src, shared.log_addresses), "allocated");
-    }
-}
-
-/// Counts and logs an action that sends nothing.
-fn account(shared: &Shared, action: Action, src: SocketAddr) {
-    match action {
-        Action::Bound { vni, open } => {
-            tracing::debug!(vni, open, client = %Redact(src, shared.log_addresses), "leg bound");
-        }
-        Action::Drop(reason) => count_drop(shared, &reason, src),
-        Action::Forward(_) | Action::Reply(_) => {}
-    }
-}
-
-/// Bytes per receive slot: the largest UDP datagram, or the largest GRO train
-/// (at most 64 segments in one 64 KiB buffer).
-const SLOT: usize = 65_536;
-/// The most bytes one GSO send carries (an IP packet is at most 65,535 bytes
-/// with its headers).
-const MAX_GSO_BYTES: usize = 65_000;
-
-/// Consecutive forwards to one destination, back to back in
-/// [`Outbox::data`]: one GSO send of `count` datagrams of `segment` bytes
-/// (the last may be shorter).
-struct Run {
-    to: SocketAddr,
-    via: SocketId,
-    start: usize,
-    end: usize,
-    segment: usize,
-    count: usize,
-}
-
-/// What one received batch turns into: filled under the core's lock, sent
-/// and counted after it.
-#[derive(Default)]
-struct Outbox {
-    data: Vec<u8>,
-    runs: Vec<Run>,
-    replies: Vec<u8>,
-    /// Reply destination and end offset in `replies`.
-    reply_ends: Vec<(SocketAddr, usize)>,
-    /// Actions that send nothing, with their source.
-    quiet: Vec<(SocketAddr, Action)>,
-    /// Allocation replies to count, with their source.
-    replied: Vec<(SocketAddr, ReplyKind)>,
-    no_socket: usize,
-}
-
-impl Outbox {
-    fn clear(&mut self) {
-        self.data.clear();
-        self.runs.clear();
-        self.replies.clear();
-        self.reply_ends.clear();
-        self.quiet.clear();
-        self.replied.clear();
-        self.no_socket = 0;
-    }
-
-    /// Queues `datagram` for `to`, joining the previous run when one GSO send
-    /// can carry both.
-    fn forward(&mut self, to: SocketAddr, via: SocketId, max_segments: usize, datagram: &[u8]) {
-        let start = self.data.len();
-        self.data.extend_from_slice(datagram);
-        let len = datagram.len();
-        if let Some(run) = self.runs.last_mut() {
-            let all_full = run.end - run.start == run.segment * run.count;
-            if run.to == to
-                && run.end == start
-                && all_full
-                && len > 0
-                && len <= run.segment
-                && run.count < max_segments
-                && run.end - run.start + len <= MAX_GSO_BYTES
-            {
-                run.end += len;
-                run.count += 1;
-                return;
-            }
-        }
-        self.runs.push(Run {
-            to,
-            via,
-            start,
-            end: start + len,
-            segment: len,
-            count: 1,
-        });
-    }
-}
-
-/// Batched I/O: up to [`BATCH_SIZE`] datagrams per receive call, one core
-/// lock per batch, and one GSO send per run of forwards to one destination.
-async fn batched_loop(shared: Arc<Shared>, socket: Arc<RelaySocket>, id: SocketId) {
-    let Some(state) = socket.batch.as_ref() else {
-        return socket_loop(shared, socket, id).await;
-    };
-    let own_transport = id.0;
-    let metrics = &shared.metrics;
-    let mut bufs: Vec<Vec<u8>> = (0..BATCH_SIZE).map(|_| vec![0u8; SLOT]).collect();
-    let mut meta = vec![RecvMeta::default(); BATCH_SIZE];
-    let mut reply = Vec::with_capacity(2048);
-    let mut outbox = Outbox::default();
-    loop {
-        if let Err(e) = socket.io.readable().await {
-            tracing::debug!(error = %e, "receive failed");
-            continue;
-        }
-        let received = {
-            let mut slices: Vec<IoSliceMut<'_>> =
-                bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
-            socket.io.try_io(Interest::READABLE, || {
-                state.recv(UdpSockRef::from(&socket.io), &mut slices, &mut meta)
-            })
-        };
-        let n = match received {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => {
-                tracing::debug!(error = %e, "receive failed");
-                continue;
-            }
-        };
-        outbox.clear();
-        let applied = {
-            let mut core = shared.core();
-            let (loaded, applied) = shared.policy_for_decisions(&mut core);
-            let policy = TimedPolicy {
-                inner: &*loaded.policy,
-                metrics,
-            };
-            let now = Instant::now();
-            for (m, buf) in meta.iter().zip(&bufs).take(n) {
-                let filled = buf.get(..m.len).unwrap_or(buf);
-                let stride = if m.stride == 0 { m.len } else { m.stride }.max(1);
-                // One datagram, or a GRO train split at its stride (an empty
-                // datagram still goes to the core, to be counted).
-                let mut rest = filled;
-                loop {
-                    let (datagram, tail) = rest.split_at(stride.min(rest.len()));
-                    rest = tail;
-                    match core.handle(m.addr, datagram, now, &policy, &mut reply) {
-                        Action::Forward(to) => match shared.socket_for(&to, id) {
-                            Some(via) => {
-                                let max = shared.socket(via).map_or(1, RelaySocket::max_segments);
-                                outbox.forward(to, via, max, datagram);
-                            }
-                            None => outbox.no_socket += 1,
-                        },
-                        Action::Reply(kind) => {
-                            outbox.replies.extend_from_slice(&reply);
-                            outbox.reply_ends.push((m.addr, outbox.replies.len()));
-                            outbox.replied.push((m.addr, kind));
-                        }
-                        other => outbox.quiet.push((m.addr, other)),
-                    }
-                    if rest.is_empty() {
-                        break;
-                    }
-                }
-            }
-            applied
-        };
-        if let Some((policy, closed)) = applied {
-            shared.report_applied(&policy, &closed);
-        }
-        send_outbox(&shared, &socket, own_transport, &mut outbox);
-        // Under a flood the socket is always readable and the task would hold its worker
-        // for many batches (tokio's budget counts readiness, not work); yielding after
-        // each batch keeps the maintenance task, the reloads, the metrics server and the
-        // signal handlers running.
-        tokio::task::yield_now().await;
-    }
-}
-
-/// Sends a batch's forwards and replies, then counts and logs the rest.
-fn send_outbox(
-    shared: &Shared,
-    socket: &RelaySocket,
-    own_transport: Transport,
-    outbox: &mut Outbox,
-) {
-    let metrics = &shared.metrics;
-    for run in &outbox.runs {
-        let Some(via) = shared.socket(run.via) else {
-            continue;
-        };
-        let contents = outbox.data.get(run.start..run.end).unwrap_or_default();
-        let segment = (run.count > 1).then_some(run.segment);
-        match via.try_send(run.to, contents, segment) {
-            Ok(()) => metrics
-                .forwarded(own_transport, Transport::of(&run.to))
-                .add_many(run.count, contents.len()),
-            Err(e) => count_send_error(metrics, &e, run.count),
-        }
-    }
-    let mut start = 0;
-    for &(to, end) in &outbox.reply_ends {
-        let contents = outbox.replies.get(start..end).unwrap_or_default();
-        start = end;
-        if socket.try_send(to, contents, None).is_err() {
-            metrics.dropped("send_queue_full");
-        }
-    }
-    for _ in 0..outbox.no_socket {
-        metrics.dropped("no_socket_for_family");
-    }
-    for &(src, kind) in &outbox.replied {
-        count_reply(shared, kind, src);
-    }
-    for (src, action) in outbox.quiet.drain(..) {
-        account(shared, action, src);
-    }
-}
-
-fn count_drop(shared: &Shared, reason: &DropReason, src: SocketAddr) {
-    let metrics = &shared.metrics;
-    metrics.dropped(reason.label());
-    let refusal = match reason {
-        DropReason::Denied(denial) => ("denied", denial.label()),
-        DropReason::RateLimited | DropReason::TooManyEndpoints | DropReason::TooManyForNode => {
-            ("refused", reason.label())
-        }
-        _ => return,
-    };
-    let (result, label) = refusal;
-    metrics.allocation(result, label);
-    // Counted every time; logged the first time per client and reason in a summary period.
-    let first = shared
-        .refusals
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .record(src.ip(), result, label);
-    if !first {
-        return;
-    }
-    let client = Redact(src, shared.log_addresses);
-    if let DropReason::Denied(denial) = reason {
-        tracing::info!(%client, reason = %denial, "allocation denied (further refusals of this client for this reason are summarized)");
-    } else {
-        tracing::info!(%client, reason = label, "allocation refused (further refusals of this client for this reason are summarized)");
-    }
-}
-
-/// Logs the summary of refused allocations when its period is over.
-fn summarize_refusals(shared: &Shared, now: Instant) {
-    let summary = shared
-        .refusals
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .summary(now);
-    if let Some(s) = summary {
-        tracing::info!(
-            refusals = %s.counts_text(),
-            not_logged = s.unlogged,
-            period = ?s.period,
-            "allocation refusals in the last period"
-        );
-    }
-}
-
 async fn maintenance(shared: Arc<Shared>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -928,58 +500,5 @@ async fn maintenance(shared: Arc<Shared>, every: Duration) {
         if let Some((policy, closed)) = applied {
             shared.report_applied(&policy, &closed);
         }
-    }
-}
-
-/// A disco key for logs, redacted unless asked.
-pub fn log_key(key: &DiscoKey, show: bool) -> String {
-    Redact(short_key(key), show).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, reason = "test code")]
-    use super::*;
-
-    fn runs(sizes: &[usize], max_segments: usize) -> Vec<(u16, usize, usize)> {
-        let via = SocketId(Transport::udp4, 0);
-        let mut outbox = Outbox::default();
-        for (i, &len) in sizes.iter().enumerate() {
-            // Datagrams of 1000 bytes and up go to port 2, the others to port 1.
-            let port = if len >= 1000 { 2 } else { 1 };
-            let to = SocketAddr::from(([127, 0, 0, 1], port));
-            outbox.forward(to, via, max_segments, &vec![i as u8; len]);
-        }
-        assert_eq!(outbox.data.len(), sizes.iter().sum::<usize>());
-        outbox
-            .runs
-            .iter()
-            .map(|r| {
-                assert_eq!(r.end - r.start, outbox.data[r.start..r.end].len());
-                (r.to.port(), r.segment, r.count)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn forwards_join_a_gso_run_only_when_one_send_can_carry_them() {
-        // Equal sizes join; a shorter one ends the run; a longer one starts a new one.
-        assert_eq!(
-            runs(&[100, 100, 100, 50, 100, 200, 200], 64),
-            vec![(1, 100, 4), (1, 100, 1), (1, 200, 2)]
-        );
-        // Another destination starts a new run.
-        assert_eq!(
-            runs(&[1200, 100, 1200, 1200], 64),
-            vec![(2, 1200, 1), (1, 100, 1), (2, 1200, 2)]
-        );
-        // The kernel's segment limit, and the 65,000-byte cap.
-        assert_eq!(
-            runs(&[100; 5], 2),
-            vec![(1, 100, 2), (1, 100, 2), (1, 100, 1)]
-        );
-        assert_eq!(runs(&[1200; 60], 64), vec![(2, 1200, 54), (2, 1200, 6)]);
-        // Without GSO every datagram is its own send.
-        assert_eq!(runs(&[100; 3], 1), vec![(1, 100, 1); 3]);
     }
 }
