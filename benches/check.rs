@@ -1,7 +1,8 @@
 //! Parse + check speed on a generated policy of about 2,000 lines, against a baseline of
 //! plain JSON parsing (`serde_json`) of the same text measured in the same run; and the cost
 //! of `check` and of every output format for 3,000 and 30,000 findings, with the scaling
-//! ratio of each against its 3,000 baseline printed at the end (linear is 10).
+//! ratio of each against its 3,000 baseline printed at the end (linear is 10) when really
+//! benchmarking (`cargo bench`; never under `cargo test`).
 //!
 //! `cargo bench --bench check -- --warm-up-time 1 --measurement-time 2 findings`
 
@@ -11,6 +12,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use tailgrant::report::{self, FileReport, Format};
 use tailgrant::validate::{check_text, Options};
+
+#[path = "common/mode.rs"]
+mod mode;
 
 /// A realistic policy laid out as `tailgrant fmt` writes it (one member per line): groups,
 /// tags, hosts, grants (relay grants among them), ACLs and SSH rules; about `lines` lines.
@@ -210,5 +214,7 @@ fn main() {
     let started = std::time::SystemTime::now();
     benches();
     Criterion::default().configure_from_args().final_summary();
-    print_ratios(started);
+    if mode::benchmarking() {
+        print_ratios(started);
+    }
 }

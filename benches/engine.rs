@@ -1,23 +1,23 @@
-//! The grant engine at scale, side by side with Cedar and Rego (regorus).
+//! The grant engine at scale.
 //!
 //! Generated tailnets: a tenth of the nodes are relays (`tag:relay`), the others spread over
 //! 100 tag groups. `g` grants: half are relay grants (`tag:gK` -> `tag:relay`, capability
 //! `tailscale.com/cap/relay`), half port grants between groups (`tcp:N`).
 //!
-//! For each size this prints the table build time (parse excluded; compile + index), the
-//! table size in bytes, and the median latency of a relay decision in tailgrant
-//! (`allows_allocation`, the relay's hot path; `+why`: `may_allocate`, which also returns
-//! the reason and the grants), in Cedar (`is_authorized`, one `permit` per relay grant) and in regorus
-//! (one Rego rule per relay grant), with the ratios; criterion then measures `may_allocate`
-//! and `allows` in detail.
+//! When really benchmarking (`cargo bench`, which passes `--bench`), this prints for each size
+//! the table build time (parse excluded; compile + index), the table size in bytes, and the
+//! median latency of a relay decision (`allows_allocation`, the relay's hot path; `+why`:
+//! `may_allocate`, which also returns the reason and the grants) and of a port question
+//! (`allows`); criterion then measures `may_allocate` and `allows` in detail. Under
+//! `cargo test` criterion runs each benchmark once and nothing is printed.
 //!
 //! ```text
 //! cargo bench --bench engine                          # 1k and 10k nodes, 100/1k/10k grants
 //! TG_BENCH_NODES=1000,10000,100000 cargo bench --bench engine   # add 100k nodes
 //! TG_BENCH_GRANTS=100,2000 cargo bench --bench engine           # choose the grant counts
 //! ```
-//! Regorus is skipped above 1000 grants unless `TG_BENCH_REGO_ALL=1` (one evaluation walks
-//! every rule: milliseconds each).
+//! The same relay decisions in Cedar and regorus: `cargo bench -p tailgrant-peer-bench`
+//! (`benches/peers`).
 
 #![allow(
     clippy::unwrap_used,
@@ -30,7 +30,6 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::net::IpAddr;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 use tailgrant::engine::table::DecisionTable;
 use tailgrant::model::policy::parse_policy;
@@ -38,50 +37,11 @@ use tailgrant::model::policy::parse_policy;
 #[path = "common/generated.rs"]
 mod generated;
 
-use generated::{addr, policy, relay_src, sizes, tag_of, tailnet};
+#[path = "common/mode.rs"]
+mod mode;
 
-/// The same relay grants in Cedar: one `permit` each.
-fn cedar_policies(g: usize) -> cedar_policy::PolicySet {
-    let mut text = String::new();
-    for i in (0..g).step_by(2) {
-        text.push_str(&format!(
-            "permit(principal in Tag::\"g{}\", action == Action::\"allocate\", resource in Tag::\"relay\");\n",
-            relay_src(i)
-        ));
-    }
-    cedar_policy::PolicySet::from_str(&text).unwrap()
-}
-
-fn cedar_entities(names: &[(usize, &str)]) -> cedar_policy::Entities {
-    let json: Vec<serde_json::Value> = names
-        .iter()
-        .map(|(i, _)| {
-            let tag = tag_of(*i);
-            serde_json::json!({
-                "uid": {"type": "Node", "id": format!("n{i}")},
-                "attrs": {},
-                "parents": [{"type": "Tag", "id": tag.trim_start_matches("tag:")}],
-            })
-        })
-        .collect();
-    cedar_policy::Entities::from_json_value(serde_json::Value::Array(json), None).unwrap()
-}
-
-/// The same relay grants in Rego: one rule each.
-fn rego_engine(g: usize) -> regorus::Engine {
-    let mut text = String::from("package relay\nimport rego.v1\ndefault allow := false\n");
-    for i in (0..g).step_by(2) {
-        text.push_str(&format!(
-            "allow if {{\n  \"tag:g{}\" in input.src_tags\n  \"tag:relay\" in input.relay_tags\n}}\n",
-            relay_src(i)
-        ));
-    }
-    let mut engine = regorus::Engine::new();
-    engine
-        .add_policy("relay.rego".to_string(), text)
-        .expect("rego policy");
-    engine
-}
+use generated::{addr, policy, sizes, tailnet};
+use mode::benchmarking;
 
 /// Median time per call: 15 batches, each long enough to be measured.
 fn median(mut f: impl FnMut() -> bool) -> Duration {
@@ -114,21 +74,13 @@ fn ns(d: Duration) -> f64 {
 }
 
 fn engine(c: &mut Criterion) {
-    let rego_all = std::env::var("TG_BENCH_REGO_ALL").is_ok();
-    println!(
-        "\n{:>7} {:>6} {:>10} {:>11} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8} {:>9}",
-        "nodes",
-        "grants",
-        "build ms",
-        "table B",
-        "alloc ns",
-        "+why ns",
-        "allows ns",
-        "cedar ns",
-        "rego ns",
-        "xcedar",
-        "xrego"
-    );
+    let print = benchmarking();
+    if print {
+        println!(
+            "\n{:>7} {:>6} {:>10} {:>11} {:>9} {:>9} {:>9}",
+            "nodes", "grants", "build ms", "table B", "alloc ns", "+why ns", "allows ns",
+        );
+    }
     for n in sizes("TG_BENCH_NODES", &[1000, 10000]) {
         let t = tailnet(n);
         for g in sizes("TG_BENCH_GRANTS", &[100, 1000, 10000]) {
@@ -136,62 +88,25 @@ fn engine(c: &mut Criterion) {
             let start = Instant::now();
             let table = DecisionTable::build(&p, &t);
             let build = start.elapsed();
-            let bytes = table.to_bytes().len();
             // n2 is in group g2, which relay grants name; n0 is a relay.
             let (relay, req) = (table.node("n0").unwrap(), table.node("n2").unwrap());
             assert!(table.allows_allocation(req, relay));
-            let alloc = median(|| table.allows_allocation(black_box(req), black_box(relay)));
-            let explained = median(|| table.may_allocate(black_box(req), black_box(relay)).allowed);
             let src: IpAddr = addr(1).parse().unwrap();
             let dst = table.node("n3").unwrap();
-            let allows = median(|| table.allows(black_box(src), black_box(dst), 6, 443));
-
-            let policies = cedar_policies(g);
-            let entities = cedar_entities(&[(2, "n2"), (0, "n0")]);
-            let request = cedar_policy::Request::new(
-                cedar_policy::EntityUid::from_str(r#"Node::"n2""#).unwrap(),
-                cedar_policy::EntityUid::from_str(r#"Action::"allocate""#).unwrap(),
-                cedar_policy::EntityUid::from_str(r#"Node::"n0""#).unwrap(),
-                cedar_policy::Context::empty(),
-                None,
-            )
-            .unwrap();
-            let authorizer = cedar_policy::Authorizer::new();
-            let cedar_allows = || {
-                authorizer
-                    .is_authorized(&request, &policies, &entities)
-                    .decision()
-                    == cedar_policy::Decision::Allow
-            };
-            assert!(cedar_allows());
-            let cedar = median(cedar_allows);
-
-            let rego = (rego_all || g <= 1000).then(|| {
-                let mut engine = rego_engine(g);
-                let input = regorus::Value::from_json_str(
-                    r#"{"src_tags": ["tag:g2"], "relay_tags": ["tag:relay"]}"#,
-                )
-                .unwrap();
-                engine.set_input(input);
-                let mut ask = || {
-                    engine
-                        .eval_rule("data.relay.allow".to_string())
-                        .is_ok_and(|v| v == regorus::Value::from(true))
-                };
-                assert!(ask());
-                median(ask)
-            });
-            println!(
-                "{n:>7} {g:>6} {:>10.1} {bytes:>11} {:>9.1} {:>9.1} {:>9.1} {:>10.0} {:>12} {:>8.0} {:>9}",
-                build.as_secs_f64() * 1e3,
-                ns(alloc),
-                ns(explained),
-                ns(allows),
-                ns(cedar),
-                rego.map_or("-".to_string(), |r| format!("{:.0}", ns(r))),
-                ns(cedar) / ns(alloc),
-                rego.map_or("-".to_string(), |r| format!("{:.0}", ns(r) / ns(alloc))),
-            );
+            if print {
+                let bytes = table.to_bytes().len();
+                let alloc = median(|| table.allows_allocation(black_box(req), black_box(relay)));
+                let explained =
+                    median(|| table.may_allocate(black_box(req), black_box(relay)).allowed);
+                let allows = median(|| table.allows(black_box(src), black_box(dst), 6, 443));
+                println!(
+                    "{n:>7} {g:>6} {:>10.1} {bytes:>11} {:>9.1} {:>9.1} {:>9.1}",
+                    build.as_secs_f64() * 1e3,
+                    ns(alloc),
+                    ns(explained),
+                    ns(allows),
+                );
+            }
 
             let mut group = c.benchmark_group(format!("nodes{n}_grants{g}"));
             group

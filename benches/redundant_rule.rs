@@ -1,6 +1,7 @@
 //! The redundant-rule lint (TG1005) on 3,000 and 30,000 grants that share one destination,
 //! and the scaling ratio of the two measured in the same run (linear is 10; the all-pairs
-//! comparison it replaces is 100).
+//! comparison it replaces is 100), printed when really benchmarking (`cargo bench`; never
+//! under `cargo test`).
 //!
 //! `cargo bench --bench redundant_rule -- --warm-up-time 1 --measurement-time 2`
 
@@ -18,6 +19,9 @@ use tailgrant::model::names::Names;
 use tailgrant::model::policy::Policy;
 use tailgrant::validate::lint::{Context, RULES};
 use tailgrant::validate::Options;
+
+#[path = "common/mode.rs"]
+mod mode;
 
 /// `n` grants towards `tag:web`, each from its own user, on one of four ports, and one in a
 /// hundred repeating an earlier one (so the lint has findings to report).
@@ -76,13 +80,15 @@ fn bench(c: &mut Criterion) {
     let large = policy(30_000);
     assert_eq!(redundant(&small), 30, "findings in the 3k policy");
     assert_eq!(redundant(&large), 300, "findings in the 30k policy");
-    let (t_small, t_large) = (median(&small), median(&large));
-    println!(
-        "TG1005 3k grants {:.2} ms, 30k grants {:.2} ms: ratio {:.1} (linear is 10)",
-        t_small.as_secs_f64() * 1e3,
-        t_large.as_secs_f64() * 1e3,
-        t_large.as_secs_f64() / t_small.as_secs_f64()
-    );
+    if mode::benchmarking() {
+        let (t_small, t_large) = (median(&small), median(&large));
+        println!(
+            "TG1005 3k grants {:.2} ms, 30k grants {:.2} ms: ratio {:.1} (linear is 10)",
+            t_small.as_secs_f64() * 1e3,
+            t_large.as_secs_f64() * 1e3,
+            t_large.as_secs_f64() / t_small.as_secs_f64()
+        );
+    }
     let mut group = c.benchmark_group("redundant_rule_shared_destination");
     for (n, p) in [(3_000, &small), (30_000, &large)] {
         group.bench_with_input(BenchmarkId::from_parameter(n), p, |b, p| {

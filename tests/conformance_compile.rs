@@ -9,6 +9,8 @@
 
 #[path = "common/capture.rs"]
 mod capture;
+#[path = "common/corpus.rs"]
+mod corpus;
 
 use capture::{check_case, tailnet_of, Agreement, Tally};
 use serde_json::Value;
@@ -17,9 +19,8 @@ use std::path::{Path, PathBuf};
 use tailgrant::model::policy::parse_policy;
 use tailgrant::validate::policy_tests::run_tests;
 
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
-    dir.is_dir().then_some(dir)
+fn conformance() -> Option<PathBuf> {
+    corpus::shared("conformance")
 }
 
 fn threshold(key: &str) -> f64 {
@@ -34,8 +35,7 @@ fn threshold(key: &str) -> f64 {
 
 #[test]
 fn compiled_filters_and_capmaps_match_the_captures() {
-    let Some(dir) = corpus() else {
-        println!("note: ../shared/conformance is absent; conformance comparison skipped");
+    let Some(dir) = conformance() else {
         return;
     };
     let only = std::env::var("CASE").ok();
@@ -133,8 +133,7 @@ fn compiled_filters_and_capmaps_match_the_captures() {
 /// pass, cases rejected with `test(s) failed` (or an `sshTests` message) must fail with it.
 #[test]
 fn policy_test_verdicts_match_the_control_plane() {
-    let Some(dir) = corpus() else {
-        println!("note: ../shared/conformance is absent; policy test verdicts skipped");
+    let Some(dir) = conformance() else {
         return;
     };
     let (mut cases, mut agree) = (0usize, 0usize);

@@ -12,6 +12,9 @@
 use std::path::{Path, PathBuf};
 use tailgrant::{syntax::fmt, syntax::hujson};
 
+#[path = "common/corpus.rs"]
+mod corpus;
+
 /// Every comment of `text`, sorted, each without whitespace: the formatter re-indents
 /// comments, trims their line ends and turns CRs into spaces or line feeds, as hujson does.
 fn comments(text: &str) -> Vec<String> {
@@ -94,11 +97,9 @@ fn report(what: &str, t: &Tally) {
 
 #[test]
 fn conformance_corpus() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
-    if !root.is_dir() {
-        eprintln!("skipped: {} is absent", root.display());
+    let Some(root) = corpus::shared("conformance") else {
         return;
-    }
+    };
     let mut tally = Tally::default();
     for suite in files(&root, "json", true) {
         let case: serde_json::Value =
@@ -114,11 +115,9 @@ fn conformance_corpus() {
 
 #[test]
 fn realworld_policies() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld");
-    if !root.is_dir() {
-        eprintln!("skipped: {} is absent", root.display());
+    let Some(root) = corpus::shared("realworld") else {
         return;
-    }
+    };
     let mut tally = Tally::default();
     for path in files(&root, "hujson", false) {
         let text = std::fs::read_to_string(&path).unwrap();

@@ -5,6 +5,9 @@
 use proptest::prelude::*;
 use tailgrant::validate::{check_text, Options};
 
+#[path = "common/corpus.rs"]
+mod corpus;
+
 fn assert_spans_inside(text: &str) {
     let report = check_text(text, &Options::default());
     for d in report.findings.all() {
@@ -109,11 +112,10 @@ proptest! {
 
 #[test]
 fn real_world_policies_are_handled() {
-    let dir = std::path::Path::new("../shared/realworld");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        eprintln!("skipped: {} not found", dir.display());
+    let Some(dir) = corpus::shared("realworld") else {
         return;
     };
+    let entries = std::fs::read_dir(dir).unwrap();
     let mut checked = 0;
     for entry in entries {
         let path = entry.unwrap().path();

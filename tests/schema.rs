@@ -8,9 +8,12 @@
 
 use jsonschema::Validator;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tailgrant::tools::schema::policy_schema;
 use tailgrant::vocab::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
+
+#[path = "common/corpus.rs"]
+mod corpus;
 
 const COMMITTED: &str = "schema/policy.schema.json";
 
@@ -60,14 +63,10 @@ fn schema_is_valid_draft_2020_12() {
 /// Every policy the control plane accepted (HTTP 200) in `../shared/conformance`.
 #[test]
 fn accepted_conformance_policies_validate() {
-    let root = Path::new("../shared/conformance");
-    let Ok(suites) = std::fs::read_dir(root) else {
-        println!(
-            "note: {} not found, conformance policies skipped",
-            root.display()
-        );
+    let Some(root) = corpus::shared("conformance") else {
         return;
     };
+    let suites = std::fs::read_dir(&root).unwrap();
     let v = validator();
     let mut failures = Vec::new();
     let mut checked = 0;

@@ -1,6 +1,6 @@
 //! The typed policy: every section of a tailnet policy file, each value with its span.
 //!
-//! [`Policy::from_node`] turns the HuJSON tree into this form, reporting unknown keys and
+//! [`from_node`] turns the HuJSON tree into this form, reporting unknown keys and
 //! values of the wrong shape. Semantic rules (selectors, tags, ports...) are checked later by
 //! [`crate::validate::check`](mod@crate::validate::check).
 

@@ -47,8 +47,8 @@ pub struct Options {
     /// UDP addresses to serve on, e.g. `0.0.0.0:7777` and `[::]:7777`.
     /// Port 0 picks a free port (shared by the sockets of one address). A
     /// wildcard address advertises the interface addresses
-    /// ([`advertise`]); a port another process holds
-    /// refuses the start ([`exclusive`]).
+    /// ([`advertise`]); a port another process holds refuses the start
+    /// ([`exclusive`]).
     pub listen: Vec<SocketAddr>,
     /// Addresses advertised to clients before the bound ones (relays behind
     /// NAT or a load balancer), like Tailscale's

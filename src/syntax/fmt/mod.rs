@@ -1,7 +1,7 @@
 //! `tailgrant fmt`: HuJSON formatted byte for byte as tailscale/hujson's `Format` formats
 //! it (the formatter behind `hujsonfmt` and Tailscale's own tooling).
 //!
-//! The rules, in short (each pass is described in [`layout`]'s source):
+//! The rules, in short (each pass is described in the source of its `layout` module):
 //! - tabs for indentation; an object or array is on one line unless a line break stood
 //!   after its opening bracket or a comma or before its closing bracket, or a line of it
 //!   would be wider than 80 bytes, and then it has one entry per line and a trailing comma
@@ -12,7 +12,7 @@
 //!   `"A"`); numbers and other strings are copied as written;
 //! - the output ends with exactly one newline.
 //!
-//! Before returning, [`format`] parses its output again with the same parser as
+//! Before returning, [`format()`] parses its output again with the same parser as
 //! `tailgrant check` (the grammar Tailscale's control plane uses) and compares the values;
 //! a result that would mean something else is refused with an error, never returned.
 //!

@@ -2,7 +2,7 @@
 //! Tailscale's control plane parses it, into a tree whose every key and value keeps its
 //! byte span.
 //!
-//! The lexer and parser are written by hand (in [`syntax`]) from tailscale/hujson's
+//! The lexer and parser are written by hand (in its `syntax` module) from tailscale/hujson's
 //! `parse.go`, because no Rust crate implements hujson's grammar: JSONC and JSON5 parsers
 //! treat other characters as whitespace (form feed, U+00A0, U+2028...), end a `//` comment
 //! at a lone CR, accept a `//` comment at the end of the input without a line feed, or

@@ -45,7 +45,7 @@ pub struct Context<'p> {
     pub names: &'p Names<'p>,
     /// The check's options (the tailnet, when given).
     pub options: &'p Options<'p>,
-    /// Every selector the policy refers to (see [`references`]).
+    /// Every selector the policy refers to (collected once by the lint runner).
     pub references: HashSet<&'p str>,
 }
 
