@@ -698,7 +698,6 @@ impl DecisionTable {
                 })
             })
             .collect();
-        drop(by_members);
         let routes = route_maps(
             &nodes_ix,
             &parts,
