@@ -439,6 +439,9 @@ mod tests {
         .unwrap();
         let failures = run_tests(&policy, &tailnet);
         assert_eq!(failures.len(), 1, "{failures:#?}");
-        assert!(failures[0].reason.contains("cannot be tested"), "{failures:#?}");
+        assert!(
+            failures[0].reason.contains("cannot be tested"),
+            "{failures:#?}"
+        );
     }
 }

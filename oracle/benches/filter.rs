@@ -3,7 +3,8 @@
 //! same compiled rules.
 //!
 //! Generated tailnets of `n` nodes in 100 tag groups (`tag:gK`), `g` port grants (grant `i`:
-//! `tag:g(i mod 100)` to `tag:g((7i + 3) mod 100)` on `tcp:(1000 + i)`). tailscale-rs gets
+//! `tag:g((i / 100) mod 100)` to `tag:g(i mod 100)` on `tcp:(1000 + i)`, so a node's filter
+//! has `g / 100` rules with different sources). tailscale-rs gets
 //! the filter that tailgrant compiles for one destination node; both are asked the same
 //! allowed question (a source in a granting group, on the granted port) and the same denied
 //! one (the same source on port 999, which no grant opens). `g = 0` is the empty filter.
@@ -60,7 +61,11 @@ fn tailnet(n: usize) -> Tailnet {
 }
 
 fn dst_group(i: usize) -> usize {
-    (7 * i + 3) % GROUPS
+    i % GROUPS
+}
+
+fn src_group(i: usize) -> usize {
+    (i / GROUPS) % GROUPS
 }
 
 fn policy(g: usize) -> String {
@@ -68,7 +73,7 @@ fn policy(g: usize) -> String {
         .map(|i| {
             format!(
                 r#"{{"src": ["tag:g{}"], "dst": ["tag:g{}"], "ip": ["tcp:{}"]}}"#,
-                i % GROUPS,
+                src_group(i),
                 dst_group(i),
                 1000 + i
             )
@@ -120,20 +125,25 @@ struct Setup {
     filter: NodeFilter,
     allowed: Option<Question>,
     denied: Question,
+    /// Time of `DecisionTable::build`.
+    build: Duration,
 }
 
 fn setup(n: usize, g: usize) -> Setup {
     let tailnet = tailnet(n);
     let (policy, _) = parse_policy(&policy(g)).unwrap();
+    let start = Instant::now();
     let table = DecisionTable::build(&policy, &tailnet);
+    let build = start.elapsed();
     let compiled = compile_filters(&policy, &tailnet);
-    // The destination: node 3 (group 3), which grant 0 reaches.
+    // The destination: node 3 (group 3).
     let dst_name = "n3";
     let wire = serde_json::to_string(&compiled.nodes[dst_name].packet_filter_rules).unwrap();
     let filter = NodeFilter::new(ts_rules(&wire).unwrap());
     let dst = addr(3);
-    let allowed = (0..g).find(|i| dst_group(*i) == 3).map(|i| Question {
-        src: addr(i % GROUPS),
+    // The last grant to group 3: the rule the filters meet last, if they scan.
+    let allowed = (0..g).rev().find(|i| dst_group(*i) == 3).map(|i| Question {
+        src: addr(src_group(i)),
         dst,
         proto: TCP,
         port: u16::try_from(1000 + i).unwrap(),
@@ -158,13 +168,15 @@ fn setup(n: usize, g: usize) -> Setup {
         filter,
         allowed,
         denied,
+        build,
     }
 }
 
 fn filter(c: &mut Criterion) {
     println!(
-        "{:>14} {:>9} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7}",
+        "{:>14} {:>9} {:>6} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7}",
         "nodes x grants",
+        "build ms",
         "rules",
         "table allow",
         "ts-rs allow",
@@ -202,8 +214,9 @@ fn filter(c: &mut Criterion) {
             None => format!("{:>12} {:>12} {:>7}", "-", "-", "-"),
         };
         println!(
-            "{:>14} {:>9} {} {}",
+            "{:>14} {:>9.1} {:>6} {} {}",
             format!("{n}x{g}"),
+            s.build.as_secs_f64() * 1e3,
             s.filter.rules.len(),
             cell(allow),
             cell(Some(deny))
