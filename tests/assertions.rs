@@ -110,3 +110,21 @@ fn a_malformed_file_is_one_diagnostic_at_the_assertion() {
         assert!(err.message.contains(what), "{bad}: {}", err.message);
     }
 }
+
+/// ICMP is open wherever any port is, as in Go's filter (`runIn4`/`runIn6` in
+/// `wgengine/filter/filter.go`: "If any port is open to an IP, allow ICMP to it"): members
+/// reach the web servers on `tcp:443`, so they may ping them; CI runners reach nothing there.
+#[test]
+fn icmp_assertions_follow_go_s_filter() {
+    let (text, tailnet) = setup();
+    let (policy, _) = parse_policy(&text).unwrap();
+    let sidecar = r#"[
+        {"src": "autogroup:member", "dst": "tag:web", "port": "icmp", "expect": "allow"},
+        {"src": "tag:ci", "dst": "tag:web", "port": "icmp", "expect": "deny"},
+    ]"#;
+    let failures = run_assertions(&policy, &tailnet, sidecar).unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+    let wrong = r#"[{"src": "tag:ci", "dst": "tag:web", "port": "icmp", "expect": "allow"}]"#;
+    let failures = run_assertions(&policy, &tailnet, wrong).unwrap();
+    assert_eq!(failures.len(), 2, "both CI runners: {failures:#?}");
+}

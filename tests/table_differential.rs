@@ -278,3 +278,71 @@ fn route_addresses_follow_the_rules_for_their_destination() {
     assert!(table.is_route_addr(ip("10.1.9.9")));
     assert_eq!(table.node_for_addr(ip("10.1.9.9")), table.node("n0"));
 }
+
+/// Go's filter accepts an ICMP echo request to an address when any rule opens any port of
+/// any protocol to it from the sender (`runIn4`/`runIn6` in `wgengine/filter/filter.go`:
+/// "If any port is open to an IP, allow ICMP to it"; `matchIPsOnly` in
+/// `wgengine/filter/match.go` checks neither protocol nor port).
+#[test]
+fn icmp_is_open_wherever_any_port_is_as_in_go() {
+    // n0: tag:relay, n1: tag:ci, n2: tag:web.
+    let t = tailnet(&[
+        (0, None, false, None),
+        (1, None, false, None),
+        (2, None, false, None),
+    ]);
+    let text = r#"{"grants": [
+        {"src": ["tag:ci"], "dst": ["tag:relay"], "ip": ["tcp:22"]},
+        {"src": ["tag:relay"], "dst": ["tag:web"], "ip": ["udp:53"]},
+        {"src": ["tag:web"], "dst": ["tag:ci"], "app": {"example.com/cap/x": []}}],
+        "tagOwners": {"tag:relay": [], "tag:ci": [], "tag:web": []}}"#;
+    let (policy, _) = parse_policy(text).unwrap();
+    let table = DecisionTable::build(&policy, &t);
+    let reference = Reference::new(&policy, &t);
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let (relay, ci, web) = (ip("100.64.0.1"), ip("100.64.0.2"), ip("100.64.0.3"));
+    let (relay6, web6) = (ip("fd7a:115c:a1e0::1"), ip("fd7a:115c:a1e0::3"));
+    // Through a TCP-only rule and a UDP-only rule, on both families.
+    assert!(table.allows_addr(ci, relay, 1, 0));
+    assert!(table.allows_addr(ci, relay6, 58, 0));
+    assert!(table.allows_addr(relay, web, 1, 7));
+    assert!(table.allows_addr(relay6, web6, 58, 0));
+    assert!(table.allows(ci, table.node("n0").unwrap(), 1, 0));
+    assert!(reference.allows(ci, "n0", 1, 0));
+    // Not the other way, and not through a capability grant alone.
+    assert!(!table.allows_addr(relay, ci, 1, 0));
+    assert!(!table.allows_addr(web, ci, 1, 0));
+    assert!(!reference.allows(web, "n1", 1, 0));
+}
+
+#[test]
+fn a_rule_to_a_nodes_ipv4_address_does_not_open_its_ipv6_address() {
+    // Go's filter matches the destination address (`matches.match`,
+    // `wgengine/filter/match.go`): a grant to `100.64.0.0/30` opens no IPv6 address.
+    let t = tailnet(&[(0, None, false, None), (1, None, false, None)]);
+    let text = r#"{"grants": [{"src": ["tag:ci"], "dst": ["100.64.0.0/30"], "ip": ["*"]}],
+        "tagOwners": {"tag:relay": [], "tag:ci": []}}"#;
+    let (policy, _) = parse_policy(text).unwrap();
+    let table = DecisionTable::build(&policy, &t);
+    let table = DecisionTable::from_bytes(&table.to_bytes()).unwrap();
+    let reference = Reference::new(&policy, &t);
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let ci = ip("100.64.0.2");
+    for (dst, open) in [("100.64.0.1", true), ("fd7a:115c:a1e0::1", false)] {
+        let dst = ip(dst);
+        for proto in [6, 17] {
+            assert_eq!(
+                table.allows_addr(ci, dst, proto, 443),
+                open,
+                "{dst} {proto}"
+            );
+            assert_eq!(
+                reference.allows_addr(ci, dst, proto, 443),
+                open,
+                "{dst} {proto}"
+            );
+        }
+        let icmp = if dst.is_ipv4() { 1 } else { 58 };
+        assert_eq!(table.allows_addr(ci, dst, icmp, 0), open, "{dst} icmp");
+    }
+}

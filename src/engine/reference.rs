@@ -19,6 +19,10 @@ pub struct Reference<'t> {
 
 /// Whether `rule` lets `src` reach, on `proto`/`port`, a destination that `dst_covered`
 /// accepts (`*` always does).
+///
+/// ICMP (1, 58) is Go's `matchIPsOnly` (`wgengine/filter/match.go`, called for ICMP by
+/// `runIn4`/`runIn6` in `wgengine/filter/filter.go`): the sources and a destination must
+/// hold the addresses; the rule's protocols and ports are not looked at.
 fn rule_allows(
     rule: &crate::engine::compile::FilterRule,
     src: IpAddr,
@@ -26,6 +30,13 @@ fn rule_allows(
     port: u16,
     dst_covered: impl Fn(&str) -> bool,
 ) -> bool {
+    if matches!(proto, 1 | 58) {
+        return rule.src_ips.iter().any(|s| covers(s, src))
+            && rule
+                .dst_ports
+                .iter()
+                .any(|d| d.ip == "*" || dst_covered(&d.ip));
+    }
     let proto_ok = if rule.ip_proto.is_empty() {
         matches!(proto, 1 | 6 | 17 | 58)
     } else {
@@ -123,14 +134,13 @@ impl<'t> Reference<'t> {
         best.map(|(n, _)| (n, false))
     }
 
-    /// Whether `src` may reach address `dst` on `proto`/`port`: a node's own address as
-    /// [`Reference::allows`]; an address in a subnet route by the router's rules whose
-    /// destination covers it.
+    /// Whether `src` may reach address `dst` on `proto`/`port`, by the rules of the node that
+    /// receives it (the node with that address, or the router of the subnet route holding
+    /// it) whose destination holds `dst`.
     pub fn allows_addr(&self, src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> bool {
         match self.target(dst) {
             None => false,
-            Some((node, true)) => self.allows(src, node, proto, port),
-            Some((router, false)) => self.compiled.nodes.get(router).is_some_and(|out| {
+            Some((node, _)) => self.compiled.nodes.get(node).is_some_and(|out| {
                 out.packet_filter_rules
                     .iter()
                     .any(|rule| rule_allows(rule, src, proto, port, |ip| covers(ip, dst)))

@@ -336,4 +336,21 @@ mod tests {
         assert!(!no.allowed);
         assert!(explain(&p, &t, &table, "nowhere", "relay", &Question::Any).is_err());
     }
+
+    /// ICMP is open wherever any port is, as in Go's filter (`runIn4`/`runIn6` in
+    /// `wgengine/filter/filter.go`, `matchIPsOnly` in `wgengine/filter/match.go`), and the
+    /// grant that opens the port is the one shown.
+    #[test]
+    fn icmp_is_explained_by_the_grant_that_opens_any_port() {
+        let (p, t) = setup(
+            r#"{"grants": [{"src": ["a@example.com"], "dst": ["100.64.0.2"], "ip": ["tcp:22"]}]}"#,
+        );
+        let table = DecisionTable::build(&p, &t);
+        let icmp = Question::Port { proto: 1, port: 0 };
+        let yes = explain(&p, &t, &table, "laptop", "relay", &icmp).unwrap();
+        assert!(yes.allowed);
+        assert_eq!(yes.origins.len(), 1);
+        let back = explain(&p, &t, &table, "relay", "laptop", &icmp).unwrap();
+        assert!(!back.allowed);
+    }
 }

@@ -79,6 +79,9 @@ struct NodeIndex {
     v6: Vec<(u128, u32)>,
     all: Rc<[u32]>,
     memo: HashMap<AddrSet, Rc<[u32]>>,
+    /// The node addresses a destination set holds, as address targets (see
+    /// [`NodeIndex::reach_addrs`]), memoized by set.
+    addr_memo: HashMap<AddrSet, Rc<[u32]>>,
     /// Approved subnet routes: (router, is IPv4, first, last address).
     routes: Vec<(u32, bool, u128, u128)>,
     /// For a destination set, the routes it overlaps and the part of each it covers.
@@ -121,6 +124,7 @@ impl NodeIndex {
             v6,
             all,
             memo: HashMap::new(),
+            addr_memo: HashMap::new(),
             routes,
             route_memo: HashMap::new(),
             nets_memo: HashMap::new(),
@@ -179,6 +183,34 @@ impl NodeIndex {
         r
     }
 
+    /// The own node addresses in `set` (`None`: every address), as address targets:
+    /// `2 * node` for a node's IPv4 address, `2 * node + 1` for its IPv6 address (a node has
+    /// at most one of each). Go's filter matches a destination address by address
+    /// (`wgengine/filter/match.go`), so a rule to a node's IPv4 address alone does not open
+    /// its IPv6 address.
+    fn reach_addrs(&mut self, set: Option<&AddrSet>) -> Rc<[u32]> {
+        let Some(set) = set else {
+            return (0..index(self.all.len() * 2)).collect();
+        };
+        if let Some(r) = self.addr_memo.get(set) {
+            return Rc::clone(r);
+        }
+        let mut out = Vec::new();
+        for (fam, is4) in [(&self.v4, true), (&self.v6, false)] {
+            for &(lo, hi) in set.family_ranges(is4) {
+                let i = fam.partition_point(|(a, _)| *a < lo);
+                let j = fam.partition_point(|(a, _)| *a <= hi);
+                let targets = fam.get(i..j).unwrap_or_default().iter();
+                out.extend(targets.map(|x| x.1.saturating_mul(2) + u32::from(!is4)));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        let r: Rc<[u32]> = out.into();
+        self.addr_memo.insert(set.clone(), Rc::clone(&r));
+        r
+    }
+
     /// The nodes with an own address in `set` (`None`: every node).
     fn reach(&mut self, set: Option<&AddrSet>) -> Rc<[u32]> {
         let Some(set) = set else {
@@ -214,6 +246,8 @@ struct Parts {
     /// reused): rules of grants with the same sources share one list.
     by_source_ptr: HashMap<usize, (Rc<[String]>, u32)>,
     occurrences: Vec<(u32, Rc<[u32]>)>,
+    /// Port parts and the node addresses (address targets) each occurrence reaches.
+    addr_occurrences: Vec<(u32, Rc<[u32]>)>,
     /// Per route: the parts whose destination covers some of it, with the ranges covered.
     route_occ: HashMap<u32, Vec<RouteOcc>>,
 }
@@ -286,6 +320,19 @@ impl Parts {
         self.occurrences.push((part, reach));
     }
 
+    /// Records the node addresses a port part reaches. `only`: the rule is pushed to this
+    /// node alone.
+    fn occur_addrs(&mut self, part: Part, targets: Rc<[u32]>, only: Option<u32>) {
+        let targets: Rc<[u32]> = match only {
+            Some(n) => targets.iter().copied().filter(|t| t / 2 == n).collect(),
+            None => targets,
+        };
+        if !targets.is_empty() {
+            let p = self.part(part);
+            self.addr_occurrences.push((p, targets));
+        }
+    }
+
     /// Records a rule's destinations. `only`: the rule is pushed to this node alone.
     fn add_rule(
         &mut self,
@@ -306,7 +353,10 @@ impl Parts {
                         .iter()
                         .map(|p| Grant::Port(*p, d.wire.ports.first, d.wire.ports.last))
                         .collect();
-                    self.occur((src, grants, origin), reach, &clips, &nodes.routes, only);
+                    let targets = nodes.reach_addrs(d.addrs.as_ref());
+                    let part: Part = (src, grants, origin);
+                    self.occur_addrs(part.clone(), targets, only);
+                    self.occur(part, reach, &clips, &nodes.routes, only);
                 }
             }
             Body::Caps(grants) => {
@@ -633,6 +683,23 @@ impl DecisionTable {
             .iter()
             .map(|m| node_policy(&parts.parts, m, &classes, &mut answers, &mut by_answer))
             .collect();
+        // Per node address, the policy of the port parts that reach that address.
+        let (addr_group_of, addr_members) = group_nodes(2 * n, &parts.addr_occurrences);
+        let mut by_members: HashMap<&[u32], u32> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_slice(), index(i)))
+            .collect();
+        let addr_policy_of_group: Vec<u32> = addr_members
+            .iter()
+            .map(|m| {
+                *by_members.entry(m.as_slice()).or_insert_with(|| {
+                    let np = node_policy(&parts.parts, m, &classes, &mut answers, &mut by_answer);
+                    policies.push(np);
+                    index(policies.len() - 1)
+                })
+            })
+            .collect();
         let routes = route_maps(
             &nodes_ix,
             &parts,
@@ -694,6 +761,13 @@ impl DecisionTable {
                 tags: node.tags.iter().map(|t| int.string(t)).collect(),
                 user: tailnet.owner_email(node).map(|e| int.string(e)),
                 policy: group_of.get(ix as usize).copied().unwrap_or(0),
+                addr_policy: [0, 1].map(|fam| {
+                    addr_group_of
+                        .get((ix as usize) * 2 + fam)
+                        .and_then(|g| addr_policy_of_group.get(*g as usize))
+                        .copied()
+                        .unwrap_or(u32::MAX)
+                }),
                 src_class,
                 relay_disabled_by,
                 relay_disabled_in_tailnet: node

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const MAGIC: &[u8; 4] = b"TGDT";
 /// Version of the binary form; bumped whenever the layout changes.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 const HEADER: usize = 4 + 2 + 8 + 4;
 
 /// A table file that cannot be loaded.
@@ -216,6 +216,7 @@ impl DecisionTable {
             n.tags.iter().for_each(|t| w.u32(*t));
             w.opt_u32(n.user);
             w.u32(n.policy);
+            n.addr_policy.iter().for_each(|p| w.u32(*p));
             w.u32(n.src_class);
             w.opt_u32(n.relay_disabled_by);
             w.u8(u8::from(n.relay_disabled_in_tailnet));
@@ -298,6 +299,7 @@ impl DecisionTable {
                 tags: r.list(R::u32)?,
                 user: r.opt_u32()?,
                 policy: r.u32()?,
+                addr_policy: [r.u32()?, r.u32()?],
                 src_class: r.u32()?,
                 relay_disabled_by: r.opt_u32()?,
                 relay_disabled_in_tailnet: r.u8()? != 0,
@@ -324,14 +326,17 @@ impl DecisionTable {
             return Err(TableError::Malformed);
         }
         // Indexes must point inside the table.
-        let ok = nodes.iter().all(|n| (n.policy as usize) < policies.len())
-            && policies.iter().all(|p| {
-                p.answers.iter().all(|a| (*a as usize) < answers.len())
-                    && p.classes.windows(2).all(|w| w[0] < w[1])
-            })
-            && sources
-                .iter()
-                .all(|m| m.starts.windows(2).all(|w| w[0] < w[1]))
+        let ok = nodes.iter().all(|n| {
+            (n.policy as usize) < policies.len()
+                && n.addr_policy
+                    .iter()
+                    .all(|p| *p == u32::MAX || (*p as usize) < policies.len())
+        }) && policies.iter().all(|p| {
+            p.answers.iter().all(|a| (*a as usize) < answers.len())
+                && p.classes.windows(2).all(|w| w[0] < w[1])
+        }) && sources
+            .iter()
+            .all(|m| m.starts.windows(2).all(|w| w[0] < w[1]))
             && routes.iter().all(|rm| {
                 (rm.router as usize) < nodes.len()
                     && rm.starts.windows(2).all(|w| w[0] < w[1])

@@ -106,6 +106,9 @@ pub struct NodeEntry {
     pub user: Option<u32>,
     /// Index of its [`NodePolicy`].
     pub policy: u32,
+    /// Index of the [`NodePolicy`] of traffic to its IPv4 and to its IPv6 address: the port
+    /// rules whose destinations hold that address (`u32::MAX`: none).
+    pub addr_policy: [u32; 2],
     /// Source class of its first address (`u32::MAX`: in no rule's sources).
     pub src_class: u32,
     /// Span of the `nodeAttrs` entry that disables its relay server, if one does.
@@ -179,9 +182,26 @@ fn mask(v: u128, len: u8, v4: bool) -> u128 {
     }
 }
 
+/// True for ICMP (1) and ICMPv6 (58).
+fn is_icmp(proto: u8) -> bool {
+    matches!(proto, ICMP | ICMPV6)
+}
+
+/// Whether an answer opens `proto`/`port`.
+///
+/// ICMP is answered as Tailscale's Go filter answers an ICMP echo request (or any ICMP
+/// message that is neither a reply nor an error): `runIn4`/`runIn6` in
+/// `wgengine/filter/filter.go` accept it when `matchIPsOnly` (`wgengine/filter/match.go`)
+/// finds a rule whose sources hold the sender and whose destinations hold the address,
+/// whatever the rule's protocols and ports ("If any port is open to an IP, allow ICMP to
+/// it"). So ICMP is open exactly when any port of any protocol is. (ICMP replies and errors
+/// are accepted by that filter without any rule; they are not a question here.)
 fn ports_allow(a: &Answer, proto: u8, port: u16) -> bool {
+    if is_icmp(proto) {
+        return !a.ports.is_empty();
+    }
     a.ports.iter().any(|&(p, first, last)| {
-        let proto_ok = p == proto || (p == 0 && matches!(proto, ICMP | TCP | UDP | ICMPV6));
+        let proto_ok = p == proto || (p == 0 && matches!(proto, TCP | UDP));
         let port_ok = !crate::vocab::has_ports(proto) || (first <= port && port <= last);
         proto_ok && port_ok
     })
@@ -285,6 +305,20 @@ impl DecisionTable {
         if v4 { m4 } else { m6 }.get(k)
     }
 
+    /// The port answer for traffic from `src` to address `dst`: for a node's own address, the
+    /// rules whose destinations hold that address, as Go's filter matches destinations
+    /// (`wgengine/filter/match.go`); for a route address, as [`DecisionTable::answer_addr`].
+    fn port_answer_addr(&self, src: IpAddr, dst: IpAddr) -> Option<&Answer> {
+        let t = self.target(dst)?;
+        if t & ROUTE_BIT != 0 {
+            return self.answer_addr(src, dst);
+        }
+        let node = self.nodes.get(t as usize)?;
+        let policy = node.addr_policy.get(usize::from(dst.is_ipv6()))?;
+        let policy = self.policies.get(*policy as usize)?;
+        self.answers.get(policy.get(self.src_class(src)?)? as usize)
+    }
+
     /// The answer for traffic from `src` to address `dst`: the node's own policy for a node
     /// address, the policy of the destination segment inside the route for a route address.
     fn answer_addr(&self, src: IpAddr, dst: IpAddr) -> Option<&Answer> {
@@ -377,11 +411,12 @@ impl DecisionTable {
     }
 
     /// True when address `src` may reach address `dst` on `proto`/`port`: `dst` is a node's
-    /// own address (that node's filter decides, as [`DecisionTable::allows`]) or an address
+    /// own address (that node's rules whose destinations hold this address decide: a rule to
+    /// the node's IPv4 address alone does not open its IPv6 address) or an address
     /// inside an approved subnet route (the router's rules whose destination covers `dst`
     /// decide; the most specific route wins, as on a client).
     pub fn allows_addr(&self, src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> bool {
-        self.answer_addr(src, dst)
+        self.port_answer_addr(src, dst)
             .is_some_and(|a| ports_allow(a, proto, port))
     }
 

@@ -204,6 +204,11 @@ fn run_test(r: &Resolver<'_>, rules: &[WireRule], t: &PolicyTest, out: &mut Vec<
             return;
         }
     };
+    // A test names one port, so it asks about TCP, UDP or SCTP. Tailscale's control plane
+    // fails an ICMP test even where Go's filter would accept the ICMP echo request (the
+    // conformance cases `policytest-proto-icmp` and
+    // `policytest-accept-fail-proto-icmp-not-allowed`), so the `tests` block does not take
+    // the ICMP answer of the table and `explain`.
     let protos: Vec<u8> = match t.proto.as_ref().map(|p| p.value.trim()).unwrap_or_default() {
         "" => DEFAULT_PROTOCOLS.to_vec(),
         p => match parse_proto(p) {
@@ -407,5 +412,37 @@ fn run_ssh_test(r: &Resolver<'_>, t: &SshTest, out: &mut Vec<TestFailure>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The control plane fails an ICMP test even where Go's filter accepts ICMP (conformance
+    /// `policytest-accept-fail-proto-icmp-not-allowed`: a TCP rule, a test with proto
+    /// `icmp`, rejected with `test(s) failed`), so the `tests` block does not follow the
+    /// table's ICMP answer.
+    #[test]
+    fn an_icmp_test_fails_even_where_go_would_accept_icmp() {
+        let tailnet = Tailnet::from_text(
+            r#"{"tailnet": "a@example.com", "users": [{"name": "a", "email": "a@example.com"}],
+                "nodes": {"laptop": {"ipv4": "100.64.0.1", "user": "a"},
+                          "web": {"ipv4": "100.64.0.2", "tags": ["tag:web"]}}}"#,
+        )
+        .unwrap();
+        let (policy, _) = crate::model::policy::parse_policy(
+            r#"{"tagOwners": {"tag:web": []},
+                "grants": [{"src": ["a@example.com"], "dst": ["tag:web"], "ip": ["tcp:22"]}],
+                "tests": [{"src": "a@example.com", "proto": "icmp", "accept": ["tag:web:22"]},
+                          {"src": "a@example.com", "proto": "tcp", "accept": ["tag:web:22"]}]}"#,
+        )
+        .unwrap();
+        let failures = run_tests(&policy, &tailnet);
+        assert_eq!(failures.len(), 1, "{failures:#?}");
+        assert!(
+            failures[0].reason.contains("cannot be tested"),
+            "{failures:#?}"
+        );
     }
 }
