@@ -10,6 +10,7 @@ use super::Options;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Policy, SshRule};
 use crate::model::selector::{parse_alias, Alias};
+use crate::span::Spanned;
 
 /// The longest `checkPeriod` the control plane accepts: one week.
 const MAX_CHECK_PERIOD_NS: i128 = 168 * 3_600_000_000_000;
@@ -25,7 +26,12 @@ fn err(code: &'static str, message: impl Into<String>, span: crate::span::Span) 
     Diagnostic::error(code, message, span)
 }
 
-fn check_rule(r: &SshRule, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+fn check_rule(
+    r: &Spanned<SshRule>,
+    names: &Names<'_>,
+    opts: &Options<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     match r.action.as_ref().map(|a| (a, a.trim())) {
         None | Some((_, "")) => out.push(
             err(
@@ -43,9 +49,9 @@ fn check_rule(r: &SshRule, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<
                 .with_help("SSH actions are \"accept\" and \"check\" (lowercase)"),
         ),
     }
-    match &r.users {
-        None => out.push(users_missing(r.users_span)),
-        Some(users) if users.is_empty() => out.push(users_missing(r.users_span)),
+    match &r.users.value {
+        None => out.push(users_missing(r.users.span)),
+        Some(users) if users.is_empty() => out.push(users_missing(r.users.span)),
         Some(users) => {
             for u in users {
                 let text = u.trim();

@@ -132,7 +132,9 @@ pub(crate) fn references(p: &Policy) -> Vec<&str> {
 
 /// Whether a policy has a relay grant, and which: grants whose `app` holds
 /// `tailscale.com/cap/relay`.
-pub(crate) fn relay_grants(p: &Policy) -> impl Iterator<Item = &crate::model::policy::Grant> {
+pub(crate) fn relay_grants(
+    p: &Policy,
+) -> impl Iterator<Item = &crate::span::Spanned<crate::model::policy::Grant>> {
     p.grants
         .iter()
         .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
