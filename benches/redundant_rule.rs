@@ -48,7 +48,10 @@ fn redundant(policy: &Policy) -> usize {
         references: Default::default(),
     };
     let mut out = Vec::new();
-    for rule in RULES.iter().filter(|r| r.code == "TG1005") {
+    for rule in RULES
+        .iter()
+        .filter(|r| r.code == tailgrant::codes::REDUNDANT_RULE)
+    {
         (rule.run)(&context, &mut out);
     }
     out.len()

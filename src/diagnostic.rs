@@ -1,26 +1,10 @@
 //! Diagnostics: every problem found in a policy, with a stable code, a span and help.
 
+use crate::codes::Code;
 use crate::span::Span;
 use std::fmt;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// Tailscale's control plane would reject the policy.
-    Error,
-    /// Accepted by Tailscale, but likely a mistake (a lint).
-    Warning,
-}
-
-impl Severity {
-    /// `error` or `warning`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-        }
-    }
-}
+pub use crate::codes::Severity;
 
 /// One finding about a policy file.
 ///
@@ -28,8 +12,8 @@ impl Severity {
 /// search for it; `label` says what is wrong at the span and `help` how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// Stable code, e.g. `TG0101`.
-    pub code: &'static str,
+    /// Stable code from the registry ([`crate::codes`]).
+    pub code: &'static Code,
     /// Error or warning.
     pub severity: Severity,
     /// What is wrong.
@@ -56,7 +40,7 @@ pub struct Related {
 
 impl Diagnostic {
     /// An error with `code` and `message` at `span`.
-    pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Self {
+    pub fn error(code: &'static Code, message: impl Into<String>, span: Span) -> Self {
         Self {
             code,
             severity: Severity::Error,
@@ -69,7 +53,7 @@ impl Diagnostic {
     }
 
     /// A warning with `code` and `message` at `span`.
-    pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Self {
+    pub fn warning(code: &'static Code, message: impl Into<String>, span: Span) -> Self {
         Self {
             severity: Severity::Warning,
             ..Self::error(code, message, span)
@@ -195,83 +179,4 @@ impl Findings {
         self.errors.sort_by_key(|d| (d.span.start, d.span.end));
         self.warnings.sort_by_key(|d| (d.span.start, d.span.end));
     }
-}
-
-/// Every error code with a one-line description. Lint codes (`TG1xxx`) live in
-/// [`crate::validate::lint::RULES`].
-pub const CODES: &[(&str, &str)] = &[
-    ("TG0001", "HuJSON syntax error"),
-    ("TG0002", "byte-order mark at the start of the file"),
-    ("TG0003", "the file is not UTF-8"),
-    ("TG0004", "nesting too deep"),
-    ("TG0005", "duplicate key"),
-    ("TG0101", "unknown field"),
-    ("TG0102", "value of the wrong type"),
-    ("TG0201", "tag not defined in tagOwners"),
-    ("TG0202", "group not defined"),
-    ("TG0203", "unknown host or invalid address"),
-    ("TG0204", "autogroup not allowed here"),
-    (
-        "TG0205",
-        "autogroup:self with a source that is not a user or group",
-    ),
-    ("TG0206", "invalid port or ip entry"),
-    ("TG0207", "unsupported ACL action"),
-    ("TG0208", "grant with neither ip nor app"),
-    ("TG0209", "capability name not of the form {domain}/{path}"),
-    (
-        "TG0210",
-        "capability name in the reserved tailscale.com domain",
-    ),
-    ("TG0211", "app capability towards autogroup:internet"),
-    ("TG0212", "grant destination 0.0.0.0/0 or ::/0"),
-    ("TG0213", "via names something other than a tag"),
-    ("TG0214", "unknown IP protocol"),
-    ("TG0215", "ipset not defined"),
-    ("TG0216", "posture not defined"),
-    ("TG0217", "user:*@domain outside the tailnet's domain"),
-    ("TG0218", "group inside a group"),
-    ("TG0219", "invalid tag name"),
-    ("TG0220", "invalid group name"),
-    ("TG0221", "group member that is not a user"),
-    ("TG0222", "invalid tag owner or auto-approver"),
-    ("TG0223", "invalid host entry"),
-    ("TG0224", "invalid nodeAttrs ipPool"),
-    ("TG0225", "invalid autoApprovers route"),
-    ("TG0226", "invalid posture name"),
-    ("TG0227", "invalid ipset"),
-    ("TG0301", "missing or invalid SSH action"),
-    ("TG0302", "SSH rule without users"),
-    ("TG0303", "invalid SSH login user"),
-    ("TG0304", "empty acceptEnv entry"),
-    ("TG0305", "invalid SSH source"),
-    ("TG0306", "invalid SSH destination"),
-    ("TG0307", "invalid checkPeriod"),
-    (
-        "TG0308",
-        "SSH source not allowed towards its destination or action",
-    ),
-    ("TG0401", "a test failed or is malformed"),
-    ("TG0402", "invalid sshTests destination"),
-    ("TG0501", "malformed relay/capability assertions file"),
-    ("TG0502", "a relay/capability assertion failed"),
-    ("TG1900", "a tailgrant-ignore comment that silences nothing"),
-    (
-        "TG1901",
-        "a tailgrant-ignore comment without a reason, or naming an error or an unknown code",
-    ),
-];
-
-/// The one-line description of a code, error or lint.
-pub fn describe_code(code: &str) -> &'static str {
-    CODES
-        .iter()
-        .map(|(c, d)| (*c, *d))
-        .chain(
-            crate::validate::lint::RULES
-                .iter()
-                .map(|r| (r.code, r.summary)),
-        )
-        .find(|(c, _)| *c == code)
-        .map_or("", |(_, d)| d)
 }

@@ -13,3 +13,4 @@ pub mod span;
 pub mod syntax;
 pub mod tools;
 pub mod validate;
+pub mod vocab;

@@ -3,9 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use tailgrant::codes;
 use tailgrant::model::policy::parse_policy;
 use tailgrant::model::tailnet::Tailnet;
-use tailgrant::tools::assertions::{run_assertions, MALFORMED};
+use tailgrant::tools::assertions::run_assertions;
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("fixtures/assertions/{name}")).unwrap()
@@ -83,7 +84,7 @@ fn a_malformed_file_is_one_diagnostic_at_the_assertion() {
     let (policy, _) = parse_policy(&text).unwrap();
     let sidecar = fixture("TG0501-malformed.tests.hujson");
     let err = run_assertions(&policy, &tailnet, &sidecar).unwrap_err();
-    assert_eq!(err.code, MALFORMED);
+    assert_eq!(err.code, codes::MALFORMED_ASSERTIONS);
     assert!(sidecar[err.span.start..err.span.end].starts_with('{'));
     for (bad, what) in [
         (r#"{"a": 1}"#, "must be a list"),

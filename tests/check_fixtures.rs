@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use tailgrant::diagnostic::{Findings, CODES};
+use tailgrant::codes;
+use tailgrant::diagnostic::Findings;
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::span::LineIndex;
 use tailgrant::validate::check::{check_text, Options};
@@ -100,11 +101,11 @@ fn every_code_has_a_fixture() {
         .flat_map(|dir| std::fs::read_dir(dir).unwrap())
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let codes = CODES
-        .iter()
-        .map(|(c, _)| *c)
-        .chain(RULES.iter().map(|r| r.code));
-    for code in codes {
+    // The formatter's meaning check guards against a bug of `tailgrant fmt` that no input is
+    // known to trigger; its unit tests force it (src/syntax/fmt/tests.rs).
+    let without_fixture = [codes::FMT_MEANING_CHANGED];
+    for code in codes::ALL.iter().filter(|c| !without_fixture.contains(c)) {
+        let code = code.id;
         assert!(
             fixtures.iter().any(|f| f.starts_with(code)),
             "no fixture for {code}"
@@ -116,7 +117,7 @@ fn every_code_has_a_fixture() {
 fn every_lint_rule_documents_itself() {
     for rule in RULES {
         let file =
-            Path::new("src/validate/lint").join(format!("{}.rs", rule.name.replace('-', "_")));
+            Path::new("src/validate/lint").join(format!("{}.rs", rule.name().replace('-', "_")));
         let shared = Path::new("src/validate/lint/unused.rs");
         let text = std::fs::read_to_string(if file.exists() {
             file
@@ -124,9 +125,13 @@ fn every_lint_rule_documents_itself() {
             shared.to_path_buf()
         })
         .unwrap();
-        assert!(text.starts_with("//! "), "{} has no doc comment", rule.name);
+        assert!(
+            text.starts_with("//! "),
+            "{} has no doc comment",
+            rule.name()
+        );
         for section in ["**What:**", "**Why:**", "**Example:**"] {
-            assert!(text.contains(section), "{} lacks {section}", rule.name);
+            assert!(text.contains(section), "{} lacks {section}", rule.name());
         }
     }
 }

@@ -10,7 +10,7 @@ use jsonschema::Validator;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use tailgrant::tools::schema::policy_schema;
-use tailgrant::validate::check::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
+use tailgrant::vocab::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 const COMMITTED: &str = "schema/policy.schema.json";
 
@@ -318,7 +318,7 @@ fn grantable_capabilities_match_the_check() {
         report
             .findings
             .all()
-            .map(|d| d.code)
+            .map(|d| d.code.id)
             .filter(|c| ["TG0209", "TG0210", "TG1011"].contains(c))
             .collect::<Vec<_>>()
     };

@@ -115,7 +115,7 @@ fn check_bytes(
             let mut findings = check_text(text, options).findings;
             findings
                 .warnings
-                .retain(|d| !allow.iter().any(|a| a == d.code));
+                .retain(|d| !allow.iter().any(|a| a.as_str() == d.code));
             Outcome::new(path, text.to_string(), findings)
         }
     }

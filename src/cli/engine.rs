@@ -7,6 +7,7 @@ use super::{
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use tailgrant::codes;
 use tailgrant::diagnostic::{Diagnostic, Findings};
 use tailgrant::engine::table::DecisionTable;
 use tailgrant::model::policy::Policy;
@@ -169,7 +170,7 @@ fn run_sidecar(
                 format!("see {}", places.join(", "))
             };
             Diagnostic::error(
-                "TG0502",
+                codes::ASSERTION_FAILED,
                 format!("assertion failed: {pair}{}", f.reason),
                 f.span,
             )

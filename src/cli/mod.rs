@@ -33,6 +33,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use tailgrant::codes;
 use tailgrant::model::tailnet::Tailnet;
 
 /// Offline compiler, validator and linter for Tailscale tailnet policy files.
@@ -302,7 +303,7 @@ fn show(to: FindingsTo, outcome: output::Outcome) {
 /// True for a finding of the policy's own `tests` or `sshTests` (an entry that fails or is
 /// malformed): the rest of the policy is valid and means what it says.
 pub fn is_test_failure(d: &tailgrant::diagnostic::Diagnostic) -> bool {
-    d.code == "TG0401" || d.code == "TG0402"
+    d.code == codes::TEST_FAILED || d.code == codes::INVALID_SSH_TEST_DESTINATION
 }
 
 /// Reads and checks a policy file exactly as `check` does (UTF-8, no BOM, then parse and

@@ -4,9 +4,9 @@
 
 use crate::engine::compile::{compile_filters, Compiled};
 use crate::engine::resolve::{parse_wire_addrs, subnet_routes, Resolver};
-use crate::engine::table::{DISABLE_RELAY_SERVER, RELAY_CAP};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
+use crate::vocab::{DISABLE_RELAY_SERVER, RELAY_CAP};
 use std::net::IpAddr;
 
 /// The compiled policy with the facts the relay rule needs.

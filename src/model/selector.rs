@@ -4,6 +4,7 @@
 //! Errors are returned as the control plane's own message, so that callers can put it in a
 //! diagnostic verbatim.
 
+use crate::vocab::{has_ports, ICMP, ICMPV6, PROTOCOLS};
 use ipnet::IpNet;
 use std::fmt;
 use std::net::IpAddr;
@@ -148,35 +149,16 @@ pub fn split_acl_dst(s: &str) -> Option<(&str, &str)> {
     s.rsplit_once(':')
 }
 
-/// IP protocol numbers by name, as Tailscale spells them.
-pub const PROTOCOLS: &[(&str, u8)] = &[
-    ("icmp", 1),
-    ("igmp", 2),
-    ("ipv4", 4),
-    ("ip-in-ip", 4),
-    ("tcp", 6),
-    ("egp", 8),
-    ("igp", 9),
-    ("udp", 17),
-    ("gre", 47),
-    ("esp", 50),
-    ("ah", 51),
-    ("ipv6-icmp", 58),
-    ("sctp", 132),
-    ("fc", 133),
-];
-
-/// Protocols that carry ports.
-pub const fn has_ports(proto: u8) -> bool {
-    matches!(proto, 6 | 17 | 132)
-}
-
 /// The protocol a name or IANA number (1-255) stands for. `icmp` stands for both ICMP and
 /// ICMPv6.
 pub fn parse_proto(s: &str) -> Result<Vec<u8>, String> {
     let lower = s.to_ascii_lowercase();
     if let Some((_, n)) = PROTOCOLS.iter().find(|(name, _)| *name == lower) {
-        return Ok(if *n == 1 { vec![1, 58] } else { vec![*n] });
+        return Ok(if *n == ICMP {
+            vec![ICMP, ICMPV6]
+        } else {
+            vec![*n]
+        });
     }
     match s.parse::<u16>() {
         Ok(n @ 1..=255) => Ok(vec![u8::try_from(n).unwrap_or(0)]),

@@ -39,10 +39,11 @@ use super::disco::DiscoKey;
 use super::keys::{parse_public, KeyError};
 use super::policy::{AllocationPolicy, Denial, LoadedPolicy};
 use crate::diagnostic::Findings;
-use crate::engine::table::{DecisionTable, NodeIx, RelayDecision, RelayReason, RELAY_CAP};
+use crate::engine::table::{DecisionTable, NodeIx, RelayDecision, RelayReason};
 use crate::model::tailnet::{Tailnet, TailnetError};
 use crate::span::Span;
 use crate::validate::check::{validate_text, Options};
+use crate::vocab::RELAY_CAP;
 
 /// Why a [`TablePolicy`] cannot be built. The daemon never starts with, and
 /// never swaps in, a policy that fails here.

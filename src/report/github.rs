@@ -43,7 +43,7 @@ pub(super) fn write(
                 p.column,
                 p.end_line,
                 p.end_column,
-                escape_property(d.code),
+                escape_property(d.code.id),
                 escape_data(&message)
             )?;
         }

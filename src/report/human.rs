@@ -260,6 +260,7 @@ fn clean(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes;
     use crate::diagnostic::Findings;
     use crate::report::{write as render, Format};
 
@@ -277,7 +278,8 @@ mod tests {
         let text = "{\n\t\"a\": 1,\n}";
         let out = human(
             text,
-            Diagnostic::error("TG0101", "unknown field `a`", Span::new(3, 6)).with_label("here"),
+            Diagnostic::error(codes::UNKNOWN_FIELD, "unknown field `a`", Span::new(3, 6))
+                .with_label("here"),
         );
         assert!(out.contains("--> p.hujson:2:2"), "{out}");
         assert!(out.contains("2 |     \"a\": 1,"), "{out}");
@@ -291,7 +293,7 @@ mod tests {
         let at = text.len() - 7;
         let out = human(
             &text,
-            Diagnostic::error("TG0101", "m", Span::new(at, at + 3)),
+            Diagnostic::error(codes::UNKNOWN_FIELD, "m", Span::new(at, at + 3)),
         );
         assert!(out.len() < 2_000, "{} bytes", out.len());
         assert!(out.contains(&format!("p.hujson:1:{}", at + 1)), "{out}");
@@ -306,7 +308,11 @@ mod tests {
         let text = "{\"\x1b[2J\u{202E}\": 1}";
         let out = human(
             text,
-            Diagnostic::error("TG0101", "unknown field `\x1b[2J`", Span::new(1, 8)),
+            Diagnostic::error(
+                codes::UNKNOWN_FIELD,
+                "unknown field `\x1b[2J`",
+                Span::new(1, 8),
+            ),
         );
         assert!(
             !out.contains('\x1b') && !out.contains('\u{202E}'),
@@ -317,7 +323,7 @@ mod tests {
     #[test]
     fn related_places_are_shown_with_their_note() {
         let text = "{\"a\": 1,\n \"a\": 2}";
-        let d = Diagnostic::error("TG0005", "duplicate key `a`", Span::new(10, 13))
+        let d = Diagnostic::error(codes::DUPLICATE_KEY, "duplicate key `a`", Span::new(10, 13))
             .with_label("duplicate")
             .with_related(Span::new(1, 4), "first defined here");
         let out = human(text, d);

@@ -101,7 +101,7 @@ impl<'a> Entry<'a> {
         let p = report.position(d.span);
         Self {
             severity: d.severity.as_str(),
-            code: d.code,
+            code: d.code.id,
             message: &d.message,
             line: p.line,
             column: p.column,

@@ -221,11 +221,16 @@ fn omitted_note(omitted: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes;
 
     fn report(findings: usize) -> FileReport {
         let mut f = Findings::default();
         for i in 0..findings {
-            f.push(Diagnostic::warning("TG1003", "unused", Span::new(i, i + 1)));
+            f.push(Diagnostic::warning(
+                codes::UNUSED_HOST,
+                "unused",
+                Span::new(i, i + 1),
+            ));
         }
         FileReport::new("p".into(), "x".repeat(findings + 1), f)
     }

@@ -17,7 +17,7 @@ pub(super) fn write(
 ) -> io::Result<()> {
     let mut rule_ids: Vec<&str> = reports
         .iter()
-        .flat_map(|r| r.shown(options).0.map(|d| d.code))
+        .flat_map(|r| r.shown(options).0.map(|d| d.code.id))
         .collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
@@ -147,13 +147,13 @@ fn result(report: &FileReport, d: &Diagnostic, rule_ids: &[&str]) -> Value {
         })
         .collect();
     let mut result = json!({
-        "ruleId": d.code,
+        "ruleId": d.code.id,
         "level": d.severity.as_str(),
         "message": {"text": text},
         "locations": [location(report, report.position(d.span))],
     });
     if let Some(map) = result.as_object_mut() {
-        if let Ok(index) = rule_ids.binary_search(&d.code) {
+        if let Ok(index) = rule_ids.binary_search(&d.code.id) {
             map.insert("ruleIndex".into(), Value::from(index));
         }
         if !related.is_empty() {

@@ -23,6 +23,7 @@
 //! [`DecisionTable::caps`] for `cap`, [`DecisionTable::allows`] for `port`. The format is
 //! documented in `docs/assertions.md`.
 
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::engine::resolve::Resolver;
 use crate::engine::table::{DecisionTable, NodeIx, RelayReason};
@@ -30,9 +31,6 @@ use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
 use crate::span::{Span, Spanned};
 use crate::syntax::hujson::{self, Node, Value};
-
-/// Code of a malformed assertions file.
-pub const MALFORMED: &str = "TG0501";
 
 /// What an assertion is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +87,7 @@ pub struct AssertionFailure {
 }
 
 fn malformed(message: impl Into<String>, span: Span) -> Diagnostic {
-    Diagnostic::error(MALFORMED, message, span)
+    Diagnostic::error(codes::MALFORMED_ASSERTIONS, message, span)
         .with_help("see docs/assertions.md for the format of the assertions file")
 }
 

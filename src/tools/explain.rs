@@ -2,19 +2,14 @@
 //! rules that produced them, and for peer relays the whole checklist of SPEC section 4.
 
 use crate::engine::resolve::Resolver;
-use crate::engine::table::{DecisionTable, NodeIx, RelayReason, DISABLE_RELAY_SERVER};
+use crate::engine::table::{DecisionTable, NodeIx, RelayReason};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
 use crate::span::Span;
-use crate::validate::lint::RELAY_CAP;
+use crate::vocab::{
+    DISABLE_RELAY_CLIENT, DISABLE_RELAY_SERVER, ONLY_TCP_443, RELAY_CAP, RELAY_TARGET_CAP,
+};
 use std::net::IpAddr;
-
-/// The companion capability of a relay grant, in the reverse direction.
-pub const RELAY_TARGET_CAP: &str = "tailscale.com/cap/relay-target";
-/// Node attribute that stops a client from using peer relays.
-pub const DISABLE_RELAY_CLIENT: &str = "disable-relay-client";
-/// Node attribute that restricts a client to TCP port 443, which rules out UDP relays.
-pub const ONLY_TCP_443: &str = "only-tcp-443";
 
 /// What is asked about the pair.
 #[derive(Debug, Clone, PartialEq, Eq)]

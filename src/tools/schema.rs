@@ -305,7 +305,7 @@ fn acl_def() -> Value {
 }
 
 fn grant_def() -> Value {
-    let rejected: Vec<Value> = crate::validate::check::REJECTED_TAILSCALE_CAPS
+    let rejected: Vec<Value> = crate::vocab::REJECTED_TAILSCALE_CAPS
         .iter()
         .map(|c| json!(c))
         .collect();
@@ -318,7 +318,7 @@ fn grant_def() -> Value {
             "patternErrorMessage": "capability names are `{domain}/{path}`, e.g. `example.com/cap/app`",
             "not": {"anyOf": [{"pattern": "://"}, {"enum": rejected}]},
             "description": "A capability name, `{domain}/{path}`, without a URL scheme. In the `tailscale.com` domain, the capabilities Tailscale documents (the examples); the control plane rejects some others.",
-            "examples": crate::validate::check::GRANTABLE_TAILSCALE_CAPS,
+            "examples": crate::vocab::GRANTABLE_TAILSCALE_CAPS,
         },
         "additionalProperties": {"$ref": "#/$defs/capabilityValues"},
         "examples": [{"tailscale.com/cap/relay": []}, {"example.com/cap/dashboard": [{"role": "viewer"}]}],

@@ -11,6 +11,7 @@ use crate::model::policy::{Policy, PolicyTest, SshRule, SshTest};
 use crate::model::selector::{parse_alias, parse_proto, split_acl_dst, Alias};
 use crate::model::tailnet::Tailnet;
 use crate::span::{Span, Spanned};
+use crate::vocab::{has_ports, DEFAULT_PROTOCOLS};
 use ipnet::IpNet;
 
 /// The control plane's message for failing tests.
@@ -209,9 +210,9 @@ fn run_test(
         }
     };
     let protos: Vec<u8> = match t.proto.as_ref().map(|p| p.value.trim()).unwrap_or_default() {
-        "" => vec![6, 17, 1, 58],
+        "" => DEFAULT_PROTOCOLS.to_vec(),
         p => match parse_proto(p) {
-            Ok(v) if v.iter().all(|n| matches!(n, 6 | 17 | 132)) => v,
+            Ok(v) if v.iter().copied().all(has_ports) => v,
             _ => {
                 out.push(fail(
                     t.span,

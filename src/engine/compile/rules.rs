@@ -7,15 +7,10 @@ use crate::engine::resolve::{
     internet_addrs, is_exit_node, subnet_routes, wildcard_addrs, AddrSet, NodeId, Resolver, Wire,
 };
 use crate::span::Span;
+use crate::vocab::COMPANIONS;
 use ipnet::IpNet;
 use serde_json::Value;
 use std::rc::Rc;
-
-/// Companion capabilities: granting the first brings the second in the reverse direction.
-pub const COMPANIONS: &[(&str, &str)] = &[
-    ("tailscale.com/cap/drive", "tailscale.com/cap/drive-sharer"),
-    ("tailscale.com/cap/relay", "tailscale.com/cap/relay-target"),
-];
 
 /// One network destination, with the addresses it covers (`None` for `*`).
 #[derive(Debug, Clone)]

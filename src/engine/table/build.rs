@@ -14,7 +14,6 @@
 //!    answers, so its size is the number of classes it grants something to, not the number
 //!    of address ranges in its sources.
 
-use super::DISABLE_RELAY_SERVER;
 use super::{
     key, mask, Answer, DecisionTable, IntervalMap, NodeEntry, NodePolicy, RouteMap, ROUTE_BIT,
 };
@@ -26,6 +25,7 @@ use crate::engine::resolve::{parse_wire_addrs, subnet_routes, AddrSet, Resolver}
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
 use crate::span::Span;
+use crate::vocab::DISABLE_RELAY_SERVER;
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

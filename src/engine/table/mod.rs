@@ -18,13 +18,9 @@ mod codec;
 pub use codec::TableError;
 
 use crate::span::Span;
+use crate::vocab::{ICMP, ICMPV6, RELAY_CAP, TCP, UDP};
 use std::collections::HashMap;
 use std::net::IpAddr;
-
-/// The relay capability (SPEC section 4).
-pub const RELAY_CAP: &str = "tailscale.com/cap/relay";
-/// The node attribute that turns a relay server off.
-pub const DISABLE_RELAY_SERVER: &str = "disable-relay-server";
 
 /// Index of a node in the table.
 pub type NodeIx = u32;
@@ -185,8 +181,8 @@ fn mask(v: u128, len: u8, v4: bool) -> u128 {
 
 fn ports_allow(a: &Answer, proto: u8, port: u16) -> bool {
     a.ports.iter().any(|&(p, first, last)| {
-        let proto_ok = p == proto || (p == 0 && matches!(proto, 1 | 6 | 17 | 58));
-        let port_ok = !matches!(proto, 6 | 17 | 132) || (first <= port && port <= last);
+        let proto_ok = p == proto || (p == 0 && matches!(proto, ICMP | TCP | UDP | ICMPV6));
+        let port_ok = !crate::vocab::has_ports(proto) || (first <= port && port <= last);
         proto_ok && port_ok
     })
 }

@@ -2,6 +2,7 @@
 //! at their span, and decoding goes on so that every problem is found in one run.
 
 use super::{Acl, AutoApprovers, Grant, Map, NodeAttr, Policy, PolicyTest, SshRule, SshTest, Str};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::Spanned;
 use crate::syntax::hujson::{self, Member, Node, Value};
@@ -218,7 +219,7 @@ impl Decoder {
     fn type_error(&mut self, node: &Node, expected: &str) {
         self.findings.push(
             Diagnostic::error(
-                "TG0102",
+                codes::WRONG_TYPE,
                 format!("expected {expected}, found {}", describe(&node.value)),
                 node.span,
             )
@@ -248,7 +249,7 @@ impl Decoder {
                 // Tailscale matches field names without regard to case, as Go's JSON does.
                 self.findings.push(
                     Diagnostic::warning(
-                        "TG1009",
+                        codes::FIELD_CASE,
                         format!(
                             "field \"{}\" is spelled \"{canonical}\" in Tailscale's documentation",
                             key.value
@@ -361,7 +362,7 @@ const fn article(kind: &str) -> &'static str {
 
 fn unknown_field(key: &Str, what: &str, known: &[&str]) -> Diagnostic {
     let d = Diagnostic::error(
-        "TG0101",
+        codes::UNKNOWN_FIELD,
         format!("unknown field \"{}\"", key.value),
         key.span,
     )
@@ -414,7 +415,7 @@ mod tests {
     fn wrong_shapes_are_reported_and_decoding_goes_on() {
         let (p, errs) = decode(r#"{"groups": {"group:a": "x@y.com"}, "hosts": {"h": "1.2.3.4"}}"#);
         assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].code, "TG0102");
+        assert_eq!(errs[0].code, codes::WRONG_TYPE);
         assert_eq!(p.hosts.len(), 1);
     }
 

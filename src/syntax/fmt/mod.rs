@@ -27,15 +27,12 @@
 mod diff;
 mod layout;
 
+use crate::codes;
 pub use diff::unified_diff;
 
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::syntax::hujson;
-
-/// Code of the error returned when the formatted text would not mean the same as the input
-/// (a formatter bug; the input is then left as it is).
-pub const CODE_MEANING_CHANGED: &str = "TG0090";
 
 /// Formats HuJSON text.
 ///
@@ -57,7 +54,7 @@ fn check_meaning(text: &str, before: &hujson::Node, out: &str) -> Result<(), Dia
     match hujson::parse(out) {
         Ok((after, _)) if after.same_value(before) => Ok(()),
         _ => Err(Diagnostic::error(
-            CODE_MEANING_CHANGED,
+            codes::FMT_MEANING_CHANGED,
             "the formatter would change the meaning of this file",
             Span::new(0, text.len()),
         )

@@ -1,4 +1,5 @@
 use super::*;
+use crate::codes;
 use proptest::prelude::*;
 
 /// tailscale/hujson's `Format` output for every input of its own tests that it accepts
@@ -160,9 +161,9 @@ fn regression_strings_with_escapes_are_rewritten_canonically_without_changing_me
 fn a_format_that_changes_the_meaning_is_refused() {
     let (before, _) = hujson::parse("{\"grants\": []}").unwrap();
     let e = check_meaning("{}", &before, "{\"grants\": [{}]}").unwrap_err();
-    assert_eq!(e.code, CODE_MEANING_CHANGED);
+    assert_eq!(e.code, codes::FMT_MEANING_CHANGED);
     let e = check_meaning("{}", &before, "{\"grants\": [] // no newline").unwrap_err();
-    assert_eq!(e.code, CODE_MEANING_CHANGED);
+    assert_eq!(e.code, codes::FMT_MEANING_CHANGED);
     assert!(check_meaning("{}", &before, "{\"grants\": [],}\n").is_ok());
 }
 
@@ -194,7 +195,7 @@ fn nesting_as_deep_as_tailscale_accepts_is_formatted() {
     assert!(out.starts_with("[[[[[[[[[[[[[[[[[\n\t[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"));
     assert!(format(&out).unwrap() == out, "not idempotent");
     let too_deep = format!("[{text}]");
-    assert_eq!(format(&too_deep).unwrap_err().code, "TG0004");
+    assert_eq!(format(&too_deep).unwrap_err().code, codes::NESTING_TOO_DEEP);
 }
 
 /// A generated value, printed with random whitespace and comments.

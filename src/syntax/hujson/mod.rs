@@ -10,6 +10,7 @@
 //! On top of the grammar this module adds what the policy needs: duplicate keys, a nesting
 //! limit no lower than Tailscale's, and errors that name the offending place.
 
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::{Span, Spanned};
 use std::collections::HashMap;
@@ -137,7 +138,7 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<(Node, Vec<Diagnostic>), Diagnostic> 
 pub fn text_of(bytes: &[u8]) -> Result<&str, Diagnostic> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(Diagnostic::error(
-            "TG0002",
+            codes::BYTE_ORDER_MARK,
             "the file starts with a byte-order mark",
             Span::new(0, 3),
         )
@@ -147,7 +148,7 @@ pub fn text_of(bytes: &[u8]) -> Result<&str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         Diagnostic::error(
-            "TG0003",
+            codes::NOT_UTF8,
             "the file is not valid UTF-8",
             Span::new(at, at + e.error_len().unwrap_or(1)),
         )
@@ -192,14 +193,14 @@ pub(crate) fn syntax_error(text: &str, e: &SyntaxError) -> Diagnostic {
         .map_or(0, char::len_utf8);
     let (code, message, span, label, help) = match &e.kind {
         ErrorKind::UnexpectedEnd("parsing value") if only_comments(text) => (
-            "TG0001",
+            codes::HUJSON_SYNTAX,
             "the file holds no JSON value".to_string(),
             Span::new(at, at),
             "empty",
             "a policy file is one JSON object: start with `{}`".to_string(),
         ),
         ErrorKind::UnexpectedEnd(context) => (
-            "TG0001",
+            codes::HUJSON_SYNTAX,
             format!("syntax error: unexpected end of input while {context}"),
             Span::new(at, at),
             "the text ends here",
@@ -209,7 +210,7 @@ pub(crate) fn syntax_error(text: &str, e: &SyntaxError) -> Diagnostic {
         ErrorKind::UnterminatedComment => {
             let line = text.get(at..).is_some_and(|s| s.starts_with("//"));
             (
-                "TG0001",
+                codes::HUJSON_SYNTAX,
                 "syntax error: unterminated comment".to_string(),
                 Span::new(at, at + 2),
                 "comment starts here",
@@ -222,7 +223,7 @@ pub(crate) fn syntax_error(text: &str, e: &SyntaxError) -> Diagnostic {
             )
         }
         ErrorKind::InvalidCharacter { found, place } => (
-            "TG0001",
+            codes::HUJSON_SYNTAX,
             format!(
                 "syntax error: invalid character {} {place}",
                 describe_char(*found)
@@ -234,7 +235,7 @@ pub(crate) fn syntax_error(text: &str, e: &SyntaxError) -> Diagnostic {
         ErrorKind::InvalidLiteral(range) => {
             let lit = text.get(range.clone()).unwrap_or("");
             (
-                "TG0001",
+                codes::HUJSON_SYNTAX,
                 format!("syntax error: invalid literal {}", shorten(lit)),
                 Span::new(range.start, range.end),
                 "not valid JSON",
@@ -242,7 +243,7 @@ pub(crate) fn syntax_error(text: &str, e: &SyntaxError) -> Diagnostic {
             )
         }
         ErrorKind::TooDeep => (
-            "TG0004",
+            codes::NESTING_TOO_DEEP,
             format!("nesting deeper than {MAX_DEPTH} levels"),
             Span::new(at, at + 1),
             "too deep",
@@ -340,10 +341,14 @@ fn convert(text: &str, syn: Syn<Range<usize>>, findings: &mut Vec<Diagnostic>) -
                     let key = literal::unquote(raw(&(name.start..name.end)));
                     if let Some(first_span) = seen.get(&key).copied() {
                         findings.push(
-                            Diagnostic::error("TG0005", format!("duplicate key `{key}`"), range)
-                                .with_label("duplicate")
-                                .with_related(first_span, "first defined here")
-                                .with_help("merge the two members or remove one"),
+                            Diagnostic::error(
+                                codes::DUPLICATE_KEY,
+                                format!("duplicate key `{key}`"),
+                                range,
+                            )
+                            .with_label("duplicate")
+                            .with_related(first_span, "first defined here")
+                            .with_help("merge the two members or remove one"),
                         );
                         continue;
                     }

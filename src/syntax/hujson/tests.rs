@@ -4,6 +4,7 @@
 
 use super::syntax::{self, Kind};
 use super::*;
+use crate::codes;
 
 /// `(input, None)` when hujson accepts it, `(input, Some(offset))` where it stops.
 const HUJSON_VECTORS: &[(&str, Option<usize>)] = &[
@@ -175,7 +176,7 @@ fn edge_cases_get_hujson_verdicts() {
 fn invalid_utf8_in_a_comment_or_string_is_rejected() {
     // hujson: "invalid UTF-8 in comment" and an invalid literal; the file is not UTF-8 text.
     for bytes in [&b"//\xde\xad\xbe\xef\nnull"[..], b" \xff", b"\"\xff\""] {
-        assert_eq!(parse_bytes(bytes).unwrap_err().code, "TG0003");
+        assert_eq!(parse_bytes(bytes).unwrap_err().code, codes::NOT_UTF8);
     }
 }
 
@@ -209,7 +210,7 @@ fn regression_line_comment_ended_by_lone_cr_hides_the_grant() {
 #[test]
 fn regression_line_comment_at_end_of_file_without_newline_is_rejected() {
     let d = parse("{}\n// the end").unwrap_err();
-    assert_eq!((d.code, d.span.start), ("TG0001", 3));
+    assert_eq!((d.code, d.span.start), (codes::HUJSON_SYNTAX, 3));
     assert!(
         d.help.as_deref().unwrap_or("").contains("line feed"),
         "{d:?}"
@@ -227,7 +228,7 @@ fn regression_form_feed_vertical_tab_nbsp_and_line_separator_are_not_whitespace(
         "[\u{feff}1]",
     ] {
         let d = parse(text).unwrap_err();
-        assert_eq!(d.code, "TG0001", "{text:?}");
+        assert_eq!(d.code, codes::HUJSON_SYNTAX, "{text:?}");
         assert!(
             d.message.contains("invalid character U+"),
             "{text:?}: {}",
@@ -241,7 +242,7 @@ fn regression_raw_control_characters_in_strings_are_rejected() {
     for c in (0u8..0x20).map(char::from) {
         let text = format!("{{\"a\": \"x{c}y\"}}");
         let d = parse(&text).unwrap_err();
-        assert_eq!((d.code, d.span.start), ("TG0001", 6), "{c:?}");
+        assert_eq!((d.code, d.span.start), (codes::HUJSON_SYNTAX, 6), "{c:?}");
     }
     // DEL and the Unicode separators are allowed inside strings.
     let (node, _) = parse("[\"\u{7f}\u{2028}\"]").unwrap();
@@ -274,24 +275,27 @@ fn nesting_as_deep_as_tailscale_accepts_is_accepted() {
     // The policy checker walks the same tree.
     let text = format!("{{\"attrConfig\": {}}}", nested(MAX_DEPTH - 1));
     let checked = crate::validate::check::check_text(&text, &Default::default());
-    assert!(checked.findings.all().all(|d| d.code != "TG0004"));
+    assert!(checked
+        .findings
+        .all()
+        .all(|d| d.code != codes::NESTING_TOO_DEEP));
 }
 
 #[test]
 fn regression_deeper_nesting_is_an_error_not_a_stack_overflow() {
     let d = parse(&nested(MAX_DEPTH + 1)).unwrap_err();
-    assert_eq!((d.code, d.span.start), ("TG0004", MAX_DEPTH));
+    assert_eq!((d.code, d.span.start), (codes::NESTING_TOO_DEEP, MAX_DEPTH));
     let d = parse(&"[".repeat(100_000)).unwrap_err();
-    assert_eq!(d.code, "TG0004");
+    assert_eq!(d.code, codes::NESTING_TOO_DEEP);
     // Comments cannot hide brackets from the limit (the old pre-scan skipped `//...<CR>`).
     let hidden = format!("[ // c\r\n{}", "[".repeat(100_000));
-    assert_eq!(parse(&hidden).unwrap_err().code, "TG0004");
+    assert_eq!(parse(&hidden).unwrap_err().code, codes::NESTING_TOO_DEEP);
     let objects = format!(
         "{}1{}",
         "{\"a\":".repeat(MAX_DEPTH + 1),
         "}".repeat(MAX_DEPTH + 1)
     );
-    assert_eq!(parse(&objects).unwrap_err().code, "TG0004");
+    assert_eq!(parse(&objects).unwrap_err().code, codes::NESTING_TOO_DEEP);
 }
 
 #[test]
@@ -349,7 +353,11 @@ fn json5_extensions_are_rejected() {
         "{\"a\": +1}",
         "{\"a\": .5}",
     ] {
-        assert_eq!(parse(text).unwrap_err().code, "TG0001", "{text}");
+        assert_eq!(
+            parse(text).unwrap_err().code,
+            codes::HUJSON_SYNTAX,
+            "{text}"
+        );
     }
 }
 
@@ -377,11 +385,17 @@ fn duplicate_keys_are_reported_at_the_second() {
 
 #[test]
 fn empty_bom_and_bad_utf8_are_errors() {
-    assert_eq!(parse("").unwrap_err().code, "TG0001");
-    assert_eq!(parse("  // only a comment\n").unwrap_err().code, "TG0001");
-    assert_eq!(parse_bytes(b"\xEF\xBB\xBF{}").unwrap_err().code, "TG0002");
+    assert_eq!(parse("").unwrap_err().code, codes::HUJSON_SYNTAX);
+    assert_eq!(
+        parse("  // only a comment\n").unwrap_err().code,
+        codes::HUJSON_SYNTAX
+    );
+    assert_eq!(
+        parse_bytes(b"\xEF\xBB\xBF{}").unwrap_err().code,
+        codes::BYTE_ORDER_MARK
+    );
     assert_eq!(
         parse_bytes(b"{\"a\": \"\xff\"}").unwrap_err().code,
-        "TG0003"
+        codes::NOT_UTF8
     );
 }

@@ -4,14 +4,12 @@
 use super::condition::Condition;
 use super::leaves::Leaves;
 use crate::engine::resolve::Resolver;
-use crate::engine::table::{DecisionTable, RELAY_CAP};
+use crate::engine::table::DecisionTable;
 use crate::model::policy::Policy;
 use crate::model::selector::{self, parse_grant_ip, PortRange};
 use crate::model::tailnet::Tailnet;
+use crate::vocab::{self, RELAY_CAP};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Default protocols of a rule without `proto`: TCP, UDP, ICMP, ICMPv6.
-const DEFAULT_PROTOS: [u8; 4] = [6, 17, 1, 58];
 
 /// What one source holds towards one destination.
 #[derive(Debug, Clone, Default)]
@@ -28,13 +26,13 @@ pub type AccessMap = BTreeMap<(String, String), Access>;
 impl Access {
     fn add_ports(&mut self, protos: &[u8], ranges: &[PortRange], cond: &Condition) {
         let protos: &[u8] = if protos.is_empty() || protos == [0] {
-            &DEFAULT_PROTOS
+            &vocab::DEFAULT_PROTOCOLS
         } else {
             protos
         };
         for &p in protos {
             let list = self.ports.entry(p).or_default();
-            if selector::has_ports(p) {
+            if vocab::has_ports(p) {
                 list.extend(ranges.iter().map(|r| (*r, cond.clone())));
             } else {
                 list.push((PortRange::ALL, cond.clone()));
@@ -94,14 +92,14 @@ fn condition_at(groups: &ByCondition, port: u32) -> Condition {
 }
 
 fn proto_name(p: u8) -> String {
-    match selector::PROTOCOLS.iter().find(|(_, n)| *n == p) {
+    match vocab::PROTOCOLS.iter().find(|(_, n)| *n == p) {
         Some((name, _)) => (*name).to_string(),
         None => p.to_string(),
     }
 }
 
 fn describe(proto: u8, range: PortRange) -> String {
-    if selector::has_ports(proto) {
+    if vocab::has_ports(proto) {
         format!("{}:{range}", proto_name(proto))
     } else {
         proto_name(proto)

@@ -12,9 +12,9 @@ mod leaves;
 mod sections;
 mod ssh;
 
-use crate::engine::table::RELAY_CAP;
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
+use crate::vocab::RELAY_CAP;
 use leaves::Leaves;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

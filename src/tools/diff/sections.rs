@@ -6,6 +6,7 @@ use super::leaves::Leaves;
 use crate::engine::resolve::Resolver;
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
+use crate::vocab::{DISABLE_RELAY_CLIENT, DISABLE_RELAY_SERVER, FUNNEL_ATTR, ONLY_TCP_443};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Items (attributes, approvers, owners) by what they apply to (a node, a route, a tag).
@@ -15,16 +16,16 @@ pub type Items = BTreeMap<String, BTreeSet<String>>;
 /// `disable-relay-client` turn peer relaying off (Tailscale's peer relay documentation),
 /// `only-tcp-443` limits a node's connections.
 pub fn restricts(attr: &str) -> bool {
-    attr.starts_with("disable-") || attr == "only-tcp-443"
+    attr.starts_with("disable-") || attr == ONLY_TCP_443
 }
 
 /// What an attribute does, for the attributes whose name does not say it plainly.
 pub fn note(attr: &str) -> Option<&'static str> {
     match attr {
-        "disable-relay-server" => Some("the node no longer serves as a peer relay"),
-        "disable-relay-client" => Some("the node no longer uses peer relays"),
-        "funnel" => Some("the node may serve to the public internet through Funnel"),
-        "only-tcp-443" => Some("the node connects over TCP 443 only"),
+        DISABLE_RELAY_SERVER => Some("the node no longer serves as a peer relay"),
+        DISABLE_RELAY_CLIENT => Some("the node no longer uses peer relays"),
+        FUNNEL_ATTR => Some("the node may serve to the public internet through Funnel"),
+        ONLY_TCP_443 => Some("the node connects over TCP 443 only"),
         _ => None,
     }
 }

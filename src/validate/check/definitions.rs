@@ -6,13 +6,14 @@ use super::selectors::{
     unknown_autogroup, Side, ROLE_AUTOGROUPS,
 };
 use super::Options;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Policy, Str};
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Span;
 use ipnet::IpNet;
 
-fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(code, message, span)
 }
 
@@ -21,7 +22,7 @@ pub(super) fn groups(p: &Policy, out: &mut Vec<Diagnostic>) {
         if !name.starts_with("group:") || name.len() == "group:".len() {
             out.push(
                 err(
-                    "TG0220",
+                    codes::INVALID_GROUP_NAME,
                     format!("group name {:?} must start with \"group:\"", name.value),
                     name.span,
                 )
@@ -33,7 +34,7 @@ pub(super) fn groups(p: &Policy, out: &mut Vec<Diagnostic>) {
             if m.starts_with("group:") {
                 out.push(
                     err(
-                        "TG0218",
+                        codes::NESTED_GROUP,
                         format!(
                             "groups[{:?}]: {:?}: group members cannot be recursive",
                             name.value, m.value
@@ -48,7 +49,7 @@ pub(super) fn groups(p: &Policy, out: &mut Vec<Diagnostic>) {
             } else if m.starts_with("tag:") || m.starts_with("autogroup:") || m.value == "*" {
                 out.push(
                     err(
-                        "TG0221",
+                        codes::INVALID_GROUP_MEMBER,
                         format!(
                             "groups[{:?}]: {:?}: group members must be users",
                             name.value, m.value
@@ -69,7 +70,7 @@ pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic
         match rest {
             None => out.push(
                 err(
-                    "TG0219",
+                    codes::INVALID_TAG_NAME,
                     format!(
                         "tagOwners[{:?}]: tag names must start with \"tag:\"",
                         tag.value
@@ -81,7 +82,7 @@ pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic
             ),
             Some(rest) if !rest.starts_with(|c: char| c.is_ascii_alphabetic()) => out.push(
                 err(
-                    "TG0219",
+                    codes::INVALID_TAG_NAME,
                     format!(
                         "tagOwners[{:?}]: tag names must start with a letter, after 'tag:'",
                         tag.value
@@ -95,7 +96,7 @@ pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic
             ),
             Some(rest) if !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => out.push(
                 err(
-                    "TG0219",
+                    codes::INVALID_TAG_NAME,
                     format!(
                         "tagOwners[{:?}]: tag names can only contain numbers, letters, or dashes",
                         tag.value
@@ -126,7 +127,7 @@ fn check_owner(owner: &Str, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
                 || ROLE_AUTOGROUPS.contains(&a.as_str()) => {}
         Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(
             err(
-                "TG0222",
+                codes::INVALID_OWNER,
                 format!("{:?}: not a valid owner", owner.value),
                 owner.span,
             )
@@ -135,7 +136,7 @@ fn check_owner(owner: &Str, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
         ),
         _ => out.push(
             err(
-                "TG0222",
+                codes::INVALID_OWNER,
                 format!("{:?}: not a valid owner", owner.value),
                 owner.span,
             )
@@ -150,7 +151,7 @@ pub(super) fn hosts(p: &Policy, out: &mut Vec<Diagnostic>) {
         if name.contains('@') || name.contains(':') || name.is_empty() {
             out.push(
                 err(
-                    "TG0223",
+                    codes::INVALID_HOST,
                     format!("hosts[{:?}]: invalid host name", name.value),
                     name.span,
                 )
@@ -161,7 +162,7 @@ pub(super) fn hosts(p: &Policy, out: &mut Vec<Diagnostic>) {
         if parse_prefix(value).is_none() {
             out.push(
                 err(
-                    "TG0223",
+                    codes::INVALID_HOST,
                     format!(
                         "hosts[{:?}]: {:?}: invalid IP address or CIDR",
                         name.value, value.value
@@ -186,7 +187,7 @@ pub(super) fn auto_approvers(
         if route.trim().parse::<IpNet>().is_err() {
             out.push(
                 err(
-                    "TG0225",
+                    codes::INVALID_ROUTE,
                     format!("autoApprovers.routes[{:?}]: invalid prefix", route.value),
                     route.span,
                 )
@@ -215,7 +216,7 @@ pub(super) fn postures(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>)
         if !name.starts_with("posture:") {
             out.push(
                 err(
-                    "TG0226",
+                    codes::INVALID_POSTURE_NAME,
                     format!(
                         "postures[{:?}]: posture names must start with \"posture:\"",
                         name.value
@@ -235,7 +236,7 @@ pub(super) fn ipsets(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mu
         if !name.starts_with("ipset:") {
             out.push(
                 err(
-                    "TG0227",
+                    codes::INVALID_IPSET,
                     format!(
                         "ipsets[{:?}]: ipset names must start with \"ipset:\"",
                         name.value
@@ -256,7 +257,7 @@ pub(super) fn ipsets(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mu
             if body == name.as_str() {
                 out.push(
                     err(
-                        "TG0227",
+                        codes::INVALID_IPSET,
                         format!("ipsets[{:?}]: an ipset cannot include itself", name.value),
                         e.span,
                     )

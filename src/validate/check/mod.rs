@@ -16,13 +16,12 @@ mod ssh;
 mod ssh_pairs;
 pub mod suppress;
 
+use crate::codes;
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::model::policy::{self, Policy};
 use crate::model::tailnet::Tailnet;
 
 pub use names::Names;
-pub(crate) use rules::{reserved_cap_help, tailscale_cap, TailscaleCap};
-pub use rules::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 /// What a check needs beyond the policy itself.
 #[derive(Debug, Clone, Default)]
@@ -127,11 +126,13 @@ fn rule_findings(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> V
 /// evaluation replaces the shape checks made without a tailnet (it finds the same malformed
 /// entries and more); it runs only on an otherwise valid policy, as the control plane's does.
 fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
-    let otherwise_valid = out.iter().all(|d| !d.is_error() || d.code == TESTS_CODE);
+    let otherwise_valid = out
+        .iter()
+        .all(|d| !d.is_error() || d.code == codes::TEST_FAILED);
     if !otherwise_valid {
         return;
     }
-    out.retain(|d| d.code != TESTS_CODE);
+    out.retain(|d| d.code != codes::TEST_FAILED);
     for f in crate::validate::policytest::run_tests(policy, tailnet) {
         let span = f.element.unwrap_or(f.span);
         if out
@@ -146,21 +147,19 @@ fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>)
             f.control_plane_message.clone()
         };
         out.push(
-            Diagnostic::error(TESTS_CODE, message, span)
+            Diagnostic::error(codes::TEST_FAILED, message, span)
                 .with_label("this test fails")
                 .with_help("grant (or stop granting) the access in the policy, or correct the test; `tailgrant explain --src ... --dst ...` shows which rules decide it"),
         );
     }
 }
 
-/// The code of a failing or malformed test.
-const TESTS_CODE: &str = "TG0401";
-
 #[cfg(test)]
 mod tests {
     use super::{check_text, Options};
+    use crate::codes;
 
-    fn findings(text: &str) -> Vec<(&'static str, String, Option<String>)> {
+    fn findings(text: &str) -> Vec<(&'static codes::Code, String, Option<String>)> {
         check_text(text, &Options::default())
             .findings
             .all()
@@ -177,7 +176,7 @@ mod tests {
         assert_eq!(findings(text), []);
         let bad =
             r#"{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:443"], "proto": "tcpp"}]}"#;
-        assert_eq!(findings(bad)[0].0, "TG0214");
+        assert_eq!(findings(bad)[0].0, codes::UNKNOWN_PROTOCOL);
     }
 
     #[test]
@@ -229,7 +228,7 @@ mod tests {
                         "ip": ["*"], "srcPosture": ["posture:lates"]}]}"#;
         let helps: Vec<String> = findings(text)
             .into_iter()
-            .filter(|(code, _, _)| code.starts_with("TG02"))
+            .filter(|(code, _, _)| code.id.starts_with("TG02"))
             .map(|(_, _, help)| help.unwrap_or_default())
             .collect();
         for near in [
@@ -266,7 +265,7 @@ mod tests {
             "ssh": [{"action": "accept", "src": ["tag:ci"], "dst": ["autogroup:members"], "users": ["root"]}]}"#;
         let new = tagged.replace("autogroup:members", "autogroup:member");
         let codes = |t: &str| findings(t).into_iter().map(|f| f.0).collect::<Vec<_>>();
-        assert_eq!(codes(tagged), ["TG0308"]);
+        assert_eq!(codes(tagged), [codes::SSH_SOURCE_NOT_ALLOWED]);
         assert_eq!(codes(tagged), codes(&new));
     }
 }

@@ -7,46 +7,13 @@ use super::selectors::{
     check_alias, check_postures, is_known_autogroup, tag_not_found, Side, ROLE_AUTOGROUPS,
 };
 use super::Options;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Acl, Grant, Policy, Str};
 use crate::model::selector::{self, parse_alias, Alias};
 use crate::span::{Span, Spanned};
+use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap};
 use ipnet::IpNet;
-
-/// Capabilities in the `tailscale.com` domain that Tailscale tells users to grant, each with
-/// where Tailscale says so. The control plane accepts them; `TG1011` warns on other names in
-/// the domain.
-pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
-    // Taildrive: tailscale/tailscale tailcfg/peercap/peercap.go (`Taildrive`) and the grant
-    // example in cmd/tailscale/cli/drive.go; accepted in conformance grant-b3.
-    "tailscale.com/cap/drive",
-    // Peer relays: peercap.go (`Relay`); accepted in conformance grant-k11.
-    "tailscale.com/cap/relay",
-    // The device web UI: peercap.go (`WebUI`); accepted in conformance grant-a3.
-    "tailscale.com/cap/webui",
-    // The Kubernetes operator: peercap.go (`Kubernetes`) and cmd/k8s-operator/e2e/acl.hujson;
-    // accepted in conformance grant-b2.
-    "tailscale.com/cap/kubernetes",
-    // tsidp, the OIDC provider: peercap.go (`TsIDP`).
-    "tailscale.com/cap/tsidp",
-    // setec, the secrets server: tailscale/setec docs/server.md and server/server.go.
-    "tailscale.com/cap/secrets",
-    // golink: tailscale/golink README.md ("grant them admin access") and golink.go.
-    "tailscale.com/cap/golink",
-    // tailsql: tailscale/tailsql authorizer/aclgrant.go (`tailsqlCap`).
-    "tailscale.com/cap/tailsql",
-    // proxy-to-grafana: tailscale/tailscale cmd/proxy-to-grafana/proxy-to-grafana.go (the
-    // grants example in its package doc).
-    "tailscale.com/cap/proxy-to-grafana",
-];
-
-/// Names in the `tailscale.com` domain that the control plane rejects with "capability name
-/// must not be in the tailscale.com domain" (conformance grant-k9, grant-k10, grant-a5).
-pub const REJECTED_TAILSCALE_CAPS: &[&str] = &[
-    "tailscale.com/cap/ingress",
-    "tailscale.com/cap/funnel",
-    "tailscale.com/cap/relay-target",
-];
 
 pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
     definitions::groups(p, out);
@@ -65,7 +32,7 @@ pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut
     tests_shape(p, names, out);
 }
 
-fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(code, message, span)
 }
 
@@ -86,7 +53,7 @@ fn check_self_sources(src: &[Str], allow_wildcard: bool, out: &mut Vec<Diagnosti
         };
         if !ok {
             out.push(
-                err("TG0205", "autogroup:self can only be used with users, groups, or supported autogroups", s.span)
+                err(codes::AUTOGROUP_SELF_SOURCE, "autogroup:self can only be used with users, groups, or supported autogroups", s.span)
                     .with_label("this source cannot reach autogroup:self")
                     .with_help("with an autogroup:self destination, sources must be users, groups or autogroup:member; give tagged sources their own rule"),
             );
@@ -99,7 +66,7 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
         Some(a) if a.value == "accept" => {}
         Some(a) => out.push(
             err(
-                "TG0207",
+                codes::UNSUPPORTED_ACTION,
                 format!("action={:?} is not supported", a.value),
                 a.span,
             )
@@ -107,9 +74,13 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
             .with_help("the only ACL action is \"accept\": access not granted is denied"),
         ),
         None => out.push(
-            err("TG0207", "action=\"\" is not supported", acl.span)
-                .with_label("no action")
-                .with_help("add \"action\": \"accept\""),
+            err(
+                codes::UNSUPPORTED_ACTION,
+                "action=\"\" is not supported",
+                acl.span,
+            )
+            .with_label("no action")
+            .with_help("add \"action\": \"accept\""),
         ),
     }
     for s in &acl.src {
@@ -122,7 +93,7 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
             Ok(protos) => Some(protos),
             Err(e) => {
                 out.push(
-                    err("TG0214", e, p.span)
+                    err(codes::UNKNOWN_PROTOCOL, e, p.span)
                         .with_label("unknown protocol")
                         .with_help(PROTO_HELP),
                 );
@@ -135,7 +106,7 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
         let Some((alias, ports)) = selector::split_acl_dst(text) else {
             out.push(
                 err(
-                    "TG0206",
+                    codes::INVALID_PORTS,
                     format!("dst={text:?}: missing port, write {text:?} as \"{text}:*\""),
                     d.span,
                 )
@@ -149,12 +120,12 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
         match selector::parse_ports(ports) {
             Ok(ranges) => {
                 if let Some(protos) = &protos {
-                    if !protos.iter().copied().any(selector::has_ports)
+                    if !protos.iter().copied().any(crate::vocab::has_ports)
                         && ranges != [selector::PortRange::ALL]
                     {
                         out.push(
                             err(
-                                "TG0206",
+                                codes::INVALID_PORTS,
                                 format!(
                                     "dst={text:?}: protocol has no ports, only \"*\" is allowed"
                                 ),
@@ -168,7 +139,7 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
             }
             Err(e) => {
                 out.push(
-                    err("TG0206", format!("dst={text:?}: {e}"), d.span)
+                    err(codes::INVALID_PORTS, format!("dst={text:?}: {e}"), d.span)
                         .with_label("invalid port")
                         .with_help("ports are `*`, a number 1-65535, a range `80-443`, or a comma-separated list"),
                 );
@@ -196,15 +167,19 @@ fn check_grant(
 ) {
     if g.ip.is_empty() && g.app.is_empty() {
         out.push(
-            err("TG0208", "ip and app can not both be empty", g.app.span)
-                .with_label("grants nothing")
-                .with_help("add `\"ip\": [\"*\"]` for network access, or an `app` capability"),
+            err(
+                codes::GRANT_WITHOUT_IP_OR_APP,
+                "ip and app can not both be empty",
+                g.app.span,
+            )
+            .with_label("grants nothing")
+            .with_help("add `\"ip\": [\"*\"]` for network access, or an `app` capability"),
         );
     }
     for ip in &g.ip {
         if let Err(e) = selector::parse_grant_ip(ip.trim()) {
             out.push(
-                err("TG0206", e, ip.span)
+                err(codes::INVALID_PORTS, e, ip.span)
                     .with_label("invalid ip entry")
                     .with_help("write `*`, a port (`22`), a range (`80-443`) or `proto:ports` (`tcp:443`, `icmp:*`)"),
             );
@@ -221,12 +196,12 @@ fn check_grant(
         let text = d.trim();
         match parse_alias(text) {
             Alias::Prefix(net) if net.prefix_len() == 0 => out.push(
-                err("TG0212", format!("dst {:?}: to allow all IP addresses, use \"*\" or \"autogroup:internet\"", net.to_string()), d.span)
+                err(codes::ALL_ADDRESSES_DST, format!("dst {:?}: to allow all IP addresses, use \"*\" or \"autogroup:internet\"", net.to_string()), d.span)
                     .with_label("the whole address space")
                     .with_help("use `*` for every node and route, or `autogroup:internet` for exit-node traffic"),
             ),
             Alias::Autogroup(a) if a == "autogroup:internet" && !g.app.is_empty() => out.push(
-                err("TG0211", "cannot use app grants with autogroup:internet", d.span)
+                err(codes::CAP_TO_INTERNET, "cannot use app grants with autogroup:internet", d.span)
                     .with_label("app capability towards the internet")
                     .with_help("split the grant: `ip` towards autogroup:internet, `app` towards your nodes"),
             ),
@@ -242,12 +217,12 @@ fn check_grant(
         match parse_alias(v.trim()) {
             Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
             Alias::Tag(t) => out.push(
-                err("TG0201", format!("tag {t:?} not found"), v.span)
+                err(codes::TAG_NOT_FOUND, format!("tag {t:?} not found"), v.span)
                     .with_label("no such tag")
                     .with_help(tag_not_found(&t, None, v.span, names).help.unwrap_or_default()),
             ),
             _ => out.push(
-                err("TG0213", "via can only be a tag", v.span)
+                err(codes::VIA_NOT_TAG, "via can only be a tag", v.span)
                     .with_label("not a tag")
                     .with_help("`via` names the tags of the routers or exit nodes the traffic must go through"),
             ),
@@ -267,7 +242,7 @@ pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
     if !form_ok {
         out.push(
             err(
-                "TG0209",
+                codes::INVALID_CAP_NAME,
                 "capability name must have the form {domain}/{path}",
                 name.span,
             )
@@ -277,7 +252,7 @@ pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
     } else if tailscale_cap(name) == Some(TailscaleCap::Rejected) {
         out.push(
             err(
-                "TG0210",
+                codes::RESERVED_CAP,
                 "capability name must not be in the tailscale.com domain",
                 name.span,
             )
@@ -301,7 +276,7 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
             let Some(net) = pool.trim().parse::<IpNet>().ok() else {
                 out.push(
                     err(
-                        "TG0224",
+                        codes::INVALID_IP_POOL,
                         format!("IPPool({}): invalid prefix", pool.value),
                         pool.span,
                     )
@@ -317,14 +292,14 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
                 .any(|r| r.contains(&net.network()) || net.contains(&r.network()));
             if reserved {
                 out.push(
-                    err("TG0224", format!("IPPool({net}): network within reserved range"), pool.span)
+                    err(codes::INVALID_IP_POOL, format!("IPPool({net}): network within reserved range"), pool.span)
                         .with_label("reserved by Tailscale")
                         .with_help("100.100.100.0/24 (MagicDNS) and 100.115.92.0/23 are reserved; pick another part of 100.64.0.0/10"),
                 );
             } else if !cgnat.contains(&net) {
                 out.push(
                     err(
-                        "TG0224",
+                        codes::INVALID_IP_POOL,
                         format!("IPPool({net}): network not within 100.64.0.0/10"),
                         pool.span,
                     )
@@ -340,7 +315,7 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
 /// reports as `test(s) failed`.
 fn tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
     let fail = |span: Span, why: String, help: &str| {
-        err("TG0401", format!("test(s) failed: {why}"), span)
+        err(codes::TEST_FAILED, format!("test(s) failed: {why}"), span)
             .with_label("malformed test")
             .with_help(help.to_string())
     };
@@ -437,42 +412,5 @@ fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
             Some("unknown autogroup")
         }
         _ => None,
-    }
-}
-
-/// What is known of a capability name in the `tailscale.com` domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TailscaleCap {
-    /// Tailscale tells users to grant it.
-    Grantable,
-    /// The control plane rejects it.
-    Rejected,
-    /// Neither is known.
-    Unknown,
-}
-
-/// Classifies `name` when it is in the `tailscale.com` domain.
-pub(crate) fn tailscale_cap(name: &str) -> Option<TailscaleCap> {
-    if !name.starts_with("tailscale.com/") {
-        None
-    } else if GRANTABLE_TAILSCALE_CAPS.contains(&name) {
-        Some(TailscaleCap::Grantable)
-    } else if REJECTED_TAILSCALE_CAPS.contains(&name) {
-        Some(TailscaleCap::Rejected)
-    } else {
-        Some(TailscaleCap::Unknown)
-    }
-}
-
-/// How to fix a capability name in the `tailscale.com` domain that is not grantable.
-pub(crate) fn reserved_cap_help(name: &str) -> String {
-    match name {
-        "tailscale.com/cap/relay-target" => "Tailscale adds relay-target itself, in the reverse direction of each `tailscale.com/cap/relay` grant: grant `tailscale.com/cap/relay` instead".to_string(),
-        "tailscale.com/cap/drive-sharer" => "Tailscale adds drive-sharer itself for each `tailscale.com/cap/drive` grant: grant `tailscale.com/cap/drive` instead".to_string(),
-        "tailscale.com/cap/funnel" | "tailscale.com/cap/ingress" => "Funnel is turned on with the `funnel` node attribute (`nodeAttrs`), not granted".to_string(),
-        _ => format!(
-            "the tailscale.com capabilities a policy may grant are: {}",
-            GRANTABLE_TAILSCALE_CAPS.join(", ")
-        ),
     }
 }

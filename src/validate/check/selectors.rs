@@ -2,12 +2,13 @@
 
 use super::names::Names;
 use super::Options;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::Str;
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Span;
 
-fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(code, message, span)
 }
 
@@ -62,9 +63,13 @@ pub(super) fn unknown_autogroup(a: &str, span: Span) -> Diagnostic {
         Some(near) => format!("did you mean `{near}`?"),
         None => format!("the autogroups are {}", KNOWN_AUTOGROUPS.join(", ")),
     };
-    err("TG0204", format!("unknown autogroup {a:?}"), span)
-        .with_label("unknown autogroup")
-        .with_help(help)
+    err(
+        codes::AUTOGROUP_NOT_ALLOWED,
+        format!("unknown autogroup {a:?}"),
+        span,
+    )
+    .with_label("unknown autogroup")
+    .with_help(help)
 }
 
 /// `help`, led by "did you mean" when one of `known` is a likely typo of `word`.
@@ -86,7 +91,7 @@ pub(super) fn tag_not_found(
         Some(Side::Dst) => format!("dst={tag:?}: tag not found: {tag:?}"),
         _ => format!("tag not found: {tag:?}"),
     };
-    err("TG0201", message, span)
+    err(codes::TAG_NOT_FOUND, message, span)
         .with_label("no such tag")
         .with_help(suggest(
             tag,
@@ -106,7 +111,7 @@ pub(super) fn group_not_found(
         Some(Side::Dst) => format!("dst={group:?}: group not found: {group:?}"),
         _ => format!("group not found: {group:?}"),
     };
-    err("TG0202", message, span)
+    err(codes::GROUP_NOT_FOUND, message, span)
         .with_label("no such group")
         .with_help(suggest(
             group,
@@ -134,28 +139,36 @@ pub(super) fn check_alias(
         Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), s.span, names)),
         Alias::Ipset(i) if names.ipsets.contains(i.as_str()) => {}
         Alias::Ipset(i) => out.push(
-            err("TG0215", format!("ipset not found: {i:?}"), s.span)
-                .with_label("no such ipset")
-                .with_help(suggest(
-                    &i,
-                    names.ipsets.iter().copied(),
-                    format!("define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"),
-                )),
+            err(
+                codes::IPSET_NOT_FOUND,
+                format!("ipset not found: {i:?}"),
+                s.span,
+            )
+            .with_label("no such ipset")
+            .with_help(suggest(
+                &i,
+                names.ipsets.iter().copied(),
+                format!("define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"),
+            )),
         ),
         Alias::Host(h) if names.hosts.contains_key(h.as_str()) => {}
         Alias::Host(h) => out.push(
-            err("TG0203", format!("{h:?}: invalid address"), s.span)
-                .with_label("not a host, IP or known name")
-                .with_help(
-                    match crate::model::policy::suggest_name(&h, names.hosts.keys().copied()) {
-                        Some(near) => format!(
-                            "did you mean the host \"{near}\"? Otherwise define \"{h}\" in `hosts`"
-                        ),
-                        None => format!(
-                            "define \"{h}\" in `hosts`, or use a tag, group, user, IP or CIDR"
-                        ),
-                    },
-                ),
+            err(
+                codes::HOST_NOT_FOUND,
+                format!("{h:?}: invalid address"),
+                s.span,
+            )
+            .with_label("not a host, IP or known name")
+            .with_help(
+                match crate::model::policy::suggest_name(&h, names.hosts.keys().copied()) {
+                    Some(near) => format!(
+                        "did you mean the host \"{near}\"? Otherwise define \"{h}\" in `hosts`"
+                    ),
+                    None => {
+                        format!("define \"{h}\" in `hosts`, or use a tag, group, user, IP or CIDR")
+                    }
+                },
+            ),
         ),
         Alias::Autogroup(a) => check_autogroup(&a, side, s.span, out),
     }
@@ -193,7 +206,7 @@ fn check_autogroup(a: &str, side: Side, span: Span, out: &mut Vec<Diagnostic>) {
     };
     if let Some(message) = problem {
         out.push(
-            err("TG0204", message, span)
+            err(codes::AUTOGROUP_NOT_ALLOWED, message, span)
                 .with_label("autogroup not allowed here")
                 .with_help(match side {
                     Side::Src => "sources may use autogroup:member, autogroup:tagged, autogroup:danger-all and the role autogroups",
@@ -216,7 +229,7 @@ pub(super) fn check_domain(
     if domain != own {
         out.push(
             err(
-                "TG0217",
+                codes::FOREIGN_DOMAIN,
                 format!("{prefix}{domain} is not associated with this Tailnet and cannot be used in user:*@<domain> expressions"),
                 span,
             )
@@ -230,7 +243,7 @@ pub(super) fn check_postures(list: &[Str], names: &Names<'_>, out: &mut Vec<Diag
     for p in list {
         if !names.postures.contains(p.as_str()) {
             out.push(
-                err("TG0216", format!("posture not found: {:?}", p.value), p.span)
+                err(codes::POSTURE_NOT_FOUND, format!("posture not found: {:?}", p.value), p.span)
                     .with_label("no such posture")
                     .with_help(suggest(
                         p.as_str(),

@@ -7,6 +7,7 @@ use super::selectors::{
     unknown_autogroup, Side, ROLE_AUTOGROUPS,
 };
 use super::Options;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Policy, SshRule};
 use crate::model::selector::{parse_alias, Alias};
@@ -22,7 +23,11 @@ pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut
     ssh_tests_shape(p, names, out);
 }
 
-fn err(code: &'static str, message: impl Into<String>, span: crate::span::Span) -> Diagnostic {
+fn err(
+    code: &'static crate::codes::Code,
+    message: impl Into<String>,
+    span: crate::span::Span,
+) -> Diagnostic {
     Diagnostic::error(code, message, span)
 }
 
@@ -35,7 +40,7 @@ fn check_rule(
     match r.action.as_ref().map(|a| (a, a.trim())) {
         None | Some((_, "")) => out.push(
             err(
-                "TG0301",
+                codes::INVALID_SSH_ACTION,
                 "action must be specified",
                 r.action.as_ref().map_or(r.span, |a| a.span),
             )
@@ -44,9 +49,13 @@ fn check_rule(
         ),
         Some((_, "accept" | "check")) => {}
         Some((a, text)) => out.push(
-            err("TG0301", format!("{text:?} is not a valid action"), a.span)
-                .with_label("unknown action")
-                .with_help("SSH actions are \"accept\" and \"check\" (lowercase)"),
+            err(
+                codes::INVALID_SSH_ACTION,
+                format!("{text:?} is not a valid action"),
+                a.span,
+            )
+            .with_label("unknown action")
+            .with_help("SSH actions are \"accept\" and \"check\" (lowercase)"),
         ),
     }
     match &r.users.value {
@@ -57,7 +66,7 @@ fn check_rule(
                 let text = u.trim();
                 if text.is_empty() || text == "*" {
                     out.push(
-                        err("TG0303", format!("user {text:?} is not valid"), u.span)
+                        err(codes::INVALID_SSH_USER, format!("user {text:?} is not valid"), u.span)
                             .with_label("not a login name")
                             .with_help("list login names (`root`, `ubuntu`), `autogroup:nonroot`, or `localpart:*@<domain>`"),
                     );
@@ -72,9 +81,13 @@ fn check_rule(
     for env in &r.accept_env {
         if env.is_empty() {
             out.push(
-                err("TG0304", "acceptEnv values cannot be empty", env.span)
-                    .with_label("empty")
-                    .with_help("list variable names or patterns such as `GIT_*`"),
+                err(
+                    codes::EMPTY_ACCEPT_ENV,
+                    "acceptEnv values cannot be empty",
+                    env.span,
+                )
+                .with_label("empty")
+                .with_help("list variable names or patterns such as `GIT_*`"),
             );
         }
     }
@@ -92,7 +105,7 @@ fn check_rule(
             Alias::Autogroup(a) if matches!(a.as_str(), "autogroup:self" | "autogroup:member" | "autogroup:tagged") => {}
             Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(unknown_autogroup(&a, d.span)),
             _ => out.push(
-                err("TG0306", format!("invalid dst {text:?}"), d.span)
+                err(codes::INVALID_SSH_DESTINATION, format!("invalid dst {text:?}"), d.span)
                     .with_label("not an SSH destination")
                     .with_help("SSH destinations are tags, users, autogroup:self, autogroup:member or autogroup:tagged (not hosts, IPs or `*`)"),
             ),
@@ -123,9 +136,13 @@ fn check_source(
                 // Tailscale's wording for an autogroup an SSH source may not use
                 // (tailscale/tailscale#8194: `"autogroup:admin" is not allowed in src`, since
                 // lifted for the role autogroups).
-                err("TG0305", format!("{a:?} is not allowed in src"), s.span)
-                    .with_label("autogroup not allowed in an SSH source")
-                    .with_help(help),
+                err(
+                    codes::INVALID_SSH_SOURCE,
+                    format!("{a:?} is not allowed in src"),
+                    s.span,
+                )
+                .with_label("autogroup not allowed in an SSH source")
+                .with_help(help),
             )
         }
         Alias::Wildcard
@@ -133,16 +150,20 @@ fn check_source(
         | Alias::Host(_)
         | Alias::Ipset(_)
         | Alias::Service(_) => out.push(
-            err("TG0305", format!("invalid src {text:?}"), s.span)
-                .with_label("not an identity")
-                .with_help(help),
+            err(
+                codes::INVALID_SSH_SOURCE,
+                format!("invalid src {text:?}"),
+                s.span,
+            )
+            .with_label("not an identity")
+            .with_help(help),
         ),
         _ => check_alias(s, text, Side::Src, names, opts, out),
     }
 }
 
 fn users_missing(span: crate::span::Span) -> Diagnostic {
-    err("TG0302", "users must be specified", span)
+    err(codes::SSH_WITHOUT_USERS, "users must be specified", span)
         .with_label("no login users")
         .with_help("add \"users\": [\"autogroup:nonroot\"] or the login names allowed")
 }
@@ -155,13 +176,13 @@ fn check_period(period: &crate::model::policy::Str, out: &mut Vec<Diagnostic>) {
     let help = "write a Go duration like `12h` or `30m` (at most `168h`), or `always`";
     match duration::parse(text) {
         Err(e) => out.push(
-            err("TG0307", e, period.span)
+            err(codes::INVALID_CHECK_PERIOD, e, period.span)
                 .with_label("not a duration")
                 .with_help(help),
         ),
         Ok(ns) if ns < 0 => out.push(
             err(
-                "TG0307",
+                codes::INVALID_CHECK_PERIOD,
                 format!(
                     "checkPeriod {} must be a positive duration",
                     duration::format(ns)
@@ -173,7 +194,7 @@ fn check_period(period: &crate::model::policy::Str, out: &mut Vec<Diagnostic>) {
         ),
         Ok(ns) if ns > MAX_CHECK_PERIOD_NS => out.push(
             err(
-                "TG0307",
+                codes::INVALID_CHECK_PERIOD,
                 format!(
                     "checkPeriod {} is above the max (168h)",
                     duration::format(ns)
@@ -214,7 +235,7 @@ fn ssh_tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
             };
             if let Some(message) = problem {
                 out.push(
-                    err("TG0402", message, d.span)
+                    err(codes::INVALID_SSH_TEST_DESTINATION, message, d.span)
                         .with_label("not one node")
                         .with_help(help),
                 );
@@ -223,7 +244,7 @@ fn ssh_tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
         if t.accept.is_empty() && t.check.is_empty() && t.deny.is_empty() {
             out.push(
                 err(
-                    "TG0401",
+                    codes::TEST_FAILED,
                     "test(s) failed: an SSH test needs `accept`, `check` or `deny`",
                     t.span,
                 )
@@ -234,7 +255,7 @@ fn ssh_tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
         if t.src.as_ref().is_none_or(|s| s.trim().is_empty()) {
             out.push(
                 err(
-                    "TG0401",
+                    codes::TEST_FAILED,
                     "test(s) failed: an SSH test needs a `src`",
                     t.span,
                 )
@@ -246,7 +267,7 @@ fn ssh_tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
             if u.trim() == "*" || u.trim().is_empty() {
                 out.push(
                     err(
-                        "TG0303",
+                        codes::INVALID_SSH_USER,
                         format!("user {:?} is not valid", u.trim()),
                         u.span,
                     )

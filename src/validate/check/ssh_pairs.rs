@@ -20,11 +20,10 @@
 //! Unknown autogroups and malformed sources are reported where they stand and not again here.
 
 use super::selectors::is_known_autogroup;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{SshRule, Str};
 use crate::model::selector::{parse_alias, Alias};
-
-const CODE: &str = "TG0308";
 
 /// What a source is, for these rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +105,7 @@ fn problem(s: &Str, kind: &Source, dst: &Destinations, is_check: bool) -> Option
     if *kind == Source::Tagged && dst.has_self {
         return Some(
             Diagnostic::error(
-                CODE,
+                codes::SSH_SOURCE_NOT_ALLOWED,
                 "autogroup:self destination requires source to contain only users or groups, not tags or autogroup:tagged",
                 s.span,
             )
@@ -117,7 +116,7 @@ fn problem(s: &Str, kind: &Source, dst: &Destinations, is_check: bool) -> Option
     if *kind == Source::Tagged && dst.has_member {
         return Some(
             Diagnostic::error(
-                CODE,
+                codes::SSH_SOURCE_NOT_ALLOWED,
                 "tags in SSH source cannot access autogroup:member (user-owned devices)",
                 s.span,
             )
@@ -127,7 +126,7 @@ fn problem(s: &Str, kind: &Source, dst: &Destinations, is_check: bool) -> Option
     }
     (is_check && *kind == Source::Tagged).then(|| {
         Diagnostic::error(
-            CODE,
+            codes::SSH_SOURCE_NOT_ALLOWED,
             "\"check\" action does not support tags in src",
             s.span,
         )
@@ -144,7 +143,7 @@ fn user_destination(src: &str, owner: &str, kind: &Source, s: &Str) -> Diagnosti
         ),
     };
     Diagnostic::error(
-        CODE,
+        codes::SSH_SOURCE_NOT_ALLOWED,
         "users in dst are only allowed from the same user",
         s.span,
     )
@@ -156,6 +155,7 @@ fn user_destination(src: &str, owner: &str, kind: &Source, s: &Str) -> Diagnosti
 
 #[cfg(test)]
 mod tests {
+    use crate::codes::{self, Code};
     use crate::validate::check::{check_text, Options};
 
     fn codes_and_messages(ssh: &str) -> Vec<(String, String)> {
@@ -167,7 +167,7 @@ mod tests {
         check_text(&text, &Options::default())
             .findings
             .all()
-            .filter(|d| d.code == "TG0308")
+            .filter(|d| d.code == codes::SSH_SOURCE_NOT_ALLOWED)
             .map(|d| {
                 (
                     text[d.span.start..d.span.end].to_string(),
@@ -272,8 +272,8 @@ mod tests {
         let text = r#"{"ssh": [{"action": "accept", "src": ["autogroup:memebrs"],
             "dst": ["autogroup:self"], "users": ["root"]}]}"#;
         let report = check_text(text, &Options::default());
-        let found: Vec<&str> = report.findings.all().map(|d| d.code).collect();
-        assert_eq!(found, ["TG0204"]);
+        let found: Vec<&Code> = report.findings.all().map(|d| d.code).collect();
+        assert_eq!(found, [codes::AUTOGROUP_NOT_ALLOWED]);
         assert_eq!(report.findings.errors[0].label, "unknown autogroup");
         assert_eq!(
             report.findings.errors[0].help.as_deref(),

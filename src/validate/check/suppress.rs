@@ -4,25 +4,21 @@
 //! - Several codes may be named, separated by commas: `// tailgrant-ignore TG1001, TG1005: ...`.
 //!   `/* tailgrant-ignore ... */` works the same; its line is the line where it starts.
 //! - A reason after the colon is required: a suppression without one silences nothing and is
-//!   reported ([`INVALID`]), so that every silenced finding says why in the file itself.
+//!   reported ([`codes::INVALID_SUPPRESSION`]), so that every silenced finding says why in the file itself.
 //! - Only warnings (the `TG1xxx` lints) can be silenced. An error is what Tailscale's control
 //!   plane rejects the policy for: a comment does not make Tailscale accept it, so a
 //!   suppression naming an error code is reported and the error stays.
 //! - A suppression that silences nothing (its finding was fixed, or the code is misspelt) is
-//!   reported ([`UNUSED`]), so that suppressions do not outlive their reason.
+//!   reported ([`codes::UNUSED_SUPPRESSION`]), so that suppressions do not outlive their reason.
 //!
 //! The comments are found by a small scanner of their own: the parser's tree keeps no
 //! comments, and a scanner that knows strings and comments is all that is needed (line
 //! comments end at LF only, as in Tailscale's `hujson`).
 
+use crate::codes;
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::span::{LineIndex, Span};
 use std::collections::HashMap;
-
-/// The code of a suppression that silences nothing.
-pub const UNUSED: &str = "TG1900";
-/// The code of a suppression that cannot apply: no reason, an unknown code, or an error's.
-pub const INVALID: &str = "TG1901";
 
 /// The word that starts a suppression comment.
 const MARKER: &str = "tailgrant-ignore";
@@ -65,7 +61,7 @@ pub fn apply(text: &str, findings: &mut Findings) {
         }
     }
     findings.warnings.retain(|d| {
-        let key = (lines.line(d.span.start), d.code);
+        let key = (lines.line(d.span.start), d.code.id);
         let Some(hits) = by_line.get(&key) else {
             return true;
         };
@@ -87,7 +83,7 @@ pub fn apply(text: &str, findings: &mut Findings) {
                 invalid(sup.span, Problem::Error(code))
             } else {
                 Diagnostic::warning(
-                    UNUSED,
+                    codes::UNUSED_SUPPRESSION,
                     format!("this suppression of {code} silences nothing"),
                     sup.span,
                 )
@@ -106,12 +102,14 @@ pub fn apply(text: &str, findings: &mut Findings) {
 
 /// Whether `code` is a warning's: a lint, or one of this module's. Only these are silenced.
 pub fn is_warning(code: &str) -> bool {
-    code == UNUSED || code == INVALID || crate::validate::lint::RULES.iter().any(|r| r.code == code)
+    codes::ALL
+        .iter()
+        .any(|c| c.id == code && c.severity == codes::Severity::Warning)
 }
 
 /// Whether `code` is any code of tailgrant's.
 pub fn is_known(code: &str) -> bool {
-    is_warning(code) || crate::diagnostic::CODES.iter().any(|(c, _)| *c == code)
+    codes::ALL.iter().any(|c| c.id == code)
 }
 
 /// What is wrong with a suppression.
@@ -142,7 +140,7 @@ fn invalid(span: Span, problem: Problem<'_>) -> Diagnostic {
             "fix the error; only warnings (the `TG1xxx` lints) can be silenced".to_string(),
         ),
     };
-    Diagnostic::warning(INVALID, message, span)
+    Diagnostic::warning(codes::INVALID_SUPPRESSION, message, span)
         .with_label("invalid suppression")
         .with_help(help)
 }
@@ -193,10 +191,11 @@ fn comments(text: &str) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Code;
     use crate::validate::check::{check_text, Options};
 
     /// The codes of the warnings `check` reports on `text`, in order.
-    fn warnings(text: &str) -> Vec<&'static str> {
+    fn warnings(text: &str) -> Vec<&Code> {
         check_text(text, &Options::default())
             .findings
             .warnings
@@ -205,7 +204,7 @@ mod tests {
             .collect()
     }
 
-    fn errors(text: &str) -> Vec<&'static str> {
+    fn errors(text: &str) -> Vec<&Code> {
         check_text(text, &Options::default())
             .findings
             .errors
@@ -233,7 +232,10 @@ mod tests {
 
     #[test]
     fn the_sample_has_the_findings_to_silence() {
-        assert_eq!(warnings(SAMPLE), ["TG1001", "TG1005"]);
+        assert_eq!(
+            warnings(SAMPLE),
+            [codes::UNUSED_GROUP, codes::REDUNDANT_RULE]
+        );
     }
 
     #[test]
@@ -242,28 +244,45 @@ mod tests {
             7,
             "// tailgrant-ignore TG1005: kept while the first is reviewed",
         );
-        assert_eq!(warnings(&text), ["TG1001"]);
+        assert_eq!(warnings(&text), [codes::UNUSED_GROUP]);
         let text = with_comment_before(7, "// tailgrant-ignore TG1001: wrong code");
-        assert_eq!(warnings(&text), ["TG1001", "TG1900", "TG1005"]);
+        assert_eq!(
+            warnings(&text),
+            [
+                codes::UNUSED_GROUP,
+                codes::UNUSED_SUPPRESSION,
+                codes::REDUNDANT_RULE
+            ]
+        );
     }
 
     #[test]
     fn a_suppression_at_the_end_of_the_line_silences_it() {
         let text = with_comment(3, "// tailgrant-ignore TG1001: used by the next policy");
-        assert_eq!(warnings(&text), ["TG1005"]);
+        assert_eq!(warnings(&text), [codes::REDUNDANT_RULE]);
         let block = with_comment(7, "/* tailgrant-ignore TG1005: kept */");
-        assert_eq!(warnings(&block), ["TG1001"]);
+        assert_eq!(warnings(&block), [codes::UNUSED_GROUP]);
         let two = with_comment(
             6,
             "// tailgrant-ignore TG1005, TG1001: the line and the next",
         );
-        assert_eq!(warnings(&two), ["TG1001", "TG1900"]);
+        assert_eq!(
+            warnings(&two),
+            [codes::UNUSED_GROUP, codes::UNUSED_SUPPRESSION]
+        );
     }
 
     #[test]
     fn a_suppression_two_lines_above_silences_nothing() {
         let text = with_comment(5, "// tailgrant-ignore TG1005: too far");
-        assert_eq!(warnings(&text), ["TG1001", "TG1900", "TG1005"]);
+        assert_eq!(
+            warnings(&text),
+            [
+                codes::UNUSED_GROUP,
+                codes::UNUSED_SUPPRESSION,
+                codes::REDUNDANT_RULE
+            ]
+        );
     }
 
     #[test]
@@ -275,8 +294,16 @@ mod tests {
         ] {
             let text = with_comment(7, comment);
             let report = check_text(&text, &Options::default());
-            let codes: Vec<&str> = report.findings.warnings.iter().map(|d| d.code).collect();
-            assert_eq!(codes, ["TG1001", "TG1005", "TG1901"], "{comment}");
+            let found: Vec<&Code> = report.findings.warnings.iter().map(|d| d.code).collect();
+            assert_eq!(
+                found,
+                [
+                    codes::UNUSED_GROUP,
+                    codes::REDUNDANT_RULE,
+                    codes::INVALID_SUPPRESSION
+                ],
+                "{comment}"
+            );
             assert!(report.findings.warnings[2]
                 .message
                 .contains("gives no reason"));
@@ -287,30 +314,33 @@ mod tests {
     fn a_suppression_that_silences_nothing_is_reported() {
         let text = with_comment(7, "// tailgrant-ignore TG1005, TG1002: stale");
         let report = check_text(&text, &Options::default());
-        let found: Vec<(&str, &str)> = report
+        let found: Vec<(&Code, &str)> = report
             .findings
             .warnings
             .iter()
             .map(|d| (d.code, d.message.as_str()))
             .collect();
         assert_eq!(found.len(), 2, "{found:?}");
-        assert_eq!(found[0].0, "TG1001");
+        assert_eq!(found[0].0, codes::UNUSED_GROUP);
         assert_eq!(
             found[1],
-            ("TG1900", "this suppression of TG1002 silences nothing")
+            (
+                codes::UNUSED_SUPPRESSION,
+                "this suppression of TG1002 silences nothing"
+            )
         );
     }
 
     #[test]
     fn an_error_cannot_be_silenced() {
         let text = "{\n  // tailgrant-ignore TG0201: we know\n  \"grants\": [{\"src\": [\"tag:ci\"], \"dst\": [\"*\"], \"ip\": [\"*\"]}],\n}\n";
-        assert_eq!(errors(text), ["TG0201"]);
+        assert_eq!(errors(text), [codes::TAG_NOT_FOUND]);
         let report = check_text(text, &Options::default());
         let invalid: Vec<&Diagnostic> = report
             .findings
             .warnings
             .iter()
-            .filter(|d| d.code == INVALID)
+            .filter(|d| d.code == codes::INVALID_SUPPRESSION)
             .collect();
         assert_eq!(invalid.len(), 1);
         assert!(invalid[0]
@@ -330,17 +360,18 @@ mod tests {
             .findings
             .warnings
             .iter()
-            .any(|d| d.code == INVALID && d.message.contains("`TG1800` is not a tailgrant code")));
+            .any(|d| d.code == codes::INVALID_SUPPRESSION
+                && d.message.contains("`TG1800` is not a tailgrant code")));
     }
 
     #[test]
     fn the_marker_inside_a_string_is_not_a_suppression() {
         let text = "{\"groups\": {\"group:a\": [\"// tailgrant-ignore TG1001: x\"]}}\n";
         assert!(comments(text).is_empty());
-        let codes = warnings(text);
+        let found = warnings(text);
         assert!(
-            codes.contains(&"TG1001") && !codes.contains(&UNUSED),
-            "{codes:?}"
+            found.contains(&codes::UNUSED_GROUP) && !found.contains(&codes::UNUSED_SUPPRESSION),
+            "{found:?}"
         );
     }
 

@@ -10,19 +10,18 @@
 //! `"action": "check"` or drop `checkPeriod`.
 
 use super::Rule;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 
 /// TG1010.
 pub const RULE: Rule = Rule {
-    code: "TG1010",
-    name: "check-period-on-accept",
-    summary: "an SSH accept rule with a checkPeriod, which only check rules use",
+    code: codes::CHECK_PERIOD_ON_ACCEPT,
     run: |cx, out| {
         for r in &cx.policy.ssh {
             let accept = r.action.as_ref().is_some_and(|a| a.trim() == "accept");
             if let (true, Some(period)) = (accept, &r.check_period) {
                 out.push(
-                    Diagnostic::warning("TG1010", "checkPeriod has no effect on an accept rule", period.span)
+                    Diagnostic::warning(codes::CHECK_PERIOD_ON_ACCEPT, "checkPeriod has no effect on an accept rule", period.span)
                         .with_label("ignored")
                         .with_help("make the rule `\"action\": \"check\"` to require re-authentication, or remove checkPeriod"),
                 );

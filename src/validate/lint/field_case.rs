@@ -12,11 +12,10 @@
 //! The warning is emitted while decoding the policy, where the key is matched.
 
 use super::Rule;
+use crate::codes;
 
 /// TG1009.
 pub const RULE: Rule = Rule {
-    code: "TG1009",
-    name: "field-case",
-    summary: "a field name in non-canonical case",
+    code: codes::FIELD_CASE,
     run: |_, _| {},
 };

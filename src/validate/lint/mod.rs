@@ -9,22 +9,32 @@ mod relay_without_relay;
 mod unknown_tailscale_capability;
 mod unused;
 
+use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Policy, Str};
 use crate::model::selector;
 use crate::validate::check::{Names, Options};
+use crate::vocab::RELAY_CAP;
 use std::collections::HashSet;
 
-/// A lint rule.
+/// A lint rule: its code in the registry (which holds its name and summary) and the check.
 pub struct Rule {
-    /// Stable code, `TG1xxx`.
-    pub code: &'static str,
-    /// Short name.
-    pub name: &'static str,
-    /// One line on what it finds.
-    pub summary: &'static str,
+    /// The rule's code, a `TG10xx` warning with a lint name.
+    pub code: &'static Code,
     /// The check itself.
     pub run: fn(&Context<'_>, &mut Vec<Diagnostic>),
+}
+
+impl Rule {
+    /// The rule's short name, as its module's file is named (`unused-group`).
+    pub fn name(&self) -> &'static str {
+        self.code.lint.unwrap_or(self.code.id)
+    }
+
+    /// One line on what it finds.
+    pub fn summary(&self) -> &'static str {
+        self.code.summary
+    }
 }
 
 /// What every rule may look at, computed once per run.
@@ -139,5 +149,3 @@ pub(crate) fn relay_grants(
         .iter()
         .filter(|g| g.app.iter().any(|(name, _)| name.as_str() == RELAY_CAP))
 }
-
-pub use crate::engine::table::RELAY_CAP;

@@ -16,6 +16,7 @@
 //! warns on the second grant.
 
 use super::Rule;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Policy, Str};
 use crate::span::Span;
@@ -23,9 +24,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// TG1005.
 pub const RULE: Rule = Rule {
-    code: "TG1005",
-    name: "redundant-rule",
-    summary: "a grant or ACL entry that another rule already covers",
+    code: codes::REDUNDANT_RULE,
     run: |cx, out| {
         let p = cx.policy;
         check(&normalized_grants(p), "grant", out);
@@ -143,7 +142,7 @@ fn report(
         };
         out.push(
             Diagnostic::warning(
-                "TG1005",
+                codes::REDUNDANT_RULE,
                 format!("this {kind} grants nothing another rule does not already grant"),
                 b.span,
             )
@@ -436,6 +435,12 @@ mod tests {
         let names = Names::new(&policy);
         let options = Options::default();
         let found = crate::validate::lint::run(&policy, &names, &options);
-        assert_eq!(found.iter().filter(|d| d.code == "TG1005").count(), 1);
+        assert_eq!(
+            found
+                .iter()
+                .filter(|d| d.code == codes::REDUNDANT_RULE)
+                .count(),
+            1
+        );
     }
 }

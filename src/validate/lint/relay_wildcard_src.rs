@@ -10,22 +10,25 @@
 //! warns; write `"src": ["autogroup:member"]`.
 
 use super::{relay_grants, Rule};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 
 /// TG1006.
 pub const RULE: Rule = Rule {
-    code: "TG1006",
-    name: "relay-wildcard-src",
-    summary: "a peer-relay grant whose src is `*`",
+    code: codes::RELAY_WILDCARD_SRC,
     run: |cx, out| {
         for g in relay_grants(cx.policy) {
             for s in g.src.iter().filter(|s| s.trim() == "*") {
                 out.push(
-                    Diagnostic::warning("TG1006", "any node may allocate on these relays", s.span)
-                        .with_label("`*` in a relay grant")
-                        .with_help(
-                            "name the clients that need a relay, e.g. autogroup:member or a tag",
-                        ),
+                    Diagnostic::warning(
+                        codes::RELAY_WILDCARD_SRC,
+                        "any node may allocate on these relays",
+                        s.span,
+                    )
+                    .with_label("`*` in a relay grant")
+                    .with_help(
+                        "name the clients that need a relay, e.g. autogroup:member or a tag",
+                    ),
                 );
             }
         }

@@ -12,6 +12,7 @@
 //! warns.
 
 use super::{relay_grants, Rule};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::Policy;
 use crate::model::selector::{parse_alias, Alias};
@@ -19,9 +20,7 @@ use crate::model::tailnet::{Node, Tailnet};
 
 /// TG1007.
 pub const RULE: Rule = Rule {
-    code: "TG1007",
-    name: "relay-without-relay",
-    summary: "a peer-relay grant whose dst matches no node of the tailnet",
+    code: codes::RELAY_WITHOUT_RELAY,
     run: |cx, out| {
         let (p, Some(tailnet)) = (cx.policy, cx.options.tailnet) else {
             return;
@@ -36,7 +35,7 @@ pub const RULE: Rule = Rule {
             if !any && !g.dst.is_empty() {
                 let span = g.dst.first().map_or(g.span, |d| d.span);
                 out.push(
-                    Diagnostic::warning("TG1007", "this relay grant's dst matches no node of the tailnet", span)
+                    Diagnostic::warning(codes::RELAY_WITHOUT_RELAY, "this relay grant's dst matches no node of the tailnet", span)
                         .with_label("no relay node here")
                         .with_help("tag the relay nodes (e.g. `tailscale set --advertise-tags=tag:relay`) or fix the dst"),
                 );

@@ -14,14 +14,13 @@
 //! `tailscale.com/cap/drive`, which makes Tailscale add `drive-sharer` in reverse.
 
 use super::Rule;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::validate::check::{reserved_cap_help, tailscale_cap, TailscaleCap};
+use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap, GRANTABLE_TAILSCALE_CAPS};
 
 /// TG1011.
 pub const RULE: Rule = Rule {
-    code: "TG1011",
-    name: "unknown-tailscale-capability",
-    summary: "a tailscale.com capability that Tailscale does not document",
+    code: codes::UNKNOWN_TAILSCALE_CAPABILITY,
     run: |cx, out| {
         for g in &cx.policy.grants {
             for (name, _) in &g.app {
@@ -30,16 +29,14 @@ pub const RULE: Rule = Rule {
                 }
                 let help = match crate::model::policy::suggest_name(
                     name.as_str(),
-                    crate::validate::check::GRANTABLE_TAILSCALE_CAPS
-                        .iter()
-                        .copied(),
+                    GRANTABLE_TAILSCALE_CAPS.iter().copied(),
                 ) {
                     Some(near) => format!("did you mean `{near}`? ({})", reserved_cap_help(name)),
                     None => reserved_cap_help(name),
                 };
                 out.push(
                     Diagnostic::warning(
-                        "TG1011",
+                        codes::UNKNOWN_TAILSCALE_CAPABILITY,
                         format!("`{}` is not a capability Tailscale documents", name.value),
                         name.span,
                     )

@@ -19,40 +19,60 @@
 //! warns that `group:ops` is unused (and check reports `group:op` as undefined).
 
 use super::{Context, Rule};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::Map;
 use std::collections::HashSet;
 
 /// TG1001.
 pub const GROUP: Rule = Rule {
-    code: "TG1001",
-    name: "unused-group",
-    summary: "a group no rule refers to",
-    run: |cx, out| unused(cx, &cx.policy.groups, "TG1001", "group", out, |_| false),
+    code: codes::UNUSED_GROUP,
+    run: |cx, out| {
+        unused(
+            cx,
+            &cx.policy.groups,
+            codes::UNUSED_GROUP,
+            "group",
+            out,
+            |_| false,
+        )
+    },
 };
 
 /// TG1002.
 pub const TAG: Rule = Rule {
-    code: "TG1002",
-    name: "unused-tag",
-    summary: "a tag no rule refers to and no node of the --tailnet carries",
+    code: codes::UNUSED_TAG,
     run: unused_tags,
 };
 
 /// TG1003.
 pub const HOST: Rule = Rule {
-    code: "TG1003",
-    name: "unused-host",
-    summary: "a host alias no rule refers to",
-    run: |cx, out| unused(cx, &cx.policy.hosts, "TG1003", "host", out, |_| false),
+    code: codes::UNUSED_HOST,
+    run: |cx, out| {
+        unused(
+            cx,
+            &cx.policy.hosts,
+            codes::UNUSED_HOST,
+            "host",
+            out,
+            |_| false,
+        )
+    },
 };
 
 /// TG1004.
 pub const IPSET: Rule = Rule {
-    code: "TG1004",
-    name: "unused-ipset",
-    summary: "an ipset no rule refers to",
-    run: |cx, out| unused(cx, &cx.policy.ipsets, "TG1004", "ipset", out, |_| false),
+    code: codes::UNUSED_IPSET,
+    run: |cx, out| {
+        unused(
+            cx,
+            &cx.policy.ipsets,
+            codes::UNUSED_IPSET,
+            "ipset",
+            out,
+            |_| false,
+        )
+    },
 };
 
 fn unused_tags(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -71,15 +91,20 @@ fn unused_tags(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         .filter(|(_, owners)| owners.iter().any(|o| o.trim().starts_with("tag:")))
         .map(|(tag, _)| tag.as_str())
         .collect();
-    unused(cx, &cx.policy.tag_owners, "TG1002", "tag", out, |tag| {
-        carried.contains(tag) || applied_by_tags.contains(tag)
-    });
+    unused(
+        cx,
+        &cx.policy.tag_owners,
+        codes::UNUSED_TAG,
+        "tag",
+        out,
+        |tag| carried.contains(tag) || applied_by_tags.contains(tag),
+    );
 }
 
 fn unused<V>(
     cx: &Context<'_>,
     defs: &Map<V>,
-    code: &'static str,
+    code: &'static crate::codes::Code,
     kind: &str,
     out: &mut Vec<Diagnostic>,
     used_elsewhere: impl Fn(&str) -> bool,
@@ -106,6 +131,7 @@ fn unused<V>(
 
 #[cfg(test)]
 mod tests {
+    use crate::codes;
     use crate::model::tailnet::Tailnet;
     use crate::validate::check::{check_text, Options};
 
@@ -123,7 +149,7 @@ mod tests {
             .findings
             .warnings
             .iter()
-            .filter(|d| d.code == "TG1002")
+            .filter(|d| d.code == codes::UNUSED_TAG)
             .map(|d| d.message.clone())
             .collect()
     }
@@ -169,17 +195,17 @@ mod tests {
         text.push_str("}}");
         let report = check_text(&text, &Options::default());
         assert!(report.findings.errors.is_empty());
-        let found: Vec<(&str, String, &str)> = report
+        let found: Vec<(&codes::Code, String, &str)> = report
             .findings
             .warnings
             .iter()
             .map(|d| (d.code, d.message.clone(), &text[d.span.start..d.span.end]))
             .collect();
         let keys: Vec<String> = (0..n).map(|i| format!("\"h{i}\"")).collect();
-        let expected: Vec<(&str, String, &str)> = (0..n)
+        let expected: Vec<(&codes::Code, String, &str)> = (0..n)
             .map(|i| {
                 (
-                    "TG1003",
+                    codes::UNUSED_HOST,
                     format!("host `h{i}` is never used"),
                     keys[i].as_str(),
                 )
