@@ -33,7 +33,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::model::policy::parse_policy;
+use tailgrant::validate::check::{validate_text, Options};
 
 #[path = "common/generated.rs"]
 mod generated;
@@ -41,6 +41,14 @@ mod generated;
 use generated::{addr, policy, relay_src, sizes, tag_of, tailnet};
 
 /// The same relay grants in Cedar: one `permit` each.
+
+/// The policy `text`, validated by the checker (without a tailnet, without lints).
+fn validated(text: &str) -> tailgrant::model::Validated {
+    validate_text(text, &Options::default())
+        .into_validated()
+        .unwrap_or_else(|findings| panic!("invalid policy: {:?}", findings.errors))
+}
+
 fn cedar_policies(g: usize) -> cedar_policy::PolicySet {
     let mut text = String::new();
     for i in (0..g).step_by(2) {
@@ -132,7 +140,7 @@ fn engine(c: &mut Criterion) {
     for n in sizes("TG_BENCH_NODES", &[1000, 10000]) {
         let t = tailnet(n);
         for g in sizes("TG_BENCH_GRANTS", &[100, 1000, 10000]) {
-            let (p, _) = parse_policy(&policy(g)).unwrap();
+            let p = validated(&policy(g));
             let start = Instant::now();
             let table = DecisionTable::build(&p, &t);
             let build = start.elapsed();
