@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::PathBuf;
 use tailgrant::report::{self, FileReport, Format};
-use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::{check_text, Options};
 
 /// A realistic policy laid out as `tailgrant fmt` writes it (one member per line): groups,
 /// tags, hosts, grants (relay grants among them), ACLs and SSH rules; about `lines` lines.

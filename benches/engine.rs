@@ -33,7 +33,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::validate::check::{validate_text, Options};
+use tailgrant::validate::{validate_text, Options};
 
 #[path = "common/generated.rs"]
 mod generated;

@@ -14,9 +14,10 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+use tailgrant::model::names::Names;
 use tailgrant::model::policy::Policy;
-use tailgrant::validate::check::{Names, Options};
 use tailgrant::validate::lint::{Context, RULES};
+use tailgrant::validate::Options;
 
 /// `n` grants towards `tag:web`, each from its own user, on one of four ports, and one in a
 /// hundred repeating an earlier one (so the lint has findings to report).

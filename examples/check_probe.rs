@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 use std::time::Instant;
-use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::{check_text, Options};
 
 fn generate(kind: &str, n: usize) -> String {
     let mut s = String::from("{\n");

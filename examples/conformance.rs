@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tailgrant::model::tailnet::Tailnet;
-use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::{check_text, Options};
 
 #[derive(serde::Deserialize)]
 struct Case {

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::validate::check::{validate_text, Options};
+use tailgrant::validate::{validate_text, Options};
 
 #[path = "../benches/common/generated.rs"]
 mod generated;

@@ -92,6 +92,34 @@ pub fn reserved_cap_help(name: &str) -> String {
     }
 }
 
+/// Autogroups that name users by their role.
+pub const ROLE_AUTOGROUPS: &[&str] = &[
+    "autogroup:admin",
+    "autogroup:owner",
+    "autogroup:it-admin",
+    "autogroup:network-admin",
+    "autogroup:billing-admin",
+    "autogroup:auditor",
+];
+
+/// Every autogroup Tailscale defines (Tailscale's "Targets and selectors" page,
+/// kb/1396/targets), for the "did you mean" of an unknown one.
+pub const KNOWN_AUTOGROUPS: &[&str] = &[
+    "autogroup:member",
+    "autogroup:tagged",
+    "autogroup:self",
+    "autogroup:internet",
+    "autogroup:danger-all",
+    "autogroup:shared",
+    "autogroup:nonroot",
+    "autogroup:admin",
+    "autogroup:owner",
+    "autogroup:it-admin",
+    "autogroup:network-admin",
+    "autogroup:billing-admin",
+    "autogroup:auditor",
+];
+
 /// The node attribute that turns a node's peer-relay server off.
 pub const DISABLE_RELAY_SERVER: &str = "disable-relay-server";
 /// The node attribute that stops a client from using peer relays.

@@ -10,8 +10,8 @@ use tailgrant::codes;
 use tailgrant::diagnostic::Findings;
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::span::LineIndex;
-use tailgrant::validate::check::{check_text, Options};
 use tailgrant::validate::lint::RULES;
+use tailgrant::validate::{check_text, Options};
 
 fn tailnet() -> Tailnet {
     Tailnet::from_text(&std::fs::read_to_string("fixtures/tailnet.json").unwrap()).unwrap()

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tailgrant::model::policy::parse_policy;
-use tailgrant::validate::policytest::run_tests;
+use tailgrant::validate::policy_tests::run_tests;
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");

@@ -359,9 +359,9 @@ fn modes() -> [(&'static str, Vec<&'static str>); 2] {
 #[test]
 fn the_base_policy_is_valid_against_the_tailnet() {
     assert!(Path::new(TAILNET).is_file(), "missing {TAILNET}");
-    let report = tailgrant::validate::check::check_text(
+    let report = tailgrant::validate::check_text(
         BASE,
-        &tailgrant::validate::check::Options {
+        &tailgrant::validate::Options {
             tailnet: Some(
                 &tailgrant::model::tailnet::Tailnet::from_text(
                     &std::fs::read_to_string(TAILNET).unwrap(),
@@ -601,10 +601,8 @@ fn real_policies_reordered_are_no_change() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let report = tailgrant::validate::check::check_text(
-            &text,
-            &tailgrant::validate::check::Options::default(),
-        );
+        let report =
+            tailgrant::validate::check_text(&text, &tailgrant::validate::Options::default());
         let Some(policy) = report.policy() else {
             continue;
         };

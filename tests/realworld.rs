@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::path::PathBuf;
-use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::{check_text, Options};
 
 /// File, then the codes it must report, in the order `check` reports them (errors first, each
 /// list in source order), with the reason each one is right.

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use proptest::prelude::*;
-use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::{check_text, Options};
 
 fn assert_spans_inside(text: &str) {
     let report = check_text(text, &Options::default());

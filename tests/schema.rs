@@ -311,10 +311,8 @@ fn schema_fields_match_the_decoder() {
 fn grantable_capabilities_match_the_check() {
     let codes = |cap: &str| {
         let text = json!({"grants": [{"src": ["*"], "dst": ["*"], "app": {cap: []}}]}).to_string();
-        let report = tailgrant::validate::check::check_text(
-            &text,
-            &tailgrant::validate::check::Options::default(),
-        );
+        let report =
+            tailgrant::validate::check_text(&text, &tailgrant::validate::Options::default());
         report
             .findings
             .all()

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use tailgrant::engine::reference::Reference;
 use tailgrant::engine::table::{DecisionTable, RelayReason, TableError};
 use tailgrant::model::tailnet::Tailnet;
-use tailgrant::validate::check::{validate_text, Options};
+use tailgrant::validate::{validate_text, Options};
 
 const TAGS: &[&str] = &["tag:relay", "tag:ci", "tag:web"];
 const USERS: &[&str] = &["odin@example.com", "thor@example.org"];

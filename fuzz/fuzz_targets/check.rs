@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::{check_text, Options};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = tailgrant::syntax::hujson::text_of(data) {

@@ -5,7 +5,7 @@ use super::{fail, read_input, read_tailnet, Status};
 use std::path::PathBuf;
 use tailgrant::diagnostic::Findings;
 use tailgrant::report::{self, Verdict};
-use tailgrant::validate::check::{check_text, Options};
+use tailgrant::validate::{check_text, Options};
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -123,7 +123,7 @@ fn check_bytes(
 
 /// A code `--allow` accepts: a warning's.
 fn parse_allowed(code: &str) -> Result<String, String> {
-    use tailgrant::validate::check::suppress::{is_known, is_warning};
+    use tailgrant::validate::suppress::{is_known, is_warning};
     let code = code.trim().to_ascii_uppercase();
     if !is_known(&code) {
         return Err(format!(

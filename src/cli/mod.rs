@@ -267,7 +267,7 @@ pub struct CheckedPolicy {
     /// The text (valid UTF-8 without a BOM).
     pub text: String,
     /// What `check` found, with the decoded policy.
-    pub report: tailgrant::validate::check::Report,
+    pub report: tailgrant::validate::Report,
 }
 
 impl CheckedPolicy {
@@ -299,7 +299,7 @@ fn show(to: FindingsTo, outcome: output::Outcome) {
     }
 }
 
-pub use tailgrant::validate::check::is_test_failure;
+pub use tailgrant::validate::is_test_failure;
 
 /// Reads and checks a policy file exactly as `check` does (UTF-8, no BOM, then parse and
 /// check). An unreadable file prints its error and gives [`Status::Trouble`]; a file that is
@@ -313,10 +313,8 @@ pub fn read_policy(
     let shown = path.display().to_string();
     match tailgrant::syntax::hujson::text_of(&bytes) {
         Ok(text) => {
-            let report = tailgrant::validate::check::check_text(
-                text,
-                &tailgrant::validate::check::Options { tailnet },
-            );
+            let report =
+                tailgrant::validate::check_text(text, &tailgrant::validate::Options { tailnet });
             Ok(CheckedPolicy {
                 path: shown,
                 text: text.to_string(),

@@ -1,11 +1,11 @@
 //! A policy that has passed the checker: the only input the compiler, the decision table and
 //! the relay accept.
 //!
-//! Only the checker makes one ([`crate::validate::check::Report::into_validated`]), when the
+//! Only the checker makes one ([`crate::validate::Report::into_validated`]), when the
 //! policy has no error, so a caller cannot compile a policy that Tailscale would reject.
 //!
 //! ```
-//! use tailgrant::validate::check::{check_text, Options};
+//! use tailgrant::validate::{check_text, Options};
 //! let text = r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}]}"#;
 //! let valid = check_text(text, &Options::default()).into_validated();
 //! assert_eq!(valid.map(|v| v.policy().grants.len()).ok(), Some(1));

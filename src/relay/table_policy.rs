@@ -43,7 +43,7 @@ use crate::engine::table::{DecisionTable, NodeIx, RelayDecision, RelayReason};
 use crate::model::tailnet::{Tailnet, TailnetError};
 use crate::model::validated::Validated;
 use crate::span::Span;
-use crate::validate::check::{validate_text, Options};
+use crate::validate::{validate_text, Options};
 use crate::vocab::RELAY_CAP;
 
 /// Why a [`TablePolicy`] cannot be built. The daemon never starts with, and
@@ -309,7 +309,7 @@ pub fn input_hash(policy: &[u8], tailnet: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::check::check_text;
+    use crate::validate::check_text;
 
     const POLICY: &str = r#"{
   "tagOwners": {"tag:relay": ["autogroup:admin"]},

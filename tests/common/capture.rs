@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use tailgrant::engine::compile::compile;
 use tailgrant::model::tailnet::Tailnet;
-use tailgrant::validate::check::{validate_text, Options};
+use tailgrant::validate::{validate_text, Options};
 
 pub fn sorted_strings(v: &Value) -> Value {
     let mut items: Vec<String> = v

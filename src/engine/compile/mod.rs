@@ -25,7 +25,7 @@ use crate::model::validated::Validated;
 
 /// Compiles `policy` for every node of `tailnet`: packet filters, WhoIs capability maps and
 /// SSH rules. Get the policy from the checker
-/// ([`crate::validate::check::Report::into_validated`]). Never panics.
+/// ([`crate::validate::Report::into_validated`]). Never panics.
 pub fn compile(policy: &Validated, tailnet: &Tailnet) -> Compiled {
     let (mut compiled, peers) = node::compile_nodes(policy, tailnet, true);
     whois::fill(tailnet, &peers, &mut compiled);

@@ -284,7 +284,7 @@ pub(super) fn fill(policy: &Policy, tailnet: &Tailnet, compiled: &mut Compiled) 
 mod tests {
     use crate::engine::compile::compile;
     use crate::model::tailnet::Tailnet;
-    use crate::validate::check::{check_text, Options};
+    use crate::validate::{check_text, Options};
     use serde_json::{json, Value};
 
     const TAILNET: &str = r#"{"tailnet": "odin@example.com",

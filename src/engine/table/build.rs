@@ -591,7 +591,7 @@ fn route_maps(
 
 impl DecisionTable {
     /// Compiles `policy` for `tailnet` and indexes the result. Get the policy from the
-    /// checker ([`crate::validate::check::Report::into_validated`]).
+    /// checker ([`crate::validate::Report::into_validated`]).
     pub fn build(policy: &Validated, tailnet: &Tailnet) -> Self {
         Self::of_policy(policy, tailnet)
     }

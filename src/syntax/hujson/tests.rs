@@ -274,7 +274,7 @@ fn nesting_as_deep_as_tailscale_accepts_is_accepted() {
     assert_eq!(json, serde_json::json!([]));
     // The policy checker walks the same tree.
     let text = format!("{{\"attrConfig\": {}}}", nested(MAX_DEPTH - 1));
-    let checked = crate::validate::check::check_text(&text, &Default::default());
+    let checked = crate::validate::check_text(&text, &Default::default());
     assert!(checked
         .findings
         .all()

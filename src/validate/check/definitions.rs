@@ -1,16 +1,17 @@
 //! The definitions: groups, tagOwners, hosts, autoApprovers, postures and ipsets.
 
-use super::names::{parse_prefix, Names};
 use super::selectors::{
     check_alias, check_domain, check_postures, group_not_found, is_known_autogroup, tag_not_found,
-    unknown_autogroup, Side, ROLE_AUTOGROUPS,
+    unknown_autogroup, Side,
 };
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::{parse_prefix, Names};
 use crate::model::policy::{Policy, Str};
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Span;
+use crate::vocab::ROLE_AUTOGROUPS;
 use ipnet::IpNet;
 
 fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {

@@ -1,241 +1,36 @@
-//! Validation: every rule by which Tailscale's control plane rejects a policy, with the
-//! control plane's own message, and the lints on top.
+//! The rules by which Tailscale's control plane rejects a policy, each with the control
+//! plane's own message: the definitions (groups, tags, hosts, ipsets, postures), acls,
+//! grants, nodeAttrs and SSH rules (the policy's own tests are [`crate::validate::policy_tests`]).
 //!
-//! ```
-//! let text = r#"{"grants": [{"src": ["tag:ci"], "dst": ["*"], "ip": ["*"]}]}"#;
-//! let report = tailgrant::validate::check::check_text(text, &tailgrant::validate::check::Options::default());
-//! assert_eq!(report.findings.errors[0].message, r#"src=tag not found: "tag:ci""#);
-//! ```
+//! [`errors`] is one stage of [`crate::validate::check_text`], which parses the text first and
+//! evaluates the tests, runs the lints and applies suppressions after it.
 
 mod definitions;
 pub mod duration;
-mod names;
 mod rules;
 mod selectors;
 mod ssh;
 mod ssh_pairs;
-pub mod suppress;
 
-use crate::codes;
-use crate::diagnostic::{Diagnostic, Findings};
-use crate::model::policy::{self, Policy};
-use crate::model::tailnet::Tailnet;
-use crate::model::validated::Validated;
+use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
+use crate::model::policy::Policy;
 
-pub use names::Names;
+pub(crate) use crate::validate::options::Options;
 
-/// What a check needs beyond the policy itself.
-#[derive(Debug, Clone, Default)]
-pub struct Options<'a> {
-    /// The tailnet the policy is for: its domain is checked in `user:*@domain`, and with it
-    /// `tests` and `sshTests` are evaluated and node-aware lints run.
-    pub tailnet: Option<&'a Tailnet>,
-}
-
-impl Options<'_> {
-    /// The tailnet's e-mail domain, when known.
-    pub fn domain(&self) -> Option<&str> {
-        self.tailnet.and_then(Tailnet::domain)
-    }
-}
-
-/// The result of checking one policy text. Only the checker makes one, so a policy it found
-/// valid can be handed on as a [`Validated`].
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    /// The decoded policy (absent after a syntax error).
-    policy: Option<Policy>,
-    /// Errors and warnings.
-    pub findings: Findings,
-    /// Set by the checker: every error (if any) is one of the policy's own `tests` or
-    /// `sshTests` failing, so its rules are valid.
-    rules_valid: bool,
-}
-
-impl Report {
-    fn new(policy: Option<Policy>, findings: Findings) -> Self {
-        let rules_valid = policy.is_some() && findings.errors.iter().all(is_test_failure);
-        Self {
-            policy,
-            findings,
-            rules_valid,
-        }
-    }
-
-    /// True when Tailscale would accept the policy.
-    pub fn is_valid(&self) -> bool {
-        self.policy.is_some() && self.findings.errors.is_empty()
-    }
-
-    /// The decoded policy, valid or not (absent after a syntax error).
-    pub const fn policy(&self) -> Option<&Policy> {
-        self.policy.as_ref()
-    }
-
-    /// The decoded policy, valid or not.
-    pub fn into_policy(self) -> Option<Policy> {
-        self.policy
-    }
-
-    /// The policy as one Tailscale would accept, for the compiler, the decision table and
-    /// the relay; the findings when it has an error.
-    pub fn into_validated(self) -> Result<Validated, Findings> {
-        match self.policy {
-            Some(policy) if self.rules_valid && self.findings.errors.is_empty() => {
-                Ok(Validated::new(policy))
-            }
-            _ => Err(self.findings),
-        }
-    }
-
-    /// The policy whose rules are valid, even if its own `tests` or `sshTests` fail: what it
-    /// grants is well defined, which is what `compile`, `explain` and `diff` answer; the
-    /// findings when a rule has an error.
-    pub fn into_validated_rules(self) -> Result<Validated, Findings> {
-        match self.policy {
-            Some(policy) if self.rules_valid => Ok(Validated::new(policy)),
-            _ => Err(self.findings),
-        }
-    }
-}
-
-/// True for a finding of the policy's own `tests` or `sshTests` (an entry that fails or is
-/// malformed): the rest of the policy is valid and means what it says.
-pub fn is_test_failure(d: &Diagnostic) -> bool {
-    d.code == codes::TEST_FAILED || d.code == codes::INVALID_SSH_TEST_DESTINATION
-}
-
-/// Parses and checks a policy text.
-pub fn check_text(text: &str, options: &Options<'_>) -> Report {
-    report(text, options, check)
-}
-
-/// Parses and checks a policy text for what decides its validity only: the errors Tailscale
-/// would report, without the lints (which never make a policy invalid). For a caller that
-/// only needs the verdict, such as the relay's reload; the decoded policy and every error
-/// are the same as [`check_text`]'s.
-pub fn validate_text(text: &str, options: &Options<'_>) -> Report {
-    report(text, options, errors)
-}
-
-/// Parses `text` and collects what `findings` finds in the decoded policy.
-fn report(
-    text: &str,
-    options: &Options<'_>,
-    findings_of: fn(&Policy, &Options<'_>) -> Vec<Diagnostic>,
-) -> Report {
-    let mut findings = Findings::default();
-    match policy::parse_policy(text) {
-        Err(syntax) => {
-            findings.push(syntax);
-            Report::new(None, findings)
-        }
-        Ok((policy, decode)) => {
-            let mut all = findings_of(&policy, options);
-            all.splice(0..0, decode);
-            let mut findings = Findings::from_vec(all);
-            suppress::apply(text, &mut findings);
-            Report::new(Some(policy), findings)
-        }
-    }
-}
-
-/// Checks a decoded policy: every error Tailscale would report, and the lints.
-pub fn check(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
-    let names = Names::new(policy);
-    let errors = rule_findings(policy, &names, options);
-    // The lints may be many (one per unused name): keep their list and put the few errors
-    // before them, rather than hold a copy of it.
-    let mut lints = crate::validate::lint::run(policy, &names, options);
-    lints.splice(0..0, errors);
-    lints
-}
-
-/// What [`check`] finds without the lints.
-fn errors(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
-    rule_findings(policy, &Names::new(policy), options)
-}
-
-/// The rules by which Tailscale rejects a policy, and its `tests`.
-fn rule_findings(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
+/// Every error by which Tailscale would reject the decoded `policy` for its definitions and
+/// rules, in rule order.
+pub fn errors(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     rules::check(policy, names, options, &mut out);
     ssh::check(policy, names, options, &mut out);
-    if let Some(tailnet) = options.tailnet {
-        evaluate_tests(policy, tailnet, &mut out);
-    }
     out
-}
-
-/// With a tailnet, `tests` and `sshTests` are evaluated as the control plane does. The
-/// evaluation replaces the shape checks made without a tailnet (it finds the same malformed
-/// entries and more); it runs only on an otherwise valid policy, as the control plane's does.
-fn evaluate_tests(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
-    let otherwise_valid = out
-        .iter()
-        .all(|d| !d.is_error() || d.code == codes::TEST_FAILED);
-    if !otherwise_valid {
-        return;
-    }
-    out.retain(|d| d.code != codes::TEST_FAILED);
-    for f in crate::validate::policytest::run_tests(policy, tailnet) {
-        let span = f.element.unwrap_or(f.span);
-        if out
-            .iter()
-            .any(|d| d.message == f.control_plane_message && d.span == span)
-        {
-            continue;
-        }
-        let message = if f.control_plane_message == crate::validate::policytest::TESTS_FAILED {
-            format!("{}: {}", f.control_plane_message, f.reason)
-        } else {
-            f.control_plane_message.clone()
-        };
-        out.push(
-            Diagnostic::error(codes::TEST_FAILED, message, span)
-                .with_label("this test fails")
-                .with_help("grant (or stop granting) the access in the policy, or correct the test; `tailgrant explain --src ... --dst ...` shows which rules decide it"),
-        );
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{check_text, Options};
     use crate::codes;
-    use crate::model::tailnet::Tailnet;
-
-    #[test]
-    fn an_invalid_policy_gives_no_validated_policy_even_with_its_errors_cleared() {
-        let mut report = check_text(r#"{"grants": [{"src": ["tag:x"]}]}"#, &Options::default());
-        assert!(!report.is_valid());
-        report.findings.errors.clear();
-        assert!(report.clone().into_validated().is_err());
-        assert!(report.into_validated_rules().is_err());
-        let syntax = check_text("{", &Options::default());
-        assert!(syntax.into_validated_rules().is_err());
-    }
-
-    #[test]
-    fn failing_tests_leave_the_rules_validated_but_not_the_policy() {
-        let tailnet = Tailnet::from_text(
-            r#"{"users": [{"id": 1, "name": "a", "email": "a@example.com"}],
-                "nodes": {"n": {"ipv4": "100.64.0.1", "ipv6": "fd7a:115c:a1e0::1", "user": "a"}}}"#,
-        )
-        .unwrap();
-        let options = Options {
-            tailnet: Some(&tailnet),
-        };
-        let text = r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["tcp:22"]}],
-            "tests": [{"src": "a@example.com", "deny": ["100.64.0.1:22"]}]}"#;
-        let report = check_text(text, &options);
-        assert_eq!(report.findings.errors[0].code, codes::TEST_FAILED);
-        assert!(report.clone().into_validated().is_err());
-        let rules = report.into_validated_rules().unwrap();
-        assert_eq!(rules.grants.len(), 1);
-        let passing = text.replace("deny", "accept");
-        assert!(check_text(&passing, &options).into_validated().is_ok());
-    }
+    use crate::validate::{check_text, Options};
 
     fn findings(text: &str) -> Vec<(&'static codes::Code, String, Option<String>)> {
         check_text(text, &Options::default())

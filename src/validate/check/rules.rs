@@ -2,16 +2,15 @@
 //! selectors have their own modules.
 
 use super::definitions;
-use super::names::Names;
-use super::selectors::{
-    check_alias, check_postures, is_known_autogroup, tag_not_found, Side, ROLE_AUTOGROUPS,
-};
+use super::selectors::{check_alias, check_postures, is_known_autogroup, tag_not_found, Side};
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
 use crate::model::policy::{Acl, Grant, Policy, Str};
 use crate::model::selector::{self, parse_alias, Alias};
 use crate::span::{Span, Spanned};
+use crate::vocab::ROLE_AUTOGROUPS;
 use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap};
 use ipnet::IpNet;
 
@@ -29,7 +28,6 @@ pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut
     definitions::auto_approvers(p, names, opts, out);
     definitions::postures(p, names, out);
     definitions::ipsets(p, names, opts, out);
-    tests_shape(p, names, out);
 }
 
 fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {
@@ -308,109 +306,5 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
                 );
             }
         }
-    }
-}
-
-/// The shape of `tests` entries. A malformed entry fails the tests, which the control plane
-/// reports as `test(s) failed`.
-fn tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
-    let fail = |span: Span, why: String, help: &str| {
-        err(codes::TEST_FAILED, format!("test(s) failed: {why}"), span)
-            .with_label("malformed test")
-            .with_help(help.to_string())
-    };
-    for (i, t) in p.tests.iter().enumerate() {
-        if t.src.as_ref().is_none_or(|s| s.trim().is_empty()) {
-            out.push(fail(
-                t.src.as_ref().map_or(t.span, |s| s.span),
-                format!("tests[{i}]: src is empty"),
-                "name the source: a user, group, tag, host or IP",
-            ));
-        }
-        if t.accept.is_empty() && t.deny.is_empty() {
-            out.push(fail(
-                t.span,
-                format!("tests[{i}]: neither accept nor deny"),
-                "add `accept` or `deny` destinations",
-            ));
-        }
-        if let Some(proto) = &t.proto {
-            let ok = matches!(
-                proto.trim().to_ascii_lowercase().as_str(),
-                "" | "tcp" | "udp" | "sctp" | "6" | "17" | "132"
-            );
-            if !ok {
-                out.push(fail(
-                    proto.span,
-                    format!("tests[{i}]: proto {:?} cannot be tested", proto.value),
-                    "tests take proto tcp, udp or sctp (or none)",
-                ));
-            }
-        }
-        if let Some(src) = &t.src {
-            if let Some(why) = test_source_problem(src.trim(), names) {
-                out.push(fail(
-                    src.span,
-                    format!("tests[{i}]: src {:?}: {why}", src.value),
-                    "the source must be a defined user, group, tag, host or an IP",
-                ));
-            }
-        }
-        for d in t.accept.iter().chain(&t.deny) {
-            if let Some(why) = test_destination_problem(d.trim(), names) {
-                out.push(fail(
-                    d.span,
-                    format!("tests[{i}]: {:?}: {why}", d.value),
-                    "a test destination is one host and one port, e.g. `tag:web:443`",
-                ));
-            }
-        }
-    }
-}
-
-/// Why a `tests` destination is malformed, if it is.
-fn test_destination_problem(d: &str, names: &Names<'_>) -> Option<&'static str> {
-    let Some((alias, ports)) = selector::split_acl_dst(d) else {
-        return Some("no port");
-    };
-    match selector::parse_ports(ports) {
-        Ok(r) if r.len() == 1 && r[0].first == r[0].last => {}
-        Ok(_) => return Some("must name exactly one port"),
-        Err(_) => return Some("invalid port"),
-    }
-    let alias = alias.trim_start_matches('[').trim_end_matches(']');
-    match parse_alias(alias) {
-        Alias::Autogroup(a) if a == "autogroup:internet" => {
-            Some("autogroup:internet cannot be tested")
-        }
-        Alias::Prefix(_) if alias.contains('/') => Some("a CIDR is not one host"),
-        Alias::Host(h) => match names.hosts.get(h.as_str()) {
-            Some(Some(net)) if net.prefix_len() < net.max_prefix_len() => {
-                Some("the host is a range, not one host")
-            }
-            Some(_) => None,
-            None => Some("unknown host"),
-        },
-        _ => test_source_problem(alias, names),
-    }
-}
-
-/// Why a `tests` source (or destination alias) names nothing the policy defines, if so.
-fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
-    match parse_alias(s) {
-        _ if s.is_empty() => Some("empty"),
-        Alias::Tag(t) if !names.tags.contains(t.as_str()) => Some("unknown tag"),
-        Alias::Group(g) if !names.groups.contains(g.as_str()) => Some("unknown group"),
-        Alias::Host(h) if !names.hosts.contains_key(h.as_str()) => Some("unknown host"),
-        Alias::Ipset(i) if !names.ipsets.contains(i.as_str()) => Some("unknown ipset"),
-        Alias::Autogroup(a)
-            if !matches!(
-                a.as_str(),
-                "autogroup:member" | "autogroup:tagged" | "autogroup:self"
-            ) && !ROLE_AUTOGROUPS.contains(&a.as_str()) =>
-        {
-            Some("unknown autogroup")
-        }
-        _ => None,
     }
 }

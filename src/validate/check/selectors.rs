@@ -1,12 +1,13 @@
 //! Selectors in rules: which aliases may stand where, and whether what they name exists.
 
-use super::names::Names;
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
 use crate::model::policy::Str;
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Span;
+use crate::vocab::{KNOWN_AUTOGROUPS, ROLE_AUTOGROUPS};
 
 fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(code, message, span)
@@ -22,34 +23,6 @@ pub(super) enum Side {
     /// A nodeAttrs target.
     Target,
 }
-
-/// Autogroups that name users by their role.
-pub(super) const ROLE_AUTOGROUPS: &[&str] = &[
-    "autogroup:admin",
-    "autogroup:owner",
-    "autogroup:it-admin",
-    "autogroup:network-admin",
-    "autogroup:billing-admin",
-    "autogroup:auditor",
-];
-
-/// Every autogroup Tailscale defines (Tailscale's "Targets and selectors" page,
-/// kb/1396/targets), for the "did you mean" of an unknown one.
-pub(super) const KNOWN_AUTOGROUPS: &[&str] = &[
-    "autogroup:member",
-    "autogroup:tagged",
-    "autogroup:self",
-    "autogroup:internet",
-    "autogroup:danger-all",
-    "autogroup:shared",
-    "autogroup:nonroot",
-    "autogroup:admin",
-    "autogroup:owner",
-    "autogroup:it-admin",
-    "autogroup:network-admin",
-    "autogroup:billing-admin",
-    "autogroup:auditor",
-];
 
 /// True for an autogroup Tailscale defines.
 pub(super) fn is_known_autogroup(a: &str) -> bool {

@@ -1,17 +1,18 @@
-//! Rules for `ssh` and the shape of `sshTests`.
+//! Rules for `ssh`.
 
 use super::duration;
-use super::names::Names;
 use super::selectors::{
     check_alias, check_domain, check_postures, is_known_autogroup, tag_not_found,
-    unknown_autogroup, Side, ROLE_AUTOGROUPS,
+    unknown_autogroup, Side,
 };
 use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
 use crate::model::policy::{Policy, SshRule};
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Spanned;
+use crate::vocab::ROLE_AUTOGROUPS;
 
 /// The longest `checkPeriod` the control plane accepts: one week.
 const MAX_CHECK_PERIOD_NS: i128 = 168 * 3_600_000_000_000;
@@ -20,7 +21,6 @@ pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut
     for rule in &p.ssh {
         check_rule(rule, names, opts, out);
     }
-    ssh_tests_shape(p, names, out);
 }
 
 fn err(
@@ -205,76 +205,5 @@ fn check_period(period: &crate::model::policy::Str, out: &mut Vec<Diagnostic>) {
             .with_help(help),
         ),
         Ok(_) => {}
-    }
-}
-
-/// The shape of `sshTests` destinations, which the control plane checks with its own
-/// messages before evaluating anything.
-fn ssh_tests_shape(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
-    let help = "an SSH test destination is one node: a tag, a user, an autogroup or a single IP";
-    for t in &p.ssh_tests {
-        for d in &t.dst {
-            let text = d.trim();
-            let problem = match parse_alias(text) {
-                Alias::Autogroup(a) if a == "autogroup:internet" => Some(format!(
-                    "SSH tests dst contains disallowed element {text:?}"
-                )),
-                Alias::Prefix(net) if net.prefix_len() < net.max_prefix_len() => Some(format!(
-                    "SSH tests dst contains disallowed element {text:?}"
-                )),
-                Alias::Host(h) => match names.hosts.get(h.as_str()) {
-                    Some(Some(net)) if net.prefix_len() < net.max_prefix_len() => Some(format!(
-                        "SSH tests dst contains disallowed element {text:?}"
-                    )),
-                    _ => None,
-                },
-                Alias::Tag(tag) if !names.tags.contains(tag.as_str()) => {
-                    Some(format!("SSH tests dst contains unknown tag {text:?}"))
-                }
-                _ => None,
-            };
-            if let Some(message) = problem {
-                out.push(
-                    err(codes::INVALID_SSH_TEST_DESTINATION, message, d.span)
-                        .with_label("not one node")
-                        .with_help(help),
-                );
-            }
-        }
-        if t.accept.is_empty() && t.check.is_empty() && t.deny.is_empty() {
-            out.push(
-                err(
-                    codes::TEST_FAILED,
-                    "test(s) failed: an SSH test needs `accept`, `check` or `deny`",
-                    t.span,
-                )
-                .with_label("asserts nothing")
-                .with_help("list the login users that must be accepted, checked or denied"),
-            );
-        }
-        if t.src.as_ref().is_none_or(|s| s.trim().is_empty()) {
-            out.push(
-                err(
-                    codes::TEST_FAILED,
-                    "test(s) failed: an SSH test needs a `src`",
-                    t.span,
-                )
-                .with_label("no source")
-                .with_help("name the user or tag the test connects from"),
-            );
-        }
-        for u in t.accept.iter().chain(&t.check).chain(&t.deny) {
-            if u.trim() == "*" || u.trim().is_empty() {
-                out.push(
-                    err(
-                        codes::INVALID_SSH_USER,
-                        format!("user {:?} is not valid", u.trim()),
-                        u.span,
-                    )
-                    .with_label("not a login name")
-                    .with_help("test one login name at a time"),
-                );
-            }
-        }
     }
 }

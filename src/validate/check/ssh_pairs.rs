@@ -156,7 +156,7 @@ fn user_destination(src: &str, owner: &str, kind: &Source, s: &Str) -> Diagnosti
 #[cfg(test)]
 mod tests {
     use crate::codes::{self, Code};
-    use crate::validate::check::{check_text, Options};
+    use crate::validate::{check_text, Options};
 
     fn codes_and_messages(ssh: &str) -> Vec<(String, String)> {
         let text = format!(

@@ -11,9 +11,10 @@ mod unused;
 
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
 use crate::model::policy::{Policy, Str};
 use crate::model::selector;
-use crate::validate::check::{Names, Options};
+use crate::validate::options::Options;
 use crate::vocab::RELAY_CAP;
 use std::collections::HashSet;
 

@@ -279,7 +279,8 @@ fn merged<'a>(a: &'a [usize], b: &'a [usize]) -> impl Iterator<Item = usize> + '
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::check::{Names, Options};
+    use crate::model::names::Names;
+    use crate::validate::options::Options;
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;
 

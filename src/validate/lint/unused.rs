@@ -133,7 +133,7 @@ fn unused<V>(
 mod tests {
     use crate::codes;
     use crate::model::tailnet::Tailnet;
-    use crate::validate::check::{check_text, Options};
+    use crate::validate::{check_text, Options};
 
     fn unused_tags(policy: &str) -> Vec<String> {
         let tailnet = Tailnet::from_text(

@@ -192,7 +192,7 @@ fn comments(text: &str) -> Vec<Span> {
 mod tests {
     use super::*;
     use crate::codes::Code;
-    use crate::validate::check::{check_text, Options};
+    use crate::validate::{check_text, Options};
 
     /// The codes of the warnings `check` reports on `text`, in order.
     fn warnings(text: &str) -> Vec<&Code> {

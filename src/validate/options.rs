@@ -1,0 +1,19 @@
+//! What a check needs beyond the policy itself, shared by the checker, the lints and the
+//! orchestrator that runs them.
+
+use crate::model::tailnet::Tailnet;
+
+/// What a check needs beyond the policy itself.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'a> {
+    /// The tailnet the policy is for: its domain is checked in `user:*@domain`, and with it
+    /// `tests` and `sshTests` are evaluated and node-aware lints run.
+    pub tailnet: Option<&'a Tailnet>,
+}
+
+impl Options<'_> {
+    /// The tailnet's e-mail domain, when known.
+    pub fn domain(&self) -> Option<&str> {
+        self.tailnet.and_then(Tailnet::domain)
+    }
+}

@@ -1,0 +1,191 @@
+//! The shape of `tests` and `sshTests` entries, checked without a tailnet: what makes an
+//! entry malformed whatever the nodes are (a missing source, a destination that is not one
+//! host and one port, an unknown name). With a tailnet the evaluation ([`super::eval`])
+//! replaces these findings: it finds the same malformed entries and more.
+
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::model::names::Names;
+use crate::model::policy::Policy;
+use crate::model::selector::{self, parse_alias, Alias};
+use crate::span::Span;
+use crate::vocab::ROLE_AUTOGROUPS;
+
+fn err(code: &'static codes::Code, message: impl Into<String>, span: Span) -> Diagnostic {
+    Diagnostic::error(code, message, span)
+}
+
+/// The shape of `tests` entries. A malformed entry fails the tests, which the control plane
+/// reports as `test(s) failed`.
+pub(super) fn tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    let fail = |span: Span, why: String, help: &str| {
+        err(codes::TEST_FAILED, format!("test(s) failed: {why}"), span)
+            .with_label("malformed test")
+            .with_help(help.to_string())
+    };
+    for (i, t) in p.tests.iter().enumerate() {
+        if t.src.as_ref().is_none_or(|s| s.trim().is_empty()) {
+            out.push(fail(
+                t.src.as_ref().map_or(t.span, |s| s.span),
+                format!("tests[{i}]: src is empty"),
+                "name the source: a user, group, tag, host or IP",
+            ));
+        }
+        if t.accept.is_empty() && t.deny.is_empty() {
+            out.push(fail(
+                t.span,
+                format!("tests[{i}]: neither accept nor deny"),
+                "add `accept` or `deny` destinations",
+            ));
+        }
+        if let Some(proto) = &t.proto {
+            let ok = matches!(
+                proto.trim().to_ascii_lowercase().as_str(),
+                "" | "tcp" | "udp" | "sctp" | "6" | "17" | "132"
+            );
+            if !ok {
+                out.push(fail(
+                    proto.span,
+                    format!("tests[{i}]: proto {:?} cannot be tested", proto.value),
+                    "tests take proto tcp, udp or sctp (or none)",
+                ));
+            }
+        }
+        if let Some(src) = &t.src {
+            if let Some(why) = test_source_problem(src.trim(), names) {
+                out.push(fail(
+                    src.span,
+                    format!("tests[{i}]: src {:?}: {why}", src.value),
+                    "the source must be a defined user, group, tag, host or an IP",
+                ));
+            }
+        }
+        for d in t.accept.iter().chain(&t.deny) {
+            if let Some(why) = test_destination_problem(d.trim(), names) {
+                out.push(fail(
+                    d.span,
+                    format!("tests[{i}]: {:?}: {why}", d.value),
+                    "a test destination is one host and one port, e.g. `tag:web:443`",
+                ));
+            }
+        }
+    }
+}
+
+/// Why a `tests` destination is malformed, if it is.
+fn test_destination_problem(d: &str, names: &Names<'_>) -> Option<&'static str> {
+    let Some((alias, ports)) = selector::split_acl_dst(d) else {
+        return Some("no port");
+    };
+    match selector::parse_ports(ports) {
+        Ok(r) if r.len() == 1 && r[0].first == r[0].last => {}
+        Ok(_) => return Some("must name exactly one port"),
+        Err(_) => return Some("invalid port"),
+    }
+    let alias = alias.trim_start_matches('[').trim_end_matches(']');
+    match parse_alias(alias) {
+        Alias::Autogroup(a) if a == "autogroup:internet" => {
+            Some("autogroup:internet cannot be tested")
+        }
+        Alias::Prefix(_) if alias.contains('/') => Some("a CIDR is not one host"),
+        Alias::Host(h) => match names.hosts.get(h.as_str()) {
+            Some(Some(net)) if net.prefix_len() < net.max_prefix_len() => {
+                Some("the host is a range, not one host")
+            }
+            Some(_) => None,
+            None => Some("unknown host"),
+        },
+        _ => test_source_problem(alias, names),
+    }
+}
+
+/// Why a `tests` source (or destination alias) names nothing the policy defines, if so.
+fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
+    match parse_alias(s) {
+        _ if s.is_empty() => Some("empty"),
+        Alias::Tag(t) if !names.tags.contains(t.as_str()) => Some("unknown tag"),
+        Alias::Group(g) if !names.groups.contains(g.as_str()) => Some("unknown group"),
+        Alias::Host(h) if !names.hosts.contains_key(h.as_str()) => Some("unknown host"),
+        Alias::Ipset(i) if !names.ipsets.contains(i.as_str()) => Some("unknown ipset"),
+        Alias::Autogroup(a)
+            if !matches!(
+                a.as_str(),
+                "autogroup:member" | "autogroup:tagged" | "autogroup:self"
+            ) && !ROLE_AUTOGROUPS.contains(&a.as_str()) =>
+        {
+            Some("unknown autogroup")
+        }
+        _ => None,
+    }
+}
+
+/// The shape of `sshTests` destinations, which the control plane checks with its own
+/// messages before evaluating anything.
+pub(super) fn ssh_tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    let help = "an SSH test destination is one node: a tag, a user, an autogroup or a single IP";
+    for t in &p.ssh_tests {
+        for d in &t.dst {
+            let text = d.trim();
+            let problem = match parse_alias(text) {
+                Alias::Autogroup(a) if a == "autogroup:internet" => Some(format!(
+                    "SSH tests dst contains disallowed element {text:?}"
+                )),
+                Alias::Prefix(net) if net.prefix_len() < net.max_prefix_len() => Some(format!(
+                    "SSH tests dst contains disallowed element {text:?}"
+                )),
+                Alias::Host(h) => match names.hosts.get(h.as_str()) {
+                    Some(Some(net)) if net.prefix_len() < net.max_prefix_len() => Some(format!(
+                        "SSH tests dst contains disallowed element {text:?}"
+                    )),
+                    _ => None,
+                },
+                Alias::Tag(tag) if !names.tags.contains(tag.as_str()) => {
+                    Some(format!("SSH tests dst contains unknown tag {text:?}"))
+                }
+                _ => None,
+            };
+            if let Some(message) = problem {
+                out.push(
+                    err(codes::INVALID_SSH_TEST_DESTINATION, message, d.span)
+                        .with_label("not one node")
+                        .with_help(help),
+                );
+            }
+        }
+        if t.accept.is_empty() && t.check.is_empty() && t.deny.is_empty() {
+            out.push(
+                err(
+                    codes::TEST_FAILED,
+                    "test(s) failed: an SSH test needs `accept`, `check` or `deny`",
+                    t.span,
+                )
+                .with_label("asserts nothing")
+                .with_help("list the login users that must be accepted, checked or denied"),
+            );
+        }
+        if t.src.as_ref().is_none_or(|s| s.trim().is_empty()) {
+            out.push(
+                err(
+                    codes::TEST_FAILED,
+                    "test(s) failed: an SSH test needs a `src`",
+                    t.span,
+                )
+                .with_label("no source")
+                .with_help("name the user or tag the test connects from"),
+            );
+        }
+        for u in t.accept.iter().chain(&t.check).chain(&t.deny) {
+            if u.trim() == "*" || u.trim().is_empty() {
+                out.push(
+                    err(
+                        codes::INVALID_SSH_USER,
+                        format!("user {:?} is not valid", u.trim()),
+                        u.span,
+                    )
+                    .with_label("not a login name")
+                    .with_help("test one login name at a time"),
+                );
+            }
+        }
+    }
+}
