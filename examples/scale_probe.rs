@@ -20,7 +20,7 @@ use generated::{policy, sizes, tailnet};
 fn validated(text: &str) -> tailgrant::model::Validated {
     validate_text(text, &Options::default())
         .into_validated()
-        .unwrap_or_else(|findings| panic!("invalid policy: {:?}", findings.errors))
+        .unwrap()
 }
 
 fn main() {

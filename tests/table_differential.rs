@@ -64,7 +64,7 @@ type GenNode = (usize, Option<usize>, bool, Option<usize>);
 fn validated(text: &str) -> tailgrant::model::Validated {
     validate_text(text, &Options::default())
         .into_validated()
-        .unwrap_or_else(|findings| panic!("invalid policy: {:?}", findings.errors))
+        .unwrap()
 }
 
 fn tailnet(nodes: &[GenNode]) -> Tailnet {
