@@ -8,16 +8,18 @@
 /// The peer-relay capability: a grant of it from `src` to `dst` lets `src` allocate on the
 /// relays in `dst` (SPEC section 4; tailscale/tailscale tailcfg/peercap/peercap.go, `Relay`).
 pub const RELAY_CAP: &str = "tailscale.com/cap/relay";
-/// The companion of [`RELAY_CAP`] that the control plane adds in the reverse direction, by
-/// which a client knows a peer as a relay (peercap.go, `RelayTarget`).
+/// The companion of [`RELAY_CAP`] that the control plane adds in the reverse direction: the
+/// peer that holds it is a relay this node may allocate on (peercap.go, `RelayTarget`).
 pub const RELAY_TARGET_CAP: &str = "tailscale.com/cap/relay-target";
-/// Taildrive: share folders with the grant's destination (peercap.go, `Taildrive`).
+/// Taildrive: the grant's source may access the destination's shares (peercap.go,
+/// `Taildrive`).
 pub const DRIVE_CAP: &str = "tailscale.com/cap/drive";
-/// The companion of [`DRIVE_CAP`] in the reverse direction (peercap.go, `TaildriveSharer`).
+/// The companion of [`DRIVE_CAP`] in the reverse direction: the peer that holds it may share
+/// folders with this node (peercap.go, `TaildriveSharer`).
 pub const DRIVE_SHARER_CAP: &str = "tailscale.com/cap/drive-sharer";
-/// Funnel is a node attribute, not a grantable capability (conformance grant-k10).
+/// Funnel's capability name, which is not granted: Funnel is turned on by a node attribute.
 pub const FUNNEL_CAP: &str = "tailscale.com/cap/funnel";
-/// Ingress, like Funnel, is not granted (conformance grant-k9).
+/// Ingress's capability name, which, like Funnel's, is not granted.
 pub const INGRESS_CAP: &str = "tailscale.com/cap/ingress";
 
 /// Companion capabilities: granting the first brings the second in the reverse direction.

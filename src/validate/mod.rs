@@ -1,10 +1,11 @@
 //! Stage 3, the control plane's verdict: checking a policy text from end to end.
 //!
 //! [`check_text`] runs the stages in order, each in its own module, none of which knows the
-//! others: parse and decode ([`crate::model::policy`]), the rules by which Tailscale rejects a
-//! policy ([`check`]), the shape of the policy's `tests` and `sshTests` and with a tailnet
-//! their evaluation ([`policy_tests`]), the lints ([`lint`]), and last the `// tailgrant-ignore` comments
-//! ([`suppress`]). Errors and warnings come back apart, in [`Report::findings`].
+//! others: parse and decode ([`crate::model::policy`]), the rules by which Tailscale rejects
+//! a policy ([`check`](mod@check)), the shape of the policy's `tests` and `sshTests` and, with
+//! a tailnet, their evaluation ([`policy_tests`]), the lints ([`lint`]), and last the
+//! `// tailgrant-ignore` comments ([`suppress`]). Errors and warnings come back apart, in
+//! [`Report::findings`].
 //!
 //! ```
 //! use tailgrant::validate::{check_text, Options};

@@ -11,6 +11,7 @@ mod addrset;
 
 pub use addrset::{net_string, parse_wire_addrs, AddrSet};
 
+use crate::model::names::Names;
 use crate::model::policy::Policy;
 use crate::model::selector::{parse_alias, Alias};
 use crate::model::tailnet::{Node, Tailnet};
@@ -99,6 +100,8 @@ pub struct Resolver<'a> {
     /// The owner's e-mail of each untagged node.
     owners: Vec<Option<&'a str>>,
     hosts: HashMap<&'a str, &'a str>,
+    /// The names the policy defines, with what each stands for.
+    names: Names<'a>,
     cache: RefCell<HashMap<String, AddrSet>>,
     /// Selectors as prefixes and wire strings (see [`Resolver::resolve_wire`]).
     wire_cache: RefCell<WireCache>,
@@ -124,6 +127,7 @@ impl<'a> Resolver<'a> {
             nodes,
             owners,
             hosts,
+            names: Names::new(policy),
             cache: RefCell::default(),
             wire_cache: RefCell::default(),
             dest_cache: RefCell::default(),
@@ -134,6 +138,11 @@ impl<'a> Resolver<'a> {
     /// The policy being resolved.
     pub const fn policy(&self) -> &'a Policy {
         self.policy
+    }
+
+    /// The names the policy defines.
+    pub const fn names(&self) -> &Names<'a> {
+        &self.names
     }
 
     /// The tailnet.
@@ -304,8 +313,7 @@ impl<'a> Resolver<'a> {
             }),
             Alias::Group(name) => {
                 let mut s = AddrSet::new();
-                if let Some((_, members)) = self.policy.groups.iter().find(|(k, _)| k.value == name)
-                {
+                if let Some(members) = self.names.group(&name) {
                     for m in members {
                         if !m.value.starts_with("group:") {
                             s.add_set(&self.resolve_depth(m.value.trim(), depth + 1));
@@ -339,7 +347,7 @@ impl<'a> Resolver<'a> {
 
     fn ipset(&self, name: &str, depth: u8) -> AddrSet {
         let mut s = AddrSet::new();
-        let Some((_, entries)) = self.policy.ipsets.iter().find(|(k, _)| k.value == name) else {
+        let Some(entries) = self.names.ipset(name) else {
             return s;
         };
         for e in entries {

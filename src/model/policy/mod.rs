@@ -5,7 +5,7 @@
 //!
 //! [`Policy::from_node`] turns the HuJSON tree into this form, reporting unknown keys and
 //! values of the wrong shape. Semantic rules (selectors, tags, ports...) are checked later by
-//! [`crate::validate::check`].
+//! [`crate::validate::check`](mod@crate::validate::check).
 
 mod decode;
 

@@ -14,8 +14,7 @@ const MAX_DEPTH: u8 = 8;
 
 /// Expands selectors of one policy.
 pub struct Leaves<'a> {
-    policy: &'a Policy,
-    /// Resolves hosts, ipsets and prefixes, which need no node.
+    /// Looks names up, and resolves hosts, ipsets and prefixes, which need no node.
     addresses: Resolver<'a>,
 }
 
@@ -23,7 +22,6 @@ impl<'a> Leaves<'a> {
     /// An expander for `policy`, with `empty` as the (node-less) tailnet.
     pub fn new(policy: &'a Policy, empty: &'a Tailnet) -> Self {
         Self {
-            policy,
             addresses: Resolver::new(policy, empty),
         }
     }
@@ -41,8 +39,8 @@ impl<'a> Leaves<'a> {
         }
         match parse_alias(selector) {
             Alias::Group(name) => {
-                match self.policy.groups.iter().find(|(k, _)| k.value == name) {
-                    Some((_, members)) => {
+                match self.addresses.names().group(&name) {
+                    Some(members) => {
                         for m in members {
                             self.expand(m.trim(), depth + 1, out);
                         }
@@ -79,7 +77,7 @@ impl Leaves<'_> {
     /// that adding an address to a set adds one leaf and leaves the others as they were.
     fn ipset(&self, name: &str, selector: &str, depth: u8, out: &mut BTreeSet<String>) {
         let whole = self.addresses.resolve(selector);
-        let Some((_, entries)) = self.policy.ipsets.iter().find(|(k, _)| k.value == name) else {
+        let Some(entries) = self.addresses.names().ipset(name) else {
             out.insert(selector.to_string());
             return;
         };

@@ -118,7 +118,7 @@ pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic
 fn check_owner(owner: &Str, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
     match parse_alias(owner.trim()) {
         Alias::User(_) => {}
-        Alias::Group(g) if names.groups.contains(g.as_str()) => {}
+        Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
         Alias::Group(g) => out.push(group_not_found(&g, None, owner.span, names)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
         Alias::Tag(t) => out.push(tag_not_found(&t, None, owner.span, names)),

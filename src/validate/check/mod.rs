@@ -1,6 +1,7 @@
 //! The rules by which Tailscale's control plane rejects a policy, each with the control
 //! plane's own message: the definitions (groups, tags, hosts, ipsets, postures), acls,
-//! grants, nodeAttrs and SSH rules (the policy's own tests are [`crate::validate::policy_tests`]).
+//! grants, nodeAttrs and SSH rules. The policy's own tests are
+//! [`crate::validate::policy_tests`].
 //!
 //! [`errors`] is one stage of [`crate::validate::check_text`], which parses the text first and
 //! evaluates the tests, runs the lints and applies suppressions after it.

@@ -88,7 +88,7 @@ pub(super) fn group_not_found(
         .with_label("no such group")
         .with_help(suggest(
             group,
-            names.groups.iter().copied(),
+            names.groups.keys().copied(),
             format!("define the group in `groups`, e.g. \"{group}\": [\"alice@example.com\"]"),
         ))
 }
@@ -106,11 +106,11 @@ pub(super) fn check_alias(
     match parse_alias(text) {
         Alias::Wildcard | Alias::User(_) | Alias::Prefix(_) | Alias::Service(_) => {}
         Alias::UserDomain(domain) => check_domain(&domain, "", s.span, opts, out),
-        Alias::Group(g) if names.groups.contains(g.as_str()) => {}
+        Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
         Alias::Group(g) => out.push(group_not_found(&g, Some(side), s.span, names)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
         Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), s.span, names)),
-        Alias::Ipset(i) if names.ipsets.contains(i.as_str()) => {}
+        Alias::Ipset(i) if names.ipsets.contains_key(i.as_str()) => {}
         Alias::Ipset(i) => out.push(
             err(
                 codes::IPSET_NOT_FOUND,
@@ -120,7 +120,7 @@ pub(super) fn check_alias(
             .with_label("no such ipset")
             .with_help(suggest(
                 &i,
-                names.ipsets.iter().copied(),
+                names.ipsets.keys().copied(),
                 format!("define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"),
             )),
         ),
@@ -214,13 +214,13 @@ pub(super) fn check_domain(
 
 pub(super) fn check_postures(list: &[Str], names: &Names<'_>, out: &mut Vec<Diagnostic>) {
     for p in list {
-        if !names.postures.contains(p.as_str()) {
+        if !names.postures.contains_key(p.as_str()) {
             out.push(
                 err(codes::POSTURE_NOT_FOUND, format!("posture not found: {:?}", p.value), p.span)
                     .with_label("no such posture")
                     .with_help(suggest(
                         p.as_str(),
-                        names.postures.iter().copied(),
+                        names.postures.keys().copied(),
                         "define it in `postures`, e.g. \"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]".to_string(),
                     )),
             );

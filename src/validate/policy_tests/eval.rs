@@ -66,7 +66,7 @@ pub fn run_tests(policy: &Policy, tailnet: &Tailnet) -> Vec<TestFailure> {
 /// True when a selector names something that exists: a known user, group, tag, host,
 /// autogroup or ipset, or an address.
 fn exists(r: &Resolver<'_>, s: &str) -> bool {
-    let p = r.policy();
+    let names = r.names();
     match parse_alias(s) {
         Alias::Wildcard | Alias::Prefix(_) => true,
         Alias::User(email) => r
@@ -75,15 +75,15 @@ fn exists(r: &Resolver<'_>, s: &str) -> bool {
             .iter()
             .any(|u| u.email == email || u.name == email),
         Alias::UserDomain(_) => true,
-        Alias::Group(g) => p.groups.iter().any(|(k, _)| k.value == g),
-        Alias::Tag(t) => p.tag_owners.iter().any(|(k, _)| k.value == t),
+        Alias::Group(g) => names.groups.contains_key(g.as_str()),
+        Alias::Tag(t) => names.tags.contains(t.as_str()),
         Alias::Autogroup(a) => matches!(
             a.as_str(),
             "autogroup:member" | "autogroup:tagged" | "autogroup:internet" | "autogroup:self"
         ),
-        Alias::Ipset(i) => p.ipsets.iter().any(|(k, _)| k.value == i),
+        Alias::Ipset(i) => names.ipsets.contains_key(i.as_str()),
         Alias::Service(_) => false,
-        Alias::Host(h) => p.hosts.iter().any(|(k, _)| k.value == h),
+        Alias::Host(h) => names.hosts.contains_key(h.as_str()),
     }
 }
 
@@ -316,7 +316,7 @@ fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailur
     for d in &t.dst {
         let text = d.value.trim();
         let message = match parse_alias(text) {
-            Alias::Tag(tag) if !r.policy().tag_owners.iter().any(|(k, _)| k.value == tag) => {
+            Alias::Tag(tag) if !r.names().tags.contains(tag.as_str()) => {
                 Some(format!("SSH tests dst contains unknown tag \"{text}\""))
             }
             Alias::Prefix(_) if text.contains('/') => Some(format!(

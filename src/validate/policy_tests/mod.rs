@@ -1,4 +1,4 @@
-//! The policy's own tests, `tests` and `sshTests`: their shape ([`shape`], checked with or
+//! The policy's own tests, `tests` and `sshTests`: their shape (`shape`, checked with or
 //! without a tailnet) and their evaluation against a tailnet ([`eval`]), as Tailscale's
 //! control plane does both.
 

@@ -104,9 +104,9 @@ fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
     match parse_alias(s) {
         _ if s.is_empty() => Some("empty"),
         Alias::Tag(t) if !names.tags.contains(t.as_str()) => Some("unknown tag"),
-        Alias::Group(g) if !names.groups.contains(g.as_str()) => Some("unknown group"),
+        Alias::Group(g) if !names.groups.contains_key(g.as_str()) => Some("unknown group"),
         Alias::Host(h) if !names.hosts.contains_key(h.as_str()) => Some("unknown host"),
-        Alias::Ipset(i) if !names.ipsets.contains(i.as_str()) => Some("unknown ipset"),
+        Alias::Ipset(i) if !names.ipsets.contains_key(i.as_str()) => Some("unknown ipset"),
         Alias::Autogroup(a)
             if !matches!(
                 a.as_str(),
