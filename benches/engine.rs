@@ -32,7 +32,7 @@ use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::model::policy::parse_policy;
+use tailgrant::validate::{validate_text, Options};
 
 #[path = "common/generated.rs"]
 mod generated;
@@ -42,6 +42,13 @@ mod mode;
 
 use generated::{addr, policy, sizes, tailnet};
 use mode::benchmarking;
+
+/// The policy `text`, validated by the checker (without a tailnet, without lints).
+fn validated(text: &str) -> tailgrant::model::Validated {
+    validate_text(text, &Options::default())
+        .into_validated()
+        .unwrap()
+}
 
 /// Median time per call: 15 batches, each long enough to be measured.
 fn median(mut f: impl FnMut() -> bool) -> Duration {
@@ -84,7 +91,7 @@ fn engine(c: &mut Criterion) {
     for n in sizes("TG_BENCH_NODES", &[1000, 10000]) {
         let t = tailnet(n);
         for g in sizes("TG_BENCH_GRANTS", &[100, 1000, 10000]) {
-            let (p, _) = parse_policy(&policy(g)).unwrap();
+            let p = validated(&policy(g));
             let start = Instant::now();
             let table = DecisionTable::build(&p, &t);
             let build = start.elapsed();

@@ -9,12 +9,19 @@
 
 use std::time::Instant;
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::model::policy::parse_policy;
+use tailgrant::validate::{validate_text, Options};
 
 #[path = "../benches/common/generated.rs"]
 mod generated;
 
 use generated::{policy, sizes, tailnet};
+
+/// The policy `text`, validated by the checker (without a tailnet, without lints).
+fn validated(text: &str) -> tailgrant::model::Validated {
+    validate_text(text, &Options::default())
+        .into_validated()
+        .unwrap()
+}
 
 fn main() {
     println!(
@@ -24,7 +31,7 @@ fn main() {
     for n in sizes("TG_BENCH_NODES", &[10000]) {
         let t = tailnet(n);
         for g in sizes("TG_BENCH_GRANTS", &[2000]) {
-            let (p, _) = parse_policy(&policy(g)).unwrap();
+            let p = validated(&policy(g));
             let start = Instant::now();
             let table = DecisionTable::build(&p, &t);
             let ms = start.elapsed().as_secs_f64() * 1e3;

@@ -605,7 +605,7 @@ fn real_policies_reordered_are_no_change() {
         let text = std::fs::read_to_string(&path).unwrap();
         let report =
             tailgrant::validate::check_text(&text, &tailgrant::validate::Options::default());
-        let Some(policy) = report.policy.as_ref() else {
+        let Some(policy) = report.policy() else {
             continue;
         };
         let d = tailgrant::tools::diff::diff(policy, &reversed(policy), None);

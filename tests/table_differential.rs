@@ -6,8 +6,8 @@
 use proptest::prelude::*;
 use tailgrant::engine::reference::Reference;
 use tailgrant::engine::table::{DecisionTable, RelayReason, TableError};
-use tailgrant::model::policy::parse_policy;
 use tailgrant::model::tailnet::Tailnet;
+use tailgrant::validate::{validate_text, Options};
 
 const TAGS: &[&str] = &["tag:relay", "tag:ci", "tag:web"];
 const USERS: &[&str] = &["odin@example.com", "thor@example.org"];
@@ -59,6 +59,13 @@ const APPS: &[&str] = &[
 ];
 
 type GenNode = (usize, Option<usize>, bool, Option<usize>);
+
+/// The policy `text`, validated by the checker (without a tailnet, without lints).
+fn validated(text: &str) -> tailgrant::model::Validated {
+    validate_text(text, &Options::default())
+        .into_validated()
+        .unwrap()
+}
 
 fn tailnet(nodes: &[GenNode]) -> Tailnet {
     let mut ns = Vec::new();
@@ -142,7 +149,7 @@ proptest! {
     ) {
         let t = tailnet(&nodes);
         let text = policy_text(&grants, disable);
-        let (policy, _) = parse_policy(&text).unwrap();
+        let policy = validated(&text);
         let table = DecisionTable::build(&policy, &t);
         let reference = Reference::new(&policy, &t);
         let table = DecisionTable::from_bytes(&table.to_bytes()).unwrap();
@@ -204,7 +211,7 @@ fn relay_decisions_name_their_reason_and_grant() {
     ]);
     let text = r#"{"grants": [{"src": ["tag:ci"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}],
                    "tagOwners": {"tag:relay": [], "tag:ci": []}}"#;
-    let (policy, _) = parse_policy(text).unwrap();
+    let policy = validated(text);
     let table = DecisionTable::build(&policy, &t);
     let (relay, ci, user) = (
         table.node("n0").unwrap(),
@@ -222,8 +229,7 @@ fn relay_decisions_name_their_reason_and_grant() {
 #[test]
 fn damaged_and_foreign_tables_are_errors() {
     let t = tailnet(&[(0, None, false, None), (1, None, false, None)]);
-    let (policy, _) =
-        parse_policy(r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}]}"#).unwrap();
+    let policy = validated(r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}]}"#);
     let bytes = DecisionTable::build(&policy, &t).to_bytes();
     assert_eq!(
         DecisionTable::from_bytes(b"hello world, not a table"),
@@ -260,7 +266,7 @@ fn route_addresses_follow_the_rules_for_their_destination() {
         {"src": ["tag:ci"], "dst": ["10.0.0.0/8"], "app": {"example.com/cap/x": []}},
         {"src": ["tag:ci"], "dst": ["tag:relay"], "ip": ["tcp:443"]}],
         "tagOwners": {"tag:relay": [], "tag:ci": []}}"#;
-    let (policy, _) = parse_policy(text).unwrap();
+    let policy = validated(text);
     let table = DecisionTable::build(&policy, &t);
     let table = DecisionTable::from_bytes(&table.to_bytes()).unwrap();
     let ci: std::net::IpAddr = "100.64.0.2".parse().unwrap();
@@ -296,7 +302,7 @@ fn icmp_is_open_wherever_any_port_is_as_in_go() {
         {"src": ["tag:relay"], "dst": ["tag:web"], "ip": ["udp:53"]},
         {"src": ["tag:web"], "dst": ["tag:ci"], "app": {"example.com/cap/x": []}}],
         "tagOwners": {"tag:relay": [], "tag:ci": [], "tag:web": []}}"#;
-    let (policy, _) = parse_policy(text).unwrap();
+    let policy = validated(text);
     let table = DecisionTable::build(&policy, &t);
     let reference = Reference::new(&policy, &t);
     let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
@@ -322,7 +328,7 @@ fn a_rule_to_a_nodes_ipv4_address_does_not_open_its_ipv6_address() {
     let t = tailnet(&[(0, None, false, None), (1, None, false, None)]);
     let text = r#"{"grants": [{"src": ["tag:ci"], "dst": ["100.64.0.0/30"], "ip": ["*"]}],
         "tagOwners": {"tag:relay": [], "tag:ci": []}}"#;
-    let (policy, _) = parse_policy(text).unwrap();
+    let policy = validated(text);
     let table = DecisionTable::build(&policy, &t);
     let table = DecisionTable::from_bytes(&table.to_bytes()).unwrap();
     let reference = Reference::new(&policy, &t);

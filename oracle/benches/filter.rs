@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use support::{ts_rules, NodeFilter, Question, TCP};
 use tailgrant::engine::compile::compile_filters;
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::model::policy::parse_policy;
 use tailgrant::model::tailnet::Tailnet;
+use tailgrant::validate::{validate_text, Options};
 
 const GROUPS: usize = 100;
 
@@ -131,7 +131,9 @@ struct Setup {
 
 fn setup(n: usize, g: usize) -> Setup {
     let tailnet = tailnet(n);
-    let (policy, _) = parse_policy(&policy(g)).unwrap();
+    let policy = validate_text(&policy(g), &Options::default())
+        .into_validated()
+        .unwrap();
     let start = Instant::now();
     let table = DecisionTable::build(&policy, &tailnet);
     let build = start.elapsed();

@@ -31,8 +31,8 @@ use support::{
 };
 use tailgrant::engine::compile::compile_filters;
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::model::policy::parse_policy;
 use tailgrant::model::tailnet::Tailnet;
+use tailgrant::validate::{validate_text, Options};
 
 /// Ports asked about: the ends of the generated ranges and a few outside them.
 const PORTS: &[u16] = &[
@@ -154,7 +154,9 @@ fn filters_of(named_wire: impl Iterator<Item = (String, String)>) -> Result<Filt
 
 /// tailgrant's compiled filters, as tailscale-rs reads them.
 fn compiled_filters(policy_text: &str, tailnet: &Tailnet) -> (DecisionTable, Filters) {
-    let (policy, _) = parse_policy(policy_text).unwrap();
+    let policy = validate_text(policy_text, &Options::default())
+        .into_validated()
+        .unwrap();
     let compiled = compile_filters(&policy, tailnet);
     let filters = filters_of(compiled.nodes.iter().map(|(name, out)| {
         (
@@ -430,8 +432,14 @@ fn table_answers_as_tailscale_filters_on_the_captured_filters() {
             continue;
         }
         let text = case["policy_text"].as_str().unwrap();
-        let (policy, _) = parse_policy(text).unwrap();
         let tailnet = case_tailnet(&case);
+        let options = Options {
+            tailnet: Some(&tailnet),
+        };
+        // Accepted by the control plane (code 200), so valid here too, its own tests aside.
+        let policy = validate_text(text, &options)
+            .into_validated_rules()
+            .unwrap();
         let table = DecisionTable::build(&policy, &tailnet);
         let filters = filters_of(
             captures

@@ -47,7 +47,7 @@ fn load(path: &Path, tailnet: Option<&Tailnet>) -> Result<Policy, Status> {
     // No report without both policies: a policy that cannot be read or is invalid exits 2,
     // so that 1 keeps meaning "a `--fail-on-*` condition holds".
     read_valid_policy(path, tailnet)
-        .map(|(_, policy)| policy)
+        .map(|(_, policy)| policy.into_policy())
         .map_err(|_| Status::Trouble)
 }
 

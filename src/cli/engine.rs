@@ -18,7 +18,7 @@ use tailgrant::tools::explain::{explain, Question};
 struct Loaded {
     path: String,
     text: String,
-    policy: Policy,
+    policy: tailgrant::model::Validated,
     tailnet: Tailnet,
 }
 
@@ -175,7 +175,7 @@ pub fn test(args: &TestArgs) -> Status {
         Err(status) => return status,
     };
     let (path, text, report) = (checked.path.clone(), checked.text.clone(), &checked.report);
-    let Some(policy) = &report.policy else {
+    let Some(policy) = report.policy() else {
         checked.print(report.findings.clone(), FindingsTo::Stdout);
         return Status::Findings;
     };

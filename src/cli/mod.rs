@@ -35,7 +35,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
-use tailgrant::codes;
 use tailgrant::model::tailnet::Tailnet;
 
 /// Offline compiler, validator and linter for Tailscale tailnet policy files.
@@ -307,11 +306,7 @@ fn show(to: FindingsTo, outcome: output::Outcome) {
     }
 }
 
-/// True for a finding of the policy's own `tests` or `sshTests` (an entry that fails or is
-/// malformed): the rest of the policy is valid and means what it says.
-pub fn is_test_failure(d: &tailgrant::diagnostic::Diagnostic) -> bool {
-    d.code == codes::TEST_FAILED || d.code == codes::INVALID_SSH_TEST_DESTINATION
-}
+pub use tailgrant::validate::is_test_failure;
 
 /// Reads and checks a policy file exactly as `check` does (UTF-8, no BOM, then parse and
 /// check). An unreadable file prints its error and gives [`Status::Trouble`]; a file that is
@@ -351,12 +346,11 @@ pub fn read_policy(
 pub fn read_valid_policy(
     path: &Path,
     tailnet: Option<&Tailnet>,
-) -> Result<(CheckedPolicy, tailgrant::model::policy::Policy), Status> {
+) -> Result<(CheckedPolicy, tailgrant::model::Validated), Status> {
     let mut checked = read_policy(path, tailnet, FindingsTo::Stderr)?;
     let errors = checked.report.findings.errors.clone();
-    let answerable = errors.iter().all(is_test_failure);
-    match checked.report.policy.take() {
-        Some(policy) if answerable => {
+    match std::mem::take(&mut checked.report).into_validated_rules() {
+        Ok(policy) => {
             if !errors.is_empty() {
                 let mut findings = tailgrant::diagnostic::Findings::default();
                 for mut d in errors {
@@ -371,8 +365,8 @@ pub fn read_valid_policy(
             }
             Ok((checked, policy))
         }
-        _ => {
-            checked.print(checked.report.findings.clone(), FindingsTo::Stderr);
+        Err(findings) => {
+            checked.print(findings, FindingsTo::Stderr);
             Err(Status::Findings)
         }
     }

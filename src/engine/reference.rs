@@ -2,7 +2,7 @@
 //! scanning the destination node's rules, as a Tailscale client does. Slow and obviously
 //! right; the oracle the [`crate::engine::table::DecisionTable`] is tested against.
 
-use crate::engine::compile::{compile_filters, Compiled};
+use crate::engine::compile::{filters_of, Compiled};
 use crate::engine::resolve::{parse_wire_addrs, subnet_routes, Resolver};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
@@ -76,7 +76,7 @@ impl<'t> Reference<'t> {
         }
         Self {
             tailnet,
-            compiled: compile_filters(policy, tailnet),
+            compiled: filters_of(policy, tailnet),
             relay_disabled,
         }
     }

@@ -19,7 +19,7 @@ pub fn check_policy(text: &str, tailnet: Option<&Tailnet>, allow: &[String]) -> 
         Ok(t) => t,
         Err(d) => return vec![d],
     };
-    let options = crate::validate::check::Options { tailnet };
+    let options = crate::validate::Options { tailnet };
     let mut findings = crate::validate::check_text(text, &options).findings;
     findings
         .warnings
@@ -54,11 +54,11 @@ pub fn check_assertions(
         return Ok(vec![(d, Vec::new())]);
     }
     let input = policy?;
-    let options = crate::validate::check::Options {
+    let options = crate::validate::Options {
         tailnet: Some(input.tailnet),
     };
     let report = crate::validate::check_text(input.text, &options);
-    let policy = report.policy.as_ref().filter(|_| {
+    let policy = report.policy().filter(|_| {
         report
             .findings
             .errors

@@ -1,8 +1,11 @@
 //! Stage 2, tree to model: the typed policy decoded from a HuJSON tree, the small languages
-//! inside its strings (selectors, ports), the names a policy defines, and the tailnet a policy
-//! is applied to.
+//! inside its strings (selectors, ports), the names a policy defines, the tailnet a policy is
+//! applied to, and the [`Validated`] policy that only the checker hands out.
 
 pub mod names;
 pub mod policy;
 pub mod selector;
 pub mod tailnet;
+pub mod validated;
+
+pub use validated::Validated;

@@ -41,6 +41,7 @@ use super::policy::{AllocationPolicy, Denial, LoadedPolicy};
 use crate::diagnostic::Findings;
 use crate::engine::table::{DecisionTable, NodeIx, RelayDecision, RelayReason};
 use crate::model::tailnet::{Tailnet, TailnetError};
+use crate::model::validated::Validated;
 use crate::span::Span;
 use crate::validate::{validate_text, Options};
 
@@ -114,15 +115,9 @@ impl TablePolicy {
                 tailnet: Some(tailnet),
             },
         );
-        let valid = report.is_valid();
-        let policy = match report.policy {
-            Some(p) if valid => p,
-            _ => {
-                return Err(TablePolicyError::InvalidPolicy {
-                    findings: report.findings,
-                })
-            }
-        };
+        let policy = report
+            .into_validated()
+            .map_err(|findings| TablePolicyError::InvalidPolicy { findings })?;
         let table = DecisionTable::build(&relay_view(&policy), tailnet);
         let relay_ix = table
             .node(relay)
@@ -286,15 +281,8 @@ impl AllocationPolicy for TablePolicy {
 /// no relay decision, while compiling them costs memory with the square of the node
 /// count (an `autogroup:member` to `autogroup:member` grant on 10,000 nodes alone took
 /// 4 GB and 26 s). Spans still point into the original text.
-fn relay_view(policy: &crate::model::policy::Policy) -> crate::model::policy::Policy {
-    let mut view = policy.clone();
-    view.acls.clear();
-    view.grants
-        .retain(crate::model::policy::Grant::is_relay_grant);
-    view.ssh.clear();
-    view.tests.clear();
-    view.ssh_tests.clear();
-    view
+fn relay_view(policy: &Validated) -> Validated {
+    policy.grants_only(crate::model::policy::Grant::is_relay_grant)
 }
 
 /// A stable digest of the inputs a policy was compiled from: BLAKE2s-256 of
@@ -466,7 +454,7 @@ mod tests {
             let t = Tailnet::from_text(tailnet_text).unwrap();
             let report = check_text(policy, &Options { tailnet: Some(&t) });
             assert!(report.is_valid(), "{:?}", report.findings.errors);
-            let full_policy = report.policy.unwrap();
+            let full_policy = report.into_validated().unwrap();
             let full = DecisionTable::build(&full_policy, &t);
             let view = DecisionTable::build(&relay_view(&full_policy), &t);
             let n = u32::try_from(full.len()).unwrap();

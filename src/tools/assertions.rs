@@ -217,7 +217,7 @@ pub fn run_assertions(
     sidecar_text: &str,
 ) -> Result<Vec<AssertionFailure>, Diagnostic> {
     let assertions = parse_assertions(sidecar_text)?;
-    let table = DecisionTable::build(policy, tailnet);
+    let table = DecisionTable::of_policy(policy, tailnet);
     Ok(evaluate(policy, tailnet, &table, &assertions))
 }
 

@@ -280,7 +280,7 @@ mod tests {
             r#"{"tagOwners": {"tag:relay": []},
                 "grants": [{"src": ["a@example.com"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}]}"#,
         );
-        let table = DecisionTable::build(&p, &t);
+        let table = DecisionTable::of_policy(&p, &t);
         let e = explain(&p, &t, &table, "laptop", "relay", &Question::Relay).unwrap();
         assert!(e.allowed, "{:#?}", e.relay_checklist);
         assert!(!e.relay_checklist[0].spans.is_empty());
@@ -293,7 +293,7 @@ mod tests {
                 "grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}],
                 "nodeAttrs": [{"target": ["a@example.com"], "attr": ["disable-relay-client"]}]}"#,
         );
-        let table = DecisionTable::build(&p, &t);
+        let table = DecisionTable::of_policy(&p, &t);
         let e = explain(&p, &t, &table, "laptop", "relay", &Question::Relay).unwrap();
         assert!(!e.allowed);
         assert!(!e.relay_checklist[0].ok);
@@ -312,7 +312,7 @@ mod tests {
         let (p, t) = setup(
             r#"{"grants": [{"src": ["a@example.com"], "dst": ["100.64.0.2"], "ip": ["tcp:22"]}]}"#,
         );
-        let table = DecisionTable::build(&p, &t);
+        let table = DecisionTable::of_policy(&p, &t);
         let yes = explain(
             &p,
             &t,
@@ -345,7 +345,7 @@ mod tests {
         let (p, t) = setup(
             r#"{"grants": [{"src": ["a@example.com"], "dst": ["100.64.0.2"], "ip": ["tcp:22"]}]}"#,
         );
-        let table = DecisionTable::build(&p, &t);
+        let table = DecisionTable::of_policy(&p, &t);
         let icmp = Question::Port { proto: 1, port: 0 };
         let yes = explain(&p, &t, &table, "laptop", "relay", &icmp).unwrap();
         assert!(yes.allowed);

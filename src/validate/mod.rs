@@ -24,24 +24,76 @@ pub mod suppress;
 
 pub use options::Options;
 
+use crate::codes;
 use crate::diagnostic::{Diagnostic, Findings};
 use crate::model::names::Names;
 use crate::model::policy::{self, Policy};
+use crate::model::validated::Validated;
 
-/// The result of checking one policy text.
+/// The result of checking one policy text. Only the checker makes one, so a policy it found
+/// valid can be handed on as a [`Validated`].
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// The decoded policy (absent after a syntax error).
-    pub policy: Option<Policy>,
+    policy: Option<Policy>,
     /// Errors and warnings.
     pub findings: Findings,
+    /// Set by the checker: every error (if any) is one of the policy's own `tests` or
+    /// `sshTests` failing, so its rules are valid.
+    rules_valid: bool,
 }
 
 impl Report {
+    fn new(policy: Option<Policy>, findings: Findings) -> Self {
+        let rules_valid = policy.is_some() && findings.errors.iter().all(is_test_failure);
+        Self {
+            policy,
+            findings,
+            rules_valid,
+        }
+    }
+
     /// True when Tailscale would accept the policy.
     pub fn is_valid(&self) -> bool {
         self.policy.is_some() && self.findings.errors.is_empty()
     }
+
+    /// The decoded policy, valid or not (absent after a syntax error).
+    pub const fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
+    /// The decoded policy, valid or not.
+    pub fn into_policy(self) -> Option<Policy> {
+        self.policy
+    }
+
+    /// The policy as one Tailscale would accept, for the compiler, the decision table and
+    /// the relay; the findings when it has an error.
+    pub fn into_validated(self) -> Result<Validated, Findings> {
+        match self.policy {
+            Some(policy) if self.rules_valid && self.findings.errors.is_empty() => {
+                Ok(Validated::new(policy))
+            }
+            _ => Err(self.findings),
+        }
+    }
+
+    /// The policy whose rules are valid, even if its own `tests` or `sshTests` fail: what it
+    /// grants is well defined, which is what `compile`, `explain` and `diff` answer; the
+    /// findings when a rule has an error.
+    pub fn into_validated_rules(self) -> Result<Validated, Findings> {
+        match self.policy {
+            Some(policy) if self.rules_valid => Ok(Validated::new(policy)),
+            _ => Err(self.findings),
+        }
+    }
+}
+
+/// True for a finding of the policy's own `tests` or `sshTests` (an entry that fails or is
+/// malformed): the rest of the policy is valid and means what it says.
+pub fn is_test_failure(d: &Diagnostic) -> bool {
+    d.code == codes::TEST_FAILED || d.code == codes::INVALID_SSH_TEST_DESTINATION
 }
 
 /// Parses and checks a policy text: every error Tailscale would report, and the lints.
@@ -67,20 +119,14 @@ fn report(
     match policy::parse_policy(text) {
         Err(syntax) => {
             findings.push(syntax);
-            Report {
-                policy: None,
-                findings,
-            }
+            Report::new(None, findings)
         }
         Ok((policy, decode)) => {
             let mut all = findings_of(&policy, options);
             all.splice(0..0, decode);
             let mut findings = Findings::from_vec(all);
             suppress::apply(text, &mut findings);
-            Report {
-                policy: Some(policy),
-                findings,
-            }
+            Report::new(Some(policy), findings)
         }
     }
 }
@@ -106,4 +152,43 @@ fn verdict(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Dia
     let mut out = check::errors(policy, names, options);
     policy_tests::check(policy, names, options.tailnet, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_text, Options};
+    use crate::codes;
+    use crate::model::tailnet::Tailnet;
+
+    #[test]
+    fn an_invalid_policy_gives_no_validated_policy_even_with_its_errors_cleared() {
+        let mut report = check_text(r#"{"grants": [{"src": ["tag:x"]}]}"#, &Options::default());
+        assert!(!report.is_valid());
+        report.findings.errors.clear();
+        assert!(report.clone().into_validated().is_err());
+        assert!(report.into_validated_rules().is_err());
+        let syntax = check_text("{", &Options::default());
+        assert!(syntax.into_validated_rules().is_err());
+    }
+
+    #[test]
+    fn failing_tests_leave_the_rules_validated_but_not_the_policy() {
+        let tailnet = Tailnet::from_text(
+            r#"{"users": [{"id": 1, "name": "a", "email": "a@example.com"}],
+                "nodes": {"n": {"ipv4": "100.64.0.1", "ipv6": "fd7a:115c:a1e0::1", "user": "a"}}}"#,
+        )
+        .unwrap();
+        let options = Options {
+            tailnet: Some(&tailnet),
+        };
+        let text = r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["tcp:22"]}],
+            "tests": [{"src": "a@example.com", "deny": ["100.64.0.1:22"]}]}"#;
+        let report = check_text(text, &options);
+        assert_eq!(report.findings.errors[0].code, codes::TEST_FAILED);
+        assert!(report.clone().into_validated().is_err());
+        let rules = report.into_validated_rules().unwrap();
+        assert_eq!(rules.grants.len(), 1);
+        let passing = text.replace("deny", "accept");
+        assert!(check_text(&passing, &options).into_validated().is_ok());
+    }
 }

@@ -10,8 +10,8 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use tailgrant::engine::compile::compile;
-use tailgrant::model::policy::parse_policy;
 use tailgrant::model::tailnet::Tailnet;
+use tailgrant::validate::{validate_text, Options};
 
 pub fn sorted_strings(v: &Value) -> Value {
     let mut items: Vec<String> = v
@@ -137,15 +137,25 @@ pub struct Agreement {
 pub fn check_case(case: &Value, verbose: bool) -> Agreement {
     let text = case["policy_text"].as_str().unwrap_or_default();
     let mut diffs = Vec::new();
-    let Ok((policy, _)) = parse_policy(text) else {
-        return Agreement {
-            filters: false,
-            capmaps: false,
-            ssh: false,
-            diffs: vec!["policy does not parse".into()],
-        };
-    };
     let tailnet = tailnet_of(case);
+    let report = validate_text(
+        text,
+        &Options {
+            tailnet: Some(&tailnet),
+        },
+    );
+    let policy = match report.into_validated() {
+        Ok(policy) => policy,
+        Err(findings) => {
+            let first = findings.errors.first().map(|d| d.message.clone());
+            return Agreement {
+                filters: false,
+                capmaps: false,
+                ssh: false,
+                diffs: vec![format!("policy is not valid: {first:?}")],
+            };
+        }
+    };
     let compiled = compile(&policy, &tailnet);
     let ours = serde_json::to_value(&compiled).unwrap();
     let empty = serde_json::Map::new();

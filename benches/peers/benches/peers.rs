@@ -31,7 +31,7 @@ use std::hint::black_box;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use tailgrant::engine::table::DecisionTable;
-use tailgrant::model::policy::parse_policy;
+use tailgrant::validate::{validate_text, Options};
 
 #[path = "../../common/generated.rs"]
 mod generated;
@@ -136,7 +136,9 @@ fn rego_allows(engine: &mut regorus::Engine) -> bool {
 
 /// The decision table of `n` generated nodes and `g` generated grants.
 fn build_table(n: usize, g: usize) -> DecisionTable {
-    let (p, _) = parse_policy(&policy(g)).unwrap();
+    let p = validate_text(&policy(g), &Options::default())
+        .into_validated()
+        .unwrap();
     DecisionTable::build(&p, &tailnet(n))
 }
 

@@ -21,13 +21,12 @@ pub use wire::{
 
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
+use crate::model::validated::Validated;
 
 /// Compiles `policy` for every node of `tailnet`: packet filters, WhoIs capability maps and
-/// SSH rules.
-///
-/// The policy is assumed to have passed validation; anything that does not resolve (an
-/// unknown tag, a malformed port) grants nothing. Never panics.
-pub fn compile(policy: &Policy, tailnet: &Tailnet) -> Compiled {
+/// SSH rules. Get the policy from the checker
+/// ([`crate::validate::Report::into_validated`]). Never panics.
+pub fn compile(policy: &Validated, tailnet: &Tailnet) -> Compiled {
     let (mut compiled, peers) = node::compile_nodes(policy, tailnet, true);
     whois::fill(tailnet, &peers, &mut compiled);
     ssh::fill(policy, tailnet, &mut compiled);
@@ -37,7 +36,14 @@ pub fn compile(policy: &Policy, tailnet: &Tailnet) -> Compiled {
 /// Compiles the packet filters only, leaving every `whois_capmap` and `ssh_rules` empty. Cheaper than
 /// [`compile`] on large tailnets, where the capability maps grow with the square of the
 /// node count.
-pub fn compile_filters(policy: &Policy, tailnet: &Tailnet) -> Compiled {
+pub fn compile_filters(policy: &Validated, tailnet: &Tailnet) -> Compiled {
+    filters_of(policy, tailnet)
+}
+
+/// [`compile_filters`] of a policy that may not have passed the checker, for the reference
+/// evaluator: anything that does not resolve (an unknown tag, a malformed port) grants
+/// nothing.
+pub(crate) fn filters_of(policy: &Policy, tailnet: &Tailnet) -> Compiled {
     node::compile_nodes(policy, tailnet, false).0
 }
 

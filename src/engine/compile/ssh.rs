@@ -283,8 +283,8 @@ pub(super) fn fill(policy: &Policy, tailnet: &Tailnet, compiled: &mut Compiled) 
 #[cfg(test)]
 mod tests {
     use crate::engine::compile::compile;
-    use crate::model::policy::parse_policy;
     use crate::model::tailnet::Tailnet;
+    use crate::validate::{check_text, Options};
     use serde_json::{json, Value};
 
     const TAILNET: &str = r#"{"tailnet": "odin@example.com",
@@ -296,8 +296,10 @@ mod tests {
         "server": {"ipv4": "100.64.0.3", "ipv6": "fd7a:115c:a1e0::3", "tags": ["tag:server"]}}}"#;
 
     fn ssh_rules(policy: &str) -> Value {
-        let (policy, _) = parse_policy(policy).unwrap();
         let tailnet = Tailnet::from_text(TAILNET).unwrap();
+        let policy = check_text(policy, &Options::default())
+            .into_validated()
+            .unwrap();
         let out = serde_json::to_value(compile(&policy, &tailnet)).unwrap();
         let mut m = serde_json::Map::new();
         for (name, node) in out["nodes"].as_object().unwrap() {

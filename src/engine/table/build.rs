@@ -24,6 +24,7 @@ use crate::engine::compile::units::units;
 use crate::engine::resolve::{parse_wire_addrs, subnet_routes, AddrSet, Resolver};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
+use crate::model::validated::Validated;
 use crate::span::Span;
 use crate::vocab::DISABLE_RELAY_SERVER;
 use ipnet::IpNet;
@@ -639,8 +640,16 @@ fn route_maps(
 }
 
 impl DecisionTable {
-    /// Compiles `policy` for `tailnet` and indexes the result.
-    pub fn build(policy: &Policy, tailnet: &Tailnet) -> Self {
+    /// Compiles `policy` for `tailnet` and indexes the result. Get the policy from the
+    /// checker ([`crate::validate::Report::into_validated`]).
+    pub fn build(policy: &Validated, tailnet: &Tailnet) -> Self {
+        Self::of_policy(policy, tailnet)
+    }
+
+    /// [`DecisionTable::build`] of a policy that may not have passed the checker, for the
+    /// tools that answer about any decoded policy (`diff`, the assertions): anything that
+    /// does not resolve grants nothing.
+    pub(crate) fn of_policy(policy: &Policy, tailnet: &Tailnet) -> Self {
         let r = Resolver::new(policy, tailnet);
         let mut int = Interner::default();
         let mut nodes_ix = NodeIndex::new(tailnet);

@@ -70,11 +70,8 @@ pub(crate) const TOP: &[&str] = &[
     "randomizeClientPort",
 ];
 
-fn acl(d: &mut Decoder, node: &Node) -> Acl {
-    let mut a = Acl {
-        span: node.span,
-        ..Acl::default()
-    };
+fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
+    let mut a = Acl::default();
     let keys = &[
         "action",
         "src",
@@ -93,12 +90,12 @@ fn acl(d: &mut Decoder, node: &Node) -> Acl {
         "proto" => a.proto = d.string_or_number(v).filter(|p| !p.value.is_empty()),
         _ => a.src_posture = d.strings(v),
     });
-    a
+    Spanned::new(a, node.span)
 }
 
-fn grant(d: &mut Decoder, node: &Node) -> Grant {
+fn grant(d: &mut Decoder, node: &Node) -> Spanned<Grant> {
     let mut g = Grant {
-        span: node.span,
+        app: Spanned::new(Vec::new(), node.span),
         ..Grant::default()
     };
     let keys = &["src", "dst", "ip", "app", "srcPosture", "via"];
@@ -107,13 +104,12 @@ fn grant(d: &mut Decoder, node: &Node) -> Grant {
         "dst" => g.dst = d.strings(v),
         "ip" => g.ip = d.strings(v),
         "app" => {
-            g.app_span = Some(v.span);
-            g.app = d.map(v, |d, v| d.app_values(v));
+            g.app = Spanned::new(d.map(v, |d, v| d.app_values(v)), v.span);
         }
         "srcPosture" => g.src_posture = d.strings(v),
         _ => g.via = d.strings(v),
     });
-    g
+    Spanned::new(g, node.span)
 }
 
 fn auto_approvers(d: &mut Decoder, node: &Node) -> AutoApprovers {
@@ -131,10 +127,9 @@ fn auto_approvers(d: &mut Decoder, node: &Node) -> AutoApprovers {
     a
 }
 
-fn ssh_rule(d: &mut Decoder, node: &Node) -> SshRule {
+fn ssh_rule(d: &mut Decoder, node: &Node) -> Spanned<SshRule> {
     let mut r = SshRule {
-        span: node.span,
-        users_span: node.span,
+        users: Spanned::new(None, node.span),
         ..SshRule::default()
     };
     let keys = &[
@@ -153,8 +148,7 @@ fn ssh_rule(d: &mut Decoder, node: &Node) -> SshRule {
         "src" => r.src = d.strings(v),
         "dst" => r.dst = d.strings(v),
         "users" => {
-            r.users_span = v.span;
-            r.users = (v.value != Value::Null).then(|| d.strings(v));
+            r.users = Spanned::new((v.value != Value::Null).then(|| d.strings(v)), v.span);
         }
         "checkPeriod" => r.check_period = d.string(v),
         "acceptEnv" => r.accept_env = d.strings(v),
@@ -162,14 +156,11 @@ fn ssh_rule(d: &mut Decoder, node: &Node) -> SshRule {
         "enforceRecorder" => r.enforce_recorder = d.boolean(v),
         _ => r.src_posture = d.strings(v),
     });
-    r
+    Spanned::new(r, node.span)
 }
 
-fn node_attr(d: &mut Decoder, node: &Node) -> NodeAttr {
-    let mut n = NodeAttr {
-        span: node.span,
-        ..NodeAttr::default()
-    };
+fn node_attr(d: &mut Decoder, node: &Node) -> Spanned<NodeAttr> {
+    let mut n = NodeAttr::default();
     d.fields(
         node,
         "a nodeAttrs entry",
@@ -181,14 +172,11 @@ fn node_attr(d: &mut Decoder, node: &Node) -> NodeAttr {
             _ => n.ip_pool = d.strings(v),
         },
     );
-    n
+    Spanned::new(n, node.span)
 }
 
-fn policy_test(d: &mut Decoder, node: &Node) -> PolicyTest {
-    let mut t = PolicyTest {
-        span: node.span,
-        ..PolicyTest::default()
-    };
+fn policy_test(d: &mut Decoder, node: &Node) -> Spanned<PolicyTest> {
+    let mut t = PolicyTest::default();
     let keys = &[
         "src",
         "user",
@@ -205,14 +193,11 @@ fn policy_test(d: &mut Decoder, node: &Node) -> PolicyTest {
         "deny" => t.deny = d.strings(v),
         _ => t.src_posture_attrs = Some(v.to_json()),
     });
-    t
+    Spanned::new(t, node.span)
 }
 
-fn ssh_test(d: &mut Decoder, node: &Node) -> SshTest {
-    let mut t = SshTest {
-        span: node.span,
-        ..SshTest::default()
-    };
+fn ssh_test(d: &mut Decoder, node: &Node) -> Spanned<SshTest> {
+    let mut t = SshTest::default();
     let keys = &["src", "dst", "accept", "check", "deny"];
     d.fields(node, "an SSH test", keys, |d, key, v| match key {
         "src" => t.src = d.string(v),
@@ -221,7 +206,7 @@ fn ssh_test(d: &mut Decoder, node: &Node) -> SshTest {
         "check" => t.check = d.strings(v),
         _ => t.deny = d.strings(v),
     });
-    t
+    Spanned::new(t, node.span)
 }
 
 /// Collects problems while decoding.
@@ -434,6 +419,48 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].code, codes::WRONG_TYPE);
         assert_eq!(p.hosts.len(), 1);
+    }
+
+    /// One policy with an entry in every spanned section, written in two layouts.
+    const EVERY_SECTION: &str = r#"{"acls": [{"action": "accept", "src": ["a@x.com"], "dst": ["tag:web:443"]}],
+        "grants": [{"src": ["*"], "dst": ["tag:web"], "ip": ["tcp:443"], "app": {"x.com/cap/a": [{}]}}],
+        "ssh": [{"action": "accept", "src": ["a@x.com"], "dst": ["tag:web"], "users": ["root"]}],
+        "nodeAttrs": [{"target": ["*"], "attr": ["funnel"]}],
+        "tests": [{"src": "a@x.com", "accept": ["tag:web:443"]}],
+        "sshTests": [{"src": "a@x.com", "dst": ["tag:web"], "accept": ["root"]}]}"#;
+
+    #[test]
+    fn the_same_policy_laid_out_differently_decodes_equal() {
+        let relaid = "// the same policy\n{\n  \"acls\": [\n    // one rule\n    {\"action\": \"accept\", \"src\": [\"a@x.com\"],\n     \"dst\": [\"tag:web:443\"],},\n  ],\n  \"grants\": [{\"src\": [\"*\"], \"dst\": [\"tag:web\"],\n    \"ip\": [\"tcp:443\"], \"app\": {\"x.com/cap/a\": [ {} ]}}],\n  \"ssh\": [{\"action\": \"accept\", \"src\": [\"a@x.com\"], \"dst\": [\"tag:web\"],\n    \"users\": [\"root\"]}],\n  \"nodeAttrs\": [{\"target\": [\"*\"], \"attr\": [\"funnel\"]}],\n  \"tests\": [{\"src\": \"a@x.com\", \"accept\": [\"tag:web:443\"]}],\n  \"sshTests\": [{\"src\": \"a@x.com\", \"dst\": [\"tag:web\"], \"accept\": [\"root\"]}],\n}\n";
+        let (a, errs_a) = decode(EVERY_SECTION);
+        let (b, errs_b) = decode(relaid);
+        assert!(
+            errs_a.is_empty() && errs_b.is_empty(),
+            "{errs_a:?} {errs_b:?}"
+        );
+        assert_ne!(a.grants[0].span, b.grants[0].span, "the layouts differ");
+        assert_ne!(a.ssh[0].users.span, b.ssh[0].users.span);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_policy_that_means_something_else_decodes_unequal() {
+        let (a, _) = decode(EVERY_SECTION);
+        for (from, to) in [
+            (
+                "tag:web:443\"]}],\n        \"grants",
+                "tag:web:22\"]}],\n        \"grants",
+            ),
+            ("\"ip\": [\"tcp:443\"]", "\"ip\": [\"udp:443\"]"),
+            ("\"x.com/cap/a\": [{}]", "\"x.com/cap/b\": [{}]"),
+            ("\"users\": [\"root\"]", "\"users\": [\"admin\"]"),
+            ("\"attr\": [\"funnel\"]", "\"attr\": [\"drive:share\"]"),
+            ("\"accept\": [\"root\"]", "\"deny\": [\"root\"]"),
+        ] {
+            assert!(EVERY_SECTION.contains(from), "{from}");
+            let (b, _) = decode(&EVERY_SECTION.replacen(from, to, 1));
+            assert_ne!(a, b, "{from} -> {to}");
+        }
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The typed policy: every section of a tailnet policy file, each value with its span.
 //!
+//! Every span is held by a [`Spanned`] wrapper, which takes no part in equality: two
+//! policies compare equal when they mean the same, however they are laid out.
+//!
 //! [`from_node`] turns the HuJSON tree into this form, reporting unknown keys and
 //! values of the wrong shape. Semantic rules (selectors, tags, ports...) are checked later by
 //! [`crate::validate::check`](mod@crate::validate::check).
@@ -11,7 +14,7 @@ pub use decode::{from_node, parse_policy};
 /// The top-level fields of a policy file, as Tailscale spells them.
 pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;
 
-use crate::span::{Span, Spanned};
+use crate::span::Spanned;
 
 /// A string with its span.
 pub type Str = Spanned<String>;
@@ -23,9 +26,9 @@ pub type Map<V> = Vec<(Str, V)>;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {
     /// Legacy access rules.
-    pub acls: Vec<Acl>,
+    pub acls: Vec<Spanned<Acl>>,
     /// Grants.
-    pub grants: Vec<Grant>,
+    pub grants: Vec<Spanned<Grant>>,
     /// `group:x` to its members.
     pub groups: Map<Vec<Str>>,
     /// Host aliases to an IP or CIDR.
@@ -35,9 +38,9 @@ pub struct Policy {
     /// Route and exit-node auto-approval.
     pub auto_approvers: Option<AutoApprovers>,
     /// SSH rules.
-    pub ssh: Vec<SshRule>,
+    pub ssh: Vec<Spanned<SshRule>>,
     /// Node attributes.
-    pub node_attrs: Vec<NodeAttr>,
+    pub node_attrs: Vec<Spanned<NodeAttr>>,
     /// `posture:x` to its conditions.
     pub postures: Map<Vec<Str>>,
     /// Postures applied to every rule without `srcPosture`.
@@ -45,9 +48,9 @@ pub struct Policy {
     /// `ipset:x` to its entries.
     pub ipsets: Map<Vec<Str>>,
     /// Network access tests.
-    pub tests: Vec<PolicyTest>,
+    pub tests: Vec<Spanned<PolicyTest>>,
     /// SSH access tests.
-    pub ssh_tests: Vec<SshTest>,
+    pub ssh_tests: Vec<Spanned<SshTest>>,
     /// Custom DERP map, kept as JSON.
     pub derp_map: Option<serde_json::Value>,
     /// Top-level switches (`disableIPv4`, `oneCGNATRoute`, `randomizeClientPort`).
@@ -72,8 +75,6 @@ pub struct Acl {
     pub proto: Option<Str>,
     /// Device posture conditions.
     pub src_posture: Vec<Str>,
-    /// The whole entry.
-    pub span: Span,
 }
 
 /// One `grants` entry.
@@ -85,16 +86,13 @@ pub struct Grant {
     pub dst: Vec<Str>,
     /// Network capabilities (`tcp:443`, `*`...).
     pub ip: Vec<Str>,
-    /// Application capabilities: name to its values (JSON objects).
-    pub app: Map<Vec<serde_json::Value>>,
-    /// The span of the `app` object, when present.
-    pub app_span: Option<Span>,
+    /// Application capabilities: name to its values (JSON objects). The span is the `app`
+    /// object's, or the grant's when the key is absent.
+    pub app: Spanned<Map<Vec<serde_json::Value>>>,
     /// Device posture conditions.
     pub src_posture: Vec<Str>,
     /// Tags of the routers the traffic must go through.
     pub via: Vec<Str>,
-    /// The whole entry.
-    pub span: Span,
 }
 
 impl Grant {
@@ -109,7 +107,7 @@ impl Grant {
 
 impl Policy {
     /// The relay grants ([`Grant::is_relay_grant`]), in file order.
-    pub fn relay_grants(&self) -> impl Iterator<Item = &Grant> {
+    pub fn relay_grants(&self) -> impl Iterator<Item = &Spanned<Grant>> {
         self.grants.iter().filter(|g| g.is_relay_grant())
     }
 }
@@ -134,8 +132,9 @@ pub struct SshRule {
     pub src: Vec<Str>,
     /// Destinations.
     pub dst: Vec<Str>,
-    /// Login users; `None` when the key is absent or null.
-    pub users: Option<Vec<Str>>,
+    /// Login users; `None` when the key is absent or null. The span is the `users` value's,
+    /// or the rule's when the key is absent.
+    pub users: Spanned<Option<Vec<Str>>>,
     /// Re-check period for `check`.
     pub check_period: Option<Str>,
     /// Environment variables the client may send.
@@ -146,10 +145,6 @@ pub struct SshRule {
     pub enforce_recorder: Option<bool>,
     /// Device posture conditions.
     pub src_posture: Vec<Str>,
-    /// The span of the `users` key's value (or of the rule when absent).
-    pub users_span: Span,
-    /// The whole entry.
-    pub span: Span,
 }
 
 /// One `nodeAttrs` entry.
@@ -163,8 +158,6 @@ pub struct NodeAttr {
     pub app: Option<serde_json::Value>,
     /// Address pools for the targets.
     pub ip_pool: Vec<Str>,
-    /// The whole entry.
-    pub span: Span,
 }
 
 /// One `tests` entry.
@@ -180,8 +173,6 @@ pub struct PolicyTest {
     pub deny: Vec<Str>,
     /// Device posture of the source.
     pub src_posture_attrs: Option<serde_json::Value>,
-    /// The whole entry.
-    pub span: Span,
 }
 
 /// One `sshTests` entry.
@@ -197,8 +188,6 @@ pub struct SshTest {
     pub check: Vec<Str>,
     /// Login users that must be denied.
     pub deny: Vec<Str>,
-    /// The whole entry.
-    pub span: Span,
 }
 
 /// The closest known name, if one is close enough to be a likely typo.

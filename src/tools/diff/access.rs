@@ -312,7 +312,7 @@ fn by_condition(p: &Policy) -> BTreeMap<Condition, Policy> {
 pub fn node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> AccessMap {
     let mut map = off_node_access(p, tailnet, leaves);
     for (cond, part) in by_condition(p) {
-        let table = DecisionTable::build(&part, tailnet);
+        let table = DecisionTable::of_policy(&part, tailnet);
         for dst_name in tailnet.nodes.keys() {
             let Some(dst) = table.node(dst_name) else {
                 continue;

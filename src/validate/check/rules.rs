@@ -9,7 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::{Acl, Grant, Policy, Str};
 use crate::model::selector::{self, parse_alias, Alias};
-use crate::span::Span;
+use crate::span::{Span, Spanned};
 use crate::vocab::ROLE_AUTOGROUPS;
 use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap};
 use ipnet::IpNet;
@@ -59,7 +59,7 @@ fn check_self_sources(src: &[Str], allow_wildcard: bool, out: &mut Vec<Diagnosti
     }
 }
 
-fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
     match &acl.action {
         Some(a) if a.value == "accept" => {}
         Some(a) => out.push(
@@ -157,13 +157,18 @@ fn check_acl(acl: &Acl, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Dia
 const PROTO_HELP: &str =
     "use a protocol name (tcp, udp, icmp, sctp, gre, esp, ah...) or an IANA number 1-255";
 
-fn check_grant(g: &Grant, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+fn check_grant(
+    g: &Spanned<Grant>,
+    names: &Names<'_>,
+    opts: &Options<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     if g.ip.is_empty() && g.app.is_empty() {
         out.push(
             err(
                 codes::GRANT_WITHOUT_IP_OR_APP,
                 "ip and app can not both be empty",
-                g.app_span.unwrap_or(g.span),
+                g.app.span,
             )
             .with_label("grants nothing")
             .with_help("add `\"ip\": [\"*\"]` for network access, or an `app` capability"),

@@ -11,6 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::{Policy, SshRule};
 use crate::model::selector::{parse_alias, Alias};
+use crate::span::Spanned;
 use crate::vocab::ROLE_AUTOGROUPS;
 
 /// The longest `checkPeriod` the control plane accepts: one week.
@@ -30,7 +31,12 @@ fn err(
     Diagnostic::error(code, message, span)
 }
 
-fn check_rule(r: &SshRule, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+fn check_rule(
+    r: &Spanned<SshRule>,
+    names: &Names<'_>,
+    opts: &Options<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     match r.action.as_ref().map(|a| (a, a.trim())) {
         None | Some((_, "")) => out.push(
             err(
@@ -52,9 +58,9 @@ fn check_rule(r: &SshRule, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<
             .with_help("SSH actions are \"accept\" and \"check\" (lowercase)"),
         ),
     }
-    match &r.users {
-        None => out.push(users_missing(r.users_span)),
-        Some(users) if users.is_empty() => out.push(users_missing(r.users_span)),
+    match &r.users.value {
+        None => out.push(users_missing(r.users.span)),
+        Some(users) if users.is_empty() => out.push(users_missing(r.users.span)),
         Some(users) => {
             for u in users {
                 let text = u.trim();

@@ -10,7 +10,7 @@ use crate::engine::resolve::{parse_wire_addrs, AddrSet, Resolver};
 use crate::model::policy::{Policy, PolicyTest, SshRule, SshTest};
 use crate::model::selector::{parse_alias, parse_proto, split_acl_dst, Alias};
 use crate::model::tailnet::Tailnet;
-use crate::span::Span;
+use crate::span::{Span, Spanned};
 use crate::vocab::{has_ports, DEFAULT_PROTOCOLS};
 use ipnet::IpNet;
 
@@ -187,7 +187,12 @@ fn test_source(r: &Resolver<'_>, src: &str) -> Result<Vec<IpNet>, String> {
     Ok(set.prefixes())
 }
 
-fn run_test(r: &Resolver<'_>, rules: &[WireRule], t: &PolicyTest, out: &mut Vec<TestFailure>) {
+fn run_test(
+    r: &Resolver<'_>,
+    rules: &[WireRule],
+    t: &Spanned<PolicyTest>,
+    out: &mut Vec<TestFailure>,
+) {
     if t.accept.is_empty() && t.deny.is_empty() {
         out.push(fail(
             t.span,
@@ -311,7 +316,7 @@ fn ssh_verdict(
     best
 }
 
-fn run_ssh_test(r: &Resolver<'_>, t: &SshTest, out: &mut Vec<TestFailure>) {
+fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailure>) {
     // Malformed destinations have their own control-plane message.
     for d in &t.dst {
         let text = d.value.trim();
