@@ -223,6 +223,31 @@ pub fn run_assertions(
     Ok(evaluate(policy, tailnet, &table, &assertions))
 }
 
+/// The diagnostic of a failing assertion (`TG0502`), at the assertion, as `tailgrant test`
+/// reports it; `place` names a span of the policy for the help (e.g. `policy.hujson:3:5`).
+pub fn failure_diagnostic(f: &AssertionFailure, place: impl Fn(Span) -> String) -> Diagnostic {
+    let places: Vec<String> = f.policy_spans.iter().map(|s| place(*s)).collect();
+    let pair = match (&f.src, &f.dst) {
+        (Some(s), Some(d)) => format!("`{s}` -> `{d}`: "),
+        _ => String::new(),
+    };
+    let help = if places.is_empty() {
+        "change the policy or the assertion".to_string()
+    } else {
+        format!("see {}", places.join(", "))
+    };
+    Diagnostic::error(
+        FAILED,
+        format!("assertion failed: {pair}{}", f.reason),
+        f.span,
+    )
+    .with_label("this assertion fails")
+    .with_help(help)
+}
+
+/// Code of a failing assertion.
+pub const FAILED: &str = "TG0502";
+
 /// Evaluates parsed assertions against a built table.
 pub fn evaluate(
     policy: &Policy,

@@ -43,6 +43,18 @@ pub struct Diagnostic {
     /// Other places that explain this one (the first definition of a duplicate, the rule that
     /// covers a redundant one), each with its own short note.
     pub related: Box<[Related]>,
+    /// The fix a "did you mean" help proposes, for an editor's quick fix.
+    pub suggestion: Option<Box<Suggestion>>,
+}
+
+/// A replacement a diagnostic proposes: `wrong`, as it stands within the diagnostic's span,
+/// is likely a typo of `right`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The word as written.
+    pub wrong: String,
+    /// What it likely should be.
+    pub right: String,
 }
 
 /// A secondary place of a [`Diagnostic`].
@@ -65,6 +77,7 @@ impl Diagnostic {
             label: String::new(),
             help: None,
             related: Box::default(),
+            suggestion: None,
         }
     }
 
@@ -99,6 +112,16 @@ impl Diagnostic {
             label: label.into(),
         });
         self.related = related.into_boxed_slice();
+        self
+    }
+
+    /// Proposes `right` in place of `wrong` (a word within the span).
+    #[must_use]
+    pub fn with_suggestion(mut self, wrong: &str, right: &str) -> Self {
+        self.suggestion = Some(Box::new(Suggestion {
+            wrong: wrong.to_string(),
+            right: right.to_string(),
+        }));
         self
     }
 

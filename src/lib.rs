@@ -12,6 +12,8 @@ pub mod fmt;
 pub mod fsutil;
 pub mod hujson;
 pub mod lint;
+#[cfg(feature = "lsp")]
+pub mod lsp;
 pub mod policy;
 pub mod policytest;
 pub mod reference;

@@ -58,20 +58,40 @@ pub(super) fn is_known_autogroup(a: &str) -> bool {
 /// An autogroup Tailscale does not define. This one finding stands for the name wherever it
 /// is used: rules that look at what a source is skip unknown autogroups.
 pub(super) fn unknown_autogroup(a: &str, span: Span) -> Diagnostic {
-    let help = match crate::policy::suggest_name(a, KNOWN_AUTOGROUPS.iter().copied()) {
-        Some(near) => format!("did you mean `{near}`?"),
-        None => format!("the autogroups are {}", KNOWN_AUTOGROUPS.join(", ")),
-    };
-    err("TG0204", format!("unknown autogroup {a:?}"), span)
-        .with_label("unknown autogroup")
-        .with_help(help)
+    let d = err("TG0204", format!("unknown autogroup {a:?}"), span).with_label("unknown autogroup");
+    match crate::policy::suggest_name(a, KNOWN_AUTOGROUPS.iter().copied()) {
+        Some(near) => d
+            .with_help(format!("did you mean `{near}`?"))
+            .with_suggestion(a, near),
+        None => d.with_help(format!(
+            "the autogroups are {}",
+            KNOWN_AUTOGROUPS.join(", ")
+        )),
+    }
 }
 
-/// `help`, led by "did you mean" when one of `known` is a likely typo of `word`.
-fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>, help: String) -> String {
-    match crate::policy::suggest_name(word, known) {
-        Some(near) => format!("did you mean `{near}`? Otherwise {help}"),
-        None => help,
+/// Extends a diagnostic with help that leads with "did you mean" when a known name is a
+/// likely typo of the word.
+trait Suggesting {
+    /// Sets `help`, led by "did you mean" (and the suggestion itself, for an editor's quick
+    /// fix) when one of `known` is a likely typo of `word`.
+    fn suggesting<'a>(self, word: &str, known: impl Iterator<Item = &'a str>, help: String)
+        -> Self;
+}
+
+impl Suggesting for Diagnostic {
+    fn suggesting<'a>(
+        self,
+        word: &str,
+        known: impl Iterator<Item = &'a str>,
+        help: String,
+    ) -> Self {
+        match crate::policy::suggest_name(word, known) {
+            Some(near) => self
+                .with_help(format!("did you mean `{near}`? Otherwise {help}"))
+                .with_suggestion(word, near),
+            None => self.with_help(help),
+        }
     }
 }
 
@@ -88,11 +108,11 @@ pub(super) fn tag_not_found(
     };
     err("TG0201", message, span)
         .with_label("no such tag")
-        .with_help(suggest(
+        .suggesting(
             tag,
             names.tags.iter().copied(),
             format!("define the tag in `tagOwners`, e.g. \"{tag}\": [\"autogroup:admin\"]"),
-        ))
+        )
 }
 
 pub(super) fn group_not_found(
@@ -108,11 +128,11 @@ pub(super) fn group_not_found(
     };
     err("TG0202", message, span)
         .with_label("no such group")
-        .with_help(suggest(
+        .suggesting(
             group,
             names.groups.iter().copied(),
             format!("define the group in `groups`, e.g. \"{group}\": [\"alice@example.com\"]"),
-        ))
+        )
 }
 
 /// Checks one selector (`text`, the trimmed alias of `s`) standing at `side`: that what it
@@ -136,27 +156,29 @@ pub(super) fn check_alias(
         Alias::Ipset(i) => out.push(
             err("TG0215", format!("ipset not found: {i:?}"), s.span)
                 .with_label("no such ipset")
-                .with_help(suggest(
+                .suggesting(
                     &i,
                     names.ipsets.iter().copied(),
                     format!("define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"),
-                )),
-        ),
-        Alias::Host(h) if names.hosts.contains_key(h.as_str()) => {}
-        Alias::Host(h) => out.push(
-            err("TG0203", format!("{h:?}: invalid address"), s.span)
-                .with_label("not a host, IP or known name")
-                .with_help(
-                    match crate::policy::suggest_name(&h, names.hosts.keys().copied()) {
-                        Some(near) => format!(
-                            "did you mean the host \"{near}\"? Otherwise define \"{h}\" in `hosts`"
-                        ),
-                        None => format!(
-                            "define \"{h}\" in `hosts`, or use a tag, group, user, IP or CIDR"
-                        ),
-                    },
                 ),
         ),
+        Alias::Host(h) if names.hosts.contains_key(h.as_str()) => {}
+        Alias::Host(h) => {
+            let d = err("TG0203", format!("{h:?}: invalid address"), s.span)
+                .with_label("not a host, IP or known name");
+            out.push(
+                match crate::policy::suggest_name(&h, names.hosts.keys().copied()) {
+                    Some(near) => d
+                        .with_help(format!(
+                            "did you mean the host \"{near}\"? Otherwise define \"{h}\" in `hosts`"
+                        ))
+                        .with_suggestion(&h, near),
+                    None => d.with_help(format!(
+                        "define \"{h}\" in `hosts`, or use a tag, group, user, IP or CIDR"
+                    )),
+                },
+            );
+        }
         Alias::Autogroup(a) => check_autogroup(&a, side, s.span, out),
     }
 }
@@ -232,11 +254,11 @@ pub(super) fn check_postures(list: &[Str], names: &Names<'_>, out: &mut Vec<Diag
             out.push(
                 err("TG0216", format!("posture not found: {:?}", p.value), p.span)
                     .with_label("no such posture")
-                    .with_help(suggest(
+                    .suggesting(
                         p.as_str(),
                         names.postures.iter().copied(),
                         "define it in `postures`, e.g. \"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]".to_string(),
-                    )),
+                    ),
             );
         }
     }

@@ -151,30 +151,10 @@ fn run_sidecar(
     let diagnostics: Vec<Diagnostic> = failures
         .iter()
         .map(|f| {
-            let places: Vec<String> = f
-                .policy_spans
-                .iter()
-                .map(|span| {
-                    let (l, c) = policy_lines.position(policy_text, span.start);
-                    format!("{policy_path}:{l}:{c}")
-                })
-                .collect();
-            let pair = match (&f.src, &f.dst) {
-                (Some(s), Some(d)) => format!("`{s}` -> `{d}`: "),
-                _ => String::new(),
-            };
-            let help = if places.is_empty() {
-                "change the policy or the assertion".to_string()
-            } else {
-                format!("see {}", places.join(", "))
-            };
-            Diagnostic::error(
-                "TG0502",
-                format!("assertion failed: {pair}{}", f.reason),
-                f.span,
-            )
-            .with_label("this assertion fails")
-            .with_help(help)
+            tailgrant::assertions::failure_diagnostic(f, |span| {
+                let (l, c) = policy_lines.position(policy_text, span.start);
+                format!("{policy_path}:{l}:{c}")
+            })
         })
         .collect();
     let count = diagnostics.len();

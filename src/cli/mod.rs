@@ -20,6 +20,8 @@ mod engine;
 mod fmt;
 #[cfg(feature = "relay")]
 mod keygen;
+#[cfg(feature = "lsp")]
+mod lsp;
 mod output;
 #[cfg(feature = "relay")]
 mod ping;
@@ -100,6 +102,9 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Print the JSON Schema of the policy file (for editors).
     Schema,
+    /// Run the language server (Language Server Protocol on standard input and output).
+    #[cfg(feature = "lsp")]
+    Lsp,
     /// Run a peer relay that asks the policy on every allocation request.
     #[cfg(feature = "relay")]
     Relay(Box<relay::RelayArgs>),
@@ -157,6 +162,8 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => engine::explain_cmd(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Schema => schema::run(),
+        #[cfg(feature = "lsp")]
+        Command::Lsp => lsp::run(),
         #[cfg(feature = "relay")]
         Command::Relay(args) => relay::run(&args),
         #[cfg(feature = "relay")]

@@ -28,22 +28,25 @@ pub const RULE: Rule = Rule {
                 if tailscale_cap(name.as_str()) != Some(TailscaleCap::Unknown) {
                     continue;
                 }
-                let help = match crate::policy::suggest_name(
+                let near = crate::policy::suggest_name(
                     name.as_str(),
                     crate::check::GRANTABLE_TAILSCALE_CAPS.iter().copied(),
-                ) {
+                );
+                let help = match near {
                     Some(near) => format!("did you mean `{near}`? ({})", reserved_cap_help(name)),
                     None => reserved_cap_help(name),
                 };
-                out.push(
-                    Diagnostic::warning(
-                        "TG1011",
-                        format!("`{}` is not a capability Tailscale documents", name.value),
-                        name.span,
-                    )
-                    .with_label("unknown tailscale.com capability")
-                    .with_help(help),
-                );
+                let d = Diagnostic::warning(
+                    "TG1011",
+                    format!("`{}` is not a capability Tailscale documents", name.value),
+                    name.span,
+                )
+                .with_label("unknown tailscale.com capability")
+                .with_help(help);
+                out.push(match near {
+                    Some(near) => d.with_suggestion(name.as_str(), near),
+                    None => d,
+                });
             }
         }
     },

@@ -382,7 +382,9 @@ fn unknown_field(key: &Str, what: &str, known: &[&str]) -> Diagnostic {
     )
     .with_label(format!("not a field of {what}"));
     match super::suggest_name(key, known.iter().copied()) {
-        Some(s) => d.with_help(format!("did you mean \"{s}\"?")),
+        Some(s) => d
+            .with_help(format!("did you mean \"{s}\"?"))
+            .with_suggestion(&key.value, s),
         None => d.with_help(format!("the fields of {what} are: {}", known.join(", "))),
     }
 }

@@ -1,0 +1,621 @@
+//! `tailgrant lsp`: a language server for policy files, over the Language Server Protocol.
+//!
+//! It publishes exactly the findings of `tailgrant check` (and, for a `NAME.tests.hujson`
+//! sidecar, those of `tailgrant test`'s assertions) as the text is typed, and answers hover,
+//! completion, go to definition, references, rename, document symbols, code actions and
+//! formatting. The features are described in `docs/lsp.md`.
+//!
+//! Built on `lsp-server` and `lsp-types`, the crates rust-analyzer is built on: a
+//! synchronous loop over a channel of messages, no async runtime, the protocol's types
+//! kept up to date by the rust-analyzer team. Requests are answered on the main loop (each
+//! is a walk over one document); diagnostics are computed on a worker thread, debounced,
+//! with a generation per document so that a result overtaken by an edit is never published.
+#![allow(
+    clippy::mutable_key_type,
+    reason = "lsp_types::Uri hashes and compares by its text; its interior mutability is a cache"
+)]
+
+mod actions;
+mod complete;
+mod context;
+mod engine;
+mod hover;
+mod navigate;
+mod position;
+mod roles;
+mod vocabulary;
+mod worker;
+
+pub use position::Encoding;
+
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response, ResponseError};
+use lsp_types::notification::{self, Notification as _};
+use lsp_types::request::{self, Request as _};
+use lsp_types::{InitializeParams, ServerCapabilities, TextDocumentContentChangeEvent, Uri};
+use position::Lines;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// The largest document that is checked, as `tailgrant check`'s default `--max-input-size`.
+pub const MAX_DOCUMENT: usize = 32 << 20;
+
+/// A failure of the connection itself (the client went away, or broke the protocol).
+#[derive(Debug, thiserror::Error)]
+#[error("language server: {0}")]
+pub struct Error(String);
+
+impl From<lsp_server::ProtocolError> for Error {
+    fn from(e: lsp_server::ProtocolError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// Runs the server over standard input and output until the client says `exit`.
+pub fn run_stdio() -> Result<(), Error> {
+    let (connection, io) = Connection::stdio();
+    serve(&connection)?;
+    drop(connection);
+    io.join().map_err(|e| Error(e.to_string()))
+}
+
+/// Runs the server on `connection`: initialization, then every message until `exit`.
+pub fn serve(connection: &Connection) -> Result<(), Error> {
+    let (id, params) = connection.initialize_start()?;
+    let params: InitializeParams = serde_json::from_value(params)
+        .map_err(|e| Error(format!("the initialize request is malformed: {e}")))?;
+    let encoding = Encoding::negotiate(
+        params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_deref()),
+    );
+    let config = Config::from_params(&params);
+    let result = serde_json::json!({
+        "capabilities": capabilities(encoding),
+        "serverInfo": {"name": "tailgrant", "version": env!("CARGO_PKG_VERSION")},
+    });
+    connection.initialize_finish(id, result)?;
+    let (worker, jobs) = worker::Worker::start(connection.sender.clone(), config.debounce);
+    let mut server = Server {
+        sender: connection.sender.clone(),
+        encoding,
+        config,
+        docs: HashMap::new(),
+        jobs,
+        tailnets: HashMap::new(),
+        shown: Vec::new(),
+    };
+    for message in &connection.receiver {
+        match message {
+            Message::Request(req) => {
+                if connection.handle_shutdown(&req)? {
+                    break;
+                }
+                let response = server.request(req);
+                server.send(response.into());
+            }
+            Message::Notification(n) => {
+                if n.method == notification::Exit::METHOD {
+                    break;
+                }
+                server.notification(n);
+            }
+            Message::Response(_) => {}
+        }
+    }
+    drop(server);
+    worker.join();
+    Ok(())
+}
+
+fn capabilities(encoding: Encoding) -> ServerCapabilities {
+    use lsp_types::*;
+    ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec!["\"".into(), ":".into()]),
+            ..CompletionOptions::default()
+        }),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        })),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..CodeActionOptions::default()
+        })),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    }
+}
+
+/// The settings a client gives in `initializationOptions`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `tailnet`: the tailnet file (relative to the workspace root); by default a
+    /// `tailnet.json` beside the policy, when there is one.
+    pub tailnet: Option<PathBuf>,
+    /// `allow`: lint codes whose warnings are not shown (as `check --allow`).
+    pub allow: Arc<[String]>,
+    /// `debounceMs`: how long to wait after an edit before checking (default 10 ms).
+    pub debounce: Duration,
+}
+
+impl Config {
+    fn from_params(params: &InitializeParams) -> Self {
+        let options = params.initialization_options.as_ref();
+        let get = |key: &str| options.and_then(|o| o.get(key));
+        #[allow(
+            deprecated,
+            reason = "root_uri is how older clients name the workspace"
+        )]
+        let root = params
+            .workspace_folders
+            .as_ref()
+            .and_then(|f| f.first())
+            .map(|f| f.uri.clone())
+            .or_else(|| params.root_uri.clone())
+            .and_then(|u| file_path(&u));
+        let tailnet = get("tailnet").and_then(Value::as_str).map(|t| {
+            let path = PathBuf::from(t);
+            match &root {
+                Some(root) if path.is_relative() => root.join(path),
+                _ => path,
+            }
+        });
+        let allow = get("allow")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let debounce = get("debounceMs")
+            .and_then(Value::as_u64)
+            .map_or(Duration::from_millis(10), |ms| {
+                Duration::from_millis(ms.min(10_000))
+            });
+        Self {
+            tailnet,
+            allow,
+            debounce,
+        }
+    }
+}
+
+/// An open document.
+struct Document {
+    text: String,
+    version: i32,
+}
+
+/// A cached tailnet file: when it was modified, its size, and what it holds.
+type CachedTailnet = (
+    Option<SystemTime>,
+    u64,
+    Option<Arc<crate::tailnet::Tailnet>>,
+);
+
+struct Server {
+    sender: crossbeam_channel::Sender<Message>,
+    encoding: Encoding,
+    config: Config,
+    docs: HashMap<Uri, Document>,
+    jobs: worker::Jobs,
+    tailnets: HashMap<PathBuf, CachedTailnet>,
+    /// The messages already shown to the user (each is shown once).
+    shown: Vec<String>,
+}
+
+/// One document as a request sees it.
+pub(crate) struct Doc<'a> {
+    pub uri: &'a Uri,
+    pub text: &'a str,
+    pub lines: Lines,
+}
+
+impl Doc<'_> {
+    /// The byte offset of a client's position.
+    pub fn offset(&self, p: lsp_types::Position) -> Result<usize, ResponseError> {
+        self.lines
+            .offset(self.text, p)
+            .map_err(|e| failure(ErrorCode::InvalidParams, e.to_string()))
+    }
+
+    /// The client's range of a byte span.
+    pub fn range(&self, span: crate::span::Span) -> lsp_types::Range {
+        self.lines.range(self.text, span)
+    }
+}
+
+/// A failed request's error.
+pub(crate) fn failure(code: ErrorCode, message: impl Into<String>) -> ResponseError {
+    ResponseError {
+        code: code as i32,
+        message: message.into(),
+        data: None,
+    }
+}
+
+/// What a feature answers: a result, or an error.
+pub(crate) type Answer = Result<Value, ResponseError>;
+
+fn json<T: serde::Serialize>(value: T) -> Answer {
+    serde_json::to_value(value).map_err(|e| failure(ErrorCode::InternalError, e.to_string()))
+}
+
+fn params<P: serde::de::DeserializeOwned>(req: &Request) -> Result<P, ResponseError> {
+    serde_json::from_value(req.params.clone()).map_err(|e| {
+        failure(
+            ErrorCode::InvalidParams,
+            format!("invalid parameters of `{}`: {e}", req.method),
+        )
+    })
+}
+
+impl Server {
+    fn send(&self, message: Message) {
+        // The client went away: the loop ends when the receiver does.
+        let _ = self.sender.send(message);
+    }
+
+    fn show(&mut self, kind: lsp_types::MessageType, message: String) {
+        if self.shown.contains(&message) {
+            return;
+        }
+        self.shown.push(message.clone());
+        self.send(
+            Notification::new(
+                notification::ShowMessage::METHOD.to_string(),
+                lsp_types::ShowMessageParams { typ: kind, message },
+            )
+            .into(),
+        );
+    }
+
+    fn doc<'a>(&'a self, uri: &'a Uri) -> Result<Doc<'a>, ResponseError> {
+        let d = self.docs.get(uri).ok_or_else(|| {
+            failure(
+                ErrorCode::InvalidParams,
+                format!("`{}` is not open: send didOpen first", uri.as_str()),
+            )
+        })?;
+        if d.text.len() > MAX_DOCUMENT {
+            return Err(failure(
+                ErrorCode::RequestFailed,
+                format!(
+                    "`{}` is larger than the {MAX_DOCUMENT} bytes tailgrant reads",
+                    uri.as_str()
+                ),
+            ));
+        }
+        Ok(Doc {
+            uri,
+            text: &d.text,
+            lines: Lines::new(&d.text, self.encoding),
+        })
+    }
+
+    fn request(&mut self, req: Request) -> Response {
+        Response {
+            id: req.id.clone(),
+            response_result: self.answer(&req),
+        }
+    }
+
+    fn answer(&mut self, req: &Request) -> Answer {
+        match req.method.as_str() {
+            request::HoverRequest::METHOD => {
+                let p: lsp_types::HoverParams = params(req)?;
+                let uri = &p.text_document_position_params.text_document.uri;
+                let tailnet = self.tailnet_for(uri);
+                let doc = self.doc(uri)?;
+                let at = doc.offset(p.text_document_position_params.position)?;
+                json(hover::hover(
+                    &doc,
+                    at,
+                    tailnet.as_deref(),
+                    &self.config.allow,
+                ))
+            }
+            request::Completion::METHOD => {
+                let p: lsp_types::CompletionParams = params(req)?;
+                let doc = self.doc(&p.text_document_position.text_document.uri)?;
+                let at = doc.offset(p.text_document_position.position)?;
+                json(complete::complete(&doc, at))
+            }
+            request::GotoDefinition::METHOD => {
+                let p: lsp_types::GotoDefinitionParams = params(req)?;
+                let doc = self.doc(&p.text_document_position_params.text_document.uri)?;
+                let at = doc.offset(p.text_document_position_params.position)?;
+                json(navigate::definition(&doc, at))
+            }
+            request::References::METHOD => {
+                let p: lsp_types::ReferenceParams = params(req)?;
+                let doc = self.doc(&p.text_document_position.text_document.uri)?;
+                let at = doc.offset(p.text_document_position.position)?;
+                json(navigate::references(
+                    &doc,
+                    at,
+                    p.context.include_declaration,
+                ))
+            }
+            request::PrepareRenameRequest::METHOD => {
+                let p: lsp_types::TextDocumentPositionParams = params(req)?;
+                let doc = self.doc(&p.text_document.uri)?;
+                let at = doc.offset(p.position)?;
+                json(navigate::prepare_rename(&doc, at))
+            }
+            request::Rename::METHOD => {
+                let p: lsp_types::RenameParams = params(req)?;
+                let doc = self.doc(&p.text_document_position.text_document.uri)?;
+                let at = doc.offset(p.text_document_position.position)?;
+                json(navigate::rename(&doc, at, &p.new_name)?)
+            }
+            request::DocumentSymbolRequest::METHOD => {
+                let p: lsp_types::DocumentSymbolParams = params(req)?;
+                let doc = self.doc(&p.text_document.uri)?;
+                json(navigate::symbols(&doc))
+            }
+            request::CodeActionRequest::METHOD => {
+                let p: lsp_types::CodeActionParams = params(req)?;
+                let uri = &p.text_document.uri;
+                let tailnet = self.tailnet_for(uri);
+                let doc = self.doc(uri)?;
+                let start = doc.offset(p.range.start)?;
+                let end = doc.offset(p.range.end)?;
+                json(actions::code_actions(
+                    &doc,
+                    crate::span::Span::new(start.min(end), start.max(end)),
+                    tailnet.as_deref(),
+                    &self.config.allow,
+                ))
+            }
+            request::Formatting::METHOD => {
+                let p: lsp_types::DocumentFormattingParams = params(req)?;
+                let doc = self.doc(&p.text_document.uri)?;
+                json(actions::format(&doc)?)
+            }
+            other => Err(failure(
+                ErrorCode::MethodNotFound,
+                format!("tailgrant lsp does not handle `{other}`"),
+            )),
+        }
+    }
+
+    fn notification(&mut self, n: Notification) {
+        match n.method.as_str() {
+            notification::DidOpenTextDocument::METHOD => {
+                let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
+                else {
+                    return;
+                };
+                let doc = p.text_document;
+                self.docs.insert(
+                    doc.uri.clone(),
+                    Document {
+                        text: doc.text,
+                        version: doc.version,
+                    },
+                );
+                self.changed(&doc.uri);
+            }
+            notification::DidChangeTextDocument::METHOD => {
+                let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params)
+                else {
+                    return;
+                };
+                let uri = p.text_document.uri;
+                let Some(doc) = self.docs.get_mut(&uri) else {
+                    self.show(
+                        lsp_types::MessageType::WARNING,
+                        format!(
+                            "tailgrant: a change to `{}`, which is not open, was ignored",
+                            uri.as_str()
+                        ),
+                    );
+                    return;
+                };
+                match apply_changes(&doc.text, p.content_changes, self.encoding) {
+                    Ok(text) => {
+                        doc.text = text;
+                        doc.version = p.text_document.version;
+                        self.changed(&uri);
+                    }
+                    Err(e) => {
+                        // The client's text and ours now differ: drop ours (requests then
+                        // fail) rather than answer about a text the user does not see.
+                        self.docs.remove(&uri);
+                        self.jobs.forget(&uri);
+                        self.show(
+                            lsp_types::MessageType::ERROR,
+                            format!("tailgrant: a change to `{}` names no place of the document ({e}); close and reopen it", uri.as_str()),
+                        );
+                    }
+                }
+            }
+            notification::DidCloseTextDocument::METHOD => {
+                let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
+                else {
+                    return;
+                };
+                let uri = p.text_document.uri;
+                self.docs.remove(&uri);
+                self.jobs.forget(&uri);
+                self.send(worker::publish(&uri, Vec::new(), None));
+                if let Some(sidecar) = sidecar_of(&uri).filter(|s| self.docs.contains_key(s)) {
+                    self.changed(&sidecar);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Schedules the diagnostics of `uri`, and of its open sidecar when it is a policy.
+    fn changed(&mut self, uri: &Uri) {
+        self.schedule(uri);
+        if let Some(sidecar) = sidecar_of(uri).filter(|s| self.docs.contains_key(s)) {
+            self.schedule(&sidecar);
+        }
+    }
+
+    fn schedule(&mut self, uri: &Uri) {
+        let tailnet = self.tailnet_for(uri);
+        let Some(doc) = self.docs.get(uri) else {
+            return;
+        };
+        let text: Arc<str> = Arc::from(doc.text.as_str());
+        let version = doc.version;
+        let input = if let Some(policy_uri) = policy_of(uri) {
+            let policy = tailnet.and_then(|tailnet| {
+                let text = self
+                    .docs
+                    .get(&policy_uri)
+                    .map(|d| Arc::from(d.text.as_str()))
+                    .or_else(|| {
+                        let bytes = std::fs::read(file_path(&policy_uri)?).ok()?;
+                        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
+                    })?;
+                let name = file_path(&policy_uri).map_or_else(
+                    || policy_uri.as_str().to_string(),
+                    |p| p.display().to_string(),
+                );
+                Some(worker::PolicyFile {
+                    uri: policy_uri,
+                    name,
+                    text,
+                    tailnet,
+                })
+            });
+            worker::Input::Assertions { text, policy }
+        } else {
+            worker::Input::Policy {
+                text,
+                tailnet,
+                allow: self.config.allow.clone(),
+            }
+        };
+        self.jobs.submit(uri.clone(), version, self.encoding, input);
+    }
+
+    /// The tailnet of a document: the configured file, else `tailnet.json` beside it.
+    fn tailnet_for(&mut self, uri: &Uri) -> Option<Arc<crate::tailnet::Tailnet>> {
+        let path = match &self.config.tailnet {
+            Some(p) => p.clone(),
+            None => {
+                let beside = file_path(uri)?.with_file_name("tailnet.json");
+                if !beside.is_file() {
+                    return None;
+                }
+                beside
+            }
+        };
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.show(
+                    lsp_types::MessageType::WARNING,
+                    format!("tailgrant: cannot read the tailnet file {}: {e}; checking without a tailnet", path.display()),
+                );
+                return None;
+            }
+        };
+        let stamp = (meta.modified().ok(), meta.len());
+        if let Some((modified, len, tailnet)) = self.tailnets.get(&path) {
+            if (*modified, *len) == stamp {
+                return tailnet.clone();
+            }
+        }
+        let loaded = if meta.len() > MAX_DOCUMENT as u64 {
+            Err(format!("it is larger than {MAX_DOCUMENT} bytes"))
+        } else {
+            std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| engine::tailnet(&String::from_utf8_lossy(&b)))
+        };
+        let tailnet = match loaded {
+            Ok(t) => Some(Arc::new(t)),
+            Err(e) => {
+                self.show(
+                    lsp_types::MessageType::WARNING,
+                    format!("tailgrant: the tailnet file {} cannot be used: {e}; checking without a tailnet", path.display()),
+                );
+                None
+            }
+        };
+        self.tailnets
+            .insert(path, (stamp.0, stamp.1, tailnet.clone()));
+        tailnet
+    }
+}
+
+/// Applies a didChange's edits in order.
+fn apply_changes(
+    text: &str,
+    changes: Vec<TextDocumentContentChangeEvent>,
+    encoding: Encoding,
+) -> Result<String, position::BadPosition> {
+    let mut text = text.to_string();
+    for change in changes {
+        match change.range {
+            None => text = change.text,
+            Some(range) => {
+                let lines = Lines::new(&text, encoding);
+                let start = lines.offset(&text, range.start)?;
+                let end = lines.offset(&text, range.end)?;
+                text.replace_range(start.min(end)..start.max(end), &change.text);
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// The local path of a `file:` URI.
+pub(crate) fn file_path(uri: &Uri) -> Option<PathBuf> {
+    if !uri.scheme()?.as_str().eq_ignore_ascii_case("file") {
+        return None;
+    }
+    let decoded = uri.path().as_estr().decode().into_string().ok()?;
+    Some(Path::new(decoded.as_ref()).to_path_buf())
+}
+
+const SIDECAR: &str = ".tests.hujson";
+
+/// The policy of a sidecar `NAME.tests.hujson`: `NAME.hujson` beside it.
+fn policy_of(uri: &Uri) -> Option<Uri> {
+    let stem = uri.as_str().strip_suffix(SIDECAR)?;
+    Uri::from_str(&format!("{stem}.hujson")).ok()
+}
+
+/// The sidecar of a policy `NAME.hujson`.
+fn sidecar_of(uri: &Uri) -> Option<Uri> {
+    let s = uri.as_str();
+    if s.ends_with(SIDECAR) {
+        return None;
+    }
+    let stem = s
+        .strip_suffix(".hujson")
+        .or_else(|| s.strip_suffix(".json"))?;
+    Uri::from_str(&format!("{stem}{SIDECAR}")).ok()
+}
