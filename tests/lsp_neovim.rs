@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use serde_json::Value;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -64,7 +65,11 @@ fn session() -> Option<&'static Session> {
                     !ci(),
                     "nvim not found and CI is set: run scripts/install-neovim.sh"
                 );
-                eprintln!("skipped: nvim not found (scripts/install-neovim.sh installs it)");
+                // Straight to the process's stderr: the test harness captures `eprintln!`.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "lsp_neovim: skipped, nvim not found (scripts/install-neovim.sh installs it)"
+                );
                 return None;
             }
             Some(run_neovim())
