@@ -8,7 +8,12 @@
 //! the tests say so on standard error and pass, unless `CI` is set: then they fail
 //! (`scripts/install-neovim.sh` installs Debian's `neovim`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
 
 use serde_json::Value;
 use std::io::Write as _;
