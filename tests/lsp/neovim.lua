@@ -94,8 +94,10 @@ local function doc()
   return { uri = vim.uri_from_bufnr(bufnr) }
 end
 
+-- buf_request_sync rather than client.request_sync, whose calling form changed in 0.11.
 local function request(method, params)
-  local response, err = client.request_sync(method, params, TIMEOUT_MS, bufnr)
+  local responses, err = vim.lsp.buf_request_sync(bufnr, method, params, TIMEOUT_MS)
+  local response = responses and responses[client.id]
   if not response then
     error(method .. ": no response: " .. tostring(err))
   end
@@ -170,7 +172,7 @@ local function main()
   end
   if not wait_for(function()
     client = vim.lsp.get_client_by_id(client_id)
-    return client ~= nil and client.initialized and published ~= nil and #published > 0
+    return client ~= nil and published ~= nil and #published > 0
   end) then
     error("no diagnostics published within " .. TIMEOUT_MS .. " ms")
   end
