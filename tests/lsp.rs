@@ -476,7 +476,17 @@ fn completion_offers_what_may_stand_at_the_cursor() {
     );
     assert_eq!(item["textEdit"]["newText"], json!("group:ops"));
 
-    let cases: [(&str, &[&str], &[&str]); 5] = [
+    let cases: [(&str, &[&str], &[&str]); 7] = [
+        (
+            "{\"hosts\": {\"db\": \"10.0.0.1\"}, \"groups\": {\"group:ops\": []}, \"tagOwners\": {\"tag:a\": [\"",
+            &["group:ops", "autogroup:admin"],
+            &["db", "autogroup:self", "*"],
+        ),
+        (
+            "{\"postures\": {\"posture:latest\": []}, \"grants\": [{\"srcPosture\": [\"",
+            &["posture:latest"],
+            &["autogroup:member"],
+        ),
         (
             "{\"grants\": [{\"dst\": [\"",
             &["autogroup:self", "autogroup:internet"],
@@ -862,5 +872,98 @@ fn a_huge_document_is_refused_with_a_diagnostic_not_checked_for_minutes() {
         )
         .unwrap_err();
     assert!(e.message.contains("larger than"), "{}", e.message);
+    c.stop();
+}
+
+#[test]
+fn nesting_as_deep_as_the_parser_allows_is_answered() {
+    let depth = 9_000;
+    let text = format!("{{\"grants\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let mut c = Client::start(json!({}), &[]);
+    c.open(URI, &text);
+    assert!(!c.diagnostics(URI).is_empty());
+    let mid = (0, 12 + depth as u32 / 2);
+    for method in [
+        "textDocument/hover",
+        "textDocument/completion",
+        "textDocument/references",
+    ] {
+        let extra = if method.ends_with("references") {
+            json!({"context": {"includeDeclaration": true}})
+        } else {
+            json!({})
+        };
+        let answer = c.at(method, URI, mid.0, mid.1, extra);
+        assert!(answer.is_ok(), "{method}: {answer:?}");
+    }
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert!(symbols.is_ok());
+    c.stop();
+}
+
+#[test]
+fn a_tailnet_option_relative_to_the_workspace_root_is_used_for_hover() {
+    let dir = fixture_dir();
+    std::fs::rename(
+        dir.path().join("tailnet.json"),
+        dir.path().join("nodes.json"),
+    )
+    .unwrap();
+    let uri = file_uri(&dir.path().join("policy.hujson"));
+    let text = fixture("policy.hujson");
+    let (server_end, client_end) = Connection::memory();
+    let server = std::thread::spawn(move || tailgrant::lsp::serve(&server_end));
+    let mut c = Client {
+        conn: client_end,
+        server: Some(server),
+        next_id: 0,
+        inbox: VecDeque::new(),
+        capabilities: Value::Null,
+    };
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(dir.path()), "capabilities": {},
+               "initializationOptions": {"tailnet": "nodes.json"}}),
+    )
+    .unwrap();
+    c.notify("initialized", json!({}));
+    c.open(&uri, &text);
+    let (l, ch) = find(&text, "\"tag:web\"", 1, 2);
+    let h = c.at("textDocument/hover", &uri, l, ch, json!({})).unwrap();
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("`web-1`: 100.64.0.10"), "{value}");
+    c.stop();
+}
+
+#[test]
+fn a_rename_reaches_ipset_entries_and_ssh_recorders() {
+    let text = r#"{
+  "hosts": {"db": "10.0.0.5"},
+  "ipsets": {"ipset:a": ["10.0.0.0/8", "remove db"], "ipset:b": ["add ipset:a", "db"]},
+  "tagOwners": {"tag:rec": [], "tag:web": []},
+  "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:web"], "users": ["root"], "recorder": ["tag:rec"]}],
+  "grants": [{"src": ["ipset:b"], "dst": ["db"], "ip": ["*"]}],
+}
+"#;
+    let mut c = Client::start(json!({}), &[]);
+    c.open(URI, text);
+    for (needle, nth, new, count) in [
+        ("db", 0, "database", 4),
+        ("ipset:a", 0, "ipset:lan", 2),
+        ("tag:rec", 0, "tag:recorder", 2),
+    ] {
+        let (l, ch) = find(text, needle, nth, 1);
+        let edit = c
+            .at("textDocument/rename", URI, l, ch, json!({"newName": new}))
+            .unwrap();
+        let edits = edit["changes"][URI].as_array().unwrap();
+        assert_eq!(edits.len(), count, "{needle}: {edits:#?}");
+        let renamed = apply(text, edits);
+        let before = codes(text);
+        assert_eq!(codes(&renamed), before, "{needle} -> {new}: {renamed}");
+    }
     c.stop();
 }

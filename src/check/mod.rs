@@ -250,6 +250,35 @@ mod tests {
     }
 
     #[test]
+    fn every_did_you_mean_carries_the_suggestion_an_editor_applies() {
+        let text = r#"{"groups": {"group:ops": ["a@example.com"]},
+            "tagOwners": {"tag:web": ["group:ops"]},
+            "hosts": {"db": "10.0.0.5"},
+            "grants": [{"src": ["group:op"], "dst": ["tag:webb", "dbb", "autogroup:membr"],
+                        "ipp": ["*"], "ip": ["*"]}]}"#;
+        let report = check_text(text, &Options::default());
+        let suggesting: Vec<_> = report
+            .findings
+            .all()
+            .filter(|d| {
+                d.help
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("did you mean"))
+            })
+            .collect();
+        assert_eq!(suggesting.len(), 5, "{suggesting:#?}");
+        for d in suggesting {
+            let s = d.suggestion.as_deref();
+            let s = s.unwrap_or_else(|| panic!("no suggestion on {d:?}"));
+            assert!(text[d.span.start..d.span.end].contains(&s.wrong), "{d:?}");
+            assert!(
+                d.help.as_deref().is_some_and(|h| h.contains(&s.right)),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
     fn an_unknown_autogroup_beside_autogroup_self_is_one_finding() {
         let text = r#"{"acls": [{"action": "accept", "src": ["autogroup:memebrs"], "dst": ["autogroup:self:*"]}]}"#;
         let found = findings(text);

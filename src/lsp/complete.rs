@@ -86,10 +86,11 @@ fn values(text: &str, role: Role) -> Vec<(String, CompletionItemKind, String)> {
     };
     match role {
         Role::Selector(place) | Role::SelectorWithPorts(place) => {
-            let mut out = if place == Place::SshUser {
-                Vec::new()
-            } else {
-                defined(&["group", "tag", "host", "ipset"])
+            let mut out = match place {
+                Place::SshUser => Vec::new(),
+                // Tag owners and auto-approvers are users, groups and tags.
+                Place::Owner => defined(&["group", "tag"]),
+                _ => defined(&["group", "tag", "host", "ipset"]),
             };
             out.extend(vocabulary::autogroups_at(place).into_iter().map(|a| {
                 (
@@ -108,6 +109,7 @@ fn values(text: &str, role: Role) -> Vec<(String, CompletionItemKind, String)> {
             out
         }
         Role::Tag => defined(&["tag"]),
+        Role::IpsetEntry => defined(&["ipset", "host"]),
         Role::Posture => defined(&["posture"]),
         Role::Protocol => engine::protocols()
             .map(|p| {

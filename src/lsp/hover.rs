@@ -90,12 +90,13 @@ fn about_value(
     let value = raw.trim();
     let role = roles::value_role(keys);
     let s = match role {
-        Role::Selector(_) | Role::SelectorWithPorts(_) | Role::Tag => {
-            let alias = match role {
-                Role::SelectorWithPorts(_) => {
+        Role::Selector(_) | Role::SelectorWithPorts(_) | Role::Tag | Role::IpsetEntry => {
+            let alias = match (roles::reference(role, value), role) {
+                (Some((range, _)), _) => value.get(range).unwrap_or(value),
+                (None, Role::SelectorWithPorts(_)) => {
                     crate::selector::split_acl_dst(value).map_or(value, |(a, _)| a)
                 }
-                _ => value,
+                (None, _) => value,
             };
             let mut s = describe_selector(text, alias);
             if let Some(nodes) = nodes_text(text, alias, tailnet) {

@@ -43,6 +43,9 @@ use std::time::{Duration, SystemTime};
 /// The largest document that is checked, as `tailgrant check`'s default `--max-input-size`.
 pub const MAX_DOCUMENT: usize = 32 << 20;
 
+/// How many distinct messages are remembered as shown.
+const MAX_SHOWN: usize = 64;
+
 /// A failure of the connection itself (the client went away, or broke the protocol).
 #[derive(Debug, thiserror::Error)]
 #[error("language server: {0}")]
@@ -153,7 +156,8 @@ pub struct Config {
     pub tailnet: Option<PathBuf>,
     /// `allow`: lint codes whose warnings are not shown (as `check --allow`).
     pub allow: Arc<[String]>,
-    /// `debounceMs`: how long to wait after an edit before checking (default 10 ms).
+    /// `debounceMs`: how long to wait after an edit before checking (default 0: the edits
+    /// that arrive while a check runs are coalesced into one check of the newest text).
     pub debounce: Duration,
 }
 
@@ -190,9 +194,7 @@ impl Config {
             .unwrap_or_default();
         let debounce = get("debounceMs")
             .and_then(Value::as_u64)
-            .map_or(Duration::from_millis(10), |ms| {
-                Duration::from_millis(ms.min(10_000))
-            });
+            .map_or(Duration::ZERO, |ms| Duration::from_millis(ms.min(10_000)));
         Self {
             tailnet,
             allow,
@@ -281,6 +283,11 @@ impl Server {
         if self.shown.contains(&message) {
             return;
         }
+        // Bounded: a client that provokes endless distinct messages gets them again rather
+        // than grow the server's memory.
+        if self.shown.len() >= MAX_SHOWN {
+            self.shown.clear();
+        }
         self.shown.push(message.clone());
         self.send(
             Notification::new(
@@ -315,9 +322,20 @@ impl Server {
     }
 
     fn request(&mut self, req: Request) -> Response {
+        // A bug in a feature answers this request with an error and leaves the server up.
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.answer(&req)))
+            .unwrap_or_else(|_| {
+                Err(failure(
+                    ErrorCode::InternalError,
+                    format!(
+                        "tailgrant failed while answering `{}`; please report it",
+                        req.method
+                    ),
+                ))
+            });
         Response {
             id: req.id.clone(),
-            response_result: self.answer(&req),
+            response_result: answer,
         }
     }
 
@@ -404,10 +422,15 @@ impl Server {
     fn notification(&mut self, n: Notification) {
         match n.method.as_str() {
             notification::DidOpenTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
-                else {
-                    return;
+                let p = match serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(
+                    n.params,
+                ) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let message = format!("tailgrant: a malformed didOpen was ignored: {e}");
+                        self.show(lsp_types::MessageType::ERROR, message);
+                        return;
+                    }
                 };
                 let doc = p.text_document;
                 self.docs.insert(
@@ -487,16 +510,23 @@ impl Server {
         };
         let text: Arc<str> = Arc::from(doc.text.as_str());
         let version = doc.version;
-        let input = if let Some(policy_uri) = policy_of(uri) {
+        let input = if let Some(candidates) = policies_of(uri) {
+            let open = candidates
+                .iter()
+                .find_map(|u| Some((u.clone(), Arc::from(self.docs.get(u)?.text.as_str()))));
             let policy = tailnet.and_then(|tailnet| {
-                let text = self
-                    .docs
-                    .get(&policy_uri)
-                    .map(|d| Arc::from(d.text.as_str()))
-                    .or_else(|| {
-                        let bytes = std::fs::read(file_path(&policy_uri)?).ok()?;
-                        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
-                    })?;
+                let (policy_uri, text) = open.or_else(|| {
+                    candidates.iter().find_map(|u| {
+                        let path = file_path(u)?;
+                        let meta = std::fs::metadata(&path).ok()?;
+                        if !meta.is_file() || meta.len() > MAX_DOCUMENT as u64 {
+                            return None;
+                        }
+                        let bytes = std::fs::read(path).ok()?;
+                        let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).as_ref());
+                        Some((u.clone(), text))
+                    })
+                })?;
                 let name = file_path(&policy_uri).map_or_else(
                     || policy_uri.as_str().to_string(),
                     |p| p.display().to_string(),
@@ -602,10 +632,13 @@ pub(crate) fn file_path(uri: &Uri) -> Option<PathBuf> {
 
 const SIDECAR: &str = ".tests.hujson";
 
-/// The policy of a sidecar `NAME.tests.hujson`: `NAME.hujson` beside it.
-fn policy_of(uri: &Uri) -> Option<Uri> {
+/// The policies a sidecar `NAME.tests.hujson` may belong to: `NAME.hujson`, else
+/// `NAME.json` beside it (as `tailgrant test` finds the sidecar of either).
+fn policies_of(uri: &Uri) -> Option<[Uri; 2]> {
     let stem = uri.as_str().strip_suffix(SIDECAR)?;
-    Uri::from_str(&format!("{stem}.hujson")).ok()
+    let hujson = Uri::from_str(&format!("{stem}.hujson")).ok()?;
+    let json = Uri::from_str(&format!("{stem}.json")).ok()?;
+    Some([hujson, json])
 }
 
 /// The sidecar of a policy `NAME.hujson`.

@@ -12,6 +12,9 @@ use lsp_types::{
 };
 use std::collections::HashMap;
 
+/// The deepest path at which a name stands (`acls[].dst[]`, `autoApprovers.routes.X[]`).
+const MAX_NAME_DEPTH: usize = 4;
+
 /// One place a name stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Occurrence {
@@ -33,6 +36,11 @@ pub fn occurrences(text: &str) -> Vec<Occurrence> {
     let mut out = Vec::new();
     let mut stack: Vec<(&Node, Vec<String>)> = vec![(&tree, Vec::new())];
     while let Some((node, path)) = stack.pop() {
+        if path.len() > MAX_NAME_DEPTH {
+            // No name is defined or referred to this deep; not descending keeps the walk
+            // linear on a hostile nesting.
+            continue;
+        }
         match &node.value {
             Value::Object(members) => {
                 let defines = roles::definition_kind(&path);

@@ -70,6 +70,9 @@ pub enum Role {
     NodeAttribute,
     /// A tag (a grant's `via`).
     Tag,
+    /// An `ipsets` entry: an address, a host, another ipset, each after an optional `add`
+    /// or `remove`.
+    IpsetEntry,
     /// A group member: a user.
     User,
     /// Something else.
@@ -100,7 +103,8 @@ pub fn value_role(keys: &[String]) -> Role {
             Role::Posture
         }
         ["acls" | "tests", "[]", "proto"] | ["grants", "[]", "ip", "[]"] => Role::Protocol,
-        ["grants", "[]", "via", "[]"] => Role::Tag,
+        ["grants", "[]", "via", "[]"] | ["ssh", "[]", "recorder", "[]"] => Role::Tag,
+        ["ipsets", _, "[]"] => Role::IpsetEntry,
         _ => Role::Other,
     }
 }
@@ -127,6 +131,24 @@ pub fn reference(role: Role, raw: &str) -> Option<(std::ops::Range<usize>, Kind)
     let lead = raw.len() - raw.trim_start().len();
     let trimmed = raw.trim();
     let name = match role {
+        Role::IpsetEntry => {
+            let entry = ["add ", "remove "]
+                .iter()
+                .find_map(|op| trimmed.strip_prefix(op))
+                .map_or(trimmed, str::trim_start);
+            let skipped = trimmed.len() - entry.len();
+            return match crate::selector::parse_alias(entry) {
+                crate::selector::Alias::Ipset(_) => {
+                    Some((lead + skipped..lead + skipped + entry.len(), Kind::Ipset))
+                }
+                crate::selector::Alias::Host(h)
+                    if !h.is_empty() && !h.contains([':', '[', ' ']) && !is_ip_range(&h) =>
+                {
+                    Some((lead + skipped..lead + skipped + entry.len(), Kind::Host))
+                }
+                _ => None,
+            };
+        }
         Role::SelectorWithPorts(_) => {
             crate::selector::split_acl_dst(trimmed).map_or(trimmed, |(alias, _)| alias)
         }
@@ -149,6 +171,13 @@ pub fn reference(role: Role, raw: &str) -> Option<(std::ops::Range<usize>, Kind)
         _ => return None,
     };
     Some((lead..lead + name.len(), kind))
+}
+
+/// `10.0.0.1-10.0.0.9`, an ipset's address range.
+fn is_ip_range(s: &str) -> bool {
+    s.split_once('-').is_some_and(|(a, b)| {
+        a.trim().parse::<std::net::IpAddr>().is_ok() && b.trim().parse::<std::net::IpAddr>().is_ok()
+    })
 }
 
 #[cfg(test)]
@@ -187,6 +216,15 @@ mod tests {
         assert_eq!(reference(src, "group:ops"), Some((0..9, Kind::Group)));
         assert_eq!(reference(src, "autogroup:member"), None);
         assert_eq!(reference(src, "a@example.com"), None);
+        assert_eq!(
+            reference(Role::IpsetEntry, "remove ipset:b"),
+            Some((7..14, Kind::Ipset))
+        );
+        assert_eq!(
+            reference(Role::IpsetEntry, "add db-1"),
+            Some((4..8, Kind::Host))
+        );
+        assert_eq!(reference(Role::IpsetEntry, "10.0.0.0-10.0.0.9"), None);
         assert_eq!(
             reference(Role::Posture, "posture:latest"),
             Some((0..14, Kind::Posture))

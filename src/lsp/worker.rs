@@ -161,7 +161,11 @@ fn run(rx: &Receiver<Job>, out: &Sender<Message>, generations: &Generations, deb
             if current(generations, &job.uri) != Some(job.generation) {
                 continue;
             }
-            let diagnostics = diagnose(&job);
+            // A bug in a check must not end the worker (and with it every later diagnostic):
+            // it is reported on the document instead, never as a clean result.
+            let diagnostics =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| diagnose(&job)))
+                    .unwrap_or_else(|_| vec![internal_error(job.encoding)]);
             if current(generations, &job.uri) != Some(job.generation) {
                 continue;
             }
@@ -237,6 +241,17 @@ fn diagnose(job: &Job) -> Vec<lsp_types::Diagnostic> {
                 })
                 .collect()
         }
+    }
+}
+
+/// The diagnostic of a check that failed inside tailgrant.
+fn internal_error(encoding: Encoding) -> lsp_types::Diagnostic {
+    lsp_types::Diagnostic {
+        range: Lines::new("", encoding).range("", Span::new(0, 0)),
+        severity: Some(DiagnosticSeverity::ERROR),
+        source: Some("tailgrant".into()),
+        message: "tailgrant failed while checking this text, so its findings are unknown; please report it with the file".into(),
+        ..lsp_types::Diagnostic::default()
     }
 }
 
