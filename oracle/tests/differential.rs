@@ -21,10 +21,6 @@ mod support;
 
 /// The conformance report's reading of captured filters (order-insensitive where Tailscale's
 /// order carries no meaning).
-#[allow(
-    dead_code,
-    reason = "shared with the package's tests; only its filter reading is used here"
-)]
 #[path = "../../tests/common/capture.rs"]
 mod capture;
 
