@@ -552,6 +552,14 @@ pub const UNKNOWN_TAILSCALE_CAPABILITY: &Code = &Code {
     summary: "a tailscale.com capability that Tailscale does not document",
 };
 
+/// TG1012: the same selector written twice in one src or dst list.
+pub const DUPLICATE_SELECTOR: &Code = &Code {
+    id: "TG1012",
+    severity: Severity::Warning,
+    lint: Some("duplicate-selector"),
+    summary: "the same selector written twice in one src or dst list",
+};
+
 /// TG1900: a tailgrant-ignore comment that silences nothing.
 pub const UNUSED_SUPPRESSION: &Code = &Code {
     id: "TG1900",
@@ -627,6 +635,7 @@ pub const ALL: &[&Code] = &[
     FIELD_CASE,
     CHECK_PERIOD_ON_ACCEPT,
     UNKNOWN_TAILSCALE_CAPABILITY,
+    DUPLICATE_SELECTOR,
     UNUSED_SUPPRESSION,
     INVALID_SUPPRESSION,
 ];

@@ -127,6 +127,7 @@ fn lint_details(code: &Code) -> String {
         }
         FIELD_CASE => include_str!("../validate/lint/field_case.rs"),
         CHECK_PERIOD_ON_ACCEPT => include_str!("../validate/lint/check_period_on_accept.rs"),
+        DUPLICATE_SELECTOR => include_str!("../validate/lint/duplicate_selector.rs"),
         _ => "",
     };
     let doc: Vec<&str> = source

@@ -2,6 +2,7 @@
 //! whose doc comment is its documentation; [`RULES`] is the registry.
 
 mod check_period_on_accept;
+mod duplicate_selector;
 mod field_case;
 mod redundant_rule;
 mod relay_wildcard_src;
@@ -61,6 +62,7 @@ pub const RULES: &[Rule] = &[
     field_case::RULE,
     check_period_on_accept::RULE,
     unknown_tailscale_capability::RULE,
+    duplicate_selector::RULE,
 ];
 
 /// Runs every lint.
