@@ -11,13 +11,18 @@
 //! (one Rego rule per relay grant), with the ratios; criterion then measures `may_allocate`
 //! and `allows` in detail.
 //!
+//! A second table prints the network question (`decide(..).allows(tcp, port)` from `n1` to
+//! `n3`), allowed (port 443, opened by one grant) and denied (port 444, opened by none),
+//! towards the node (`Dest::Node`) and towards its address (`Dest::Addr`), with the ratio of
+//! each to the allowed node question measured in the same run (the baseline).
+//!
 //! ```text
 //! cargo bench --bench engine                          # 1k and 10k nodes, 100/1k/10k grants
 //! TG_BENCH_NODES=1000,10000,100000 cargo bench --bench engine   # add 100k nodes
 //! TG_BENCH_GRANTS=100,2000 cargo bench --bench engine           # choose the grant counts
 //! ```
 //! Regorus is skipped above 1000 grants unless `TG_BENCH_REGO_ALL=1` (one evaluation walks
-//! every rule: milliseconds each).
+//! every rule: milliseconds each); `TG_BENCH_PEERS=0` skips Cedar and regorus.
 
 #![allow(
     clippy::unwrap_used,
@@ -33,12 +38,12 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use tailgrant::policy::parse_policy;
-use tailgrant::table::DecisionTable;
+use tailgrant::table::{DecisionTable, Dest, Query};
 
 #[path = "common/generated.rs"]
 mod generated;
 
-use generated::{addr, policy, relay_src, sizes, tag_of, tailnet};
+use generated::{addr, policy, relay_src, sizes, tag_of, tailnet, ALLOWED_PORT, DENIED_PORT};
 
 /// The same relay grants in Cedar: one `permit` each.
 fn cedar_policies(g: usize) -> cedar_policy::PolicySet {
@@ -115,6 +120,8 @@ fn ns(d: Duration) -> f64 {
 
 fn engine(c: &mut Criterion) {
     let rego_all = std::env::var("TG_BENCH_REGO_ALL").is_ok();
+    let peers = std::env::var("TG_BENCH_PEERS").map_or(true, |v| v != "0");
+    let mut network = Vec::new();
     println!(
         "\n{:>7} {:>6} {:>10} {:>11} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8} {:>9}",
         "nodes",
@@ -142,9 +149,29 @@ fn engine(c: &mut Criterion) {
             assert!(table.allows_allocation(req, relay));
             let alloc = median(|| table.allows_allocation(black_box(req), black_box(relay)));
             let explained = median(|| table.may_allocate(black_box(req), black_box(relay)).allowed);
+            // The network question: n1 (tag:g1) to n3 (tag:g3), towards the node and
+            // towards its address, on the port one grant opens and on one none opens.
             let src: IpAddr = addr(1).parse().unwrap();
-            let dst = table.node("n3").unwrap();
-            let allows = median(|| table.allows(black_box(src), black_box(dst), 6, 443));
+            let node = Query {
+                src,
+                dst: Dest::Node(table.node("n3").unwrap()),
+            };
+            let address = Query {
+                src,
+                dst: Dest::Addr(addr(3).parse().unwrap()),
+            };
+            let ask = |q: &Query, port: u16| table.decide(black_box(q)).allows(6, black_box(port));
+            for q in [&node, &address] {
+                assert!(ask(q, ALLOWED_PORT) && !ask(q, DENIED_PORT), "{q:?}");
+            }
+            let allows = median(|| ask(&node, ALLOWED_PORT));
+            let times = [
+                allows,
+                median(|| ask(&node, DENIED_PORT)),
+                median(|| ask(&address, ALLOWED_PORT)),
+                median(|| ask(&address, DENIED_PORT)),
+            ];
+            network.push((n, g, times));
 
             let policies = cedar_policies(g);
             let entities = cedar_entities(&[(2, "n2"), (0, "n0")]);
@@ -163,10 +190,12 @@ fn engine(c: &mut Criterion) {
                     .decision()
                     == cedar_policy::Decision::Allow
             };
-            assert!(cedar_allows());
-            let cedar = median(cedar_allows);
+            let cedar = peers.then(|| {
+                assert!(cedar_allows());
+                median(cedar_allows)
+            });
 
-            let rego = (rego_all || g <= 1000).then(|| {
+            let rego = (peers && (rego_all || g <= 1000)).then(|| {
                 let mut engine = rego_engine(g);
                 let input = regorus::Value::from_json_str(
                     r#"{"src_tags": ["tag:g2"], "relay_tags": ["tag:relay"]}"#,
@@ -181,16 +210,19 @@ fn engine(c: &mut Criterion) {
                 assert!(ask());
                 median(ask)
             });
+            let or_dash = |d: Option<Duration>, f: &dyn Fn(Duration) -> f64| {
+                d.map_or("-".to_string(), |d| format!("{:.0}", f(d)))
+            };
             println!(
-                "{n:>7} {g:>6} {:>10.1} {bytes:>11} {:>9.1} {:>9.1} {:>9.1} {:>10.0} {:>12} {:>8.0} {:>9}",
+                "{n:>7} {g:>6} {:>10.1} {bytes:>11} {:>9.1} {:>9.1} {:>9.1} {:>10} {:>12} {:>8} {:>9}",
                 build.as_secs_f64() * 1e3,
                 ns(alloc),
                 ns(explained),
                 ns(allows),
-                ns(cedar),
-                rego.map_or("-".to_string(), |r| format!("{:.0}", ns(r))),
-                ns(cedar) / ns(alloc),
-                rego.map_or("-".to_string(), |r| format!("{:.0}", ns(r) / ns(alloc))),
+                or_dash(cedar, &ns),
+                or_dash(rego, &ns),
+                or_dash(cedar, &|c| ns(c) / ns(alloc)),
+                or_dash(rego, &|r| ns(r) / ns(alloc)),
             );
 
             let mut group = c.benchmark_group(format!("nodes{n}_grants{g}"));
@@ -204,11 +236,32 @@ fn engine(c: &mut Criterion) {
             group.bench_function("may_allocate", |b| {
                 b.iter(|| table.may_allocate(black_box(req), black_box(relay)))
             });
-            group.bench_function("allows", |b| {
-                b.iter(|| table.allows(black_box(src), black_box(dst), 6, black_box(443)))
-            });
+            for (name, q, port) in [
+                ("node_allowed", &node, ALLOWED_PORT),
+                ("node_denied", &node, DENIED_PORT),
+                ("addr_allowed", &address, ALLOWED_PORT),
+                ("addr_denied", &address, DENIED_PORT),
+            ] {
+                group.bench_function(name, |b| b.iter(|| ask(q, port)));
+            }
             group.finish();
         }
+    }
+
+    println!(
+        "\nnetwork question, median ns (ratio to the allowed node question of the same size)\n{:>7} {:>6} {:>16} {:>16} {:>16} {:>16}",
+        "nodes", "grants", "node allowed", "node denied", "addr allowed", "addr denied"
+    );
+    for (n, g, times) in network {
+        let base = ns(times[0]);
+        let cells: Vec<String> = times
+            .iter()
+            .map(|t| format!("{:.1} ({:.2})", ns(*t), ns(*t) / base))
+            .collect();
+        println!(
+            "{n:>7} {g:>6} {:>16} {:>16} {:>16} {:>16}",
+            cells[0], cells[1], cells[2], cells[3]
+        );
     }
 }
 

@@ -20,7 +20,7 @@
 //! no node is a failure, so an assertion never passes vacuously. A node is never checked
 //! against itself. Everything is answered by the [`DecisionTable`], as the relay daemon
 //! answers it: [`DecisionTable::may_allocate`] (SPEC section 4) for `relay`,
-//! [`DecisionTable::caps`] for `cap`, [`DecisionTable::allows`] for `port`. The format is
+//! [`DecisionTable::decide`] towards the node for `cap` and `port`. The format is
 //! documented in `docs/assertions.md`.
 
 use crate::diagnostic::Diagnostic;
@@ -28,7 +28,7 @@ use crate::hujson::{self, Node, Value};
 use crate::policy::Policy;
 use crate::resolve::Resolver;
 use crate::span::{Span, Spanned};
-use crate::table::{DecisionTable, NodeIx, RelayReason};
+use crate::table::{DecisionTable, Dest, NodeIx, Query, RelayReason};
 use crate::tailnet::Tailnet;
 
 /// Code of a malformed assertions file.
@@ -279,6 +279,12 @@ fn check_pair(
     d_name: &str,
 ) -> Option<(String, Vec<Span>)> {
     let addrs = table.entry(s).map(|e| e.addrs.clone()).unwrap_or_default();
+    let towards = |src| {
+        table.decide(&Query {
+            src,
+            dst: Dest::Node(d),
+        })
+    };
     match &a.check {
         Check::Relay(_) => {
             let dec = table.may_allocate(s, d);
@@ -305,8 +311,8 @@ fn check_pair(
             }
         }
         Check::Cap { cap, .. } => {
-            let src = *addrs.first()?;
-            let has = table.has_cap(src, d, &cap.value);
+            let decision = towards(*addrs.first()?);
+            let has = decision.has_cap(&cap.value);
             match (a.expect_allow, has) {
                 (true, false) => Some((
                     format!(
@@ -320,7 +326,7 @@ fn check_pair(
                         "`{s_name}` holds `{}` towards `{d_name}`, granted here",
                         cap.value
                     ),
-                    table.cap_origins(src, d, &cap.value),
+                    decision.cap_origins(&cap.value),
                 )),
                 _ => None,
             }
@@ -328,7 +334,10 @@ fn check_pair(
         Check::Port {
             protos, port, text, ..
         } => {
-            let ok = |ip| protos.iter().any(|p| table.allows(ip, d, *p, *port));
+            let ok = |ip| {
+                let decision = towards(ip);
+                protos.iter().any(|p| decision.allows(*p, *port))
+            };
             if a.expect_allow {
                 let denied: Vec<String> = addrs
                     .iter()
@@ -352,7 +361,7 @@ fn check_pair(
                         "`{s_name}` reaches `{d_name}` on `{}` from {allowed}, allowed here",
                         text.value
                     ),
-                    table.origins(*allowed, d),
+                    towards(*allowed).origins(),
                 ))
             }
         }
