@@ -11,6 +11,11 @@
 //! (`allows`); criterion then measures `may_allocate` and `allows` in detail. Under
 //! `cargo test` criterion runs each benchmark once and nothing is printed.
 //!
+//! A second table prints the network question (`decide(..).allows(tcp, port)` from `n1` to
+//! `n3`), allowed (port 443, opened by one grant) and denied (port 444, opened by none),
+//! towards the node (`Dest::Node`) and towards its address (`Dest::Addr`), with the ratio of
+//! each to the allowed node question measured in the same run (the baseline).
+//!
 //! ```text
 //! cargo bench --bench engine                          # 1k and 10k nodes, 100/1k/10k grants
 //! TG_BENCH_NODES=1000,10000,100000 cargo bench --bench engine   # add 100k nodes
@@ -31,7 +36,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
-use tailgrant::engine::table::DecisionTable;
+use tailgrant::engine::table::{DecisionTable, Dest, Query};
 use tailgrant::validate::{validate_text, Options};
 
 #[path = "common/generated.rs"]
@@ -40,7 +45,7 @@ mod generated;
 #[path = "common/mode.rs"]
 mod mode;
 
-use generated::{addr, policy, sizes, tailnet};
+use generated::{addr, policy, sizes, tailnet, ALLOWED_PORT, DENIED_PORT};
 use mode::benchmarking;
 
 /// The policy `text`, validated by the checker (without a tailnet, without lints).
@@ -82,6 +87,7 @@ fn ns(d: Duration) -> f64 {
 
 fn engine(c: &mut Criterion) {
     let print = benchmarking();
+    let mut network = Vec::new();
     if print {
         println!(
             "\n{:>7} {:>6} {:>10} {:>11} {:>9} {:>9} {:>9}",
@@ -98,14 +104,34 @@ fn engine(c: &mut Criterion) {
             // n2 is in group g2, which relay grants name; n0 is a relay.
             let (relay, req) = (table.node("n0").unwrap(), table.node("n2").unwrap());
             assert!(table.allows_allocation(req, relay));
+            // The network question: n1 (tag:g1) to n3 (tag:g3), towards the node and
+            // towards its address, on the port one grant opens and on one none opens.
             let src: IpAddr = addr(1).parse().unwrap();
-            let dst = table.node("n3").unwrap();
+            let node = Query {
+                src,
+                dst: Dest::Node(table.node("n3").unwrap()),
+            };
+            let address = Query {
+                src,
+                dst: Dest::Addr(addr(3).parse().unwrap()),
+            };
+            let ask = |q: &Query, port: u16| table.decide(black_box(q)).allows(6, black_box(port));
+            for q in [&node, &address] {
+                assert!(ask(q, ALLOWED_PORT) && !ask(q, DENIED_PORT), "{q:?}");
+            }
             if print {
                 let bytes = table.to_bytes().len();
                 let alloc = median(|| table.allows_allocation(black_box(req), black_box(relay)));
                 let explained =
                     median(|| table.may_allocate(black_box(req), black_box(relay)).allowed);
-                let allows = median(|| table.allows(black_box(src), black_box(dst), 6, 443));
+                let allows = median(|| ask(&node, ALLOWED_PORT));
+                let times = [
+                    allows,
+                    median(|| ask(&node, DENIED_PORT)),
+                    median(|| ask(&address, ALLOWED_PORT)),
+                    median(|| ask(&address, DENIED_PORT)),
+                ];
+                network.push((n, g, times));
                 println!(
                     "{n:>7} {g:>6} {:>10.1} {bytes:>11} {:>9.1} {:>9.1} {:>9.1}",
                     build.as_secs_f64() * 1e3,
@@ -126,11 +152,34 @@ fn engine(c: &mut Criterion) {
             group.bench_function("may_allocate", |b| {
                 b.iter(|| table.may_allocate(black_box(req), black_box(relay)))
             });
-            group.bench_function("allows", |b| {
-                b.iter(|| table.allows(black_box(src), black_box(dst), 6, black_box(443)))
-            });
+            for (name, q, port) in [
+                ("node_allowed", &node, ALLOWED_PORT),
+                ("node_denied", &node, DENIED_PORT),
+                ("addr_allowed", &address, ALLOWED_PORT),
+                ("addr_denied", &address, DENIED_PORT),
+            ] {
+                group.bench_function(name, |b| b.iter(|| ask(q, port)));
+            }
             group.finish();
         }
+    }
+
+    if print {
+        println!(
+            "\nnetwork question, median ns (ratio to the allowed node question of the same size)\n{:>7} {:>6} {:>16} {:>16} {:>16} {:>16}",
+            "nodes", "grants", "node allowed", "node denied", "addr allowed", "addr denied"
+        );
+    }
+    for (n, g, times) in network {
+        let base = ns(times[0]);
+        let cells: Vec<String> = times
+            .iter()
+            .map(|t| format!("{:.1} ({:.2})", ns(*t), ns(*t) / base))
+            .collect();
+        println!(
+            "{n:>7} {g:>6} {:>16} {:>16} {:>16} {:>16}",
+            cells[0], cells[1], cells[2], cells[3]
+        );
     }
 }
 

@@ -5,9 +5,10 @@
 
 use proptest::prelude::*;
 use tailgrant::engine::reference::Reference;
-use tailgrant::engine::table::{DecisionTable, RelayReason, TableError};
+use tailgrant::engine::table::{DecisionTable, Dest, Query, RelayReason, TableError};
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::validate::{validate_text, Options};
+use tailgrant::vocab::RELAY_CAP;
 
 const TAGS: &[&str] = &["tag:relay", "tag:ci", "tag:web"];
 const USERS: &[&str] = &["odin@example.com", "thor@example.org"];
@@ -36,7 +37,7 @@ const ROUTES: &[&str] = &[
     "fd00:1::/64",
     "100.64.0.0/30",
 ];
-/// Destination addresses queried with `allows_addr` and `caps_addr`: inside routes, node
+/// Destination addresses queried with [`Dest::Addr`]: inside routes, node
 /// addresses, and outside everything.
 const DST_ADDRS: &[&str] = &[
     "10.0.0.1",
@@ -169,8 +170,9 @@ proptest! {
                 for a in src.addresses() {
                     for d in DST_ADDRS {
                         let d: std::net::IpAddr = d.parse().unwrap();
+                        let to_addr = table.decide(&Query { src: a, dst: Dest::Addr(d) });
                         let mut caps: Vec<String> =
-                            table.caps_addr(a, d).into_iter().map(|(n, _)| n.to_string()).collect();
+                            to_addr.caps().map(|(n, _)| n.to_string()).collect();
                         caps.sort();
                         caps.dedup();
                         prop_assert_eq!(caps, reference.caps_addr(a, d),
@@ -178,24 +180,71 @@ proptest! {
                         for proto in [6u8, 17, 1] {
                             for &port in &ports {
                                 prop_assert_eq!(
-                                    table.allows_addr(a, d, proto, port),
+                                    to_addr.allows(proto, port),
                                     reference.allows_addr(a, d, proto, port),
                                     "allows_addr {} -> {} {}:{} in {}", a, d, proto, port, text
                                 );
                             }
                         }
                     }
-                    prop_assert_eq!(table.has_cap(a, dst, "tailscale.com/cap/relay"),
+                    let to_node = table.decide(&Query { src: a, dst: Dest::Node(dst) });
+                    prop_assert_eq!(to_node.has_cap("tailscale.com/cap/relay"),
                         reference.has_cap(a, dst_name, "tailscale.com/cap/relay"));
                     for proto in [6u8, 17, 1, 58, 132] {
                         for &port in &ports {
                             prop_assert_eq!(
-                                table.allows(a, dst, proto, port),
+                                to_node.allows(proto, port),
                                 reference.allows(a, dst_name, proto, port),
                                 "allows {} -> {} {}:{} in {}", a, dst_name, proto, port, text
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The relay's fast path (`allows_allocation`, from the requester's precomputed class)
+    /// and `may_allocate` never drift from the general query: the relay capability of the
+    /// requester's first address towards the relay node, unless the relay server is off.
+    #[test]
+    fn relay_fast_path_agrees_with_the_general_query(
+        nodes in prop::collection::vec((0usize..3, prop::option::of(0usize..2), prop::bool::weighted(0.2), prop::option::weighted(0.4, 0usize..6)), 1..7),
+        grants in prop::collection::vec(((0usize..14, 0usize..14), (0usize..5, 0usize..3), 0usize..3), 0..6),
+        disable in prop::option::of(0usize..3),
+    ) {
+        let t = tailnet(&nodes);
+        let text = policy_text(&grants, disable);
+        let policy = validated(&text);
+        let table = DecisionTable::build(&policy, &t);
+        for (req_name, req_node) in &t.nodes {
+            let req = table.node(req_name).unwrap();
+            for relay_name in t.nodes.keys() {
+                let relay = table.node(relay_name).unwrap();
+                let entry = table.entry(relay).unwrap();
+                let off = entry.relay_disabled_by.is_some() || entry.relay_disabled_in_tailnet;
+                let general = req_node.addresses().next().map(|src| {
+                    table.decide(&Query { src, dst: Dest::Node(relay) })
+                });
+                let holds = general.is_some_and(|d| d.has_cap(RELAY_CAP));
+                let fast = table.allows_allocation(req, relay);
+                prop_assert_eq!(fast, !off && holds,
+                    "allows_allocation {} -> {} (off: {}) in {}", req_name, relay_name, off, text);
+                let why = table.may_allocate(req, relay);
+                prop_assert_eq!(why.allowed, fast);
+                if why.allowed {
+                    let granting = general.map(|d| d.cap_origins(RELAY_CAP)).unwrap_or_default();
+                    prop_assert!(!why.grants.is_empty());
+                    prop_assert!(why.grants.iter().all(|g| granting.contains(g)),
+                        "may_allocate names a grant the query does not: {:?} vs {:?}", why.grants, granting);
+                } else if off {
+                    prop_assert_eq!(why.reason, RelayReason::RelayServerDisabled);
+                } else {
+                    prop_assert_eq!(why.reason, RelayReason::NoRelayGrant);
                 }
             }
         }
@@ -271,16 +320,23 @@ fn route_addresses_follow_the_rules_for_their_destination() {
     let table = DecisionTable::from_bytes(&table.to_bytes()).unwrap();
     let ci: std::net::IpAddr = "100.64.0.2".parse().unwrap();
     let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
-    assert!(table.allows_addr(ci, ip("10.1.2.5"), 6, 22));
-    assert!(!table.allows_addr(ci, ip("10.1.2.5"), 6, 443));
-    assert!(!table.allows_addr(ci, ip("10.1.9.9"), 6, 22));
-    assert!(table.allows_addr(ci, ip("100.64.0.1"), 6, 443));
-    assert!(!table.allows_addr(ci, ip("100.64.0.1"), 6, 22));
+    let to = |d: &str| {
+        table.decide(&Query {
+            src: ci,
+            dst: Dest::Addr(ip(d)),
+        })
+    };
+    assert!(to("10.1.2.5").allows(6, 22));
+    assert!(!to("10.1.2.5").allows(6, 443));
+    assert!(!to("10.1.9.9").allows(6, 22));
+    assert!(to("100.64.0.1").allows(6, 443));
+    assert!(!to("100.64.0.1").allows(6, 22));
     assert_eq!(
-        table.caps_addr(ci, ip("10.1.9.9")),
+        to("10.1.9.9").caps().collect::<Vec<_>>(),
         vec![("example.com/cap/x", "[]")]
     );
-    assert!(table.caps_addr(ci, ip("100.64.0.1")).is_empty());
+    assert_eq!(to("10.1.9.9").cap_origins("example.com/cap/x").len(), 1);
+    assert!(to("100.64.0.1").caps().next().is_none());
     assert!(table.is_route_addr(ip("10.1.9.9")));
     assert_eq!(table.node_for_addr(ip("10.1.9.9")), table.node("n0"));
 }
@@ -309,15 +365,50 @@ fn icmp_is_open_wherever_any_port_is_as_in_go() {
     let (relay, ci, web) = (ip("100.64.0.1"), ip("100.64.0.2"), ip("100.64.0.3"));
     let (relay6, web6) = (ip("fd7a:115c:a1e0::1"), ip("fd7a:115c:a1e0::3"));
     // Through a TCP-only rule and a UDP-only rule, on both families.
-    assert!(table.allows_addr(ci, relay, 1, 0));
-    assert!(table.allows_addr(ci, relay6, 58, 0));
-    assert!(table.allows_addr(relay, web, 1, 7));
-    assert!(table.allows_addr(relay6, web6, 58, 0));
-    assert!(table.allows(ci, table.node("n0").unwrap(), 1, 0));
+    assert!(table
+        .decide(&Query {
+            src: ci,
+            dst: Dest::Addr(relay)
+        })
+        .allows(1, 0));
+    assert!(table
+        .decide(&Query {
+            src: ci,
+            dst: Dest::Addr(relay6)
+        })
+        .allows(58, 0));
+    assert!(table
+        .decide(&Query {
+            src: relay,
+            dst: Dest::Addr(web)
+        })
+        .allows(1, 7));
+    assert!(table
+        .decide(&Query {
+            src: relay6,
+            dst: Dest::Addr(web6)
+        })
+        .allows(58, 0));
+    assert!(table
+        .decide(&Query {
+            src: ci,
+            dst: Dest::Node(table.node("n0").unwrap())
+        })
+        .allows(1, 0));
     assert!(reference.allows(ci, "n0", 1, 0));
     // Not the other way, and not through a capability grant alone.
-    assert!(!table.allows_addr(relay, ci, 1, 0));
-    assert!(!table.allows_addr(web, ci, 1, 0));
+    assert!(!table
+        .decide(&Query {
+            src: relay,
+            dst: Dest::Addr(ci)
+        })
+        .allows(1, 0));
+    assert!(!table
+        .decide(&Query {
+            src: web,
+            dst: Dest::Addr(ci)
+        })
+        .allows(1, 0));
     assert!(!reference.allows(web, "n1", 1, 0));
 }
 
@@ -338,7 +429,12 @@ fn a_rule_to_a_nodes_ipv4_address_does_not_open_its_ipv6_address() {
         let dst = ip(dst);
         for proto in [6, 17] {
             assert_eq!(
-                table.allows_addr(ci, dst, proto, 443),
+                table
+                    .decide(&Query {
+                        src: ci,
+                        dst: Dest::Addr(dst)
+                    })
+                    .allows(proto, 443),
                 open,
                 "{dst} {proto}"
             );
@@ -349,6 +445,15 @@ fn a_rule_to_a_nodes_ipv4_address_does_not_open_its_ipv6_address() {
             );
         }
         let icmp = if dst.is_ipv4() { 1 } else { 58 };
-        assert_eq!(table.allows_addr(ci, dst, icmp, 0), open, "{dst} icmp");
+        assert_eq!(
+            table
+                .decide(&Query {
+                    src: ci,
+                    dst: Dest::Addr(dst)
+                })
+                .allows(icmp, 0),
+            open,
+            "{dst} icmp"
+        );
     }
 }

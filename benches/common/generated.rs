@@ -46,9 +46,20 @@ pub fn relay_src(i: usize) -> usize {
     i % 100
 }
 
-/// `g` grants: relay grants from tag groups to relays, and port grants between groups.
+/// The network question the benchmark asks: from node `n1` (`tag:g1`) to node `n3`
+/// (`tag:g3`) on TCP, allowed on this port by the one grant [`policy`] adds for it...
+pub const ALLOWED_PORT: u16 = 443;
+/// ...and denied on this one (no generated grant opens it).
+pub const DENIED_PORT: u16 = 444;
+
+/// `g` grants: relay grants from tag groups to relays, and port grants between groups; plus
+/// one grant `tag:g1` -> `tag:g3` on [`ALLOWED_PORT`], so that the benchmark's network
+/// question has an allowed answer at every size.
 pub fn policy(g: usize) -> String {
-    let mut grants = Vec::with_capacity(g);
+    let mut grants = Vec::with_capacity(g + 1);
+    grants.push(format!(
+        r#"{{"src": ["tag:g1"], "dst": ["tag:g3"], "ip": ["tcp:{ALLOWED_PORT}"]}}"#
+    ));
     for i in 0..g {
         if i % 2 == 0 {
             grants.push(format!(

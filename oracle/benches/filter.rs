@@ -33,7 +33,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use support::{ts_rules, NodeFilter, Question, TCP};
 use tailgrant::engine::compile::compile_filters;
-use tailgrant::engine::table::DecisionTable;
+use tailgrant::engine::table::{DecisionTable, Dest, Query};
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::validate::{validate_text, Options};
 
@@ -158,7 +158,12 @@ fn setup(n: usize, g: usize) -> Setup {
     };
     for (q, want) in allowed.iter().map(|q| (q, true)).chain([(&denied, false)]) {
         assert_eq!(
-            table.allows_addr(q.src, q.dst, q.proto, q.port),
+            table
+                .decide(&Query {
+                    src: q.src,
+                    dst: Dest::Addr(q.dst)
+                })
+                .allows(q.proto, q.port),
             want,
             "{q:?}"
         );
@@ -191,12 +196,11 @@ fn filter(c: &mut Criterion) {
         let s = setup(n, g);
         let table_q = |q: Question| {
             move |t: &DecisionTable| {
-                t.allows_addr(
-                    black_box(q.src),
-                    black_box(q.dst),
-                    q.proto,
-                    black_box(q.port),
-                )
+                t.decide(&Query {
+                    src: black_box(q.src),
+                    dst: Dest::Addr(black_box(q.dst)),
+                })
+                .allows(q.proto, black_box(q.port))
             }
         };
         let ts_q = |q: Question| move |f: &NodeFilter| f.tailscale_rs_bart(black_box(&q));

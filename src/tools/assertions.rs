@@ -20,13 +20,13 @@
 //! no node is a failure, so an assertion never passes vacuously. A node is never checked
 //! against itself. Everything is answered by the [`DecisionTable`], as the relay daemon
 //! answers it: [`DecisionTable::may_allocate`] (SPEC section 4) for `relay`,
-//! [`DecisionTable::caps`] for `cap`, [`DecisionTable::allows`] for `port`. The format is
+//! [`DecisionTable::decide`] towards the node for `cap` and `port`. The format is
 //! documented in `docs/assertions.md`.
 
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::engine::resolve::Resolver;
-use crate::engine::table::{DecisionTable, NodeIx, RelayReason};
+use crate::engine::table::{DecisionTable, Dest, NodeIx, Query, RelayReason};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
 use crate::span::{Span, Spanned};
@@ -299,6 +299,12 @@ fn check_pair(
     d_name: &str,
 ) -> Option<(String, Vec<Span>)> {
     let addrs = table.entry(s).map(|e| e.addrs.clone()).unwrap_or_default();
+    let towards = |src| {
+        table.decide(&Query {
+            src,
+            dst: Dest::Node(d),
+        })
+    };
     match &a.check {
         Check::Relay(_) => {
             let dec = table.may_allocate(s, d);
@@ -325,8 +331,8 @@ fn check_pair(
             }
         }
         Check::Cap { cap, .. } => {
-            let src = *addrs.first()?;
-            let has = table.has_cap(src, d, &cap.value);
+            let decision = towards(*addrs.first()?);
+            let has = decision.has_cap(&cap.value);
             match (a.expect_allow, has) {
                 (true, false) => Some((
                     format!(
@@ -340,7 +346,7 @@ fn check_pair(
                         "`{s_name}` holds `{}` towards `{d_name}`, granted here",
                         cap.value
                     ),
-                    table.cap_origins(src, d, &cap.value),
+                    decision.cap_origins(&cap.value),
                 )),
                 _ => None,
             }
@@ -348,7 +354,10 @@ fn check_pair(
         Check::Port {
             protos, port, text, ..
         } => {
-            let ok = |ip| protos.iter().any(|p| table.allows(ip, d, *p, *port));
+            let ok = |ip| {
+                let decision = towards(ip);
+                protos.iter().any(|p| decision.allows(*p, *port))
+            };
             if a.expect_allow {
                 let denied: Vec<String> = addrs
                     .iter()
@@ -372,7 +381,7 @@ fn check_pair(
                         "`{s_name}` reaches `{d_name}` on `{}` from {allowed}, allowed here",
                         text.value
                     ),
-                    table.origins(*allowed, d),
+                    towards(*allowed).origins(),
                 ))
             }
         }

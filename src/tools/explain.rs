@@ -2,7 +2,7 @@
 //! rules that produced them, and for peer relays the whole checklist of SPEC section 4.
 
 use crate::engine::resolve::Resolver;
-use crate::engine::table::{DecisionTable, NodeIx, RelayReason};
+use crate::engine::table::{DecisionTable, Dest, NodeIx, Query, RelayReason};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
 use crate::span::Span;
@@ -106,30 +106,26 @@ pub fn explain(
     let (dst_party, dst_ix) = party(tailnet, table, dst)?;
     let dst_ix = dst_ix
         .ok_or_else(|| format!("`{dst}` is not an address of any node or route of the tailnet"))?;
-    // An address inside a subnet route is decided by the router's rules for that address,
-    // not by the router's own policy.
-    let route = table.node(dst).is_none() && table.is_route_addr(dst_party.addr);
-    let (s, d) = (src_party.addr, dst_party.addr);
-    let caps: Vec<(String, String)> = if route {
-        table.caps_addr(s, d)
-    } else {
-        table.caps(s, dst_ix)
-    }
-    .into_iter()
-    .map(|(n, v)| (n.to_string(), v.to_string()))
-    .collect();
-    let origins = if route {
-        table.origins_addr(s, d)
-    } else {
-        table.origins(s, dst_ix)
+    // A node named by its name is decided by its own filter; an address by the node it
+    // belongs to, or, inside a subnet route, by the router's rules for that address.
+    let dest = match table.node(dst) {
+        Some(ix) => Dest::Node(ix),
+        None => Dest::Addr(dst_party.addr),
     };
+    let decision = table.decide(&Query {
+        src: src_party.addr,
+        dst: dest,
+    });
+    let caps: Vec<(String, String)> = decision
+        .caps()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    let origins = decision.origins();
     let mut relay_checklist = Vec::new();
     let allowed = match question {
         Question::Any => !origins.is_empty() || !caps.is_empty(),
-        Question::Port { proto, port } if route => table.allows_addr(s, d, *proto, *port),
-        Question::Port { proto, port } => table.allows(s, dst_ix, *proto, *port),
-        Question::Cap(name) if route => table.has_cap_addr(s, d, name),
-        Question::Cap(name) => table.has_cap(s, dst_ix, name),
+        Question::Port { proto, port } => decision.allows(*proto, *port),
+        Question::Cap(name) => decision.has_cap(name),
         Question::Relay => {
             let src_ix = src_ix
                 .ok_or_else(|| format!("`{src}` is not a node: only nodes allocate on relays"))?;
@@ -161,7 +157,11 @@ fn relay_checklist_for(
     let name = |p: &Party| p.node.clone().unwrap_or_else(|| p.addr.to_string());
     let (c, r) = (name(client_party), name(relay_party));
     let decision = table.may_allocate(client, relay);
-    let granted = table.has_cap(client_party.addr, relay, RELAY_CAP);
+    let towards_relay = table.decide(&Query {
+        src: client_party.addr,
+        dst: Dest::Node(relay),
+    });
+    let granted = towards_relay.has_cap(RELAY_CAP);
     let mut items = vec![CheckItem {
         ok: granted,
         what: if granted {
@@ -170,12 +170,17 @@ fn relay_checklist_for(
             format!("no grant gives `{c}` {RELAY_CAP} towards `{r}`: add a grant with `{c}` in src, `{r}` in dst and \"app\": {{\"{RELAY_CAP}\": []}}")
         },
         spans: if granted {
-            table.origins(client_party.addr, relay)
+            towards_relay.origins()
         } else {
             Vec::new()
         },
     }];
-    let target = table.has_cap(relay_party.addr, client, RELAY_TARGET_CAP);
+    let target = table
+        .decide(&Query {
+            src: relay_party.addr,
+            dst: Dest::Node(client),
+        })
+        .has_cap(RELAY_TARGET_CAP);
     items.push(CheckItem {
         ok: target,
         what: if target {

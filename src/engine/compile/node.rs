@@ -4,7 +4,7 @@
 use super::rules::{resolve_unit, self_rules, shared_rules, via_rules, Body, ResolvedUnit, Rule};
 use super::units::units;
 use super::wire::{CapGrant, Compiled, FilterRule, NodeOutput};
-use crate::engine::resolve::{subnet_routes, AddrSet, NodeId, Resolver};
+use crate::engine::resolve::{subnet_routes, AddrSet, NodeId, NodeIndex, Resolver};
 use crate::model::policy::Policy;
 use crate::model::tailnet::{Node, Tailnet};
 use crate::span::Span;
@@ -27,68 +27,37 @@ fn merge_key(rule: &Rule) -> Option<MergeKey> {
     }
 }
 
-/// Which nodes hold an address, for looking up the nodes a destination covers.
-struct AddrIndex {
-    addrs: Vec<(IpAddr, NodeId)>,
-    routers: Vec<(NodeId, Vec<IpNet>)>,
-    count: usize,
+/// The nodes a rule's destinations reach (by their own addresses or their subnet routes),
+/// sorted, each once.
+fn rule_reach(index: &NodeIndex, rule: &Rule) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    match &rule.body {
+        Body::Ports { dests, .. } => {
+            for d in dests {
+                match &d.addrs {
+                    None => return (0..index.len()).collect(),
+                    Some(set) => index.reached(set, &mut out),
+                }
+            }
+        }
+        Body::Caps(grants) => {
+            for (nets, _) in grants {
+                let set: AddrSet = nets.iter().copied().collect();
+                index.reached(&set, &mut out);
+            }
+        }
+    }
+    let mut out: Vec<NodeId> = out.into_iter().map(|i| i as NodeId).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
-impl AddrIndex {
-    fn new(r: &Resolver<'_>) -> Self {
-        let mut addrs = Vec::new();
-        let mut routers = Vec::new();
-        for (id, (_, n)) in r.nodes().iter().enumerate() {
-            addrs.extend(n.addresses().map(|a| (a, id)));
-            let routes: Vec<IpNet> = subnet_routes(n).collect();
-            if !routes.is_empty() {
-                routers.push((id, routes));
-            }
-        }
-        addrs.sort_unstable();
-        Self {
-            addrs,
-            routers,
-            count: r.nodes().len(),
-        }
-    }
-
-    /// The nodes a set of addresses reaches: by their addresses or their subnet routes.
-    fn reached(&self, set: &AddrSet, out: &mut Vec<NodeId>) {
-        for (lo, hi) in set.ranges() {
-            let i = self.addrs.partition_point(|(a, _)| *a < lo);
-            let j = self.addrs.partition_point(|(a, _)| *a <= hi);
-            out.extend(self.addrs.get(i..j).unwrap_or_default().iter().map(|x| x.1));
-        }
-        for (id, routes) in &self.routers {
-            if routes.iter().any(|rt| set.overlaps_net(rt)) {
-                out.push(*id);
-            }
-        }
-    }
-
-    fn rule_reach(&self, rule: &Rule) -> Vec<NodeId> {
-        let mut out = Vec::new();
-        match &rule.body {
-            Body::Ports { dests, .. } => {
-                for d in dests {
-                    match &d.addrs {
-                        None => return (0..self.count).collect(),
-                        Some(set) => self.reached(set, &mut out),
-                    }
-                }
-            }
-            Body::Caps(grants) => {
-                for (nets, _) in grants {
-                    let set: AddrSet = nets.iter().copied().collect();
-                    self.reached(&set, &mut out);
-                }
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
+/// The nodes a set of addresses reaches, as [`NodeId`]s.
+fn reached(index: &NodeIndex, set: &AddrSet, out: &mut Vec<NodeId>) {
+    let mut ids = Vec::new();
+    index.reached(set, &mut ids);
+    out.extend(ids.into_iter().map(|i| i as NodeId));
 }
 
 /// Narrows a rule to one node; `None` when nothing of it reaches the node.
@@ -169,7 +138,7 @@ struct Group<'r> {
 fn grant_peers(
     r: &Resolver<'_>,
     resolved: &[ResolvedUnit<'_, '_>],
-    index: &AddrIndex,
+    index: &NodeIndex,
 ) -> Vec<Vec<bool>> {
     let n = r.nodes().len();
     let mut peers = vec![vec![false; n]; n];
@@ -185,7 +154,7 @@ fn grant_peers(
     };
     for ru in resolved {
         let mut srcs = Vec::new();
-        index.reached(&ru.src_set, &mut srcs);
+        reached(index, &ru.src_set, &mut srcs);
         let mut dsts = Vec::new();
         for d in &ru.unit.dst {
             if *d == "autogroup:self" {
@@ -198,7 +167,7 @@ fn grant_peers(
                 }
                 continue;
             }
-            index.reached(&r.resolve(d), &mut dsts);
+            reached(index, &r.resolve(d), &mut dsts);
         }
         if !ru.unit.via.is_empty() {
             dsts.retain(|&id| {
@@ -255,15 +224,15 @@ pub(super) fn compile_nodes(
         }
     }
     // The shared rules that reach each node.
-    let index = AddrIndex::new(&r);
+    let index = r.node_index();
     let peers = if with_peers {
-        grant_peers(&r, &resolved, &index)
+        grant_peers(&r, &resolved, index)
     } else {
         Vec::new()
     };
     let mut reach: Vec<Vec<usize>> = vec![Vec::new(); r.nodes().len()];
     for (i, (_, rule)) in shared.iter().enumerate() {
-        for id in index.rule_reach(rule) {
+        for id in rule_reach(index, rule) {
             if let Some(v) = reach.get_mut(id) {
                 v.push(i);
             }

@@ -8,8 +8,10 @@
 //! resolve to exactly the addresses written.
 
 mod addrset;
+mod node_index;
 
 pub use addrset::{net_string, parse_wire_addrs, AddrSet};
+pub use node_index::{addr_key, NodeIndex, SubnetRoute};
 
 use crate::model::names::Names;
 use crate::model::policy::Policy;
@@ -108,6 +110,7 @@ pub struct Resolver<'a> {
     /// Selectors as port-rule destinations (see [`Resolver::resolve_dests`]).
     dest_cache: RefCell<HashMap<String, Dests>>,
     by_owner: OnceCell<HashMap<&'a str, Vec<NodeId>>>,
+    node_index: OnceCell<NodeIndex>,
 }
 
 impl<'a> Resolver<'a> {
@@ -132,6 +135,7 @@ impl<'a> Resolver<'a> {
             wire_cache: RefCell::default(),
             dest_cache: RefCell::default(),
             by_owner: OnceCell::new(),
+            node_index: OnceCell::new(),
         }
     }
 
@@ -184,9 +188,13 @@ impl<'a> Resolver<'a> {
 
     /// The node holding this Tailscale address.
     pub fn node_by_addr(&self, ip: IpAddr) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .position(|(_, n)| n.addresses().any(|a| a == ip))
+        self.node_index().node_of(ip).map(|i| i as NodeId)
+    }
+
+    /// The tailnet's nodes by address (built on first use); its node ids are [`NodeId`]s.
+    pub fn node_index(&self) -> &NodeIndex {
+        self.node_index
+            .get_or_init(|| NodeIndex::of_tailnet(self.tailnet))
     }
 
     /// Every approved subnet route (exit routes left out), each once, in node order.

@@ -3,7 +3,7 @@
 
 use super::{Answer, DecisionTable, IntervalMap, NodeEntry, NodePolicy, RouteMap};
 use crate::span::Span;
-use std::collections::HashMap;
+use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const MAGIC: &[u8; 4] = b"TGDT";
@@ -222,21 +222,11 @@ impl DecisionTable {
             w.u8(u8::from(n.relay_disabled_in_tailnet));
             w.u32(n.relay_port.map_or(u32::MAX, u32::from));
         }
-        w.len(self.lpm.len());
-        for (v4, len, map) in &self.lpm {
-            w.u8(u8::from(*v4));
-            w.u8(*len);
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort();
-            w.len(entries.len());
-            for (k, v) in entries {
-                w.u128(*k);
-                w.u32(*v);
-            }
-        }
         w.len(self.routes.len());
         for rm in &self.routes {
             w.u32(rm.router);
+            w.ip(rm.net.addr());
+            w.u8(rm.net.prefix_len());
             w.len(rm.starts.len());
             for (s, p) in rm.starts.iter().zip(&rm.policies) {
                 w.u128(*s);
@@ -306,18 +296,15 @@ impl DecisionTable {
                 relay_port: u16::try_from(r.u32()?).ok(),
             })
         })?;
-        let lpm = r.list(|r| {
-            let v4 = r.u8()? != 0;
-            let len = r.u8()?;
-            let entries = r.list(|r| Ok((r.u128()?, r.u32()?)))?;
-            Ok((v4, len, entries.into_iter().collect::<HashMap<_, _>>()))
-        })?;
         let routes = r.list(|r| {
             let router = r.u32()?;
+            let addr = r.ip()?;
+            let net = IpNet::new(addr, r.u8()?).map_err(|_| TableError::Malformed)?;
             let pairs = r.list(|r| Ok((r.u128()?, r.u32()?)))?;
             let (starts, policies): (Vec<u128>, Vec<u32>) = pairs.into_iter().unzip();
             Ok(RouteMap {
                 router,
+                net,
                 starts,
                 policies,
             })
@@ -337,6 +324,7 @@ impl DecisionTable {
         }) && sources
             .iter()
             .all(|m| m.starts.windows(2).all(|w| w[0] < w[1]))
+            && routes.windows(2).all(|w| w[0].router <= w[1].router)
             && routes.iter().all(|rm| {
                 (rm.router as usize) < nodes.len()
                     && rm.starts.windows(2).all(|w| w[0] < w[1])
@@ -349,7 +337,7 @@ impl DecisionTable {
             return Err(TableError::Malformed);
         }
         Ok(Self::assemble(
-            strings, spans, answers, policies, nodes, lpm, routes, sources,
+            strings, spans, answers, policies, nodes, routes, sources,
         ))
     }
 }

@@ -6,19 +6,50 @@
 //! (the addresses that every rule treats alike); every node points at an interned *node
 //! policy* (nodes reached by the same rules share one), a sorted list from source class to an
 //! interned *answer* (ports per protocol, capabilities with values, and the grants that
-//! decided them). Destination addresses find their node through a longest-prefix index (one
-//! hash map per prefix length present, longest first: at most a few lookups, and simpler to
-//! keep correct than a trie). No query looks at the grants: its cost depends on the number of
-//! source classes and address ranges, not on how many grants there are; a relay decision
-//! starts from the requester's precomputed class and is one binary search.
+//! decided them). A destination address finds its node through the tailnet's
+//! [`NodeIndex`] (one hash probe for a node's own address; an address inside an approved
+//! subnet route finds the most specific route by one binary search, then its segment's
+//! policy). No query looks at the grants: its cost depends on the number of source classes
+//! and address ranges, not on how many grants there are.
+//!
+//! Every question goes through one query, [`DecisionTable::decide`], towards a node or an
+//! address ([`Dest`]); the [`Decision`] says what is allowed and which grants decided it.
+//! Beside it, the relay's hot path [`DecisionTable::allows_allocation`] starts from the
+//! requester's precomputed class (one binary search, no allocation), and
+//! [`DecisionTable::may_allocate`] gives the reason and the grants of a relay decision.
+//!
+//! ```
+//! use tailgrant::engine::table::{DecisionTable, Dest, Query};
+//! use tailgrant::model::tailnet::Tailnet;
+//! use tailgrant::validate::{check_text, Options};
+//!
+//! let policy = check_text(r#"{"grants": [{"src": ["tag:ci"], "dst": ["tag:web"], "ip": ["tcp:443"]}],
+//!     "tagOwners": {"tag:ci": [], "tag:web": []}}"#, &Options::default()).into_validated().unwrap();
+//! let tailnet = Tailnet::from_text(r#"{"users": [], "nodes": {
+//!     "ci": {"ipv4": "100.64.0.1", "tags": ["tag:ci"]},
+//!     "web": {"ipv4": "100.64.0.2", "tags": ["tag:web"]}}}"#).unwrap();
+//! let table = DecisionTable::build(&policy, &tailnet);
+//! let src = "100.64.0.1".parse().unwrap();
+//! let to_node = table.decide(&Query { src, dst: Dest::Node(table.node("web").unwrap()) });
+//! let to_addr = table.decide(&Query { src, dst: Dest::Addr("100.64.0.2".parse().unwrap()) });
+//! assert!(to_node.allows(6, 443) && to_addr.allows(6, 443));
+//! assert!(!to_node.allows(6, 22));
+//! assert_eq!(to_node.origins().len(), 1);
+//! ```
 
 mod build;
 mod codec;
+mod query;
+mod relay;
 
 pub use codec::TableError;
+pub use query::{Decision, Dest, Query};
+pub use relay::{RelayDecision, RelayReason};
 
+use crate::engine::resolve::NodeIndex;
 use crate::span::Span;
 use crate::vocab::{ICMP, ICMPV6, RELAY_CAP, TCP, UDP};
+use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -50,6 +81,15 @@ pub struct IntervalMap {
 }
 
 impl IntervalMap {
+    /// Appends an interval starting at `start` (after the last one), merged with the last
+    /// one when it has the same class.
+    fn push(&mut self, start: u128, class: u32) {
+        if self.answers.last() != Some(&class) {
+            self.starts.push(start);
+            self.answers.push(class);
+        }
+    }
+
     fn get(&self, key: u128) -> Option<u32> {
         let i = self.starts.partition_point(|s| *s <= key);
         let a = *self.answers.get(i.checked_sub(1)?)?;
@@ -78,20 +118,37 @@ impl NodePolicy {
 pub struct RouteMap {
     /// The router that serves the route.
     pub router: NodeIx,
+    /// The route.
+    pub net: IpNet,
     starts: Vec<u128>,
     policies: Vec<u32>,
 }
 
 impl RouteMap {
+    fn new(router: NodeIx, net: IpNet) -> Self {
+        Self {
+            router,
+            net,
+            starts: Vec::new(),
+            policies: Vec::new(),
+        }
+    }
+
+    /// Appends a segment starting at `start`, merged with the last one when it has the same
+    /// policy.
+    fn push(&mut self, start: u128, policy: u32) {
+        if self.policies.last() != Some(&policy) {
+            self.starts.push(start);
+            self.policies.push(policy);
+        }
+    }
+
     fn get(&self, key: u128) -> Option<u32> {
         let i = self.starts.partition_point(|s| *s <= key);
         let p = *self.policies.get(i.checked_sub(1)?)?;
         (p != u32::MAX).then_some(p)
     }
 }
-
-/// Marks a longest-prefix target as a route (index into the route maps), not a node.
-const ROUTE_BIT: u32 = 1 << 31;
 
 /// One node of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,58 +185,17 @@ pub struct DecisionTable {
     answers: Vec<Answer>,
     policies: Vec<NodePolicy>,
     nodes: Vec<NodeEntry>,
-    /// Longest-prefix index: (is IPv4, prefix length, masked address) to a node (own
-    /// address) or, with [`ROUTE_BIT`], a route map; longest first.
-    lpm: Vec<(bool, u8, HashMap<u128, u32>)>,
-    /// Approved subnet routes, with the policies of the destinations inside them.
+    /// Approved subnet routes, with the policies of the destinations inside them, in the
+    /// order of [`NodeIndex::routes`] (by router).
     routes: Vec<RouteMap>,
     /// Source address to source class: IPv4, IPv6.
     sources: [IntervalMap; 2],
     /// Node names to their index (derived, not stored).
     by_name: HashMap<String, NodeIx>,
+    /// Addresses to nodes and routes (derived from the nodes and routes, not stored).
+    index: NodeIndex,
     /// The interned relay capability (derived; `u32::MAX` when no rule grants it).
     relay_cap: u32,
-}
-
-/// Why an allocation was allowed or refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelayReason {
-    /// The requester holds `tailscale.com/cap/relay` towards the relay.
-    Granted,
-    /// No grant gives the requester the relay capability towards the relay.
-    NoRelayGrant,
-    /// The relay has the `disable-relay-server` attribute.
-    RelayServerDisabled,
-    /// The requester or the relay is not a node of the tailnet.
-    UnknownNode,
-}
-
-/// The answer to "may this requester allocate on this relay?".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelayDecision {
-    /// Whether the relay accepts the allocation.
-    pub allowed: bool,
-    /// Why.
-    pub reason: RelayReason,
-    /// Spans of the grants (or the `nodeAttrs` entry) that decided it.
-    pub grants: Vec<Span>,
-}
-
-fn key(ip: IpAddr) -> (bool, u128) {
-    match ip {
-        IpAddr::V4(a) => (true, u128::from(u32::from(a))),
-        IpAddr::V6(a) => (false, u128::from(a)),
-    }
-}
-
-fn mask(v: u128, len: u8, v4: bool) -> u128 {
-    let bits = if v4 { 32 } else { 128 };
-    let host = bits - u32::from(len.min(if v4 { 32 } else { 128 }));
-    if host >= 128 {
-        0
-    } else {
-        (v >> host) << host
-    }
 }
 
 /// True for ICMP (1) and ICMPv6 (58).
@@ -208,14 +224,12 @@ fn ports_allow(a: &Answer, proto: u8, port: u16) -> bool {
 }
 
 impl DecisionTable {
-    #[allow(clippy::too_many_arguments)]
     fn assemble(
         strings: Vec<String>,
         spans: Vec<Span>,
         answers: Vec<Answer>,
         policies: Vec<NodePolicy>,
         nodes: Vec<NodeEntry>,
-        lpm: Vec<(bool, u8, HashMap<u128, u32>)>,
         routes: Vec<RouteMap>,
         sources: [IntervalMap; 2],
     ) -> Self {
@@ -224,6 +238,14 @@ impl DecisionTable {
             .enumerate()
             .filter_map(|(i, n)| Some((n.name.clone(), u32::try_from(i).ok()?)))
             .collect();
+        // Route ids of the index are positions in `routes`: both list routes by router.
+        let mut routes_of: Vec<Vec<IpNet>> = vec![Vec::new(); nodes.len()];
+        for r in &routes {
+            if let Some(v) = routes_of.get_mut(r.router as usize) {
+                v.push(r.net);
+            }
+        }
+        let index = NodeIndex::new(nodes.iter().map(|n| n.addrs.clone()).zip(routes_of));
         let relay_cap = strings
             .iter()
             .position(|s| s == RELAY_CAP)
@@ -235,10 +257,10 @@ impl DecisionTable {
             answers,
             policies,
             nodes,
-            lpm,
             routes,
             sources,
             by_name,
+            index,
             relay_cap,
         }
     }
@@ -274,245 +296,29 @@ impl DecisionTable {
         self.nodes.is_empty()
     }
 
-    /// The node an address belongs to, by longest prefix (its own address, or an approved
-    /// subnet route it serves).
+    /// The node an address belongs to: the node whose own address it is, else the router of
+    /// the most specific approved subnet route covering it.
     pub fn node_for_addr(&self, ip: IpAddr) -> Option<NodeIx> {
-        let t = self.target(ip)?;
-        if t & ROUTE_BIT == 0 {
-            Some(t)
-        } else {
-            self.routes.get((t & !ROUTE_BIT) as usize).map(|r| r.router)
-        }
+        self.index.node_of(ip).or_else(|| {
+            let ri = self.index.route_of(ip)?;
+            self.routes.get(ri as usize).map(|r| r.router)
+        })
     }
 
     /// True when `ip` is not a node's own address but lies in an approved subnet route.
     pub fn is_route_addr(&self, ip: IpAddr) -> bool {
-        self.target(ip).is_some_and(|t| t & ROUTE_BIT != 0)
+        self.index.node_of(ip).is_none() && self.index.route_of(ip).is_some()
     }
 
-    /// Longest-prefix lookup: a node index, or a route map index with [`ROUTE_BIT`].
-    fn target(&self, ip: IpAddr) -> Option<u32> {
-        let (v4, k) = key(ip);
-        self.lpm
-            .iter()
-            .filter(|(f, _, _)| *f == v4)
-            .find_map(|(_, len, map)| map.get(&mask(k, *len, v4)).copied())
+    /// The interned string `i`.
+    fn string(&self, i: u32) -> Option<&str> {
+        self.strings.get(i as usize).map(String::as_str)
     }
 
-    fn src_class(&self, src: IpAddr) -> Option<u32> {
-        let (v4, k) = key(src);
-        let [m4, m6] = &self.sources;
-        if v4 { m4 } else { m6 }.get(k)
-    }
-
-    /// The port answer for traffic from `src` to address `dst`: for a node's own address, the
-    /// rules whose destinations hold that address, as Go's filter matches destinations
-    /// (`wgengine/filter/match.go`); for a route address, as [`DecisionTable::answer_addr`].
-    fn port_answer_addr(&self, src: IpAddr, dst: IpAddr) -> Option<&Answer> {
-        let t = self.target(dst)?;
-        if t & ROUTE_BIT != 0 {
-            return self.answer_addr(src, dst);
-        }
-        let node = self.nodes.get(t as usize)?;
-        let policy = node.addr_policy.get(usize::from(dst.is_ipv6()))?;
-        let policy = self.policies.get(*policy as usize)?;
-        self.answers.get(policy.get(self.src_class(src)?)? as usize)
-    }
-
-    /// The answer for traffic from `src` to address `dst`: the node's own policy for a node
-    /// address, the policy of the destination segment inside the route for a route address.
-    fn answer_addr(&self, src: IpAddr, dst: IpAddr) -> Option<&Answer> {
-        let t = self.target(dst)?;
-        if t & ROUTE_BIT == 0 {
-            return self.answer(src, t);
-        }
-        let route = self.routes.get((t & !ROUTE_BIT) as usize)?;
-        let policy = self.policies.get(route.get(key(dst).1)? as usize)?;
-        self.answers.get(policy.get(self.src_class(src)?)? as usize)
-    }
-
-    fn cap_list<'a>(&'a self, a: Option<&'a Answer>) -> Vec<(&'a str, &'a str)> {
-        a.map(|a| {
-            a.caps
-                .iter()
-                .filter_map(|(n, v, _)| Some((self.strings.get(*n as usize)?.as_str(), v.as_str())))
-                .collect()
-        })
-        .unwrap_or_default()
-    }
-
-    /// The capabilities (name, values as JSON text) that address `src` has towards address
-    /// `dst`: a node's own address, or an address inside an approved subnet route (then the
-    /// capabilities granted towards destinations that cover it, as its router receives them).
-    pub fn caps_addr(&self, src: IpAddr, dst: IpAddr) -> Vec<(&str, &str)> {
-        self.cap_list(self.answer_addr(src, dst))
-    }
-
-    /// True when address `src` holds capability `cap` towards address `dst` (see
-    /// [`DecisionTable::caps_addr`]).
-    pub fn has_cap_addr(&self, src: IpAddr, dst: IpAddr, cap: &str) -> bool {
-        self.answer_addr(src, dst)
-            .is_some_and(|a| self.answer_has_cap(a, cap))
-    }
-
-    /// The spans of the grants behind what `src` may do towards address `dst`.
-    pub fn origins_addr(&self, src: IpAddr, dst: IpAddr) -> Vec<Span> {
-        self.answer_addr(src, dst)
-            .map(|a| {
-                a.origins
-                    .iter()
-                    .filter_map(|i| self.spans.get(*i as usize).copied())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn answer_has_cap(&self, a: &Answer, cap: &str) -> bool {
-        a.caps
-            .iter()
-            .any(|(n, _, _)| self.strings.get(*n as usize).is_some_and(|s| s == cap))
-    }
-
-    fn class_answer(&self, class: u32, dst: NodeIx) -> Option<&Answer> {
-        let node = self.nodes.get(dst as usize)?;
-        let policy = self.policies.get(node.policy as usize)?;
-        self.answers.get(policy.get(class)? as usize)
-    }
-
-    fn answer(&self, src: IpAddr, dst: NodeIx) -> Option<&Answer> {
-        self.class_answer(self.src_class(src)?, dst)
-    }
-
-    /// The capabilities (name, values as JSON text) that address `src` has towards node
-    /// `dst`, as the node's own filter grants them.
-    pub fn caps(&self, src: IpAddr, dst: NodeIx) -> Vec<(&str, &str)> {
-        self.cap_list(self.answer(src, dst))
-    }
-
-    /// The ports (`(protocol, first, last)`, protocol 0 for the default set) and the
-    /// capabilities (name, values as JSON text) that address `src` has towards node `dst`.
-    pub fn access(&self, src: IpAddr, dst: NodeIx) -> (&[PortGrant], Vec<(&str, &str)>) {
-        let ports = self
-            .answer(src, dst)
-            .map_or(&[][..], |a| a.ports.as_slice());
-        (ports, self.caps(src, dst))
-    }
-
-    /// True when address `src` holds capability `cap` towards node `dst`.
-    pub fn has_cap(&self, src: IpAddr, dst: NodeIx, cap: &str) -> bool {
-        self.answer(src, dst)
-            .is_some_and(|a| self.answer_has_cap(a, cap))
-    }
-
-    /// True when node `dst`'s filter lets `src` reach it on `proto`/`port`.
-    pub fn allows(&self, src: IpAddr, dst: NodeIx, proto: u8, port: u16) -> bool {
-        self.answer(src, dst)
-            .is_some_and(|a| ports_allow(a, proto, port))
-    }
-
-    /// True when address `src` may reach address `dst` on `proto`/`port`: `dst` is a node's
-    /// own address (that node's rules whose destinations hold this address decide: a rule to
-    /// the node's IPv4 address alone does not open its IPv6 address) or an address
-    /// inside an approved subnet route (the router's rules whose destination covers `dst`
-    /// decide; the most specific route wins, as on a client).
-    pub fn allows_addr(&self, src: IpAddr, dst: IpAddr, proto: u8, port: u16) -> bool {
-        self.port_answer_addr(src, dst)
-            .is_some_and(|a| ports_allow(a, proto, port))
-    }
-
-    /// The spans of the grants that give address `src` capability `cap` towards node `dst`.
-    pub fn cap_origins(&self, src: IpAddr, dst: NodeIx, cap: &str) -> Vec<Span> {
-        self.answer(src, dst)
-            .map(|a| {
-                a.caps
-                    .iter()
-                    .filter(|(n, _, _)| self.strings.get(*n as usize).is_some_and(|s| s == cap))
-                    .flat_map(|(_, _, o)| o)
-                    .filter_map(|i| self.spans.get(*i as usize).copied())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The spans of the grants behind what `src` may do towards `dst`.
-    pub fn origins(&self, src: IpAddr, dst: NodeIx) -> Vec<Span> {
-        self.answer(src, dst)
-            .map(|a| {
-                a.origins
-                    .iter()
-                    .filter_map(|i| self.spans.get(*i as usize).copied())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The relay decision alone, without its reason or grants: the hot path of a relay
-    /// server (no allocation; ask [`DecisionTable::may_allocate`] to explain a denial).
-    /// Always equal to `self.may_allocate(requester, relay).allowed`.
-    pub fn allows_allocation(&self, requester: NodeIx, relay: NodeIx) -> bool {
-        let (Some(req), Some(rel)) = (
-            self.nodes.get(requester as usize),
-            self.nodes.get(relay as usize),
-        ) else {
-            return false;
-        };
-        rel.relay_disabled_by.is_none()
-            && !rel.relay_disabled_in_tailnet
-            && self
-                .class_answer(req.src_class, relay)
-                .is_some_and(|a| a.caps.iter().any(|(n, _, _)| *n == self.relay_cap))
-    }
-
-    /// Tailscale's relay rule (SPEC section 4): the relay accepts an allocation from
-    /// `requester` iff the requester's first address holds `tailscale.com/cap/relay`
-    /// towards the relay in the relay's filter, and the relay server is not disabled.
-    pub fn may_allocate(&self, requester: NodeIx, relay: NodeIx) -> RelayDecision {
-        let (Some(req), Some(rel)) = (
-            self.nodes.get(requester as usize),
-            self.nodes.get(relay as usize),
-        ) else {
-            return RelayDecision {
-                allowed: false,
-                reason: RelayReason::UnknownNode,
-                grants: Vec::new(),
-            };
-        };
-        if let Some(span) = rel.relay_disabled_by {
-            return RelayDecision {
-                allowed: false,
-                reason: RelayReason::RelayServerDisabled,
-                grants: self.spans.get(span as usize).copied().into_iter().collect(),
-            };
-        }
-        if rel.relay_disabled_in_tailnet {
-            return RelayDecision {
-                allowed: false,
-                reason: RelayReason::RelayServerDisabled,
-                grants: Vec::new(),
-            };
-        }
-        let granting: Option<Vec<Span>> = self.class_answer(req.src_class, relay).and_then(|a| {
-            a.caps
-                .iter()
-                .find(|(n, _, _)| *n == self.relay_cap)
-                .map(|(_, _, o)| {
-                    o.iter()
-                        .filter_map(|i| self.spans.get(*i as usize).copied())
-                        .collect()
-                })
-        });
-        if let Some(grants) = granting {
-            RelayDecision {
-                allowed: true,
-                reason: RelayReason::Granted,
-                grants,
-            }
-        } else {
-            RelayDecision {
-                allowed: false,
-                reason: RelayReason::NoRelayGrant,
-                grants: Vec::new(),
-            }
-        }
+    /// The spans of interned span ids.
+    fn spans_of(&self, ids: &[u32]) -> Vec<Span> {
+        ids.iter()
+            .filter_map(|i| self.spans.get(*i as usize).copied())
+            .collect()
     }
 }

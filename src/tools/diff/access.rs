@@ -4,7 +4,7 @@
 use super::condition::Condition;
 use super::leaves::Leaves;
 use crate::engine::resolve::Resolver;
-use crate::engine::table::DecisionTable;
+use crate::engine::table::{DecisionTable, Dest, Query};
 use crate::model::policy::Policy;
 use crate::model::selector::{self, parse_grant_ip, PortRange};
 use crate::model::tailnet::Tailnet;
@@ -321,15 +321,18 @@ pub fn node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> Access
                 let Some(addr) = src_node.addresses().next() else {
                     continue;
                 };
-                let (ports, caps) = table.access(addr, dst);
-                if ports.is_empty() && caps.is_empty() {
+                let decision = table.decide(&Query {
+                    src: addr,
+                    dst: Dest::Node(dst),
+                });
+                if decision.is_empty() {
                     continue;
                 }
                 let access = map.entry((src_name.clone(), dst_name.clone())).or_default();
-                for &(proto, first, last) in ports {
+                for &(proto, first, last) in decision.ports() {
                     access.add_ports(&[proto], &[PortRange { first, last }], &cond);
                 }
-                for (name, values) in caps {
+                for (name, values) in decision.caps() {
                     let values: Vec<serde_json::Value> =
                         serde_json::from_str(values).unwrap_or_default();
                     access.add_cap(name, &values, &cond);
