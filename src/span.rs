@@ -51,6 +51,11 @@ impl<T> Spanned<T> {
     pub const fn new(value: T, span: Span) -> Self {
         Self { value, span }
     }
+
+    /// The same span around `f(value)`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Spanned<U> {
+        Spanned::new(f(self.value), self.span)
+    }
 }
 
 impl<T> Deref for Spanned<T> {

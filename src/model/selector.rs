@@ -71,6 +71,236 @@ pub fn parse_alias(s: &str) -> Alias {
     Alias::Host(s.to_string())
 }
 
+/// A selector as written in the policy (`tag:web`, `group:dev`, `alice@example.com`, a host
+/// name, a CIDR...) and what it names, classified once when the policy is decoded so that no
+/// later stage parses the string again.
+///
+/// The text is kept as written, for messages and spans; the [`Alias`] is that of the text
+/// without surrounding whitespace, as the checker and the engine read it. A selector derefs
+/// to its text, so it reads as the string it was in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Selector {
+    text: String,
+    alias: Alias,
+}
+
+impl Selector {
+    /// Classifies `text`, ignoring surrounding whitespace.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let alias = parse_alias(text.trim());
+        Self { text, alias }
+    }
+
+    /// A part of a larger string (the alias of `alias:ports`), classified exactly as it is.
+    fn part(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            alias: parse_alias(text),
+        }
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text without surrounding whitespace, the one [`Self::alias`] classifies.
+    pub fn trimmed(&self) -> &str {
+        self.text.trim()
+    }
+
+    /// What the selector names.
+    pub const fn alias(&self) -> &Alias {
+        &self.alias
+    }
+}
+
+impl std::ops::Deref for Selector {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq<str> for Selector {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for Selector {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl From<&str> for Selector {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+/// An `alias:ports` destination of an ACL entry or a network test, split at its last colon
+/// and parsed once when the policy is decoded. A bracketed IPv6 alias (`[fd7a::1]:22`) loses
+/// its brackets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dst {
+    text: String,
+    /// The alias and the ports (or the control plane's message on the ports); `None` when
+    /// the text has no colon.
+    parts: Option<(Selector, Result<Vec<PortRange>, String>)>,
+}
+
+impl Dst {
+    /// Splits and parses `text`, ignoring surrounding whitespace.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let parts = split_acl_dst(text.trim()).map(|(alias, ports)| {
+            let alias = alias.trim_start_matches('[').trim_end_matches(']');
+            (Selector::part(alias), parse_ports(ports))
+        });
+        Self { text, parts }
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text without surrounding whitespace.
+    pub fn trimmed(&self) -> &str {
+        self.text.trim()
+    }
+
+    /// The alias before the last colon, brackets removed; `None` without a colon.
+    pub fn host(&self) -> Option<&Selector> {
+        self.parts.as_ref().map(|(host, _)| host)
+    }
+
+    /// The ports after the last colon, or the control plane's message on them; `None`
+    /// without a colon.
+    pub fn ports(&self) -> Option<Result<&[PortRange], &str>> {
+        self.parts
+            .as_ref()
+            .map(|(_, ports)| ports.as_deref().map_err(String::as_str))
+    }
+
+    /// The alias and its ports, when both are well formed.
+    pub fn valid(&self) -> Option<(&Selector, &[PortRange])> {
+        match &self.parts {
+            Some((host, Ok(ports))) => Some((host, ports)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Dst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::ops::Deref for Dst {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq<&str> for Dst {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+/// An IP protocol field (`"proto"` of an ACL entry or a test): a name or an IANA number,
+/// parsed once when the policy is decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Proto {
+    text: String,
+    protos: Result<Vec<u8>, String>,
+}
+
+impl Proto {
+    /// Parses `text`, ignoring surrounding whitespace.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let protos = parse_proto(text.trim());
+        Self { text, protos }
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The protocol numbers (`icmp` stands for ICMP and ICMPv6), or the control plane's
+    /// message for an unknown protocol.
+    pub fn protos(&self) -> Result<&[u8], &str> {
+        self.protos.as_deref().map_err(String::as_str)
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::ops::Deref for Proto {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// One entry of a grant's `ip` list (`*`, `22`, `tcp:443`, `icmp:*`...), parsed once when the
+/// policy is decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IpEntry {
+    text: String,
+    spec: Result<IpSpec, String>,
+}
+
+impl IpEntry {
+    /// Parses `text`, ignoring surrounding whitespace.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let spec = parse_grant_ip(text.trim());
+        Self { text, spec }
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The protocols and ports, or the control plane's message on the entry.
+    pub fn spec(&self) -> Result<&IpSpec, &str> {
+        self.spec.as_ref().map_err(String::as_str)
+    }
+}
+
+impl fmt::Display for IpEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::ops::Deref for IpEntry {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
 /// An inclusive range of ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PortRange {

@@ -4,6 +4,7 @@
 use super::{Acl, AutoApprovers, Grant, Map, NodeAttr, Policy, PolicyTest, SshRule, SshTest, Str};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::selector::{Dst, IpEntry, Proto, Selector};
 use crate::span::Spanned;
 use crate::syntax::hujson::{self, Member, Node, Value};
 
@@ -83,11 +84,9 @@ fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
     ];
     d.fields(node, "an ACL", keys, |d, key, v| match key {
         "action" => a.action = d.string(v),
-        "src" | "users" => a.src.extend(d.strings(v)),
-        "dst" | "ports" => a.dst.extend(d.strings(v)),
-        // `"proto": ""` is the Go zero value, every protocol, as Tailscale's decoder reads
-        // it (and Headscale's: hscontrol/policy/v2/types.go, `Protocol.validate`).
-        "proto" => a.proto = d.string_or_number(v).filter(|p| !p.value.is_empty()),
+        "src" | "users" => a.src.extend(d.typed(v, Selector::new)),
+        "dst" | "ports" => a.dst.extend(d.typed(v, Dst::new)),
+        "proto" => a.proto = d.proto(v),
         _ => a.src_posture = d.strings(v),
     });
     Spanned::new(a, node.span)
@@ -100,14 +99,14 @@ fn grant(d: &mut Decoder, node: &Node) -> Spanned<Grant> {
     };
     let keys = &["src", "dst", "ip", "app", "srcPosture", "via"];
     d.fields(node, "a grant", keys, |d, key, v| match key {
-        "src" => g.src = d.strings(v),
-        "dst" => g.dst = d.strings(v),
-        "ip" => g.ip = d.strings(v),
+        "src" => g.src = d.typed(v, Selector::new),
+        "dst" => g.dst = d.typed(v, Selector::new),
+        "ip" => g.ip = d.typed(v, IpEntry::new),
         "app" => {
             g.app = Spanned::new(d.map(v, |d, v| d.app_values(v)), v.span);
         }
         "srcPosture" => g.src_posture = d.strings(v),
-        _ => g.via = d.strings(v),
+        _ => g.via = d.typed(v, Selector::new),
     });
     Spanned::new(g, node.span)
 }
@@ -145,8 +144,8 @@ fn ssh_rule(d: &mut Decoder, node: &Node) -> Spanned<SshRule> {
     ];
     d.fields(node, "an SSH rule", keys, |d, key, v| match key {
         "action" => r.action = d.string(v),
-        "src" => r.src = d.strings(v),
-        "dst" => r.dst = d.strings(v),
+        "src" => r.src = d.typed(v, Selector::new),
+        "dst" => r.dst = d.typed(v, Selector::new),
         "users" => {
             r.users = Spanned::new((v.value != Value::Null).then(|| d.strings(v)), v.span);
         }
@@ -166,7 +165,7 @@ fn node_attr(d: &mut Decoder, node: &Node) -> Spanned<NodeAttr> {
         "a nodeAttrs entry",
         &["target", "attr", "app", "ipPool"],
         |d, key, v| match key {
-            "target" => n.target = d.strings(v),
+            "target" => n.target = d.typed(v, Selector::new),
             "attr" => n.attr = d.strings(v),
             "app" => n.app = Some(v.to_json()),
             _ => n.ip_pool = d.strings(v),
@@ -187,10 +186,10 @@ fn policy_test(d: &mut Decoder, node: &Node) -> Spanned<PolicyTest> {
         "srcPostureAttrs",
     ];
     d.fields(node, "a test", keys, |d, key, v| match key {
-        "src" | "user" => t.src = d.string(v),
-        "proto" => t.proto = d.string_or_number(v).filter(|p| !p.value.is_empty()),
-        "accept" | "allow" => t.accept.extend(d.strings(v)),
-        "deny" => t.deny = d.strings(v),
+        "src" | "user" => t.src = d.string(v).map(|s| s.map(Selector::new)),
+        "proto" => t.proto = d.proto(v),
+        "accept" | "allow" => t.accept.extend(d.typed(v, Dst::new)),
+        "deny" => t.deny = d.typed(v, Dst::new),
         _ => t.src_posture_attrs = Some(v.to_json()),
     });
     Spanned::new(t, node.span)
@@ -200,8 +199,8 @@ fn ssh_test(d: &mut Decoder, node: &Node) -> Spanned<SshTest> {
     let mut t = SshTest::default();
     let keys = &["src", "dst", "accept", "check", "deny"];
     d.fields(node, "an SSH test", keys, |d, key, v| match key {
-        "src" => t.src = d.string(v),
-        "dst" => t.dst = d.strings(v),
+        "src" => t.src = d.string(v).map(|s| s.map(Selector::new)),
+        "dst" => t.dst = d.typed(v, Selector::new),
         "accept" => t.accept = d.strings(v),
         "check" => t.check = d.strings(v),
         _ => t.deny = d.strings(v),
@@ -307,6 +306,23 @@ impl Decoder {
             Value::Number(n) => Some(Spanned::new(n.clone(), node.span)),
             _ => self.string(node),
         }
+    }
+
+    /// A list of strings, each parsed by `parse` into its typed value.
+    fn typed<T>(&mut self, node: &Node, parse: impl Fn(String) -> T) -> Vec<Spanned<T>> {
+        self.strings(node)
+            .into_iter()
+            .map(|s| s.map(&parse))
+            .collect()
+    }
+
+    /// An IP protocol, a name or a number. `"proto": ""` is the Go zero value, every
+    /// protocol, as Tailscale's decoder reads it (and Headscale's:
+    /// hscontrol/policy/v2/types.go, `Protocol.validate`).
+    fn proto(&mut self, node: &Node) -> Option<Spanned<Proto>> {
+        self.string_or_number(node)
+            .filter(|p| !p.value.is_empty())
+            .map(|p| p.map(Proto::new))
     }
 
     fn strings(&mut self, node: &Node) -> Vec<Str> {

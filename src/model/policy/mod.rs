@@ -14,10 +14,14 @@ pub use decode::{from_node, parse_policy};
 /// The top-level fields of a policy file, as Tailscale spells them.
 pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;
 
+use crate::model::selector::{Dst, IpEntry, Proto, Selector};
 use crate::span::Spanned;
 
 /// A string with its span.
 pub type Str = Spanned<String>;
+
+/// A selector with its span.
+pub type Sel = Spanned<Selector>;
 
 /// An ordered map as written in the file (duplicate keys already reported by the parser).
 pub type Map<V> = Vec<(Str, V)>;
@@ -68,11 +72,11 @@ pub struct Acl {
     /// `accept` (the only action Tailscale supports).
     pub action: Option<Str>,
     /// Sources (`src`, formerly `users`).
-    pub src: Vec<Str>,
+    pub src: Vec<Sel>,
     /// Destinations as `alias:ports` (`dst`, formerly `ports`).
-    pub dst: Vec<Str>,
+    pub dst: Vec<Spanned<Dst>>,
     /// IP protocol.
-    pub proto: Option<Str>,
+    pub proto: Option<Spanned<Proto>>,
     /// Device posture conditions.
     pub src_posture: Vec<Str>,
 }
@@ -81,18 +85,18 @@ pub struct Acl {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Grant {
     /// Sources.
-    pub src: Vec<Str>,
+    pub src: Vec<Sel>,
     /// Destinations.
-    pub dst: Vec<Str>,
+    pub dst: Vec<Sel>,
     /// Network capabilities (`tcp:443`, `*`...).
-    pub ip: Vec<Str>,
+    pub ip: Vec<Spanned<IpEntry>>,
     /// Application capabilities: name to its values (JSON objects). The span is the `app`
     /// object's, or the grant's when the key is absent.
     pub app: Spanned<Map<Vec<serde_json::Value>>>,
     /// Device posture conditions.
     pub src_posture: Vec<Str>,
     /// Tags of the routers the traffic must go through.
-    pub via: Vec<Str>,
+    pub via: Vec<Sel>,
 }
 
 impl Grant {
@@ -129,9 +133,9 @@ pub struct SshRule {
     /// `accept` or `check`.
     pub action: Option<Str>,
     /// Sources.
-    pub src: Vec<Str>,
+    pub src: Vec<Sel>,
     /// Destinations.
-    pub dst: Vec<Str>,
+    pub dst: Vec<Sel>,
     /// Login users; `None` when the key is absent or null. The span is the `users` value's,
     /// or the rule's when the key is absent.
     pub users: Spanned<Option<Vec<Str>>>,
@@ -151,7 +155,7 @@ pub struct SshRule {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeAttr {
     /// Which nodes.
-    pub target: Vec<Str>,
+    pub target: Vec<Sel>,
     /// Attributes.
     pub attr: Vec<Str>,
     /// App capabilities, kept as JSON.
@@ -164,13 +168,13 @@ pub struct NodeAttr {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PolicyTest {
     /// Source (`src`, formerly `user`).
-    pub src: Option<Str>,
+    pub src: Option<Sel>,
     /// Protocol.
-    pub proto: Option<Str>,
+    pub proto: Option<Spanned<Proto>>,
     /// Destinations that must be reachable (`accept`, formerly `allow`).
-    pub accept: Vec<Str>,
+    pub accept: Vec<Spanned<Dst>>,
     /// Destinations that must not be reachable.
-    pub deny: Vec<Str>,
+    pub deny: Vec<Spanned<Dst>>,
     /// Device posture of the source.
     pub src_posture_attrs: Option<serde_json::Value>,
 }
@@ -179,9 +183,9 @@ pub struct PolicyTest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SshTest {
     /// Source.
-    pub src: Option<Str>,
+    pub src: Option<Sel>,
     /// Destination hosts.
-    pub dst: Vec<Str>,
+    pub dst: Vec<Sel>,
     /// Login users that must be accepted.
     pub accept: Vec<Str>,
     /// Login users that must need a check.

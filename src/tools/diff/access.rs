@@ -6,7 +6,7 @@ use super::leaves::Leaves;
 use crate::engine::resolve::Resolver;
 use crate::engine::table::{DecisionTable, Dest, Query};
 use crate::model::policy::Policy;
-use crate::model::selector::{self, parse_grant_ip, PortRange};
+use crate::model::selector::PortRange;
 use crate::model::tailnet::Tailnet;
 use crate::vocab::{self, RELAY_CAP};
 use std::collections::{BTreeMap, BTreeSet};
@@ -221,16 +221,13 @@ fn rule_access(
     dst: &dyn Fn(&str) -> BTreeSet<String>,
 ) -> AccessMap {
     let mut map = AccessMap::new();
-    let expand = |list: &[crate::model::policy::Str], f: &dyn Fn(&str) -> BTreeSet<String>| {
+    let expand = |list: &[crate::model::policy::Sel], f: &dyn Fn(&str) -> BTreeSet<String>| {
         list.iter().flat_map(|s| f(s)).collect::<BTreeSet<String>>()
     };
     for g in &p.grants {
         let cond = Condition::of_rule(p, &g.src_posture);
         let via: Vec<&str> = g.via.iter().map(|v| v.trim()).collect();
-        let ips: Vec<_> =
-            g.ip.iter()
-                .filter_map(|ip| parse_grant_ip(ip.trim()).ok())
-                .collect();
+        let ips: Vec<_> = g.ip.iter().filter_map(|ip| ip.spec().ok()).collect();
         let dsts = expand(&g.dst, dst);
         for s in expand(&g.src, src) {
             for d in &dsts {
@@ -254,21 +251,18 @@ fn rule_access(
         let protos = a
             .proto
             .as_ref()
-            .and_then(|p| selector::parse_proto(p.trim()).ok())
+            .and_then(|p| p.protos().ok())
             .unwrap_or_default();
         let srcs = expand(&a.src, src);
         for d in &a.dst {
-            let Some((alias, ports)) = selector::split_acl_dst(d.trim()) else {
-                continue;
-            };
-            let Ok(ranges) = selector::parse_ports(ports) else {
+            let Some((alias, ranges)) = d.valid() else {
                 continue;
             };
             for d in dst(alias) {
                 for s in &srcs {
                     map.entry((s.clone(), d.clone()))
                         .or_default()
-                        .add_ports(&protos, &ranges, &cond);
+                        .add_ports(protos, ranges, &cond);
                 }
             }
         }

@@ -276,7 +276,7 @@ fn wildcard_rules(p: &Policy) -> BTreeSet<String> {
     out
 }
 
-fn names(list: &[crate::model::policy::Str]) -> Vec<&str> {
+fn names<T: std::ops::Deref<Target = str>>(list: &[crate::span::Spanned<T>]) -> Vec<&str> {
     list.iter().map(|s| s.trim()).collect()
 }
 

@@ -267,7 +267,7 @@ pub(super) fn ipsets(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mu
                 );
                 continue;
             }
-            check_alias(e, body, Side::Src, names, opts, out);
+            check_alias(e.span, &parse_alias(body), Side::Src, names, opts, out);
         }
     }
 }

@@ -7,8 +7,8 @@ use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
-use crate::model::policy::{Acl, Grant, Policy, Str};
-use crate::model::selector::{self, parse_alias, Alias};
+use crate::model::policy::{Acl, Grant, Policy, Sel, Str};
+use crate::model::selector::{self, Alias};
 use crate::span::{Span, Spanned};
 use crate::vocab::ROLE_AUTOGROUPS;
 use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap};
@@ -36,9 +36,9 @@ fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span
 
 /// Rejects a rule whose destination holds `autogroup:self` when a source is not a user,
 /// group or `autogroup:member` (ACLs also allow `*`).
-fn check_self_sources(src: &[Str], allow_wildcard: bool, out: &mut Vec<Diagnostic>) {
+fn check_self_sources(src: &[Sel], allow_wildcard: bool, out: &mut Vec<Diagnostic>) {
     for s in src {
-        let ok = match parse_alias(s.trim()) {
+        let ok = match s.alias() {
             Alias::User(_) | Alias::Group(_) | Alias::UserDomain(_) => true,
             Alias::Wildcard => allow_wildcard,
             Alias::Autogroup(a) => {
@@ -82,26 +82,23 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
         ),
     }
     for s in &acl.src {
-        check_alias(s, s.trim(), Side::Src, names, opts, out);
+        check_alias(s.span, s.alias(), Side::Src, names, opts, out);
     }
-    let protos = acl
-        .proto
-        .as_ref()
-        .and_then(|p| match selector::parse_proto(p.trim()) {
-            Ok(protos) => Some(protos),
-            Err(e) => {
-                out.push(
-                    err(codes::UNKNOWN_PROTOCOL, e, p.span)
-                        .with_label("unknown protocol")
-                        .with_help(PROTO_HELP),
-                );
-                None
-            }
-        });
+    let protos = acl.proto.as_ref().and_then(|p| match p.protos() {
+        Ok(protos) => Some(protos),
+        Err(e) => {
+            out.push(
+                err(codes::UNKNOWN_PROTOCOL, e, p.span)
+                    .with_label("unknown protocol")
+                    .with_help(PROTO_HELP),
+            );
+            None
+        }
+    });
     let mut has_self = false;
     for d in &acl.dst {
-        let text = d.trim();
-        let Some((alias, ports)) = selector::split_acl_dst(text) else {
+        let text = d.trimmed();
+        let (Some(alias), Some(ports)) = (d.host(), d.ports()) else {
             out.push(
                 err(
                     codes::INVALID_PORTS,
@@ -115,9 +112,9 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
             );
             continue;
         };
-        match selector::parse_ports(ports) {
+        match ports {
             Ok(ranges) => {
-                if let Some(protos) = &protos {
+                if let Some(protos) = protos {
                     if !protos.iter().copied().any(crate::vocab::has_ports)
                         && ranges != [selector::PortRange::ALL]
                     {
@@ -144,9 +141,8 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
                 continue;
             }
         }
-        let alias = alias.trim_start_matches('[').trim_end_matches(']');
-        has_self |= alias == "autogroup:self";
-        check_alias(d, alias, Side::Dst, names, opts, out);
+        has_self |= alias.as_str() == "autogroup:self";
+        check_alias(d.span, alias.alias(), Side::Dst, names, opts, out);
     }
     if has_self {
         check_self_sources(&acl.src, true, out);
@@ -175,7 +171,7 @@ fn check_grant(
         );
     }
     for ip in &g.ip {
-        if let Err(e) = selector::parse_grant_ip(ip.trim()) {
+        if let Err(e) = ip.spec() {
             out.push(
                 err(codes::INVALID_PORTS, e, ip.span)
                     .with_label("invalid ip entry")
@@ -187,12 +183,11 @@ fn check_grant(
         check_cap_name(name, out);
     }
     for s in &g.src {
-        check_alias(s, s.trim(), Side::Src, names, opts, out);
+        check_alias(s.span, s.alias(), Side::Src, names, opts, out);
     }
     let mut has_self = false;
     for d in &g.dst {
-        let text = d.trim();
-        match parse_alias(text) {
+        match d.alias() {
             Alias::Prefix(net) if net.prefix_len() == 0 => out.push(
                 err(codes::ALL_ADDRESSES_DST, format!("dst {:?}: to allow all IP addresses, use \"*\" or \"autogroup:internet\"", net.to_string()), d.span)
                     .with_label("the whole address space")
@@ -206,13 +201,13 @@ fn check_grant(
             Alias::Autogroup(a) if a == "autogroup:self" => has_self = true,
             _ => {}
         }
-        check_alias(d, text, Side::Dst, names, opts, out);
+        check_alias(d.span, d.alias(), Side::Dst, names, opts, out);
     }
     if has_self {
         check_self_sources(&g.src, false, out);
     }
     for v in &g.via {
-        match parse_alias(v.trim()) {
+        match v.alias() {
             Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
             Alias::Tag(t) => out.push(
                 err(codes::TAG_NOT_FOUND, format!("tag {t:?} not found"), v.span)
@@ -268,7 +263,7 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
     );
     for na in &p.node_attrs {
         for t in &na.target {
-            check_alias(t, t.trim(), Side::Target, names, opts, out);
+            check_alias(t.span, t.alias(), Side::Target, names, opts, out);
         }
         for pool in &na.ip_pool {
             let Some(net) = pool.trim().parse::<IpNet>().ok() else {

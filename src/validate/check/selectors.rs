@@ -5,7 +5,7 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::Str;
-use crate::model::selector::{parse_alias, Alias};
+use crate::model::selector::Alias;
 use crate::span::Span;
 use crate::vocab::{KNOWN_AUTOGROUPS, ROLE_AUTOGROUPS};
 
@@ -114,29 +114,29 @@ pub(super) fn group_not_found(
         )
 }
 
-/// Checks one selector (`text`, the trimmed alias of `s`) standing at `side`: that what it
-/// names is defined and allowed there.
+/// Checks one selector (`alias`, written at `span`) standing at `side`: that what it names
+/// is defined and allowed there.
 pub(super) fn check_alias(
-    s: &Str,
-    text: &str,
+    span: Span,
+    alias: &Alias,
     side: Side,
     names: &Names<'_>,
     opts: &Options<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    match parse_alias(text) {
+    match alias {
         Alias::Wildcard | Alias::User(_) | Alias::Prefix(_) | Alias::Service(_) => {}
-        Alias::UserDomain(domain) => check_domain(&domain, "", s.span, opts, out),
+        Alias::UserDomain(domain) => check_domain(&domain, "", span, opts, out),
         Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(&g, Some(side), s.span, names)),
+        Alias::Group(g) => out.push(group_not_found(&g, Some(side), span, names)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), s.span, names)),
+        Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), span, names)),
         Alias::Ipset(i) if names.ipsets.contains_key(i.as_str()) => {}
         Alias::Ipset(i) => out.push(
             err(
                 codes::IPSET_NOT_FOUND,
                 format!("ipset not found: {i:?}"),
-                s.span,
+                span,
             )
             .with_label("no such ipset")
             .suggesting(
@@ -150,7 +150,7 @@ pub(super) fn check_alias(
             let d = err(
                 codes::HOST_NOT_FOUND,
                 format!("{h:?}: invalid address"),
-                s.span,
+                span,
             )
             .with_label("not a host, IP or known name");
             out.push(
@@ -166,7 +166,7 @@ pub(super) fn check_alias(
                 },
             );
         }
-        Alias::Autogroup(a) => check_autogroup(&a, side, s.span, out),
+        Alias::Autogroup(a) => check_autogroup(&a, side, span, out),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::{Policy, SshRule};
-use crate::model::selector::{parse_alias, Alias};
+use crate::model::selector::Alias;
 use crate::span::Spanned;
 use crate::vocab::ROLE_AUTOGROUPS;
 
@@ -98,12 +98,12 @@ fn check_rule(
         check_source(s, names, opts, out);
     }
     for d in &r.dst {
-        let text = d.trim();
-        match parse_alias(text) {
-            Alias::Tag(t) if !names.tags.contains(t.as_str()) => out.push(tag_not_found(&t, Some(Side::Dst), d.span, names)),
+        let text = d.trimmed();
+        match d.alias() {
+            Alias::Tag(t) if !names.tags.contains(t.as_str()) => out.push(tag_not_found(t, Some(Side::Dst), d.span, names)),
             Alias::Tag(_) | Alias::User(_) => {}
             Alias::Autogroup(a) if matches!(a.as_str(), "autogroup:self" | "autogroup:member" | "autogroup:tagged") => {}
-            Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(unknown_autogroup(&a, d.span)),
+            Alias::Autogroup(a) if !is_known_autogroup(a) => out.push(unknown_autogroup(a, d.span)),
             _ => out.push(
                 err(codes::INVALID_SSH_DESTINATION, format!("invalid dst {text:?}"), d.span)
                     .with_label("not an SSH destination")
@@ -117,16 +117,16 @@ fn check_rule(
 
 /// One SSH source: an identity (user, group, tag, or a user or tag autogroup).
 fn check_source(
-    s: &crate::model::policy::Str,
+    s: &crate::model::policy::Sel,
     names: &Names<'_>,
     opts: &Options<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let text = s.trim();
+    let text = s.trimmed();
     let help = "SSH sources are users, groups, tags, autogroup:member, autogroup:tagged and the role autogroups";
-    match parse_alias(text) {
-        Alias::UserDomain(d) => check_domain(&d, "[ssh] ", s.span, opts, out),
-        Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(unknown_autogroup(&a, s.span)),
+    match s.alias() {
+        Alias::UserDomain(d) => check_domain(d, "[ssh] ", s.span, opts, out),
+        Alias::Autogroup(a) if !is_known_autogroup(a) => out.push(unknown_autogroup(a, s.span)),
         Alias::Autogroup(a)
             if a != "autogroup:member"
                 && a != "autogroup:tagged"
@@ -158,7 +158,7 @@ fn check_source(
             .with_label("not an identity")
             .with_help(help),
         ),
-        _ => check_alias(s, text, Side::Src, names, opts, out),
+        alias => check_alias(s.span, alias, Side::Src, names, opts, out),
     }
 }
 

@@ -22,8 +22,8 @@
 use super::selectors::is_known_autogroup;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::model::policy::{SshRule, Str};
-use crate::model::selector::{parse_alias, Alias};
+use crate::model::policy::{Sel, SshRule};
+use crate::model::selector::Alias;
 
 /// What a source is, for these rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,12 +38,12 @@ enum Source {
     Other,
 }
 
-fn classify(text: &str) -> Source {
-    match parse_alias(text) {
-        Alias::User(u) => Source::User(u),
+fn classify(alias: &Alias) -> Source {
+    match alias {
+        Alias::User(u) => Source::User(u.clone()),
         Alias::Tag(_) => Source::Tagged,
         Alias::Autogroup(a) if a == "autogroup:tagged" => Source::Tagged,
-        Alias::Autogroup(a) if a == "autogroup:self" || !is_known_autogroup(&a) => Source::Other,
+        Alias::Autogroup(a) if a == "autogroup:self" || !is_known_autogroup(a) => Source::Other,
         Alias::Group(_) | Alias::UserDomain(_) | Alias::Autogroup(_) => Source::Users,
         _ => Source::Other,
     }
@@ -60,11 +60,13 @@ struct Destinations {
 }
 
 impl Destinations {
-    fn of(dst: &[Str]) -> Self {
+    fn of(dst: &[Sel]) -> Self {
         let mut d = Self::default();
-        for text in dst {
-            match parse_alias(text.trim()) {
-                Alias::User(u) if d.users.len() < 2 && !d.users.contains(&u) => d.users.push(u),
+        for s in dst {
+            match s.alias() {
+                Alias::User(u) if d.users.len() < 2 && !d.users.contains(u) => {
+                    d.users.push(u.clone());
+                }
                 Alias::Autogroup(a) if a == "autogroup:self" => d.has_self = true,
                 Alias::Autogroup(a) if a == "autogroup:member" => d.has_member = true,
                 _ => {}
@@ -87,14 +89,14 @@ pub(super) fn check(rule: &SshRule, out: &mut Vec<Diagnostic>) {
     let is_check = rule.action.as_ref().is_some_and(|a| a.trim() == "check");
     let dst = Destinations::of(&rule.dst);
     for s in &rule.src {
-        if let Some(problem) = problem(s, &classify(s.trim()), &dst, is_check) {
+        if let Some(problem) = problem(s, &classify(s.alias()), &dst, is_check) {
             out.push(problem);
         }
     }
 }
 
 /// The first thing wrong with source `s` in its rule, if any.
-fn problem(s: &Str, kind: &Source, dst: &Destinations, is_check: bool) -> Option<Diagnostic> {
+fn problem(s: &Sel, kind: &Source, dst: &Destinations, is_check: bool) -> Option<Diagnostic> {
     if *kind == Source::Other {
         return None;
     }
@@ -135,7 +137,7 @@ fn problem(s: &Str, kind: &Source, dst: &Destinations, is_check: bool) -> Option
     })
 }
 
-fn user_destination(src: &str, owner: &str, kind: &Source, s: &Str) -> Diagnostic {
+fn user_destination(src: &str, owner: &str, kind: &Source, s: &Sel) -> Diagnostic {
     let help = match kind {
         Source::Tagged => "tagged devices may SSH only into tagged devices: use tags or autogroup:tagged as the destination".to_string(),
         Source::User(_) | Source::Users | Source::Other => format!(

@@ -14,29 +14,33 @@
 use super::Rule;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::model::policy::Str;
+use crate::span::Spanned;
 use std::collections::HashMap;
+use std::ops::Deref;
 
 /// TG1012.
 pub const RULE: Rule = Rule {
     code: codes::DUPLICATE_SELECTOR,
     run: |cx, out| {
         let p = cx.policy;
-        let lists = p
-            .grants
-            .iter()
-            .flat_map(|g| [&g.src, &g.dst])
-            .chain(p.acls.iter().flat_map(|a| [&a.src, &a.dst]))
-            .chain(p.ssh.iter().flat_map(|r| [&r.src, &r.dst]));
-        for list in lists {
-            duplicates(list, out);
+        for g in &p.grants {
+            duplicates(&g.src, out);
+            duplicates(&g.dst, out);
+        }
+        for a in &p.acls {
+            duplicates(&a.src, out);
+            duplicates(&a.dst, out);
+        }
+        for r in &p.ssh {
+            duplicates(&r.src, out);
+            duplicates(&r.dst, out);
         }
     },
 };
 
 /// Reports every entry of `list` whose trimmed text an earlier entry already has.
-fn duplicates(list: &[Str], out: &mut Vec<Diagnostic>) {
-    let mut first: HashMap<&str, &Str> = HashMap::new();
+fn duplicates<T: Deref<Target = str>>(list: &[Spanned<T>], out: &mut Vec<Diagnostic>) {
+    let mut first: HashMap<&str, &Spanned<T>> = HashMap::new();
     for entry in list {
         let text = entry.trim();
         match first.get(text) {

@@ -13,8 +13,10 @@ mod unused;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
-use crate::model::policy::{Policy, Str};
-use crate::model::selector;
+use crate::model::policy::Policy;
+use crate::model::selector::{Dst, Selector};
+use crate::span::Spanned;
+
 use crate::validate::options::Options;
 use std::collections::HashSet;
 
@@ -87,23 +89,23 @@ pub fn run<'p>(
 /// Every selector the policy refers to outside the definitions themselves, as written
 /// (trimmed, ports removed from ACL destinations, `add`/`remove` removed from ipsets).
 pub(crate) fn references(p: &Policy) -> Vec<&str> {
-    fn plain(s: &Str) -> &str {
+    fn plain<T: std::ops::Deref<Target = str>>(s: &Spanned<T>) -> &str {
         s.trim()
+    }
+    fn dst_alias(d: &Spanned<Dst>) -> &str {
+        d.host().map_or(d.trimmed(), Selector::as_str)
     }
     let mut refs: Vec<&str> = Vec::new();
     for acl in &p.acls {
         refs.extend(acl.src.iter().map(plain));
-        refs.extend(
-            acl.dst
-                .iter()
-                .map(|d| selector::split_acl_dst(d.trim()).map_or(d.trim(), |(a, _)| a)),
-        );
+        refs.extend(acl.dst.iter().map(dst_alias));
     }
     for g in &p.grants {
         refs.extend(g.src.iter().chain(&g.dst).chain(&g.via).map(plain));
     }
     for r in &p.ssh {
-        refs.extend(r.src.iter().chain(&r.dst).chain(&r.recorder).map(plain));
+        refs.extend(r.src.iter().chain(&r.dst).map(plain));
+        refs.extend(r.recorder.iter().map(plain));
     }
     for n in &p.node_attrs {
         refs.extend(n.target.iter().map(plain));
@@ -128,12 +130,7 @@ pub(crate) fn references(p: &Policy) -> Vec<&str> {
     }
     for t in &p.tests {
         refs.extend(t.src.iter().map(plain));
-        refs.extend(
-            t.accept
-                .iter()
-                .chain(&t.deny)
-                .map(|d| selector::split_acl_dst(d.trim()).map_or(d.trim(), |(a, _)| a)),
-        );
+        refs.extend(t.accept.iter().chain(&t.deny).map(dst_alias));
     }
     for t in &p.ssh_tests {
         refs.extend(t.src.iter().map(plain));

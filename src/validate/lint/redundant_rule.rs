@@ -18,8 +18,8 @@
 use super::Rule;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::model::policy::{Policy, Str};
-use crate::span::Span;
+use crate::model::policy::Policy;
+use crate::span::{Span, Spanned};
 use std::collections::{BTreeSet, HashMap};
 
 /// TG1005.
@@ -45,7 +45,7 @@ struct Shape<'p> {
     span: Span,
 }
 
-fn set(list: &[Str]) -> BTreeSet<&str> {
+fn set<T: std::ops::Deref<Target = str>>(list: &[Spanned<T>]) -> BTreeSet<&str> {
     list.iter().map(|s| s.trim()).collect()
 }
 
