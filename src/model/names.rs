@@ -6,7 +6,7 @@
 //! policy be looked at all the same, a group, ipset or posture is its first definition and a
 //! host its last.
 
-use crate::model::policy::{Policy, Str};
+use crate::model::policy::{Policy, Sel, Str};
 use ipnet::IpNet;
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +16,7 @@ pub struct Names<'p> {
     /// Keys of `tagOwners`.
     pub tags: HashSet<&'p str>,
     /// Keys of `groups`, each with its members.
-    pub groups: HashMap<&'p str, &'p [Str]>,
+    pub groups: HashMap<&'p str, &'p [Sel]>,
     /// Keys of `hosts` with their prefix, when it parses.
     pub hosts: HashMap<&'p str, Option<IpNet>>,
     /// Keys of `ipsets`, each with its entries.
@@ -42,7 +42,7 @@ impl<'p> Names<'p> {
     }
 
     /// The members of group `name`, if it is defined.
-    pub fn group(&self, name: &str) -> Option<&'p [Str]> {
+    pub fn group(&self, name: &str) -> Option<&'p [Sel]> {
         self.groups.get(name).copied()
     }
 
@@ -53,7 +53,7 @@ impl<'p> Names<'p> {
 }
 
 /// Each key of `map` with the value of its first occurrence.
-fn first_definitions(map: &[(Str, Vec<Str>)]) -> HashMap<&str, &[Str]> {
+fn first_definitions<T>(map: &[(Str, Vec<T>)]) -> HashMap<&str, &[T]> {
     let mut out = HashMap::with_capacity(map.len());
     for (k, v) in map {
         out.entry(k.as_str()).or_insert(v.as_slice());

@@ -2,8 +2,9 @@
 //! compiles them: every grant first, then every ACL entry split per destination.
 
 use crate::model::policy::Policy;
-use crate::model::selector::{parse_grant_ip, parse_ports, parse_proto, split_acl_dst, PortRange};
+use crate::model::selector::{IpEntry, PortRange, Proto};
 use crate::span::Span;
+use crate::vocab::{ICMP, ICMPV6};
 use serde_json::Value;
 
 /// One network capability of a unit: protocols (empty: the default set) and ports.
@@ -39,24 +40,27 @@ impl Unit<'_> {
     }
 }
 
-/// Protocols as Tailscale writes them in `IPProto`: `icmp` is ICMP alone.
-pub fn wire_protos(name: &str) -> Vec<u8> {
-    match parse_proto(name) {
-        Ok(p) if p == [1, 58] => vec![1],
-        Ok(p) => p,
-        Err(_) => Vec::new(),
+/// Protocols as Tailscale writes them in `IPProto`: `icmp` (ICMP and ICMPv6 in the policy's
+/// meaning) is ICMP alone.
+pub fn wire_protos(protos: &[u8]) -> Vec<u8> {
+    if protos == [ICMP, ICMPV6] {
+        vec![ICMP]
+    } else {
+        protos.to_vec()
     }
 }
 
-fn grant_ip(s: &str) -> Option<IpCap> {
-    let spec = parse_grant_ip(s.trim()).ok()?;
-    let protos = match s.trim().split_once(':') {
-        Some((proto, _)) => wire_protos(proto),
-        None => spec.protos,
-    };
+/// A protocol field as written on the wire; an unknown protocol (reported by the checker)
+/// is the default set.
+fn proto_on_wire(proto: &Proto) -> Vec<u8> {
+    proto.protos().map(wire_protos).unwrap_or_default()
+}
+
+fn grant_ip(entry: &IpEntry) -> Option<IpCap> {
+    let spec = entry.spec().ok()?;
     Some(IpCap {
-        protos,
-        ports: spec.ports,
+        protos: wire_protos(&spec.protos),
+        ports: spec.ports.clone(),
     })
 }
 
@@ -97,14 +101,14 @@ pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
         let protos = acl
             .proto
             .as_ref()
-            .map(|p| wire_protos(p.value.trim()))
+            .map(|p| proto_on_wire(p))
             .unwrap_or_default();
         let dsts: Vec<(&str, Vec<PortRange>)> = acl
             .dst
             .iter()
             .filter_map(|d| {
-                let (alias, ports) = split_acl_dst(d.value.trim())?;
-                Some((alias, parse_ports(ports).ok()?))
+                let (alias, ports) = d.valid()?;
+                Some((alias.as_str(), ports.to_vec()))
             })
             .collect();
         let is_self = |a: &str| a == "autogroup:self";

@@ -15,7 +15,7 @@ pub use node_index::{addr_key, NodeIndex, SubnetRoute};
 
 use crate::model::names::Names;
 use crate::model::policy::Policy;
-use crate::model::selector::{parse_alias, Alias};
+use crate::model::selector::{parse_alias, Alias, Selector};
 use crate::model::tailnet::{Node, Tailnet};
 use ipnet::IpNet;
 use std::cell::{OnceCell, RefCell};
@@ -305,11 +305,27 @@ impl<'a> Resolver<'a> {
         s
     }
 
+    /// Resolves a selector of the policy: its alias was classified when the policy was
+    /// decoded. Shares the cache of [`Self::resolve`].
+    pub fn resolve_selector(&self, selector: &Selector) -> AddrSet {
+        let key = selector.trimmed();
+        if let Some(s) = self.cache.borrow().get(key) {
+            return s.clone();
+        }
+        let s = self.resolve_alias(selector.alias(), 0);
+        self.cache.borrow_mut().insert(key.to_string(), s.clone());
+        s
+    }
+
     fn resolve_depth(&self, selector: &str, depth: u8) -> AddrSet {
+        self.resolve_alias(&parse_alias(selector), depth)
+    }
+
+    fn resolve_alias(&self, alias: &Alias, depth: u8) -> AddrSet {
         if depth > 8 {
             return AddrSet::new();
         }
-        match parse_alias(selector) {
+        match alias {
             Alias::Wildcard => wildcard_addrs(),
             Alias::User(email) => self.user_addrs(&email),
             Alias::UserDomain(domain) => self.nodes_where(|id, n| {
@@ -321,10 +337,10 @@ impl<'a> Resolver<'a> {
             }),
             Alias::Group(name) => {
                 let mut s = AddrSet::new();
-                if let Some(members) = self.names.group(&name) {
+                if let Some(members) = self.names.group(name) {
                     for m in members {
                         if !m.value.starts_with("group:") {
-                            s.add_set(&self.resolve_depth(m.value.trim(), depth + 1));
+                            s.add_set(&self.resolve_alias(m.alias(), depth + 1));
                         }
                     }
                 }
@@ -342,7 +358,7 @@ impl<'a> Resolver<'a> {
             },
             Alias::Ipset(name) => self.ipset(&name, depth),
             Alias::Service(_) => AddrSet::new(),
-            Alias::Prefix(net) => std::iter::once(net).collect(),
+            Alias::Prefix(net) => std::iter::once(*net).collect(),
             Alias::Host(name) => match self.hosts.get(name.as_str()) {
                 Some(value) => match parse_alias(value.trim()) {
                     Alias::Prefix(net) => std::iter::once(net).collect(),

@@ -24,9 +24,9 @@ pub fn from_node(node: &Node) -> (Policy, Vec<Diagnostic>) {
     d.fields(node, "the policy", TOP, |d, key, v| match key {
         "acls" => p.acls = d.list(v, acl),
         "grants" => p.grants = d.list(v, grant),
-        "groups" => p.groups = d.map(v, |d, v| d.strings(v)),
+        "groups" => p.groups = d.map(v, |d, v| d.typed(v, Selector::new)),
         "hosts" => p.hosts = d.map(v, |d, v| d.string(v).unwrap_or_default()),
-        "tagOwners" => p.tag_owners = d.map(v, |d, v| d.strings(v)),
+        "tagOwners" => p.tag_owners = d.map(v, |d, v| d.typed(v, Selector::new)),
         "autoApprovers" => p.auto_approvers = Some(auto_approvers(d, v)),
         "ssh" => p.ssh = d.list(v, ssh_rule),
         "nodeAttrs" => p.node_attrs = d.list(v, node_attr),
@@ -118,8 +118,8 @@ fn auto_approvers(d: &mut Decoder, node: &Node) -> AutoApprovers {
         "autoApprovers",
         &["routes", "exitNode", "services"],
         |d, key, v| match key {
-            "routes" => a.routes = d.map(v, |d, v| d.strings(v)),
-            "exitNode" => a.exit_node = d.strings(v),
+            "routes" => a.routes = d.map(v, |d, v| d.typed(v, Selector::new)),
+            "exitNode" => a.exit_node = d.typed(v, Selector::new),
             _ => a.services = Some(v.to_json()),
         },
     );

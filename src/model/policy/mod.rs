@@ -34,11 +34,11 @@ pub struct Policy {
     /// Grants.
     pub grants: Vec<Spanned<Grant>>,
     /// `group:x` to its members.
-    pub groups: Map<Vec<Str>>,
+    pub groups: Map<Vec<Sel>>,
     /// Host aliases to an IP or CIDR.
     pub hosts: Map<Str>,
     /// `tag:x` to its owners.
-    pub tag_owners: Map<Vec<Str>>,
+    pub tag_owners: Map<Vec<Sel>>,
     /// Route and exit-node auto-approval.
     pub auto_approvers: Option<AutoApprovers>,
     /// SSH rules.
@@ -120,9 +120,9 @@ impl Policy {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AutoApprovers {
     /// CIDR to who may advertise it.
-    pub routes: Map<Vec<Str>>,
+    pub routes: Map<Vec<Sel>>,
     /// Who may advertise an exit node.
-    pub exit_node: Vec<Str>,
+    pub exit_node: Vec<Sel>,
     /// Services, kept as JSON.
     pub services: Option<serde_json::Value>,
 }

@@ -8,7 +8,7 @@ use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::{parse_prefix, Names};
-use crate::model::policy::{Policy, Str};
+use crate::model::policy::{Policy, Sel};
 use crate::model::selector::{parse_alias, Alias};
 use crate::span::Span;
 use crate::vocab::ROLE_AUTOGROUPS;
@@ -115,25 +115,25 @@ pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic
     }
 }
 
-fn check_owner(owner: &Str, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
-    match parse_alias(owner.trim()) {
+fn check_owner(owner: &Sel, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+    match owner.alias() {
         Alias::User(_) => {}
         Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(&g, None, owner.span, names)),
+        Alias::Group(g) => out.push(group_not_found(g, None, owner.span, names)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(&t, None, owner.span, names)),
+        Alias::Tag(t) => out.push(tag_not_found(t, None, owner.span, names)),
         Alias::Autogroup(a)
             if a == "autogroup:member"
                 || a == "autogroup:tagged"
                 || ROLE_AUTOGROUPS.contains(&a.as_str()) => {}
-        Alias::Autogroup(a) if !is_known_autogroup(&a) => out.push(
+        Alias::Autogroup(a) if !is_known_autogroup(a) => out.push(
             err(
                 codes::INVALID_OWNER,
                 format!("{:?}: not a valid owner", owner.value),
                 owner.span,
             )
             .with_label("unknown autogroup")
-            .with_help(unknown_autogroup(&a, owner.span).help.unwrap_or_default()),
+            .with_help(unknown_autogroup(a, owner.span).help.unwrap_or_default()),
         ),
         _ => out.push(
             err(
@@ -205,9 +205,9 @@ pub(super) fn auto_approvers(
     }
 }
 
-fn check_approver(a: &Str, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
-    match parse_alias(a.trim()) {
-        Alias::UserDomain(d) => check_domain(&d, "", a.span, opts, out),
+fn check_approver(a: &Sel, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
+    match a.alias() {
+        Alias::UserDomain(d) => check_domain(d, "", a.span, opts, out),
         _ => check_owner(a, names, out),
     }
 }

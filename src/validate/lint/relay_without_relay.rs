@@ -15,7 +15,7 @@ use super::Rule;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::Policy;
-use crate::model::selector::{parse_alias, Alias};
+use crate::model::selector::Alias;
 use crate::model::tailnet::{Node, Tailnet};
 
 /// TG1007.
@@ -30,7 +30,7 @@ pub const RULE: Rule = Rule {
                 tailnet
                     .nodes
                     .values()
-                    .any(|n| may_match(p, tailnet, n, d.trim()))
+                    .any(|n| may_match(p, tailnet, n, d.alias()))
             });
             if !any && !g.dst.is_empty() {
                 let span = g.dst.first().map_or(g.span, |d| d.span);
@@ -46,15 +46,15 @@ pub const RULE: Rule = Rule {
 
 /// Whether `alias` may select `node`. Aliases this lint cannot judge count as matching, so
 /// that it never warns wrongly.
-fn may_match(p: &Policy, tailnet: &Tailnet, node: &Node, alias: &str) -> bool {
+fn may_match(p: &Policy, tailnet: &Tailnet, node: &Node, alias: &Alias) -> bool {
     let owner = tailnet.owner_email(node);
-    match parse_alias(alias) {
-        Alias::Tag(t) => node.tags.contains(&t),
+    match alias {
+        Alias::Tag(t) => node.tags.contains(t),
         Alias::User(u) => owner == Some(u.as_str()),
         Alias::Group(g) => p
             .groups
             .iter()
-            .filter(|(name, _)| name.as_str() == g)
+            .filter(|(name, _)| name.value == *g)
             .any(|(_, members)| members.iter().any(|m| Some(m.trim()) == owner)),
         Alias::Autogroup(a) if a == "autogroup:tagged" => node.is_tagged(),
         Alias::Autogroup(a) if a == "autogroup:member" => !node.is_tagged(),

@@ -8,7 +8,7 @@
 use crate::engine::compile::{global_rules, FilterRule};
 use crate::engine::resolve::{parse_wire_addrs, AddrSet, Resolver};
 use crate::model::policy::{Policy, PolicyTest, SshRule, SshTest};
-use crate::model::selector::{parse_alias, parse_proto, split_acl_dst, Alias};
+use crate::model::selector::{Alias, Dst, Selector};
 use crate::model::tailnet::Tailnet;
 use crate::span::{Span, Spanned};
 use crate::vocab::{has_ports, DEFAULT_PROTOCOLS};
@@ -65,15 +65,15 @@ pub fn run_tests(policy: &Policy, tailnet: &Tailnet) -> Vec<TestFailure> {
 
 /// True when a selector names something that exists: a known user, group, tag, host,
 /// autogroup or ipset, or an address.
-fn exists(r: &Resolver<'_>, s: &str) -> bool {
+fn exists(r: &Resolver<'_>, alias: &Alias) -> bool {
     let names = r.names();
-    match parse_alias(s) {
+    match alias {
         Alias::Wildcard | Alias::Prefix(_) => true,
         Alias::User(email) => r
             .tailnet()
             .users
             .iter()
-            .any(|u| u.email == email || u.name == email),
+            .any(|u| u.email == *email || u.name == *email),
         Alias::UserDomain(_) => true,
         Alias::Group(g) => names.groups.contains_key(g.as_str()),
         Alias::Tag(t) => names.tags.contains(t.as_str()),
@@ -130,19 +130,21 @@ fn reaches(rules: &[WireRule], src: &[IpNet], dst: &[IpNet], protos: &[u8], port
 }
 
 /// A test destination `host:port` as one host's addresses and one port, or why not.
-fn test_destination(r: &Resolver<'_>, dst: &str) -> Result<(Vec<IpNet>, u16), String> {
-    let Some((host, port)) = split_acl_dst(dst) else {
-        return Err(format!("destination `{dst}` has no port"));
+fn test_destination(r: &Resolver<'_>, dst: &Dst) -> Result<(Vec<IpNet>, u16), String> {
+    let (Some(selector), Some(ports)) = (dst.host(), dst.ports()) else {
+        return Err(format!("destination `{}` has no port", dst.trimmed()));
     };
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port: u16 = match port.parse() {
-        Ok(p) if port.bytes().all(|b| b.is_ascii_digit()) => p,
-        _ => return Err(format!("destination `{dst}` must name exactly one port")),
+    let port = match ports {
+        Ok([one]) if one.first == one.last => one.first,
+        _ => {
+            return Err(format!(
+                "destination `{}` must name exactly one port",
+                dst.trimmed()
+            ))
+        }
     };
-    match parse_alias(host) {
+    let host = selector.as_str();
+    match selector.alias() {
         Alias::Prefix(_) if host.contains('/') => {
             return Err(format!("destination `{host}` is a CIDR, not one host"));
         }
@@ -151,14 +153,14 @@ fn test_destination(r: &Resolver<'_>, dst: &str) -> Result<(Vec<IpNet>, u16), St
         }
         _ => {}
     }
-    if !exists(r, host) {
+    if !exists(r, selector.alias()) {
         return Err(format!("destination `{host}` does not exist"));
     }
-    let set = r.resolve(host);
+    let set = r.resolve_selector(selector);
     if set.is_empty() {
         return Err(format!("destination `{host}` has no address"));
     }
-    if let Alias::Host(_) = parse_alias(host) {
+    if let Alias::Host(_) = selector.alias() {
         if set.prefixes().len() != 1
             || set
                 .prefixes()
@@ -171,16 +173,17 @@ fn test_destination(r: &Resolver<'_>, dst: &str) -> Result<(Vec<IpNet>, u16), St
     Ok((set.prefixes(), port))
 }
 
-fn test_source(r: &Resolver<'_>, src: &str) -> Result<Vec<IpNet>, String> {
-    if src.is_empty() {
+fn test_source(r: &Resolver<'_>, src: Option<&Selector>) -> Result<Vec<IpNet>, String> {
+    let Some(src) = src.filter(|s| !s.trimmed().is_empty()) else {
         return Err("the source is empty".into());
-    }
-    if !exists(r, src)
-        || matches!(parse_alias(src), Alias::Autogroup(ref a) if a == "autogroup:self")
+    };
+    if !exists(r, src.alias())
+        || matches!(src.alias(), Alias::Autogroup(a) if a == "autogroup:self")
     {
-        return Err(format!("source `{src}` does not exist"));
+        return Err(format!("source `{}` does not exist", src.trimmed()));
     }
-    let set = r.resolve(src);
+    let set = r.resolve_selector(src);
+    let src = src.trimmed();
     if set.is_empty() {
         return Err(format!("source `{src}` has no address"));
     }
@@ -201,8 +204,8 @@ fn run_test(
         ));
         return;
     }
-    let src_text = t.src.as_ref().map(|s| s.value.trim()).unwrap_or_default();
-    let src = match test_source(r, src_text) {
+    let src_text = t.src.as_ref().map(|s| s.trimmed()).unwrap_or_default();
+    let src = match test_source(r, t.src.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             out.push(fail(t.span, t.src.as_ref().map(|s| s.span), e));
@@ -214,15 +217,18 @@ fn run_test(
     // conformance cases `policytest-proto-icmp` and
     // `policytest-accept-fail-proto-icmp-not-allowed`), so the `tests` block does not take
     // the ICMP answer of the table and `explain`.
-    let protos: Vec<u8> = match t.proto.as_ref().map(|p| p.value.trim()).unwrap_or_default() {
-        "" => DEFAULT_PROTOCOLS.to_vec(),
-        p => match parse_proto(p) {
-            Ok(v) if v.iter().copied().all(has_ports) => v,
+    let protos: Vec<u8> = match t.proto.as_ref().filter(|p| !p.trim().is_empty()) {
+        None => DEFAULT_PROTOCOLS.to_vec(),
+        Some(p) => match p.protos() {
+            Ok(v) if v.iter().copied().all(has_ports) => v.to_vec(),
             _ => {
                 out.push(fail(
                     t.span,
-                    t.proto.as_ref().map(|p| p.span),
-                    format!("protocol `{p}` cannot be tested: use tcp, udp or sctp"),
+                    Some(p.span),
+                    format!(
+                        "protocol `{}` cannot be tested: use tcp, udp or sctp",
+                        p.trim()
+                    ),
                 ));
                 return;
             }
@@ -230,7 +236,7 @@ fn run_test(
     };
     for (list, want) in [(&t.accept, true), (&t.deny, false)] {
         for d in list {
-            match test_destination(r, d.value.trim()) {
+            match test_destination(r, d) {
                 Err(e) => out.push(fail(t.span, Some(d.span), e)),
                 Ok((dst, port)) => {
                     let allowed = reaches(rules, &src, &dst, &protos, port);
@@ -290,18 +296,17 @@ fn ssh_verdict(
     for rule in &r.policy().ssh {
         let mut rule_src = AddrSet::new();
         for s in &rule.src {
-            rule_src.add_set(&r.resolve(s.value.trim()));
+            rule_src.add_set(&r.resolve_selector(s));
         }
         let covers_src = src.prefixes().iter().all(|p| rule_src.contains_net(p));
         if !covers_src {
             continue;
         }
         let covers_dst = rule.dst.iter().any(|d| {
-            let d = d.value.trim();
-            if d == "autogroup:self" {
+            if matches!(d.alias(), Alias::Autogroup(a) if a == "autogroup:self") {
                 return src_email.is_some() && src_email == dst_owner;
             }
-            let set = r.resolve(d);
+            let set = r.resolve_selector(d);
             dst.prefixes().iter().all(|p| set.contains_net(p))
         });
         if !covers_dst || !ssh_user_allowed(rule, login, src_email) {
@@ -319,8 +324,8 @@ fn ssh_verdict(
 fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailure>) {
     // Malformed destinations have their own control-plane message.
     for d in &t.dst {
-        let text = d.value.trim();
-        let message = match parse_alias(text) {
+        let text = d.trimmed();
+        let message = match d.alias() {
             Alias::Tag(tag) if !r.names().tags.contains(tag.as_str()) => {
                 Some(format!("SSH tests dst contains unknown tag \"{text}\""))
             }
@@ -350,8 +355,8 @@ fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailur
         ));
         return;
     }
-    let src_text = t.src.as_ref().map(|s| s.value.trim()).unwrap_or_default();
-    let src = match test_source(r, src_text) {
+    let src_text = t.src.as_ref().map(|s| s.trimmed()).unwrap_or_default();
+    let src = match test_source(r, t.src.as_deref()) {
         Ok(p) => p.into_iter().collect::<AddrSet>(),
         Err(e) => {
             out.push(fail(t.span, t.src.as_ref().map(|s| s.span), e));
@@ -359,18 +364,18 @@ fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailur
         }
     };
     let src_node = r.nodes_in(&src);
-    let src_email = match parse_alias(src_text) {
-        Alias::User(e) => Some(e),
+    let src_email = match t.src.as_ref().map(|s| s.alias()) {
+        Some(Alias::User(e)) => Some(e.clone()),
         _ => src_node
             .first()
             .and_then(|&id| r.owner(id))
             .map(str::to_string),
     };
     for d in &t.dst {
-        let text = d.value.trim();
+        let text = d.trimmed();
         // A bare IPv6 address reads as `host:port` to the control plane and fails.
-        let valid = !matches!(parse_alias(text), Alias::Prefix(IpNet::V6(_)));
-        if !valid || !exists(r, text) || r.resolve(text).is_empty() {
+        let valid = !matches!(d.alias(), Alias::Prefix(IpNet::V6(_)));
+        if !valid || !exists(r, d.alias()) || r.resolve_selector(d).is_empty() {
             out.push(fail(
                 t.span,
                 Some(d.span),

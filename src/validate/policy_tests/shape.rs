@@ -7,7 +7,7 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::Policy;
-use crate::model::selector::{self, parse_alias, Alias};
+use crate::model::selector::{Alias, Dst, Selector};
 use crate::span::Span;
 use crate::vocab::ROLE_AUTOGROUPS;
 
@@ -52,7 +52,7 @@ pub(super) fn tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
             }
         }
         if let Some(src) = &t.src {
-            if let Some(why) = test_source_problem(src.trim(), names) {
+            if let Some(why) = test_source_problem(src, names) {
                 out.push(fail(
                     src.span,
                     format!("tests[{i}]: src {:?}: {why}", src.value),
@@ -61,7 +61,7 @@ pub(super) fn tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
             }
         }
         for d in t.accept.iter().chain(&t.deny) {
-            if let Some(why) = test_destination_problem(d.trim(), names) {
+            if let Some(why) = test_destination_problem(d, names) {
                 out.push(fail(
                     d.span,
                     format!("tests[{i}]: {:?}: {why}", d.value),
@@ -73,21 +73,20 @@ pub(super) fn tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 /// Why a `tests` destination is malformed, if it is.
-fn test_destination_problem(d: &str, names: &Names<'_>) -> Option<&'static str> {
-    let Some((alias, ports)) = selector::split_acl_dst(d) else {
+fn test_destination_problem(d: &Dst, names: &Names<'_>) -> Option<&'static str> {
+    let (Some(host), Some(ports)) = (d.host(), d.ports()) else {
         return Some("no port");
     };
-    match selector::parse_ports(ports) {
-        Ok(r) if r.len() == 1 && r[0].first == r[0].last => {}
+    match ports {
+        Ok([one]) if one.first == one.last => {}
         Ok(_) => return Some("must name exactly one port"),
         Err(_) => return Some("invalid port"),
     }
-    let alias = alias.trim_start_matches('[').trim_end_matches(']');
-    match parse_alias(alias) {
+    match host.alias() {
         Alias::Autogroup(a) if a == "autogroup:internet" => {
             Some("autogroup:internet cannot be tested")
         }
-        Alias::Prefix(_) if alias.contains('/') => Some("a CIDR is not one host"),
+        Alias::Prefix(_) if host.contains('/') => Some("a CIDR is not one host"),
         Alias::Host(h) => match names.hosts.get(h.as_str()) {
             Some(Some(net)) if net.prefix_len() < net.max_prefix_len() => {
                 Some("the host is a range, not one host")
@@ -95,14 +94,14 @@ fn test_destination_problem(d: &str, names: &Names<'_>) -> Option<&'static str> 
             Some(_) => None,
             None => Some("unknown host"),
         },
-        _ => test_source_problem(alias, names),
+        _ => test_source_problem(host, names),
     }
 }
 
 /// Why a `tests` source (or destination alias) names nothing the policy defines, if so.
-fn test_source_problem(s: &str, names: &Names<'_>) -> Option<&'static str> {
-    match parse_alias(s) {
-        _ if s.is_empty() => Some("empty"),
+fn test_source_problem(s: &Selector, names: &Names<'_>) -> Option<&'static str> {
+    match s.alias() {
+        _ if s.trimmed().is_empty() => Some("empty"),
         Alias::Tag(t) if !names.tags.contains(t.as_str()) => Some("unknown tag"),
         Alias::Group(g) if !names.groups.contains_key(g.as_str()) => Some("unknown group"),
         Alias::Host(h) if !names.hosts.contains_key(h.as_str()) => Some("unknown host"),
@@ -125,8 +124,8 @@ pub(super) fn ssh_tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>
     let help = "an SSH test destination is one node: a tag, a user, an autogroup or a single IP";
     for t in &p.ssh_tests {
         for d in &t.dst {
-            let text = d.trim();
-            let problem = match parse_alias(text) {
+            let text = d.trimmed();
+            let problem = match d.alias() {
                 Alias::Autogroup(a) if a == "autogroup:internet" => Some(format!(
                     "SSH tests dst contains disallowed element {text:?}"
                 )),
