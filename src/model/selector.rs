@@ -78,7 +78,7 @@ pub fn parse_alias(s: &str) -> Alias {
 /// The text is kept as written, for messages and spans; the [`Alias`] is that of the text
 /// without surrounding whitespace, as the checker and the engine read it. A selector derefs
 /// to its text, so it reads as the string it was in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Selector {
     text: String,
     alias: Alias,
@@ -123,6 +123,13 @@ impl std::ops::Deref for Selector {
     }
 }
 
+/// Shows the text as written, quoted as a string is: messages quote a value with `{:?}`.
+impl fmt::Debug for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -150,7 +157,7 @@ impl From<&str> for Selector {
 /// An `alias:ports` destination of an ACL entry or a network test, split at its last colon
 /// and parsed once when the policy is decoded. A bracketed IPv6 alias (`[fd7a::1]:22`) loses
 /// its brackets.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Dst {
     text: String,
     /// The alias and the ports (or the control plane's message on the ports); `None` when
@@ -201,6 +208,13 @@ impl Dst {
     }
 }
 
+/// Shows the text as written, quoted as a string is: messages quote a value with `{:?}`.
+impl fmt::Debug for Dst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
 impl fmt::Display for Dst {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -222,7 +236,7 @@ impl PartialEq<&str> for Dst {
 
 /// An IP protocol field (`"proto"` of an ACL entry or a test): a name or an IANA number,
 /// parsed once when the policy is decoded.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Proto {
     text: String,
     protos: Result<Vec<u8>, String>,
@@ -248,6 +262,13 @@ impl Proto {
     }
 }
 
+/// Shows the text as written, quoted as a string is: messages quote a value with `{:?}`.
+impl fmt::Debug for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
 impl fmt::Display for Proto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -263,7 +284,7 @@ impl std::ops::Deref for Proto {
 
 /// One entry of a grant's `ip` list (`*`, `22`, `tcp:443`, `icmp:*`...), parsed once when the
 /// policy is decoded.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct IpEntry {
     text: String,
     spec: Result<IpSpec, String>,
@@ -285,6 +306,13 @@ impl IpEntry {
     /// The protocols and ports, or the control plane's message on the entry.
     pub fn spec(&self) -> Result<&IpSpec, &str> {
         self.spec.as_ref().map_err(String::as_str)
+    }
+}
+
+/// Shows the text as written, quoted as a string is: messages quote a value with `{:?}`.
+impl fmt::Debug for IpEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
     }
 }
 
