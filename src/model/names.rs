@@ -7,6 +7,8 @@
 //! host its last.
 
 use crate::model::policy::{Policy, Sel, Str};
+use crate::model::selector::IpsetEntry;
+use crate::span::Spanned;
 use ipnet::IpNet;
 use std::collections::{HashMap, HashSet};
 
@@ -20,7 +22,7 @@ pub struct Names<'p> {
     /// Keys of `hosts` with their prefix, when it parses.
     pub hosts: HashMap<&'p str, Option<IpNet>>,
     /// Keys of `ipsets`, each with its entries.
-    pub ipsets: HashMap<&'p str, &'p [Str]>,
+    pub ipsets: HashMap<&'p str, &'p [Spanned<IpsetEntry>]>,
     /// Keys of `postures`, each with its conditions.
     pub postures: HashMap<&'p str, &'p [Str]>,
 }
@@ -47,7 +49,7 @@ impl<'p> Names<'p> {
     }
 
     /// The entries of ipset `name`, if it is defined.
-    pub fn ipset(&self, name: &str) -> Option<&'p [Str]> {
+    pub fn ipset(&self, name: &str) -> Option<&'p [Spanned<IpsetEntry>]> {
         self.ipsets.get(name).copied()
     }
 }

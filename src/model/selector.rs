@@ -81,6 +81,9 @@ pub fn parse_alias(s: &str) -> Alias {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Selector {
     text: String,
+    /// Whether the alias classifies the text as it is (a part of a larger string) rather
+    /// than without its surrounding whitespace.
+    exact: bool,
     alias: Alias,
 }
 
@@ -89,13 +92,18 @@ impl Selector {
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
         let alias = parse_alias(text.trim());
-        Self { text, alias }
+        Self {
+            text,
+            exact: false,
+            alias,
+        }
     }
 
     /// A part of a larger string (the alias of `alias:ports`), classified exactly as it is.
     fn part(text: &str) -> Self {
         Self {
             text: text.to_string(),
+            exact: true,
             alias: parse_alias(text),
         }
     }
@@ -105,9 +113,14 @@ impl Selector {
         &self.text
     }
 
-    /// The text without surrounding whitespace, the one [`Self::alias`] classifies.
+    /// The text [`Self::alias`] classifies: the text without surrounding whitespace (the
+    /// alias of an `alias:ports` destination is classified as it stands before the colon).
     pub fn trimmed(&self) -> &str {
-        self.text.trim()
+        if self.exact {
+            &self.text
+        } else {
+            self.text.trim()
+        }
     }
 
     /// What the selector names.
@@ -234,6 +247,48 @@ impl PartialEq<&str> for Dst {
     }
 }
 
+/// One entry of an ipset: a selector to add (`add x`, or `x` alone) or to remove
+/// (`remove x`), split once when the policy is decoded.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IpsetEntry {
+    text: String,
+    remove: bool,
+    selector: Selector,
+}
+
+impl IpsetEntry {
+    /// Splits `text` into its operation and selector, ignoring surrounding whitespace.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let trimmed = text.trim();
+        let (remove, body) = match trimmed.strip_prefix("remove ") {
+            Some(rest) => (true, rest),
+            None => (false, trimmed.strip_prefix("add ").unwrap_or(trimmed)),
+        };
+        let selector = Selector::part(body.trim());
+        Self {
+            text,
+            remove,
+            selector,
+        }
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// True for `remove x`.
+    pub const fn removes(&self) -> bool {
+        self.remove
+    }
+
+    /// The selector added or removed, without `add `/`remove ` and surrounding whitespace.
+    pub const fn selector(&self) -> &Selector {
+        &self.selector
+    }
+}
+
 /// An IP protocol field (`"proto"` of an ACL entry or a test): a name or an IANA number,
 /// parsed once when the policy is decoded.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -259,6 +314,20 @@ impl Proto {
     /// message for an unknown protocol.
     pub fn protos(&self) -> Result<&[u8], &str> {
         self.protos.as_deref().map_err(String::as_str)
+    }
+}
+
+/// Shows the text as written, quoted as a string is: messages quote a value with `{:?}`.
+impl fmt::Debug for IpsetEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl std::ops::Deref for IpsetEntry {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
     }
 }
 
@@ -535,6 +604,62 @@ mod tests {
         for bad in ["tcp:*", "tcp:0", "udp", "icmp:5", "", "tcp:80-90"] {
             assert!(parse_port_query(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_selector_keeps_its_text_and_classifies_it_without_surrounding_whitespace() {
+        let s = Selector::new(" tag:web ");
+        assert_eq!(s.as_str(), " tag:web ");
+        assert_eq!(s.trimmed(), "tag:web");
+        assert_eq!(s.alias(), &Alias::Tag("tag:web".into()));
+        assert_eq!(format!("{s:?}"), "\" tag:web \"");
+        assert_eq!(Selector::new("tag:web"), Selector::from("tag:web"));
+        assert_ne!(Selector::new("tag:web"), Selector::new("tag:db"));
+    }
+
+    #[test]
+    fn a_destination_is_split_once_into_alias_and_ports() {
+        let d = Dst::new("tag:web:80,443");
+        let (host, ports) = d.valid().unwrap();
+        assert_eq!(host.alias(), &Alias::Tag("tag:web".into()));
+        assert_eq!(ports.len(), 2);
+        let v6 = Dst::new("[fd7a::1]:22");
+        assert_eq!(
+            v6.host().unwrap().alias(),
+            &Alias::Prefix("fd7a::1/128".parse().unwrap())
+        );
+        assert!(Dst::new("web").host().is_none());
+        // Split at the last colon, `tag:web` is the alias `tag` with the ports `web`.
+        assert!(Dst::new("tag:web").ports().unwrap().is_err());
+        let bad = Dst::new("tag:web:ssh");
+        assert_eq!(
+            bad.ports().unwrap().unwrap_err(),
+            "port range \"ssh\": invalid first integer"
+        );
+        assert!(bad.valid().is_none());
+        // The alias is classified as it stands before the colon: a space is part of it.
+        assert_eq!(
+            Dst::new("tag:web :22").host().unwrap().alias(),
+            &Alias::Tag("tag:web ".into())
+        );
+    }
+
+    #[test]
+    fn protocols_grant_ip_entries_and_ipset_entries_are_parsed_once() {
+        assert_eq!(Proto::new(" icmp ").protos().unwrap(), [ICMP, ICMPV6]);
+        assert_eq!(
+            Proto::new("bogus").protos().unwrap_err(),
+            "proto \"bogus\": unknown protocol"
+        );
+        assert_eq!(IpEntry::new("tcp:443").spec().unwrap().protos, vec![6]);
+        assert!(IpEntry::new("icmp:22").spec().is_err());
+        let remove = IpsetEntry::new("remove  10.0.0.0/8 ");
+        assert!(remove.removes());
+        assert_eq!(remove.selector().as_str(), "10.0.0.0/8");
+        let add = IpsetEntry::new("add ipset:other");
+        assert!(!add.removes());
+        assert_eq!(add.selector().alias(), &Alias::Ipset("ipset:other".into()));
+        assert!(!IpsetEntry::new("10.1.0.0/16").removes());
     }
 
     #[test]

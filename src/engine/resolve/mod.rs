@@ -101,7 +101,6 @@ pub struct Resolver<'a> {
     nodes: Vec<(&'a str, &'a Node)>,
     /// The owner's e-mail of each untagged node.
     owners: Vec<Option<&'a str>>,
-    hosts: HashMap<&'a str, &'a str>,
     /// The names the policy defines, with what each stands for.
     names: Names<'a>,
     cache: RefCell<HashMap<String, AddrSet>>,
@@ -119,17 +118,11 @@ impl<'a> Resolver<'a> {
         let nodes: Vec<(&str, &Node)> =
             tailnet.nodes.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let owners = nodes.iter().map(|(_, n)| tailnet.owner_email(n)).collect();
-        let hosts = policy
-            .hosts
-            .iter()
-            .map(|(k, v)| (k.value.as_str(), v.value.as_str()))
-            .collect();
         Self {
             policy,
             tailnet,
             nodes,
             owners,
-            hosts,
             names: Names::new(policy),
             cache: RefCell::default(),
             wire_cache: RefCell::default(),
@@ -327,13 +320,13 @@ impl<'a> Resolver<'a> {
         }
         match alias {
             Alias::Wildcard => wildcard_addrs(),
-            Alias::User(email) => self.user_addrs(&email),
+            Alias::User(email) => self.user_addrs(email),
             Alias::UserDomain(domain) => self.nodes_where(|id, n| {
                 !n.is_tagged()
                     && self
                         .owner(id)
                         .and_then(|e| e.rsplit_once('@'))
-                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(&domain))
+                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
             }),
             Alias::Group(name) => {
                 let mut s = AddrSet::new();
@@ -346,7 +339,7 @@ impl<'a> Resolver<'a> {
                 }
                 s
             }
-            Alias::Tag(tag) => self.nodes_where(|_, n| n.tags.contains(&tag)),
+            Alias::Tag(tag) => self.nodes_where(|_, n| n.tags.contains(tag)),
             Alias::Autogroup(name) => match name.as_str() {
                 "autogroup:member" => self.nodes_where(|id, n| {
                     !n.is_tagged() && (self.owner(id).is_some() || n.user.is_some())
@@ -356,15 +349,12 @@ impl<'a> Resolver<'a> {
                 "autogroup:danger-all" => all_addrs(),
                 _ => AddrSet::new(),
             },
-            Alias::Ipset(name) => self.ipset(&name, depth),
+            Alias::Ipset(name) => self.ipset(name, depth),
             Alias::Service(_) => AddrSet::new(),
             Alias::Prefix(net) => std::iter::once(*net).collect(),
-            Alias::Host(name) => match self.hosts.get(name.as_str()) {
-                Some(value) => match parse_alias(value.trim()) {
-                    Alias::Prefix(net) => std::iter::once(net).collect(),
-                    _ => AddrSet::new(),
-                },
-                None => AddrSet::new(),
+            Alias::Host(name) => match self.names.hosts.get(name.as_str()) {
+                Some(Some(net)) => std::iter::once(*net).collect(),
+                _ => AddrSet::new(),
             },
         }
     }
@@ -375,12 +365,11 @@ impl<'a> Resolver<'a> {
             return s;
         };
         for e in entries {
-            let e = e.value.trim();
-            if let Some(rest) = e.strip_prefix("remove ") {
-                s.remove_set(&self.resolve_depth(rest.trim(), depth + 1));
+            let set = self.resolve_alias(e.selector().alias(), depth + 1);
+            if e.removes() {
+                s.remove_set(&set);
             } else {
-                let rest = e.strip_prefix("add ").unwrap_or(e);
-                s.add_set(&self.resolve_depth(rest.trim(), depth + 1));
+                s.add_set(&set);
             }
         }
         s

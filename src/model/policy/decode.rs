@@ -4,7 +4,7 @@
 use super::{Acl, AutoApprovers, Grant, Map, NodeAttr, Policy, PolicyTest, SshRule, SshTest, Str};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::model::selector::{Dst, IpEntry, Proto, Selector};
+use crate::model::selector::{Dst, IpEntry, IpsetEntry, Proto, Selector};
 use crate::span::Spanned;
 use crate::syntax::hujson::{self, Member, Node, Value};
 
@@ -32,7 +32,7 @@ pub fn from_node(node: &Node) -> (Policy, Vec<Diagnostic>) {
         "nodeAttrs" => p.node_attrs = d.list(v, node_attr),
         "postures" => p.postures = d.map(v, |d, v| d.strings(v)),
         "defaultSrcPosture" => p.default_src_posture = d.strings(v),
-        "ipsets" => p.ipsets = d.map(v, |d, v| d.strings(v)),
+        "ipsets" => p.ipsets = d.map(v, |d, v| d.typed(v, IpsetEntry::new)),
         "tests" => p.tests = d.list(v, policy_test),
         "sshTests" => p.ssh_tests = d.list(v, ssh_test),
         "derpMap" => p.derp_map = Some(v.to_json()),
@@ -409,6 +409,29 @@ mod tests {
         assert_eq!(p.acls[0].src[0].value, "a@x.com");
         assert_eq!(p.acls[0].dst[0].value, "*:22");
         assert_eq!(p.tests[0].accept[0].value, "b:22");
+    }
+
+    #[test]
+    fn selectors_ports_and_protocols_are_typed_when_decoded() {
+        use crate::model::selector::Alias;
+        let (p, errs) = decode(
+            r#"{"grants": [{"src": ["group:dev"], "dst": ["10.0.0.0/8"], "ip": ["tcp:22"]}],
+                "acls": [{"action": "accept", "src": ["*"], "dst": ["tag:web:443"], "proto": "udp"}],
+                "ipsets": {"ipset:a": ["remove 10.1.0.0/16"]}}"#,
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        let g = &p.grants[0];
+        assert_eq!(g.src[0].alias(), &Alias::Group("group:dev".into()));
+        assert_eq!(
+            g.dst[0].alias(),
+            &Alias::Prefix("10.0.0.0/8".parse().unwrap())
+        );
+        assert_eq!(g.ip[0].spec().unwrap().ports[0].first, 22);
+        let a = &p.acls[0];
+        assert_eq!(a.src[0].alias(), &Alias::Wildcard);
+        assert_eq!(a.dst[0].valid().unwrap().0.as_str(), "tag:web");
+        assert_eq!(a.proto.as_ref().unwrap().protos().unwrap(), [17]);
+        assert!(p.ipsets[0].1[0].removes());
     }
 
     #[test]

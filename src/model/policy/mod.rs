@@ -14,7 +14,7 @@ pub use decode::{from_node, parse_policy};
 /// The top-level fields of a policy file, as Tailscale spells them.
 pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;
 
-use crate::model::selector::{Dst, IpEntry, Proto, Selector};
+use crate::model::selector::{Dst, IpEntry, IpsetEntry, Proto, Selector};
 use crate::span::Spanned;
 
 /// A string with its span.
@@ -50,7 +50,7 @@ pub struct Policy {
     /// Postures applied to every rule without `srcPosture`.
     pub default_src_posture: Vec<Str>,
     /// `ipset:x` to its entries.
-    pub ipsets: Map<Vec<Str>>,
+    pub ipsets: Map<Vec<Spanned<IpsetEntry>>>,
     /// Network access tests.
     pub tests: Vec<Spanned<PolicyTest>>,
     /// SSH access tests.

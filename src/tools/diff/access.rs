@@ -6,7 +6,7 @@ use super::leaves::Leaves;
 use crate::engine::resolve::Resolver;
 use crate::engine::table::{DecisionTable, Dest, Query};
 use crate::model::policy::Policy;
-use crate::model::selector::PortRange;
+use crate::model::selector::{PortRange, Selector};
 use crate::model::tailnet::Tailnet;
 use crate::vocab::{self, RELAY_CAP};
 use std::collections::{BTreeMap, BTreeSet};
@@ -180,7 +180,7 @@ pub fn compare(old: &Access, new: &Access) -> (Vec<String>, Vec<String>) {
 
 /// Access per pair of selectors as written, groups, hosts and ipsets expanded.
 pub fn selector_access(p: &Policy, leaves: &Leaves<'_>) -> AccessMap {
-    let of = |s: &str| leaves.of(s);
+    let of = |s: &Selector| leaves.of(s);
     rule_access(p, &of, &of)
 }
 
@@ -194,13 +194,13 @@ fn off_node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> Access
         .values()
         .flat_map(|n| n.addresses().map(|a| a.to_string()))
         .collect();
-    let src = |s: &str| -> BTreeSet<String> {
-        r.nodes_in(&r.resolve(s))
+    let src = |s: &Selector| -> BTreeSet<String> {
+        r.nodes_in(&r.resolve_selector(s))
             .into_iter()
             .filter_map(|id| r.nodes().get(id).map(|(n, _)| (*n).to_string()))
             .collect()
     };
-    let dst = |d: &str| -> BTreeSet<String> {
+    let dst = |d: &Selector| -> BTreeSet<String> {
         leaves
             .of(d)
             .into_iter()
@@ -217,11 +217,11 @@ fn off_node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> Access
 /// Access per pair of names that `src` and `dst` give each selector.
 fn rule_access(
     p: &Policy,
-    src: &dyn Fn(&str) -> BTreeSet<String>,
-    dst: &dyn Fn(&str) -> BTreeSet<String>,
+    src: &dyn Fn(&Selector) -> BTreeSet<String>,
+    dst: &dyn Fn(&Selector) -> BTreeSet<String>,
 ) -> AccessMap {
     let mut map = AccessMap::new();
-    let expand = |list: &[crate::model::policy::Sel], f: &dyn Fn(&str) -> BTreeSet<String>| {
+    let expand = |list: &[crate::model::policy::Sel], f: &dyn Fn(&Selector) -> BTreeSet<String>| {
         list.iter().flat_map(|s| f(s)).collect::<BTreeSet<String>>()
     };
     for g in &p.grants {

@@ -5,7 +5,7 @@
 
 use crate::engine::resolve::{net_string, AddrSet, Resolver};
 use crate::model::policy::Policy;
-use crate::model::selector::{parse_alias, Alias};
+use crate::model::selector::{Alias, Selector};
 use crate::model::tailnet::Tailnet;
 use std::collections::BTreeSet;
 
@@ -27,46 +27,47 @@ impl<'a> Leaves<'a> {
     }
 
     /// The leaves of `selector`: users, tags, autogroups, `*` and address prefixes.
-    pub fn of(&self, selector: &str) -> BTreeSet<String> {
+    pub fn of(&self, selector: &Selector) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        self.expand(selector.trim(), 0, &mut out);
+        self.expand(selector, 0, &mut out);
         out
     }
 
-    fn expand(&self, selector: &str, depth: u8, out: &mut BTreeSet<String>) {
+    fn expand(&self, selector: &Selector, depth: u8, out: &mut BTreeSet<String>) {
         if depth > MAX_DEPTH {
             return;
         }
-        match parse_alias(selector) {
+        let text = selector.trimmed();
+        match selector.alias() {
             Alias::Group(name) => {
-                match self.addresses.names().group(&name) {
+                match self.addresses.names().group(name) {
                     Some(members) => {
                         for m in members {
-                            self.expand(m.trim(), depth + 1, out);
+                            self.expand(m, depth + 1, out);
                         }
                     }
                     // Undefined (which `check` rejects): kept as written, so that it still
                     // compares.
                     None => {
-                        out.insert(name);
+                        out.insert(name.clone());
                     }
                 }
             }
             Alias::User(email) => {
-                out.insert(email);
+                out.insert(email.clone());
             }
-            Alias::Ipset(name) => self.ipset(&name, selector, depth, out),
+            Alias::Ipset(name) => self.ipset(name, selector, depth, out),
             Alias::Prefix(_) | Alias::Host(_) => {
-                let set: AddrSet = self.addresses.resolve(selector);
+                let set: AddrSet = self.addresses.resolve_selector(selector);
                 if set.is_empty() {
                     // Not an address after all (a name `check` would reject): kept as
                     // written so that it still compares.
-                    out.insert(selector.to_string());
+                    out.insert(text.to_string());
                 }
                 out.extend(set.prefixes().iter().map(net_string));
             }
             _ => {
-                out.insert(selector.to_string());
+                out.insert(text.to_string());
             }
         }
     }
@@ -75,23 +76,19 @@ impl<'a> Leaves<'a> {
 impl Leaves<'_> {
     /// The leaves of an ipset: the prefixes of each entry it adds, less what it removes, so
     /// that adding an address to a set adds one leaf and leaves the others as they were.
-    fn ipset(&self, name: &str, selector: &str, depth: u8, out: &mut BTreeSet<String>) {
-        let whole = self.addresses.resolve(selector);
+    fn ipset(&self, name: &str, selector: &Selector, depth: u8, out: &mut BTreeSet<String>) {
+        let whole = self.addresses.resolve_selector(selector);
         let Some(entries) = self.addresses.names().ipset(name) else {
-            out.insert(selector.to_string());
+            out.insert(selector.trimmed().to_string());
             return;
         };
-        for e in entries {
-            let e = e.trim();
-            if e.starts_with("remove ") {
-                continue;
-            }
-            let entry = e.strip_prefix("add ").unwrap_or(e).trim();
-            if matches!(parse_alias(entry), Alias::Ipset(_)) {
+        for e in entries.iter().filter(|e| !e.removes()) {
+            let entry = e.selector();
+            if matches!(entry.alias(), Alias::Ipset(_)) {
                 self.expand(entry, depth + 1, out);
                 continue;
             }
-            let mut kept = self.addresses.resolve(entry);
+            let mut kept = self.addresses.resolve_selector(entry);
             let mut outside = kept.clone();
             outside.remove_set(&whole);
             kept.remove_set(&outside);
@@ -115,14 +112,24 @@ mod tests {
         let empty = Tailnet::default();
         let l = Leaves::new(&p, &empty);
         assert_eq!(
-            l.of("group:a").into_iter().collect::<Vec<_>>(),
+            l.of(&Selector::new("group:a"))
+                .into_iter()
+                .collect::<Vec<_>>(),
             vec!["alice@example.com", "bob@example.com"]
         );
-        assert_eq!(l.of("db").into_iter().collect::<Vec<_>>(), vec!["10.0.0.1"]);
-        let net = l.of("ipset:net");
+        assert_eq!(
+            l.of(&Selector::new("db")).into_iter().collect::<Vec<_>>(),
+            vec!["10.0.0.1"]
+        );
+        let net = l.of(&Selector::new("ipset:net"));
         assert!(net.contains("10.1.0.0/30"), "{net:?}");
         assert!(net.contains("10.1.0.128/25"), "{net:?}");
         assert!(!net.iter().any(|s| s == "10.1.0.0/24" || s == "10.1.0.7"));
-        assert_eq!(l.of("tag:x").into_iter().collect::<Vec<_>>(), vec!["tag:x"]);
+        assert_eq!(
+            l.of(&Selector::new("tag:x"))
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec!["tag:x"]
+        );
     }
 }

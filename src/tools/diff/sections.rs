@@ -5,6 +5,7 @@
 use super::leaves::Leaves;
 use crate::engine::resolve::Resolver;
 use crate::model::policy::Policy;
+use crate::model::selector::Selector;
 use crate::model::tailnet::Tailnet;
 use crate::vocab::{DISABLE_RELAY_CLIENT, DISABLE_RELAY_SERVER, FUNNEL_ATTR, ONLY_TCP_443};
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,26 +87,28 @@ pub fn auto_approvers(p: &Policy, leaves: &Leaves<'_>) -> Items {
     let Some(aa) = &p.auto_approvers else {
         return out;
     };
-    let expand = |who: &mut dyn Iterator<Item = &str>| -> BTreeSet<String> {
+    let expand = |who: &mut dyn Iterator<Item = &Selector>| -> BTreeSet<String> {
         who.flat_map(|w| leaves.of(w)).collect()
     };
     for (route, who) in &aa.routes {
-        let who = expand(&mut who.iter().map(|w| w.value.as_str()));
+        let who = expand(&mut who.iter().map(|w| &w.value));
         out.entry(route_key(route)).or_default().extend(who);
     }
     if !aa.exit_node.is_empty() {
-        let who = expand(&mut aa.exit_node.iter().map(|w| w.value.as_str()));
+        let who = expand(&mut aa.exit_node.iter().map(|w| &w.value));
         out.entry("exit node".to_string()).or_default().extend(who);
     }
     if let Some(serde_json::Value::Object(services)) = &aa.services {
         for (svc, who) in services {
-            let names: Vec<&str> = who
+            // Services are kept as JSON in the policy: their approvers are classified here.
+            let names: Vec<Selector> = who
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(serde_json::Value::as_str)
+                .map(Selector::new)
                 .collect();
-            let who = expand(&mut names.into_iter());
+            let who = expand(&mut names.iter());
             out.entry(format!("service {svc}")).or_default().extend(who);
         }
     }

@@ -9,7 +9,7 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::{parse_prefix, Names};
 use crate::model::policy::{Policy, Sel};
-use crate::model::selector::{parse_alias, Alias};
+use crate::model::selector::Alias;
 use crate::span::Span;
 use crate::vocab::ROLE_AUTOGROUPS;
 use ipnet::IpNet;
@@ -249,13 +249,8 @@ pub(super) fn ipsets(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mu
             );
         }
         for e in entries {
-            let text = e.trim();
-            let body = text
-                .strip_prefix("add ")
-                .or_else(|| text.strip_prefix("remove "))
-                .unwrap_or(text)
-                .trim();
-            if body == name.as_str() {
+            let body = e.selector();
+            if body.as_str() == name.as_str() {
                 out.push(
                     err(
                         codes::INVALID_IPSET,
@@ -267,7 +262,7 @@ pub(super) fn ipsets(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mu
                 );
                 continue;
             }
-            check_alias(e.span, &parse_alias(body), Side::Src, names, opts, out);
+            check_alias(e.span, body.alias(), Side::Src, names, opts, out);
         }
     }
 }

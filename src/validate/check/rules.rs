@@ -45,7 +45,7 @@ fn check_self_sources(src: &[Sel], allow_wildcard: bool, out: &mut Vec<Diagnosti
                 // An unknown autogroup has its own finding.
                 a == "autogroup:member"
                     || ROLE_AUTOGROUPS.contains(&a.as_str())
-                    || !is_known_autogroup(&a)
+                    || !is_known_autogroup(a)
             }
             _ => false,
         };
@@ -212,7 +212,7 @@ fn check_grant(
             Alias::Tag(t) => out.push(
                 err(codes::TAG_NOT_FOUND, format!("tag {t:?} not found"), v.span)
                     .with_label("no such tag")
-                    .with_help(tag_not_found(&t, None, v.span, names).help.unwrap_or_default()),
+                    .with_help(tag_not_found(t, None, v.span, names).help.unwrap_or_default()),
             ),
             _ => out.push(
                 err(codes::VIA_NOT_TAG, "via can only be a tag", v.span)

@@ -126,11 +126,11 @@ pub(super) fn check_alias(
 ) {
     match alias {
         Alias::Wildcard | Alias::User(_) | Alias::Prefix(_) | Alias::Service(_) => {}
-        Alias::UserDomain(domain) => check_domain(&domain, "", span, opts, out),
+        Alias::UserDomain(domain) => check_domain(domain, "", span, opts, out),
         Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(&g, Some(side), span, names)),
+        Alias::Group(g) => out.push(group_not_found(g, Some(side), span, names)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(&t, Some(side), span, names)),
+        Alias::Tag(t) => out.push(tag_not_found(t, Some(side), span, names)),
         Alias::Ipset(i) if names.ipsets.contains_key(i.as_str()) => {}
         Alias::Ipset(i) => out.push(
             err(
@@ -140,7 +140,7 @@ pub(super) fn check_alias(
             )
             .with_label("no such ipset")
             .suggesting(
-                &i,
+                i,
                 names.ipsets.keys().copied(),
                 format!("define it in `ipsets`, e.g. \"{i}\": [\"10.0.0.0/8\"]"),
             ),
@@ -154,19 +154,19 @@ pub(super) fn check_alias(
             )
             .with_label("not a host, IP or known name");
             out.push(
-                match crate::model::policy::suggest_name(&h, names.hosts.keys().copied()) {
+                match crate::model::policy::suggest_name(h, names.hosts.keys().copied()) {
                     Some(near) => d
                         .with_help(format!(
                             "did you mean the host \"{near}\"? Otherwise define \"{h}\" in `hosts`"
                         ))
-                        .with_suggestion(&h, near),
+                        .with_suggestion(h, near),
                     None => d.with_help(format!(
                         "define \"{h}\" in `hosts`, or use a tag, group, user, IP or CIDR"
                     )),
                 },
             );
         }
-        Alias::Autogroup(a) => check_autogroup(&a, side, span, out),
+        Alias::Autogroup(a) => check_autogroup(a, side, span, out),
     }
 }
 

@@ -120,13 +120,7 @@ pub(crate) fn references(p: &Policy) -> Vec<&str> {
         refs.extend(aa.exit_node.iter().map(plain));
     }
     for (_, entries) in &p.ipsets {
-        refs.extend(entries.iter().map(|e| {
-            let t = e.trim();
-            t.strip_prefix("add ")
-                .or_else(|| t.strip_prefix("remove "))
-                .unwrap_or(t)
-                .trim()
-        }));
+        refs.extend(entries.iter().map(|e| e.selector().as_str()));
     }
     for t in &p.tests {
         refs.extend(t.src.iter().map(plain));
