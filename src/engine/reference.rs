@@ -66,7 +66,7 @@ impl<'t> Reference<'t> {
                     .iter()
                     .any(|a| a.value.trim() == DISABLE_RELAY_SERVER)
                     && na.target.iter().any(|t| {
-                        let set = r.resolve(t.value.trim());
+                        let set = r.resolve_selector(t);
                         node.addresses().any(|a| set.contains(a))
                     })
             });

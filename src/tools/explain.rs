@@ -255,7 +255,7 @@ fn node_attrs(policy: &Policy, tailnet: &Tailnet, party: &Party) -> Vec<(String,
         if na
             .target
             .iter()
-            .any(|t| resolver.node_in(id, &resolver.resolve(t)))
+            .any(|t| resolver.node_in(id, &resolver.resolve_selector(t)))
         {
             out.extend(na.attr.iter().map(|a| (a.value.clone(), Some(na.span))));
         }

@@ -157,7 +157,7 @@ fn grant_peers(
         reached(index, &ru.src_set, &mut srcs);
         let mut dsts = Vec::new();
         for d in &ru.unit.dst {
-            if *d == "autogroup:self" {
+            if d.trimmed() == "autogroup:self" {
                 for &s in &srcs {
                     for t in 0..n {
                         if same_user(r, s, t) {
@@ -167,13 +167,13 @@ fn grant_peers(
                 }
                 continue;
             }
-            reached(index, &r.resolve(d), &mut dsts);
+            reached(index, &r.resolve_selector(d), &mut dsts);
         }
         if !ru.unit.via.is_empty() {
             dsts.retain(|&id| {
-                r.nodes().get(id).is_some_and(|(_, node)| {
-                    ru.unit.via.iter().any(|v| node.tags.iter().any(|t| t == v))
-                })
+                r.nodes()
+                    .get(id)
+                    .is_some_and(|(_, node)| ru.unit.via_holds_any(&node.tags))
             });
         }
         for &s in &srcs {
@@ -212,7 +212,7 @@ pub(super) fn compile_nodes(
     let per_node_units: Vec<usize> = resolved
         .iter()
         .enumerate()
-        .filter(|(_, ru)| !ru.unit.via.is_empty() || ru.unit.dst.contains(&"autogroup:self"))
+        .filter(|(_, ru)| !ru.unit.via.is_empty() || ru.unit.has_dst("autogroup:self"))
         .map(|(i, _)| i)
         .collect();
 

@@ -1,11 +1,12 @@
 //! From one unit (a grant, or one destination of an ACL entry) to filter rules: the rules
 //! shared by every node, and the per-node rules of `autogroup:self` and `via`.
 
-use super::units::Unit;
+use super::units::{holds, Unit};
 use super::wire::{CapMap, NetPortRange, Ports};
 use crate::engine::resolve::{
     internet_addrs, is_exit_node, subnet_routes, wildcard_addrs, AddrSet, NodeId, Resolver, Wire,
 };
+use crate::model::selector::Selector;
 use crate::span::Span;
 use crate::vocab::COMPANIONS;
 use ipnet::IpNet;
@@ -54,7 +55,7 @@ pub struct ResolvedUnit<'u, 'p> {
     /// The unit.
     pub unit: &'u Unit<'p>,
     /// Each source selector's addresses.
-    pub srcs: Vec<(&'p str, AddrSet)>,
+    pub srcs: Vec<(&'p Selector, AddrSet)>,
     /// Every source address.
     pub src_set: AddrSet,
     /// `SrcIPs` of the unit's shared rules.
@@ -78,13 +79,17 @@ fn cap_map(app: &[(&str, Vec<Value>)]) -> CapMap {
 
 /// Resolves a unit's sources and writes its `SrcIPs`.
 pub fn resolve_unit<'u, 'p>(r: &Resolver<'_>, unit: &'u Unit<'p>) -> ResolvedUnit<'u, 'p> {
-    let srcs: Vec<(&str, AddrSet)> = unit.src.iter().map(|s| (*s, r.resolve(s))).collect();
+    let srcs: Vec<(&Selector, AddrSet)> = unit
+        .src
+        .iter()
+        .map(|s| (*s, r.resolve_selector(s)))
+        .collect();
     let mut src_set = AddrSet::new();
     for (_, s) in &srcs {
         src_set.add_set(s);
     }
-    let wildcard = unit.src.contains(&"*");
-    let danger = unit.src.contains(&"autogroup:danger-all");
+    let wildcard = unit.has_src("*");
+    let danger = unit.has_src("autogroup:danger-all");
     let base = if danger {
         vec!["*".to_string()]
     } else if src_set.is_empty() {
@@ -107,7 +112,7 @@ pub fn resolve_unit<'u, 'p>(r: &Resolver<'_>, unit: &'u Unit<'p>) -> ResolvedUni
     let mut src_strings = base.clone();
     if wildcard && !danger && !src_strings.is_empty() {
         for (alias, s) in &srcs {
-            if *alias == "*" {
+            if alias.trimmed() == "*" {
                 continue;
             }
             for x in s.to_strings() {
@@ -128,12 +133,12 @@ pub fn resolve_unit<'u, 'p>(r: &Resolver<'_>, unit: &'u Unit<'p>) -> ResolvedUni
 
 fn port_dests(
     r: &Resolver<'_>,
-    dsts: &[&str],
+    dsts: &[&Selector],
     ports: &[crate::model::selector::PortRange],
 ) -> Vec<Dest> {
     let mut out = Vec::new();
     for d in dsts {
-        if *d == "*" {
+        if d.trimmed() == "*" {
             for p in ports {
                 out.push(Dest {
                     wire: NetPortRange {
@@ -236,11 +241,11 @@ pub fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
     if ru.src_set.is_empty() && !unit.has_app() {
         return Vec::new();
     }
-    let others: Vec<&str> = unit
+    let others: Vec<&Selector> = unit
         .dst
         .iter()
         .copied()
-        .filter(|d| *d != "autogroup:self")
+        .filter(|d| d.trimmed() != "autogroup:self")
         .collect();
     if others.is_empty() {
         return Vec::new();
@@ -250,7 +255,7 @@ pub fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
     } else {
         Vec::new()
     };
-    let extra = if others.contains(&"*") {
+    let extra = if holds(&others, "*") {
         route_strings(r)
     } else {
         Vec::new()
@@ -272,7 +277,7 @@ pub fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
 /// The `autogroup:self` rules of a unit for one node.
 pub fn self_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> Vec<Rule> {
     let unit = ru.unit;
-    if !unit.via.is_empty() || !unit.dst.contains(&"autogroup:self") || unit.src.is_empty() {
+    if !unit.via.is_empty() || !unit.has_dst("autogroup:self") || unit.src.is_empty() {
         return Vec::new();
     }
     let Some((_, me)) = r.nodes().get(node) else {
@@ -359,16 +364,16 @@ pub fn via_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> V
     let Some((_, me)) = r.nodes().get(node) else {
         return Vec::new();
     };
-    if !unit.via.iter().any(|v| me.tags.iter().any(|t| t == v)) {
+    if !unit.via_holds_any(&me.tags) {
         return Vec::new();
     }
     let routes: Vec<IpNet> = subnet_routes(me).collect();
     let mut nets: Vec<IpNet> = Vec::new();
     for d in &unit.dst {
-        if *d == "autogroup:internet" {
+        if d.trimmed() == "autogroup:internet" {
             continue;
         }
-        for net in r.resolve(d).prefixes() {
+        for net in r.resolve_selector(d).prefixes() {
             if routes
                 .iter()
                 .any(|rt| rt.contains(&net) || net.contains(rt))
@@ -377,7 +382,7 @@ pub fn via_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> V
             }
         }
     }
-    if unit.dst.contains(&"autogroup:internet") && is_exit_node(me) {
+    if unit.has_dst("autogroup:internet") && is_exit_node(me) {
         nets.extend(internet_addrs().prefixes());
     }
     if nets.is_empty() {

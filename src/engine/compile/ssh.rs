@@ -22,6 +22,7 @@
 use super::wire::{Compiled, SshAction, SshPrincipal, SshRule};
 use crate::engine::resolve::{AddrSet, NodeId, Resolver};
 use crate::model::policy::{Policy, SshRule as PolicySshRule};
+use crate::model::selector::Selector;
 use crate::model::tailnet::{Node, Tailnet};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -100,7 +101,7 @@ fn entry(r: &Resolver<'_>, uids: &[Option<UserKey>], rule: &PolicySshRule) -> Op
     let action = action(rule)?;
     let mut src = AddrSet::new();
     for s in &rule.src {
-        src.add_set(&r.resolve(&s.value));
+        src.add_set(&r.resolve_selector(s));
     }
     if src.is_empty() {
         return None;
@@ -162,17 +163,17 @@ fn entry(r: &Resolver<'_>, uids: &[Option<UserKey>], rule: &PolicySshRule) -> Op
     src_addrs.sort_unstable();
     src_addrs.dedup();
 
-    let self_dst = rule.dst.iter().any(|d| d.value.trim() == "autogroup:self");
-    let others: Vec<&str> = rule
+    let self_dst = rule.dst.iter().any(|d| d.trimmed() == "autogroup:self");
+    let others: Vec<&Selector> = rule
         .dst
         .iter()
-        .map(|d| d.value.trim())
-        .filter(|d| *d != "autogroup:self")
+        .map(|d| &d.value)
+        .filter(|d| d.trimmed() != "autogroup:self")
         .collect();
     let dst = (!others.is_empty()).then(|| {
         let mut s = AddrSet::new();
         for d in others {
-            s.add_set(&r.resolve(d));
+            s.add_set(&r.resolve_selector(d));
         }
         s
     });

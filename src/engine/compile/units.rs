@@ -2,10 +2,11 @@
 //! compiles them: every grant first, then every ACL entry split per destination.
 
 use crate::model::policy::Policy;
-use crate::model::selector::{IpEntry, PortRange, Proto};
+use crate::model::selector::{Alias, IpEntry, PortRange, Proto, Selector};
 use crate::span::Span;
 use crate::vocab::{ICMP, ICMPV6};
 use serde_json::Value;
+use std::sync::LazyLock;
 
 /// One network capability of a unit: protocols (empty: the default set) and ports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,15 +23,15 @@ pub struct Unit<'p> {
     /// The grant or ACL entry it comes from.
     pub origin: Span,
     /// Source selectors.
-    pub src: Vec<&'p str>,
+    pub src: Vec<&'p Selector>,
     /// Destination selectors.
-    pub dst: Vec<&'p str>,
+    pub dst: Vec<&'p Selector>,
     /// Network capabilities.
     pub ip: Vec<IpCap>,
     /// Application capabilities with their values, in file order.
     pub app: Vec<(&'p str, Vec<Value>)>,
     /// Router tags the traffic goes through.
-    pub via: Vec<&'p str>,
+    pub via: Vec<&'p Selector>,
 }
 
 impl Unit<'_> {
@@ -38,7 +39,33 @@ impl Unit<'_> {
     pub fn has_app(&self) -> bool {
         !self.app.is_empty()
     }
+
+    /// True when the unit's destinations hold the selector `text` (written without
+    /// surrounding whitespace).
+    pub fn has_dst(&self, text: &str) -> bool {
+        holds(&self.dst, text)
+    }
+
+    /// True when the unit's sources hold the selector `text`.
+    pub fn has_src(&self, text: &str) -> bool {
+        holds(&self.src, text)
+    }
+
+    /// True when a node with `tags` is one of the routers the unit goes through.
+    pub fn via_holds_any(&self, tags: &[String]) -> bool {
+        self.via
+            .iter()
+            .any(|v| tags.iter().any(|t| t == v.trimmed()))
+    }
 }
+
+/// True when `list` holds the selector `text`.
+pub fn holds(list: &[&Selector], text: &str) -> bool {
+    list.iter().any(|s| s.trimmed() == text)
+}
+
+/// `*`, the source and destination of the policy that allows everything.
+static WILDCARD: LazyLock<Selector> = LazyLock::new(|| Selector::new("*"));
 
 /// Protocols as Tailscale writes them in `IPProto`: `icmp` (ICMP and ICMPv6 in the policy's
 /// meaning) is ICMP alone.
@@ -72,8 +99,8 @@ pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
     if !written("grants") && !written("acls") {
         out.push(Unit {
             origin: Span::default(),
-            src: vec!["*"],
-            dst: vec!["*"],
+            src: vec![&*WILDCARD],
+            dst: vec![&*WILDCARD],
             ip: vec![IpCap {
                 protos: Vec::new(),
                 ports: vec![PortRange::ALL],
@@ -86,15 +113,15 @@ pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
     for g in &policy.grants {
         out.push(Unit {
             origin: g.span,
-            src: g.src.iter().map(|s| s.value.trim()).collect(),
-            dst: g.dst.iter().map(|s| s.value.trim()).collect(),
+            src: g.src.iter().map(|s| &s.value).collect(),
+            dst: g.dst.iter().map(|s| &s.value).collect(),
             ip: g.ip.iter().filter_map(|s| grant_ip(s)).collect(),
             app: g
                 .app
                 .iter()
                 .map(|(k, v)| (k.value.as_str(), v.clone()))
                 .collect(),
-            via: g.via.iter().map(|s| s.value.trim()).collect(),
+            via: g.via.iter().map(|s| &s.value).collect(),
         });
     }
     for acl in &policy.acls {
@@ -103,17 +130,13 @@ pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
             .as_ref()
             .map(|p| proto_on_wire(p))
             .unwrap_or_default();
-        let dsts: Vec<(&str, Vec<PortRange>)> = acl
-            .dst
+        let dsts: Vec<(&Selector, &[PortRange])> =
+            acl.dst.iter().filter_map(|d| d.valid()).collect();
+        let is_self = |a: &Selector| a.trimmed() == "autogroup:self";
+        let any_plain = dsts
             .iter()
-            .filter_map(|d| {
-                let (alias, ports) = d.valid()?;
-                Some((alias.as_str(), ports.to_vec()))
-            })
-            .collect();
-        let is_self = |a: &str| a == "autogroup:self";
-        let any_plain = dsts.iter().any(|(a, _)| !a.starts_with("autogroup:"));
-        let ordered: Vec<&(&str, Vec<PortRange>)> = if any_plain {
+            .any(|(a, _)| !matches!(a.alias(), Alias::Autogroup(_)));
+        let ordered: Vec<&(&Selector, &[PortRange])> = if any_plain {
             dsts.iter()
                 .filter(|(a, _)| !is_self(a))
                 .chain(dsts.iter().filter(|(a, _)| is_self(a)))
@@ -124,11 +147,11 @@ pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
         for (alias, ports) in ordered {
             out.push(Unit {
                 origin: acl.span,
-                src: acl.src.iter().map(|s| s.value.trim()).collect(),
-                dst: vec![alias],
+                src: acl.src.iter().map(|s| &s.value).collect(),
+                dst: vec![*alias],
                 ip: vec![IpCap {
                     protos: protos.clone(),
-                    ports: ports.clone(),
+                    ports: ports.to_vec(),
                 }],
                 app: Vec::new(),
                 via: Vec::new(),

@@ -247,13 +247,13 @@ impl<'a> Resolver<'a> {
 
     /// A selector's addresses as prefixes and as the strings Tailscale writes for a
     /// destination (`*` with ranges), remembered: every grant to `tag:relay` shares them.
-    pub fn resolve_wire(&self, selector: &str) -> Wire {
-        let selector = selector.trim();
-        if let Some((n, s)) = self.wire_cache.borrow().get(selector) {
+    pub fn resolve_wire(&self, selector: &Selector) -> Wire {
+        let key = selector.trimmed();
+        if let Some((n, s)) = self.wire_cache.borrow().get(key) {
             return (Rc::clone(n), Rc::clone(s));
         }
-        let set = self.resolve(selector);
-        let strings = if selector == "*" {
+        let set = self.resolve_selector(selector);
+        let strings = if *selector.alias() == Alias::Wildcard {
             set.to_range_strings(&set)
         } else {
             set.to_strings()
@@ -261,26 +261,26 @@ impl<'a> Resolver<'a> {
         let out: Wire = (set.prefixes().into(), strings.into());
         self.wire_cache
             .borrow_mut()
-            .insert(selector.to_string(), (Rc::clone(&out.0), Rc::clone(&out.1)));
+            .insert(key.to_string(), (Rc::clone(&out.0), Rc::clone(&out.1)));
         out
     }
 
     /// A selector's prefixes, each with its wire notation as a port-rule destination
     /// ([`net_string`]), remembered: every port grant to one group shares them.
-    pub fn resolve_dests(&self, selector: &str) -> Dests {
-        let selector = selector.trim();
-        if let Some(d) = self.dest_cache.borrow().get(selector) {
+    pub fn resolve_dests(&self, selector: &Selector) -> Dests {
+        let key = selector.trimmed();
+        if let Some(d) = self.dest_cache.borrow().get(key) {
             return Rc::clone(d);
         }
         let out: Dests = self
-            .resolve(selector)
+            .resolve_selector(selector)
             .prefixes()
             .into_iter()
             .map(|n| (n, net_string(&n)))
             .collect();
         self.dest_cache
             .borrow_mut()
-            .insert(selector.to_string(), Rc::clone(&out));
+            .insert(key.to_string(), Rc::clone(&out));
         out
     }
 

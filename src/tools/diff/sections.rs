@@ -61,7 +61,7 @@ pub fn node_attrs(p: &Policy, leaves: &Leaves<'_>, tailnet: Option<&Tailnet>) ->
             Some(r) => a
                 .target
                 .iter()
-                .flat_map(|t| r.nodes_in(&r.resolve(t)))
+                .flat_map(|t| r.nodes_in(&r.resolve_selector(t)))
                 .filter_map(|id| r.nodes().get(id).map(|(n, _)| (*n).to_string()))
                 .collect(),
             None => a.target.iter().flat_map(|t| leaves.of(t)).collect(),

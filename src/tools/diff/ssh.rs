@@ -105,14 +105,16 @@ pub fn node_ssh(p: &Policy, tailnet: &Tailnet) -> SshMap {
         let how = mode(rule, &cond);
         let written = written_users(rule);
         let mut src = AddrSet::new();
-        rule.src.iter().for_each(|s| src.add_set(&r.resolve(s)));
+        rule.src
+            .iter()
+            .for_each(|s| src.add_set(&r.resolve_selector(s)));
         let mut dst = AddrSet::new();
         let mut to_self = false;
         for d in &rule.dst {
             if d.trim() == "autogroup:self" {
                 to_self = true;
             } else {
-                dst.add_set(&r.resolve(d));
+                dst.add_set(&r.resolve_selector(d));
             }
         }
         let dst_nodes = r.nodes_in(&dst);

@@ -383,7 +383,7 @@ fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailur
             ));
             continue;
         }
-        let dst_set = r.resolve(text);
+        let dst_set = r.resolve_selector(d);
         for id in r.nodes_in(&dst_set) {
             let Some((name, node)) = r.nodes().get(id) else {
                 continue;

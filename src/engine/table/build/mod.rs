@@ -59,7 +59,7 @@ impl DecisionTable {
             for rule in &shared_rules(&r, &ru) {
                 parts.add_rule(rule, None, &mut reach, &mut int);
             }
-            if !u.via.is_empty() || u.dst.contains(&"autogroup:self") {
+            if !u.via.is_empty() || u.has_dst("autogroup:self") {
                 per_node.push(ru);
             }
         }
@@ -166,7 +166,7 @@ fn relay_disabled(policy: &Policy, r: &Resolver<'_>) -> Vec<(AddrSet, Span)> {
         {
             let mut set = AddrSet::new();
             for t in &na.target {
-                set.add_set(&r.resolve(t.value.trim()));
+                set.add_set(&r.resolve_selector(t));
             }
             disabled.push((set, na.span));
         }
