@@ -1,17 +1,51 @@
-//! Comparison of compiled policies with the control plane's captures, shared by the
-//! conformance report (`examples/conformance.rs`) and `tests/conformance_compile.rs`.
+//! The conformance corpus's cases and the comparison of compiled policies with the control
+//! plane's captures, shared by the conformance report (`examples/conformance.rs`),
+//! `tests/conformance_compile.rs` and the oracle's differential test.
 //!
 //! Rule order is significant; the elements inside each list (SSH principals included) are
 //! compared as sets; a node whose capture has no `ssh_rules` must get none; WhoIs maps are
 //! compared only for cases that recorded them.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use tailgrant::engine::compile::compile;
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::validate::{validate_text, Options};
+
+/// The case files of the corpus at `dir`: the `.json` files of each suite's folder, in
+/// path order (suites in order, then the cases of each).
+pub fn case_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for suite in std::fs::read_dir(dir)?.flatten().map(|e| e.path()) {
+        if !suite.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&suite)?.flatten().map(|e| e.path()) {
+            if file.extension().is_some_and(|x| x == "json") {
+                paths.push(file);
+            }
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Every case of the corpus at `dir`, in the order of [`case_paths`], with its path; a case
+/// is read when the iteration reaches it. Panics, naming the file, on one that cannot be
+/// read or parsed.
+pub fn cases(dir: &Path) -> impl Iterator<Item = (PathBuf, Value)> {
+    let paths = case_paths(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    paths.into_iter().map(|path| {
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let case =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        (path, case)
+    })
+}
 
 pub fn sorted_strings(v: &Value) -> Value {
     let mut items: Vec<String> = v
