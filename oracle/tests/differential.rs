@@ -38,7 +38,7 @@ use support::{
     NodeFilter, Question, Side, EXCEPTIONS, ICMP, SCTP, TCP, UDP,
 };
 use tailgrant::engine::compile::compile_filters;
-use tailgrant::engine::table::{DecisionTable, Dest, Query};
+use tailgrant::engine::table::{DecisionTable, Dest};
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::validate::{validate_text, Options};
 
@@ -107,12 +107,7 @@ fn ask(
     let mut rng = StdRng::seed_from_u64(seed);
     for _ in 0..count {
         let q = question(&mut rng, &addrs);
-        let ours = table
-            .decide(&Query {
-                src: q.src,
-                dst: Dest::Addr(q.dst),
-            })
-            .allows(q.proto, q.port);
+        let ours = q.table_allows(table);
         let Some(name) = receiver(tailnet, q.dst) else {
             if ours {
                 return Err(format!(
@@ -332,23 +327,13 @@ fn each_exception_is_one() {
         let want = w.go_allows;
         assert_eq!(f.go(&q), want, "{what}: Go's filter");
         assert_eq!(
-            table
-                .decide(&Query {
-                    src: q.src,
-                    dst: Dest::Addr(q.dst)
-                })
-                .allows(q.proto, q.port),
+            q.table_allows(&table),
             want,
             "{what}: the table answers as Go"
         );
         let node = table.node("b").unwrap();
         assert_eq!(
-            table
-                .decide(&Query {
-                    src: q.src,
-                    dst: Dest::Node(node)
-                })
-                .allows(q.proto, q.port),
+            q.table_allows_at(&table, Dest::Node(node)),
             want,
             "{what}: the node query too"
         );
@@ -397,19 +382,14 @@ fn icmp_is_denied_where_no_rule_opens_the_address() {
         port: 0,
     };
     assert!(!filters["b"].go(&q));
-    assert!(!table
-        .decide(&Query {
-            src: a,
-            dst: Dest::Addr(b)
-        })
-        .allows(ICMP, 0));
+    assert!(!q.table_allows(&table));
     // The reverse direction is open on TCP 22, so ICMP is too, as in Go.
-    assert!(table
-        .decide(&Query {
-            src: b,
-            dst: Dest::Addr(a)
-        })
-        .allows(ICMP, 0));
+    let back = Question {
+        src: b,
+        dst: a,
+        ..q
+    };
+    assert!(back.table_allows(&table));
 }
 
 // The conformance captures.

@@ -199,27 +199,19 @@ pub fn check_case(case: &Value, verbose: bool) -> Agreement {
     let whois_recorded = captures.values().any(|c| c.get("whois_capmap").is_some());
     for (node, cap) in captures {
         let mine = &ours["nodes"][node];
-        let want = norm_rules(cap.get("packet_filter_rules"));
-        let got = norm_rules(mine.get("packet_filter_rules"));
-        if want != got {
-            filters_ok = false;
-            diffs.push(format!(
-                "{node}: filter\n   want {}\n   got  {}",
-                Value::from(want),
-                Value::from(got)
-            ));
-        }
+        filters_ok &= same_list(
+            &format!("{node}: filter"),
+            norm_rules(cap.get("packet_filter_rules")),
+            norm_rules(mine.get("packet_filter_rules")),
+            &mut diffs,
+        );
         // The captures leave `ssh_rules` out when a node has none.
-        let want = norm_ssh(cap.get("ssh_rules"));
-        let got = norm_ssh(mine.get("ssh_rules"));
-        if want != got {
-            ssh_ok = false;
-            diffs.push(format!(
-                "{node}: ssh\n   want {}\n   got  {}",
-                Value::from(want),
-                Value::from(got)
-            ));
-        }
+        ssh_ok &= same_list(
+            &format!("{node}: ssh"),
+            norm_ssh(cap.get("ssh_rules")),
+            norm_ssh(mine.get("ssh_rules")),
+            &mut diffs,
+        );
         let want = norm_whois(cap.get("whois_capmap"));
         let got = norm_whois(mine.get("whois_capmap"));
         if whois_recorded && want != got {
@@ -245,4 +237,17 @@ pub fn check_case(case: &Value, verbose: bool) -> Agreement {
         ssh: ssh_ok,
         diffs,
     }
+}
+
+/// Whether the normalised lists are the same; if not, says how in `diffs` under `what`.
+fn same_list(what: &str, want: Vec<Value>, got: Vec<Value>, diffs: &mut Vec<String>) -> bool {
+    if want == got {
+        return true;
+    }
+    diffs.push(format!(
+        "{what}\n   want {}\n   got  {}",
+        Value::from(want),
+        Value::from(got)
+    ));
+    false
 }
