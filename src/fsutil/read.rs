@@ -46,10 +46,10 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     read_bounded_stamped(path, limit).map(|(bytes, _)| bytes)
 }
 
-/// Which version of a file was read: its device, inode, size and modification time, taken
-/// from the open handle before the read. [`replace_if_unchanged`] compares it with the file
-/// on disk just before replacing it, so that an edit saved in the meantime (in place or by
-/// an editor's rename) is not overwritten.
+/// Which version of a file was read: its device, inode, size and modification time, taken from
+/// the open handle before the read. [`replace_if_unchanged`](super::replace_if_unchanged)
+/// compares it with the file on disk just before replacing it, so that an edit saved in the
+/// meantime (in place or by an editor's rename) is not overwritten.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStamp {
     device: u64,

@@ -53,12 +53,12 @@ pub enum ReplaceError {
     },
 }
 
-/// Replaces `path` atomically, as [`write_atomic`] does, but only if it is still the version
-/// that was read (`stamp`): the file must be writable by the caller (a read-only file is left
-/// alone), the temporary file is written and synced, and just before the rename the file's
-/// device, inode, size and modification time are compared with `stamp` and `interrupted`
-/// is asked (a signal handler's flag). On any refusal or failure the file is untouched and the
-/// temporary file removed.
+/// Replaces `path` atomically, as [`write_atomic`](super::write_atomic) does, but only if it is
+/// still the version that was read (`stamp`): the file must be writable by the caller (a
+/// read-only file is left alone), the temporary file is written and synced, and just before the
+/// rename the file's device, inode, size and modification time are compared with `stamp` and
+/// `interrupted` is asked (a signal handler's flag). On any refusal or failure the file is
+/// untouched and the temporary file removed.
 ///
 /// An edit saved in the instant between the comparison and the rename is not detected (no
 /// portable system call compares and renames in one step); the window is a few
