@@ -246,27 +246,11 @@ fn run_case(case: &Case, s: &mut Suite) {
 
 fn load(dir: &Path) -> std::io::Result<Vec<Case>> {
     let mut cases = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    paths.sort();
-    for suite in paths {
-        let mut files: Vec<_> = std::fs::read_dir(&suite)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files
-            .into_iter()
-            .filter(|f| f.extension().is_some_and(|e| e == "json"))
-        {
-            let text = std::fs::read_to_string(&f)?;
-            let case: Case = serde_json::from_str(&text)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", f.display())))?;
-            cases.push(case);
-        }
+    for f in capture::case_paths(dir)? {
+        let text = std::fs::read_to_string(&f)?;
+        let case: Case = serde_json::from_str(&text)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", f.display())))?;
+        cases.push(case);
     }
     Ok(cases)
 }

@@ -40,21 +40,7 @@ fn compiled_filters_and_capmaps_match_the_captures() {
     };
     let only = std::env::var("CASE").ok();
     let mut suites: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .flat_map(|e| {
-            std::fs::read_dir(e.path())
-                .unwrap()
-                .flatten()
-                .map(|f| f.path())
-        })
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (_, case) in capture::cases(&dir) {
         if case["api_response_code"] != 200 {
             continue;
         }

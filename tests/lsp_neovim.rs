@@ -16,9 +16,10 @@
 )]
 
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,16 @@ struct Session {
 impl Session {
     fn get(&self, key: &str) -> &Value {
         &self.result[key]
+    }
+
+    /// The strings of the list at `key`.
+    fn strings(&self, key: &str) -> Vec<&str> {
+        self.result[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no list `{key}` in the editor's record\n{}", self.log))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect()
     }
 
     fn text(&self, key: &str) -> &str {
@@ -147,21 +158,36 @@ fn run_neovim() -> Session {
         panic!("the editor script stopped: {fatal}\n{log}");
     }
 
-    let check = Command::new(BIN)
-        .args(["check", "--format", "json", "--tailnet"])
-        .arg(&tailnet)
-        .arg(&policy)
-        .output()
-        .unwrap();
+    let mut args = ["check", "--format", "json", "--tailnet"]
+        .map(OsStr::new)
+        .to_vec();
+    args.extend([tailnet.as_os_str(), policy.as_os_str()]);
+    let check = tailgrant(args, b"");
     let check: Value = serde_json::from_slice(&check.stdout).unwrap();
     Session { result, check, log }
 }
 
-/// Fails with the step's error when the editor script recorded one.
-fn step_ok(s: &Session, step: &str) {
+/// The Neovim run, once its editor script did `step` without an error (it fails with the
+/// step's error otherwise); `None` when Neovim is missing outside CI.
+fn recorded(step: &str) -> Option<&'static Session> {
+    let s = session()?;
     if let Some(e) = s.result["errors"].get(step) {
         panic!("step `{step}` failed in the editor: {e}\n{}", s.log);
     }
+    Some(s)
+}
+
+/// Runs `tailgrant` with `args` and `input` on its standard input; its output, captured.
+fn tailgrant<A: AsRef<OsStr>>(args: impl IntoIterator<Item = A>, input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// A 0-based LSP position, the character counted in UTF-16 units, from a 1-based line and
@@ -194,10 +220,18 @@ fn lines_of(text: &str, needle: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Fails unless `got` holds every one of `wanted` (each a `what`).
+fn assert_holds(what: &str, got: &[&str], wanted: &[&str]) {
+    for want in wanted {
+        assert!(got.contains(want), "no {what} {want} in {got:?}");
+    }
+}
+
 #[test]
 fn neovim_shows_the_findings_of_check_at_their_utf16_ranges() {
-    let Some(s) = session() else { return };
-    step_ok(s, "diagnostics");
+    let Some(s) = recorded("diagnostics") else {
+        return;
+    };
     let original = s.text("original");
     let expected = s.check["files"][0]["diagnostics"].as_array().unwrap();
     let got = s.get("diagnostics").as_array().unwrap();
@@ -242,8 +276,9 @@ fn neovim_shows_the_findings_of_check_at_their_utf16_ranges() {
 
 #[test]
 fn neovim_hover_on_a_group_lists_the_nodes_it_resolves_to() {
-    let Some(s) = session() else { return };
-    step_ok(s, "hover_selector");
+    let Some(s) = recorded("hover_selector") else {
+        return;
+    };
     let hover = s.text("hover_selector");
     assert!(hover.contains("group:eng"), "{hover}");
     // alice and bob are in group:eng; carol is not.
@@ -254,8 +289,9 @@ fn neovim_hover_on_a_group_lists_the_nodes_it_resolves_to() {
 
 #[test]
 fn neovim_hover_on_a_field_shows_its_schema_description() {
-    let Some(s) = session() else { return };
-    step_ok(s, "hover_field");
+    let Some(s) = recorded("hover_field") else {
+        return;
+    };
     let hover = s.text("hover_field");
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
@@ -285,16 +321,18 @@ fn neovim_hover_on_a_field_shows_its_schema_description() {
 
 #[test]
 fn neovim_hover_on_a_finding_shows_its_code_documentation() {
-    let Some(s) = session() else { return };
-    step_ok(s, "hover_diagnostic");
+    let Some(s) = recorded("hover_diagnostic") else {
+        return;
+    };
     let hover = s.text("hover_diagnostic");
     assert!(hover.contains("TG0201"), "{hover}");
 }
 
 #[test]
 fn neovim_goes_to_the_definition_of_a_group() {
-    let Some(s) = session() else { return };
-    step_ok(s, "definition");
+    let Some(s) = recorded("definition") else {
+        return;
+    };
     let original = s.text("original");
     let defs = s.get("definition").as_array().unwrap();
     assert_eq!(defs.len(), 1, "{defs:#?}");
@@ -305,8 +343,9 @@ fn neovim_goes_to_the_definition_of_a_group() {
 
 #[test]
 fn neovim_finds_every_reference_to_a_group() {
-    let Some(s) = session() else { return };
-    step_ok(s, "references");
+    let Some(s) = recorded("references") else {
+        return;
+    };
     let original = s.text("original");
     let mut got: Vec<Value> = s
         .get("references")
@@ -326,56 +365,49 @@ fn neovim_finds_every_reference_to_a_group() {
 
 #[test]
 fn neovim_lists_sections_and_definitions_as_document_symbols() {
-    let Some(s) = session() else { return };
-    step_ok(s, "document_symbols");
-    let names: Vec<&str> = s
-        .get("document_symbols")
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    for want in [
-        "groups",
-        "group:eng",
-        "group:ops",
-        "tagOwners",
-        "tag:web",
-        "hosts",
-        "monitoring",
-        "grants",
-    ] {
-        assert!(names.contains(&want), "no symbol {want} in {names:?}");
-    }
+    let Some(s) = recorded("document_symbols") else {
+        return;
+    };
+    assert_holds(
+        "symbol",
+        &s.strings("document_symbols"),
+        &[
+            "groups",
+            "group:eng",
+            "group:ops",
+            "tagOwners",
+            "tag:web",
+            "hosts",
+            "monitoring",
+            "grants",
+        ],
+    );
 }
 
 #[test]
 fn neovim_completes_defined_selectors_and_autogroups_in_a_src() {
-    let Some(s) = session() else { return };
-    step_ok(s, "completion");
-    let labels: Vec<&str> = s
-        .get("completion")
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    for want in [
-        "group:eng",
-        "group:ops",
-        "tag:web",
-        "tag:db",
-        "monitoring",
-        "autogroup:member",
-    ] {
-        assert!(labels.contains(&want), "no completion {want} in {labels:?}");
-    }
+    let Some(s) = recorded("completion") else {
+        return;
+    };
+    assert_holds(
+        "completion",
+        &s.strings("completion"),
+        &[
+            "group:eng",
+            "group:ops",
+            "tag:web",
+            "tag:db",
+            "monitoring",
+            "autogroup:member",
+        ],
+    );
 }
 
 #[test]
 fn neovim_applies_the_did_you_mean_quick_fix() {
-    let Some(s) = session() else { return };
-    step_ok(s, "code_action");
+    let Some(s) = recorded("code_action") else {
+        return;
+    };
     let original = s.text("original");
     let fixed = s.text("after_code_action");
     assert_eq!(fixed, original.replace("\"tag:wbe\"", "\"tag:web\""));
@@ -388,8 +420,7 @@ fn neovim_applies_the_did_you_mean_quick_fix() {
 
 #[test]
 fn neovim_renames_a_group_in_every_place() {
-    let Some(s) = session() else { return };
-    step_ok(s, "rename");
+    let Some(s) = recorded("rename") else { return };
     let before = s.text("after_code_action");
     let renamed = s.text("after_rename");
     assert_eq!(
@@ -400,18 +431,12 @@ fn neovim_renames_a_group_in_every_place() {
 
 #[test]
 fn neovim_formats_exactly_as_tailgrant_fmt() {
-    let Some(s) = session() else { return };
-    step_ok(s, "formatting");
+    let Some(s) = recorded("formatting") else {
+        return;
+    };
     let before = s.text("after_rename");
     let formatted = s.text("after_format");
-    let mut fmt = Command::new(BIN)
-        .args(["fmt", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut fmt.stdin.take().unwrap(), before.as_bytes()).unwrap();
-    let out = fmt.wait_with_output().unwrap();
+    let out = tailgrant(["fmt", "-"], before.as_bytes());
     assert!(out.status.success());
     let want = String::from_utf8(out.stdout).unwrap();
     assert_ne!(want, before, "the bundled policy is not in fmt's layout");

@@ -1,21 +1,26 @@
 //! The reload loop as an embedder uses it (`relay::reload`): a relay on loopback, its policy
-//! and tailnet files, and reloads forced through a `ReloadTrigger`. A reload to a denying
-//! policy closes the endpoints it no longer allows; a bad file keeps the last good policy
-//! and says why; no failed reload ever lets a denied node allocate.
+//! and tailnet files, and reloads forced through a `ReloadTrigger` or seen by polling. A
+//! reload to a denying policy closes the endpoints it no longer allows; a bad file keeps the
+//! last good policy and says why; no failed reload ever lets a denied node allocate; a
+//! stalled or refused read keeps the last good policy, is counted once and blocks nothing.
 #![cfg(feature = "relay")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use tailgrant::fsutil::{read_bounded, DEFAULT_MAX_INPUT};
 use tailgrant::relay::client::RelayClient;
 use tailgrant::relay::daemon::{BoundRelay, Options};
 use tailgrant::relay::disco::DiscoKey;
 use tailgrant::relay::keys::{public_text, DiscoKeyPair};
-use tailgrant::relay::policy::shared;
+use tailgrant::relay::metrics::Metrics;
+use tailgrant::relay::policy::{shared, SharedPolicy};
 use tailgrant::relay::reload::{PolicyFiles, ReloadEvent, ReloadOptions, ReloadTrigger, Reloader};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
@@ -54,21 +59,49 @@ fn good_tailnet() -> String {
     tailnet(&public_text(alice_keys().public()))
 }
 
-/// A relay on loopback serving the files in `dir`, with its reloader running; reloads
-/// happen only when forced (the poll is an hour).
+fn files_in(dir: &Path) -> PolicyFiles {
+    PolicyFiles::new(dir.join("policy.hujson"), dir.join("tailnet.json"), "relay")
+}
+
+/// Reloads only when forced: the poll is an hour.
+fn forced_only() -> ReloadOptions {
+    ReloadOptions {
+        poll: Duration::from_secs(3600),
+        read_timeout: Duration::from_secs(10),
+        sighup: false,
+    }
+}
+
+/// Reloads on every change, polled every 10 ms, with reads given `read_timeout`.
+fn polling(read_timeout: Duration) -> ReloadOptions {
+    ReloadOptions {
+        poll: Duration::from_millis(10),
+        read_timeout,
+        sighup: false,
+    }
+}
+
+/// A relay on loopback serving its files' first load, with its reloader running.
 struct Embedded {
     addr: SocketAddr,
     key: DiscoKey,
     relay: tokio::task::JoinHandle<()>,
     handle: tailgrant::relay::daemon::RelayHandle,
+    metrics: Arc<Metrics>,
+    /// The policy the relay decides with.
+    policy: SharedPolicy,
     trigger: ReloadTrigger,
     events: watch::Receiver<ReloadEvent>,
     reloader: tokio::task::JoinHandle<()>,
 }
 
 impl Embedded {
+    /// The files in `dir`, reloaded only when forced.
     async fn start(dir: &Path) -> Self {
-        let files = PolicyFiles::new(dir.join("policy.hujson"), dir.join("tailnet.json"), "relay");
+        Self::start_with(files_in(dir), forced_only()).await
+    }
+
+    async fn start_with(files: PolicyFiles, reload: ReloadOptions) -> Self {
         let first = files.load_first().unwrap();
         let policy = shared(first.policy);
         let options = Options {
@@ -84,14 +117,10 @@ impl Embedded {
         )
         .await
         .unwrap();
-        let reload = ReloadOptions {
-            poll: Duration::from_secs(3600),
-            read_timeout: Duration::from_secs(10),
-            sighup: false,
-        };
-        let reloader = Reloader::new(files, first.stamp, policy, bound.handle(), reload);
+        let reloader = Reloader::new(files, first.stamp, policy.clone(), bound.handle(), reload);
         let (trigger, events) = (reloader.trigger(), reloader.events());
         let (addr, key, handle) = (bound.local_addrs()[0], bound.public_key(), bound.handle());
+        let metrics = bound.metrics();
         Self {
             addr,
             key,
@@ -99,10 +128,24 @@ impl Embedded {
                 bound.serve(std::future::pending()).await.unwrap();
             }),
             handle,
+            metrics,
+            policy,
             trigger,
             events,
             reloader: tokio::spawn(reloader.run()),
         }
+    }
+
+    /// The generation of the policy the relay decides with.
+    fn generation(&self) -> u64 {
+        self.policy.load().generation
+    }
+
+    /// Whether exactly `n` reloads have failed.
+    fn failed_count(&self, n: usize) -> bool {
+        self.metrics.encode().contains(&format!(
+            "tailgrant_relay_policy_reloads_total{{reason=\"failed\"}} {n}"
+        ))
     }
 
     /// Forces a reload and returns what it did.
@@ -268,5 +311,110 @@ async fn no_failed_reload_lets_a_denied_node_allocate() {
         ReloadEvent::Applied { generation: 2, .. }
     ));
     assert!(relay.alice_allocates(3).await);
+    relay.stop();
+}
+
+/// The files in `dir`, read by a stand-in that blocks while `stall` is set (at most 20 s),
+/// as a read on a hung network file system does.
+fn stalling_files(dir: &Path, stall: Arc<AtomicBool>) -> PolicyFiles {
+    files_in(dir).read_with(move |path| {
+        let until = Instant::now() + Duration::from_secs(20);
+        while stall.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        read_bounded(path, DEFAULT_MAX_INPUT).map_err(|e| e.to_string())
+    })
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_read_keeps_the_last_good_policy_is_counted_once_and_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "{}", &good_tailnet());
+    let stall = Arc::new(AtomicBool::new(false));
+    let files = stalling_files(dir.path(), stall.clone());
+    let relay = Embedded::start_with(files, polling(Duration::from_millis(100))).await;
+
+    stall.store(true, Ordering::SeqCst);
+    std::fs::write(dir.path().join("policy.hujson"), r#"{"grants": []}"#).unwrap();
+    wait_until("the stalled read to be counted", || relay.failed_count(1)).await;
+    assert_eq!(relay.generation(), 1, "the last good policy stays");
+    // The stalled read is counted once and no other read piles up behind it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(relay.failed_count(1), "{}", relay.metrics.encode());
+    assert_eq!(relay.generation(), 1);
+
+    // Once the file system answers again, the change is applied.
+    stall.store(false, Ordering::SeqCst);
+    wait_until("the change to be applied", || relay.generation() == 2).await;
+    assert!(relay.failed_count(1), "{}", relay.metrics.encode());
+    relay.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_reload_that_meets_a_stalled_read_is_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy_path = dir.path().join("policy.hujson");
+    // Two policies of the same length: a rewrite with the old modification time put back
+    // leaves the stamp unchanged, so only a forced reload can see it.
+    let (old, new) = (r#"{"acls": [] }"#, r#"{"grants":[]}"#);
+    assert_eq!(old.len(), new.len());
+    write(dir.path(), old, &good_tailnet());
+    let stall = Arc::new(AtomicBool::new(false));
+    let files = stalling_files(dir.path(), stall.clone());
+    let relay = Embedded::start_with(files, polling(Duration::from_millis(100))).await;
+
+    let modified = std::fs::metadata(&policy_path).unwrap().modified().unwrap();
+    stall.store(true, Ordering::SeqCst);
+    std::fs::write(&policy_path, new).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&policy_path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    relay.trigger.reload();
+    wait_until("the stalled forced read to be counted", || {
+        relay.failed_count(1)
+    })
+    .await;
+    assert_eq!(relay.generation(), 1, "the last good policy stays");
+    // The file system answers again: the forced reload is retried and sees the rewrite.
+    stall.store(false, Ordering::SeqCst);
+    wait_until("the rewrite to be applied", || relay.generation() == 2).await;
+    relay.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_at_the_policy_path_fails_the_reload_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy_path = dir.path().join("policy.hujson");
+    write(dir.path(), "{}", &good_tailnet());
+    // Far longer than the test waits: the refusal must not need it.
+    let mut relay =
+        Embedded::start_with(files_in(dir.path()), polling(Duration::from_secs(3600))).await;
+    // Made beside it and renamed over it: one change, seen by one poll.
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    std::fs::rename(&fifo, &policy_path).unwrap();
+    wait_until("the refused read to be counted", || relay.failed_count(1)).await;
+    assert_eq!(relay.generation(), 1, "the last good policy stays");
+    assert!(relay.policy.load().valid);
+    let event = relay.events.borrow_and_update().clone();
+    let ReloadEvent::Failed { message, .. } = event else {
+        panic!("not a failure: {event:?}");
+    };
+    assert!(message.contains("not a regular file"), "{message}");
     relay.stop();
 }

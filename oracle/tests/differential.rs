@@ -23,19 +23,22 @@ mod support;
 /// order carries no meaning).
 #[path = "../../tests/common/capture.rs"]
 mod capture;
+/// The corpora beside the checkout, and what a test does when one is missing.
+#[path = "../../tests/common/corpus.rs"]
+mod corpus;
 
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::{
     icmp_for, interesting_addrs, receiver, ts_rules, witness_policy, witness_tailnet, Exception,
     NodeFilter, Question, Side, EXCEPTIONS, ICMP, SCTP, TCP, UDP,
 };
 use tailgrant::engine::compile::compile_filters;
-use tailgrant::engine::table::{DecisionTable, Dest, Query};
+use tailgrant::engine::table::{DecisionTable, Dest};
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::validate::{validate_text, Options};
 
@@ -104,12 +107,7 @@ fn ask(
     let mut rng = StdRng::seed_from_u64(seed);
     for _ in 0..count {
         let q = question(&mut rng, &addrs);
-        let ours = table
-            .decide(&Query {
-                src: q.src,
-                dst: Dest::Addr(q.dst),
-            })
-            .allows(q.proto, q.port);
+        let ours = q.table_allows(table);
         let Some(name) = receiver(tailnet, q.dst) else {
             if ours {
                 return Err(format!(
@@ -329,23 +327,13 @@ fn each_exception_is_one() {
         let want = w.go_allows;
         assert_eq!(f.go(&q), want, "{what}: Go's filter");
         assert_eq!(
-            table
-                .decide(&Query {
-                    src: q.src,
-                    dst: Dest::Addr(q.dst)
-                })
-                .allows(q.proto, q.port),
+            q.table_allows(&table),
             want,
             "{what}: the table answers as Go"
         );
         let node = table.node("b").unwrap();
         assert_eq!(
-            table
-                .decide(&Query {
-                    src: q.src,
-                    dst: Dest::Node(node)
-                })
-                .allows(q.proto, q.port),
+            q.table_allows_at(&table, Dest::Node(node)),
             want,
             "{what}: the node query too"
         );
@@ -394,80 +382,35 @@ fn icmp_is_denied_where_no_rule_opens_the_address() {
         port: 0,
     };
     assert!(!filters["b"].go(&q));
-    assert!(!table
-        .decide(&Query {
-            src: a,
-            dst: Dest::Addr(b)
-        })
-        .allows(ICMP, 0));
+    assert!(!q.table_allows(&table));
     // The reverse direction is open on TCP 22, so ICMP is too, as in Go.
-    assert!(table
-        .decide(&Query {
-            src: b,
-            dst: Dest::Addr(a)
-        })
-        .allows(ICMP, 0));
+    let back = Question {
+        src: b,
+        dst: a,
+        ..q
+    };
+    assert!(back.table_allows(&table));
 }
 
 // The conformance captures.
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
-    dir.is_dir().then_some(dir)
-}
-
-/// The case's tailnet; `null` lists in the captures' topology are read as empty.
-fn case_tailnet(case: &serde_json::Value) -> Tailnet {
-    let mut topology = case["topology"].clone();
-    if let Some(nodes) = topology["nodes"].as_object_mut() {
-        for node in nodes.values_mut() {
-            if let Some(fields) = node.as_object_mut() {
-                fields.retain(|_, v| !v.is_null());
-            }
-        }
-    }
-    let slim = serde_json::json!({"tailnet": case["tailnet"], "topology": topology});
-    Tailnet::from_text(&slim.to_string()).unwrap()
-}
 
 /// Questions per node of a conformance case.
 const QUESTIONS_PER_NODE: usize = 8;
 
 #[test]
 fn table_answers_as_tailscale_filters_on_the_captured_filters() {
-    let Some(dir) = corpus() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "../shared/conformance is missing: CI must run the captured-filter comparison"
-        );
-        println!(
-            "note: ../shared/conformance is absent; the captured-filter comparison is skipped"
-        );
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let Some(dir) = corpus::shared_beside(&checkout, "conformance") else {
         return;
     };
     let seed: u64 = std::env::var("ORACLE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| rand::thread_rng().gen());
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .flat_map(|e| {
-            std::fs::read_dir(e.path())
-                .unwrap()
-                .flatten()
-                .map(|f| f.path())
-        })
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
     let mut tally = Tally::default();
     let mut cases = 0;
     let mut compiled_apart = 0;
-    for (i, path) in paths.iter().enumerate() {
-        let case: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (i, (path, case)) in capture::cases(&dir).enumerate() {
         let Some(captures) = case["captures"].as_object() else {
             continue;
         };
@@ -475,7 +418,7 @@ fn table_answers_as_tailscale_filters_on_the_captured_filters() {
             continue;
         }
         let text = case["policy_text"].as_str().unwrap();
-        let tailnet = case_tailnet(&case);
+        let tailnet = capture::tailnet_of(&case);
         let options = Options {
             tailnet: Some(&tailnet),
         };

@@ -1,17 +1,51 @@
-//! Comparison of compiled policies with the control plane's captures, shared by the
-//! conformance report (`examples/conformance.rs`) and `tests/conformance_compile.rs`.
+//! The conformance corpus's cases and the comparison of compiled policies with the control
+//! plane's captures, shared by the conformance report (`examples/conformance.rs`),
+//! `tests/conformance_compile.rs` and the oracle's differential test.
 //!
 //! Rule order is significant; the elements inside each list (SSH principals included) are
 //! compared as sets; a node whose capture has no `ssh_rules` must get none; WhoIs maps are
 //! compared only for cases that recorded them.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use tailgrant::engine::compile::compile;
 use tailgrant::model::tailnet::Tailnet;
 use tailgrant::validate::{validate_text, Options};
+
+/// The case files of the corpus at `dir`: the `.json` files of each suite's folder, in
+/// path order (suites in order, then the cases of each).
+pub fn case_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for suite in std::fs::read_dir(dir)?.flatten().map(|e| e.path()) {
+        if !suite.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&suite)?.flatten().map(|e| e.path()) {
+            if file.extension().is_some_and(|x| x == "json") {
+                paths.push(file);
+            }
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Every case of the corpus at `dir`, in the order of [`case_paths`], with its path; a case
+/// is read when the iteration reaches it. Panics, naming the file, on one that cannot be
+/// read or parsed.
+pub fn cases(dir: &Path) -> impl Iterator<Item = (PathBuf, Value)> {
+    let paths = case_paths(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    paths.into_iter().map(|path| {
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let case =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        (path, case)
+    })
+}
 
 pub fn sorted_strings(v: &Value) -> Value {
     let mut items: Vec<String> = v
@@ -165,27 +199,19 @@ pub fn check_case(case: &Value, verbose: bool) -> Agreement {
     let whois_recorded = captures.values().any(|c| c.get("whois_capmap").is_some());
     for (node, cap) in captures {
         let mine = &ours["nodes"][node];
-        let want = norm_rules(cap.get("packet_filter_rules"));
-        let got = norm_rules(mine.get("packet_filter_rules"));
-        if want != got {
-            filters_ok = false;
-            diffs.push(format!(
-                "{node}: filter\n   want {}\n   got  {}",
-                Value::from(want),
-                Value::from(got)
-            ));
-        }
+        filters_ok &= same_list(
+            &format!("{node}: filter"),
+            norm_rules(cap.get("packet_filter_rules")),
+            norm_rules(mine.get("packet_filter_rules")),
+            &mut diffs,
+        );
         // The captures leave `ssh_rules` out when a node has none.
-        let want = norm_ssh(cap.get("ssh_rules"));
-        let got = norm_ssh(mine.get("ssh_rules"));
-        if want != got {
-            ssh_ok = false;
-            diffs.push(format!(
-                "{node}: ssh\n   want {}\n   got  {}",
-                Value::from(want),
-                Value::from(got)
-            ));
-        }
+        ssh_ok &= same_list(
+            &format!("{node}: ssh"),
+            norm_ssh(cap.get("ssh_rules")),
+            norm_ssh(mine.get("ssh_rules")),
+            &mut diffs,
+        );
         let want = norm_whois(cap.get("whois_capmap"));
         let got = norm_whois(mine.get("whois_capmap"));
         if whois_recorded && want != got {
@@ -211,4 +237,17 @@ pub fn check_case(case: &Value, verbose: bool) -> Agreement {
         ssh: ssh_ok,
         diffs,
     }
+}
+
+/// Whether the normalised lists are the same; if not, says how in `diffs` under `what`.
+fn same_list(what: &str, want: Vec<Value>, got: Vec<Value>, diffs: &mut Vec<String>) -> bool {
+    if want == got {
+        return true;
+    }
+    diffs.push(format!(
+        "{what}\n   want {}\n   got  {}",
+        Value::from(want),
+        Value::from(got)
+    ));
+    false
 }

@@ -49,11 +49,15 @@ pub fn presence(dir: &Path, ci: Option<&str>) -> Presence {
 /// The directory `../shared/<name>` beside the checkout (`name` may go deeper, e.g.
 /// `conformance/ssh_results`), or `None` after a note on stderr when it is missing outside
 /// CI; panics when it is missing under CI.
-#[allow(clippy::panic, reason = "a test helper: fails the test by panicking")]
 pub fn shared(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(name);
+    shared_beside(Path::new(env!("CARGO_MANIFEST_DIR")), name)
+}
+
+/// [`shared`] for the checkout at `checkout`: a crate inside it (`oracle/`) names its
+/// parent.
+#[allow(clippy::panic, reason = "a test helper: fails the test by panicking")]
+pub fn shared_beside(checkout: &Path, name: &str) -> Option<PathBuf> {
+    let dir = checkout.join("../shared").join(name);
     match presence(&dir, std::env::var("CI").ok().as_deref()) {
         Presence::Found(dir) => Some(dir),
         Presence::Skip(note) => {

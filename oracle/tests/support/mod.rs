@@ -15,6 +15,7 @@
 use ipnet::IpNet;
 use std::net::IpAddr;
 use tailgrant::engine::resolve::subnet_routes;
+use tailgrant::engine::table::{DecisionTable, Dest, Query};
 use tailgrant::model::tailnet::Tailnet;
 use ts_bart_packetfilter::BartFilter;
 use ts_packetfilter::{
@@ -42,6 +43,18 @@ pub struct Question {
 impl Question {
     pub fn is_icmp(&self) -> bool {
         matches!(self.proto, ICMP | ICMPV6)
+    }
+
+    /// The table's answer, the destination asked by address.
+    pub fn table_allows(&self, table: &DecisionTable) -> bool {
+        self.table_allows_at(table, Dest::Addr(self.dst))
+    }
+
+    /// The table's answer about `dst` (the question's destination, by address or by node).
+    pub fn table_allows_at(&self, table: &DecisionTable, dst: Dest) -> bool {
+        table
+            .decide(&Query { src: self.src, dst })
+            .allows(self.proto, self.port)
     }
 
     /// The packet tailscale-rs is shown: an ICMP message carries no port, read as 0 (as
