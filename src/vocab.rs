@@ -58,7 +58,7 @@ pub const GRANTABLE_TAILSCALE_CAPS: &[&str] = &[
 pub const REJECTED_TAILSCALE_CAPS: &[&str] = &[INGRESS_CAP, FUNNEL_CAP, RELAY_TARGET_CAP];
 
 /// What is known of a capability name in the `tailscale.com` domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TailscaleCap {
     /// Tailscale tells users to grant it.
     Grantable,

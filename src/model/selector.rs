@@ -4,7 +4,7 @@
 //! Errors are returned as the control plane's own message, so that callers can put it in a
 //! diagnostic verbatim.
 
-use crate::vocab::{has_ports, ICMP, ICMPV6, PROTOCOLS};
+use crate::vocab::{has_ports, tailscale_cap, TailscaleCap, ICMP, ICMPV6, PROTOCOLS, RELAY_CAP};
 use ipnet::IpNet;
 use std::fmt;
 use std::net::IpAddr;
@@ -286,6 +286,74 @@ impl IpsetEntry {
     /// The selector added or removed, without `add `/`remove ` and surrounding whitespace.
     pub const fn selector(&self) -> &Selector {
         &self.selector
+    }
+}
+
+/// The name of an application capability (`example.com/cap/my-app`,
+/// `tailscale.com/cap/relay`), classified once when the policy is decoded: whether it has
+/// the form `{domain}/{path}` the control plane requires, and what Tailscale makes of a name
+/// in its own domain.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CapName {
+    text: String,
+    well_formed: bool,
+    tailscale: Option<TailscaleCap>,
+}
+
+impl CapName {
+    /// Classifies `text` as written (capability names are not trimmed).
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let well_formed = !text.contains("://")
+            && text
+                .split_once('/')
+                .is_some_and(|(domain, path)| domain.contains('.') && !path.is_empty());
+        let tailscale = tailscale_cap(&text);
+        Self {
+            text,
+            well_formed,
+            tailscale,
+        }
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the name has the form `{domain}/{path}` without a URL scheme.
+    pub const fn is_well_formed(&self) -> bool {
+        self.well_formed
+    }
+
+    /// What Tailscale makes of a name in the `tailscale.com` domain; `None` outside it.
+    pub const fn tailscale(&self) -> Option<TailscaleCap> {
+        self.tailscale
+    }
+
+    /// Whether this is the peer-relay capability, [`RELAY_CAP`], by its exact name.
+    pub fn is_relay(&self) -> bool {
+        self.text == RELAY_CAP
+    }
+}
+
+/// Shows the text as written, quoted as a string is: messages quote a value with `{:?}`.
+impl fmt::Debug for CapName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl fmt::Display for CapName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::ops::Deref for CapName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
     }
 }
 
@@ -660,6 +728,33 @@ mod tests {
         assert!(!add.removes());
         assert_eq!(add.selector().alias(), &Alias::Ipset("ipset:other".into()));
         assert!(!IpsetEntry::new("10.1.0.0/16").removes());
+    }
+
+    #[test]
+    fn capability_names_are_classified_once() {
+        let relay = CapName::new("tailscale.com/cap/relay");
+        assert!(relay.is_well_formed() && relay.is_relay());
+        assert_eq!(relay.tailscale(), Some(TailscaleCap::Grantable));
+        assert_eq!(
+            CapName::new("tailscale.com/cap/relay-target").tailscale(),
+            Some(TailscaleCap::Rejected)
+        );
+        assert_eq!(
+            CapName::new("tailscale.com/cap/relayy").tailscale(),
+            Some(TailscaleCap::Unknown)
+        );
+        let custom = CapName::new("example.com/cap/x");
+        assert!(custom.is_well_formed() && !custom.is_relay());
+        assert_eq!(custom.tailscale(), None);
+        for bad in [
+            "https://example.com/cap",
+            "example/cap",
+            "example.com/",
+            "nodomain",
+        ] {
+            assert!(!CapName::new(bad).is_well_formed(), "{bad}");
+        }
+        assert!(!CapName::new("Tailscale.com/cap/relay").is_relay());
     }
 
     #[test]

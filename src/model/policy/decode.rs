@@ -4,7 +4,7 @@
 use super::{Acl, AutoApprovers, Grant, Map, NodeAttr, Policy, PolicyTest, SshRule, SshTest, Str};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::model::selector::{Dst, IpEntry, IpsetEntry, Proto, Selector};
+use crate::model::selector::{CapName, Dst, IpEntry, IpsetEntry, Proto, Selector};
 use crate::span::Spanned;
 use crate::syntax::hujson::{self, Member, Node, Value};
 
@@ -103,7 +103,12 @@ fn grant(d: &mut Decoder, node: &Node) -> Spanned<Grant> {
         "dst" => g.dst = d.typed(v, Selector::new),
         "ip" => g.ip = d.typed(v, IpEntry::new),
         "app" => {
-            g.app = Spanned::new(d.map(v, |d, v| d.app_values(v)), v.span);
+            let app = d.map(v, |d, v| d.app_values(v));
+            let app = app
+                .into_iter()
+                .map(|(name, values)| (name.map(CapName::new), values))
+                .collect();
+            g.app = Spanned::new(app, v.span);
         }
         "srcPosture" => g.src_posture = d.strings(v),
         _ => g.via = d.typed(v, Selector::new),

@@ -14,7 +14,7 @@ pub use decode::{from_node, parse_policy};
 /// The top-level fields of a policy file, as Tailscale spells them.
 pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;
 
-use crate::model::selector::{Dst, IpEntry, IpsetEntry, Proto, Selector};
+use crate::model::selector::{CapName, Dst, IpEntry, IpsetEntry, Proto, Selector};
 use crate::span::Spanned;
 
 /// A string with its span.
@@ -92,7 +92,7 @@ pub struct Grant {
     pub ip: Vec<Spanned<IpEntry>>,
     /// Application capabilities: name to its values (JSON objects). The span is the `app`
     /// object's, or the grant's when the key is absent.
-    pub app: Spanned<Map<Vec<serde_json::Value>>>,
+    pub app: Spanned<Vec<(Spanned<CapName>, Vec<serde_json::Value>)>>,
     /// Device posture conditions.
     pub src_posture: Vec<Str>,
     /// Tags of the routers the traffic must go through.
@@ -103,9 +103,7 @@ impl Grant {
     /// Whether this is a relay grant: its `app` holds [`RELAY_CAP`](crate::vocab::RELAY_CAP). The one definition that
     /// the lints, the relay's policy view and its explanations share.
     pub fn is_relay_grant(&self) -> bool {
-        self.app
-            .iter()
-            .any(|(name, _)| name.value == crate::vocab::RELAY_CAP)
+        self.app.iter().any(|(name, _)| name.is_relay())
     }
 }
 

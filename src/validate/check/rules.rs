@@ -7,11 +7,11 @@ use super::Options;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
-use crate::model::policy::{Acl, Grant, Policy, Sel, Str};
-use crate::model::selector::{self, Alias};
+use crate::model::policy::{Acl, Grant, Policy, Sel};
+use crate::model::selector::{self, Alias, CapName};
 use crate::span::{Span, Spanned};
 use crate::vocab::ROLE_AUTOGROUPS;
-use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap};
+use crate::vocab::{reserved_cap_help, TailscaleCap};
 use ipnet::IpNet;
 
 pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
@@ -227,12 +227,8 @@ fn check_grant(
 /// Checks an app capability name: `{domain}/{path}`, and not one of the `tailscale.com` names
 /// the control plane is known to reject. Other `tailscale.com` names are left to the
 /// `unknown-tailscale-capability` lint: the control plane's full list is not public.
-pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
-    let form_ok = !name.contains("://")
-        && name
-            .split_once('/')
-            .is_some_and(|(domain, path)| domain.contains('.') && !path.is_empty());
-    if !form_ok {
+pub fn check_cap_name(name: &Spanned<CapName>, out: &mut Vec<Diagnostic>) {
+    if !name.is_well_formed() {
         out.push(
             err(
                 codes::INVALID_CAP_NAME,
@@ -242,7 +238,7 @@ pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
             .with_label("not {domain}/{path}")
             .with_help("name capabilities like `example.com/cap/my-app`, without a URL scheme"),
         );
-    } else if tailscale_cap(name) == Some(TailscaleCap::Rejected) {
+    } else if name.tailscale() == Some(TailscaleCap::Rejected) {
         out.push(
             err(
                 codes::RESERVED_CAP,

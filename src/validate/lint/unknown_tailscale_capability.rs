@@ -16,7 +16,7 @@
 use super::Rule;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::vocab::{reserved_cap_help, tailscale_cap, TailscaleCap, GRANTABLE_TAILSCALE_CAPS};
+use crate::vocab::{reserved_cap_help, TailscaleCap, GRANTABLE_TAILSCALE_CAPS};
 
 /// TG1011.
 pub const RULE: Rule = Rule {
@@ -24,7 +24,7 @@ pub const RULE: Rule = Rule {
     run: |cx, out| {
         for g in &cx.policy.grants {
             for (name, _) in &g.app {
-                if tailscale_cap(name.as_str()) != Some(TailscaleCap::Unknown) {
+                if name.tailscale() != Some(TailscaleCap::Unknown) {
                     continue;
                 }
                 let near = crate::model::policy::suggest_name(
