@@ -4,6 +4,8 @@
 //! the resolver's `resolve(&str)` (a command line's `--src`, a sidecar assertion) and the
 //! language server (the word under the cursor of a document being typed).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
 use std::path::{Path, PathBuf};
 
 const PARSERS: &[&str] = &[
