@@ -4,7 +4,7 @@
 
 use super::context::{self, Slot};
 use super::roles::{self, Role};
-use super::vocabulary::{self, Place};
+use crate::vocab::descriptions::{self as vocabulary, Place};
 use super::{engine, Doc};
 use crate::span::Span;
 use lsp_types::{

@@ -4,7 +4,8 @@
 
 use super::context::{self, Slot, Step};
 use super::roles::{self, Role};
-use super::{engine, vocabulary, Doc};
+use super::{engine, Doc};
+use crate::vocab::descriptions as vocabulary;
 use crate::model::selector::{parse_alias, Alias};
 use crate::model::tailnet::Tailnet;
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind};

@@ -24,7 +24,6 @@ mod hover;
 mod navigate;
 mod position;
 mod roles;
-mod vocabulary;
 mod worker;
 
 pub use position::Encoding;

@@ -1,7 +1,7 @@
 //! What a string at a place of the policy stands for: a selector, a protocol, a capability
 //! name, a node attribute, a definition's name...
 
-use super::vocabulary::Place;
+use crate::vocab::descriptions::Place;
 
 /// The kinds of name a policy defines and refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

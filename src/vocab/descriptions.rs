@@ -1,5 +1,6 @@
-//! What the names of Tailscale's vocabulary mean, for hover and completion: capability
-//! names, node attributes, autogroups and protocols.
+//! What the names of Tailscale's vocabulary mean, for the language server's hover and
+//! completion and for any other reader: capability names, node attributes, autogroups and
+//! where each autogroup may stand.
 //!
 //! The descriptions follow the doc comments of Tailscale's own constants:
 //! `tailcfg/peercap/peercap.go` (capabilities granted to peers) and

@@ -5,6 +5,8 @@
 //! the crate, and every stage (check, lint, compile, the table, explain, diff, the relay)
 //! names these words through it, so that one spelling and one list serve them all.
 
+pub mod descriptions;
+
 /// The peer-relay capability: a grant of it from `src` to `dst` lets `src` allocate on the
 /// relays in `dst` (SPEC section 4; tailscale/tailscale tailcfg/peercap/peercap.go, `Relay`).
 pub const RELAY_CAP: &str = "tailscale.com/cap/relay";
