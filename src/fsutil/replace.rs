@@ -7,7 +7,8 @@ use std::path::Path;
 
 use super::read::FileStamp;
 use super::temp::TempFile;
-use super::write::{dir_and_name, resolve, sync_dir, Mode};
+use super::temp::{dir_and_name, Mode};
+use super::write::{resolve, sync_dir};
 
 /// Why [`replace_if_unchanged`] left a file as it was. Each message names the path (or the
 /// directory) and what to do.

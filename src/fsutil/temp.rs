@@ -4,7 +4,29 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::write::Mode;
+/// The permissions of the file that replaces the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// The old file's, or the default for a new file.
+    KeepExisting,
+    /// 0600 from the moment the temporary file exists.
+    Private,
+}
+
+/// The directory of `target` and its file name.
+pub(super) fn dir_and_name(path: &Path, target: &Path) -> io::Result<(PathBuf, String)> {
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` does not name a file", path.display()),
+        )
+    })?;
+    Ok((dir, name.to_string_lossy().into_owned()))
+}
 
 /// A temporary file beside the target, `.NAME.tailgrant-PID-N.tmp`, removed when dropped
 /// unless it was renamed: every error path (and an unwinding panic) cleans up.
@@ -145,7 +167,6 @@ mod tests {
     use super::*;
     use crate::fsutil::replace_if_unchanged;
     use crate::fsutil::test_support::{names, read_fresh, CALM};
-    use crate::fsutil::write::dir_and_name;
     use crate::fsutil::{read_bounded_stamped, DEFAULT_MAX_INPUT};
 
     #[test]

@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::temp::TempFile;
+use super::temp::{dir_and_name, Mode, TempFile};
 
 /// Replaces the contents of `path` atomically: the bytes go to a temporary file in the same
 /// directory, which is flushed to disk (`fsync`), given the original file's permissions, and
@@ -32,15 +32,6 @@ pub fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
     write_via_temp(path, contents, Mode::Private, |from, to| {
         fs::rename(from, to)
     })
-}
-
-/// The permissions of the file that replaces the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Mode {
-    /// The old file's, or the default for a new file.
-    KeepExisting,
-    /// 0600 from the moment the temporary file exists.
-    Private,
 }
 
 /// [`write_atomic`] or [`write_private`] with the final rename passed in, so that tests can
@@ -72,21 +63,6 @@ pub(super) fn resolve(path: &Path) -> io::Result<PathBuf> {
         Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path),
         _ => Ok(path.to_path_buf()),
     }
-}
-
-/// The directory of `target` and its file name.
-pub(super) fn dir_and_name(path: &Path, target: &Path) -> io::Result<(PathBuf, String)> {
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("`{}` does not name a file", path.display()),
-        )
-    })?;
-    Ok((dir, name.to_string_lossy().into_owned()))
 }
 
 /// Makes a rename durable. Some file systems refuse to sync a directory; the new contents

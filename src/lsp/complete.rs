@@ -4,9 +4,9 @@
 
 use super::context::{self, Slot};
 use super::roles::{self, Role};
-use crate::vocab::descriptions::{self as vocabulary, Place};
 use super::{engine, Doc};
 use crate::span::Span;
+use crate::vocab::descriptions::{self as vocabulary, Place};
 use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionResponse, CompletionTextEdit, Documentation,
     MarkupContent, MarkupKind, TextEdit,

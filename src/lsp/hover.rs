@@ -5,9 +5,9 @@
 use super::context::{self, Slot, Step};
 use super::roles::{self, Role};
 use super::{engine, Doc};
-use crate::vocab::descriptions as vocabulary;
 use crate::model::selector::{parse_alias, Alias};
 use crate::model::tailnet::Tailnet;
+use crate::vocab::descriptions as vocabulary;
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
 /// At most this many nodes are listed for a selector.
