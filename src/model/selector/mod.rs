@@ -1,0 +1,22 @@
+//! The small languages inside policy strings: aliases (`tag:x`, `group:y`, e-mails, hosts,
+//! CIDRs...), `alias:ports` destinations, port ranges and IP protocols.
+//!
+//! Errors are returned as the control plane's own message, so that callers can put it in a
+//! diagnostic verbatim.
+//!
+//! - [`Alias`]: what a selector names, by its syntax alone;
+//! - ports, protocols and grant `ip` entries ([`parse_ports`], [`parse_proto`],
+//!   [`parse_grant_ip`]);
+//! - the typed values the decoder makes of policy strings ([`Selector`], [`Dst`],
+//!   [`Proto`], [`IpEntry`], [`IpsetEntry`], [`CapName`]): every later stage matches on them
+//!   and never parses the string again.
+
+mod alias;
+mod ports;
+mod typed;
+
+pub use alias::{parse_alias, Alias};
+pub use ports::{
+    parse_grant_ip, parse_port_query, parse_ports, parse_proto, split_acl_dst, IpSpec, PortRange,
+};
+pub use typed::{CapName, Dst, IpEntry, IpsetEntry, Proto, Selector};
