@@ -5,13 +5,17 @@
 //!
 //! ```text
 //! cargo run --example conformance -- [CORPUS_DIR] [--thresholds FILE] [--verbose]
+//! cargo run --example conformance -- --dialect headscale [../shared/headscale]
 //! ```
 //!
-//! Exits 1 when an agreement ratio falls below its threshold in `conformance-thresholds.toml`.
+//! Exits 1 when an agreement ratio falls below its threshold in `conformance-thresholds.toml`
+//! (`conformance-thresholds-headscale.toml` for Headscale's cases, see `conformance/headscale.rs`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/common/capture.rs"]
 mod capture;
+#[path = "conformance/headscale.rs"]
+mod headscale;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,11 +60,37 @@ fn main() -> ExitCode {
     let mut dir = PathBuf::from("../shared/conformance");
     let mut thresholds = PathBuf::from("conformance-thresholds.toml");
     let mut verbose = false;
+    let mut dialect = String::from("tailscale");
+    let mut dir_given = false;
+    let mut thresholds_given = false;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--thresholds" => thresholds = args.next().map(PathBuf::from).unwrap_or(thresholds),
+            "--thresholds" => {
+                thresholds = args.next().map(PathBuf::from).unwrap_or(thresholds);
+                thresholds_given = true;
+            }
             "--verbose" | "-v" => verbose = true,
-            _ => dir = PathBuf::from(a),
+            "--dialect" => dialect = args.next().unwrap_or_default(),
+            _ => {
+                dir = PathBuf::from(a);
+                dir_given = true;
+            }
+        }
+    }
+    match dialect.as_str() {
+        "tailscale" => {}
+        "headscale" => {
+            if !dir_given {
+                dir = PathBuf::from("../shared/headscale");
+            }
+            if !thresholds_given {
+                thresholds = PathBuf::from("conformance-thresholds-headscale.toml");
+            }
+            return headscale::report(&dir, &thresholds, verbose);
+        }
+        other => {
+            eprintln!("conformance: unknown dialect `{other}`: use tailscale or headscale");
+            return ExitCode::from(2);
         }
     }
     let cases = match load(&dir) {

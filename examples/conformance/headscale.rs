@@ -1,0 +1,178 @@
+//! The report over Headscale's own policy cases (`../shared/headscale/cases.jsonl`, cases
+//! taken from Headscale's Go tests with what Headscale expects of each): verdict agreement at
+//! each case's stage and error-substring agreement, against the thresholds of
+//! `conformance-thresholds-headscale.toml`.
+//!
+//! Until the checker has a Headscale dialect, this measures the Tailscale dialect on
+//! Headscale's cases: the figures say how far the two control servers' rules are apart on
+//! them, and where the dialect has to start.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use tailgrant::validate::{check_text, Options};
+
+#[derive(serde::Deserialize)]
+struct Case {
+    id: String,
+    stage: String,
+    want_err: Option<bool>,
+    #[serde(default)]
+    err_substrings: Vec<String>,
+    #[serde(default)]
+    policy_text: Option<String>,
+    /// A `fragment` case inside a whole policy, when one can hold it.
+    #[serde(default)]
+    wrapped_policy: Option<String>,
+}
+
+/// The stages whose verdict a policy check decides: decoding and validation (`parse`), user
+/// resolution and compilation (`manager`), and the evaluation of `tests` (`setpolicy`). A
+/// `fragment` case counts when it comes wrapped in a whole policy.
+const STAGES: &[&str] = &["parse", "manager", "setpolicy", "fragment"];
+
+#[derive(Default)]
+struct Stage {
+    cases: usize,
+    verdict_ok: usize,
+    /// Rejected cases whose test names substrings of Headscale's error.
+    with_substrings: usize,
+    substrings_ok: usize,
+    disagreements: Vec<String>,
+}
+
+/// Reads the cases in `dir/cases.jsonl`, prints the report and checks the thresholds.
+pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
+    let path = dir.join("cases.jsonl");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("conformance: cannot read {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut stages: BTreeMap<String, Stage> = BTreeMap::new();
+    let mut skipped = 0;
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: Case = match serde_json::from_str(line) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("conformance: {}:{}: {e}", path.display(), n + 1);
+                return ExitCode::from(2);
+            }
+        };
+        let text = match case.stage.as_str() {
+            "fragment" => case.wrapped_policy.as_deref(),
+            _ => case.policy_text.as_deref(),
+        };
+        let (Some(want_err), Some(text), true) =
+            (case.want_err, text, STAGES.contains(&case.stage.as_str()))
+        else {
+            skipped += 1;
+            continue;
+        };
+        run_case(
+            &case,
+            text,
+            want_err,
+            stages.entry(case.stage.clone()).or_default(),
+        );
+    }
+    let mut total = Stage::default();
+    println!(
+        "{:<12} {:>5} {:>16} {:>16}",
+        "stage", "cases", "verdict", "error substrings"
+    );
+    for (name, s) in &stages {
+        println!(
+            "{:<12} {:>5} {:>16} {:>16}",
+            name,
+            s.cases,
+            super::ratio(s.verdict_ok, s.cases),
+            super::ratio(s.substrings_ok, s.with_substrings)
+        );
+        total.cases += s.cases;
+        total.verdict_ok += s.verdict_ok;
+        total.with_substrings += s.with_substrings;
+        total.substrings_ok += s.substrings_ok;
+    }
+    println!(
+        "{:<12} {:>5} {:>16} {:>16}",
+        "all",
+        total.cases,
+        super::ratio(total.verdict_ok, total.cases),
+        super::ratio(total.substrings_ok, total.with_substrings)
+    );
+    println!("({skipped} cases left out: server-level, without a verdict, or a fragment no policy can hold)");
+    for (name, s) in &stages {
+        let shown = if verbose { s.disagreements.len() } else { 10 };
+        for d in s.disagreements.iter().take(shown) {
+            println!("  {name}: {d}");
+        }
+        if s.disagreements.len() > shown {
+            println!(
+                "  {name}: ... {} more (--verbose)",
+                s.disagreements.len() - shown
+            );
+        }
+    }
+    let limits = super::read_thresholds(thresholds);
+    let measured = [
+        ("verdict", super::frac(total.verdict_ok, total.cases)),
+        (
+            "error_substrings",
+            super::frac(total.substrings_ok, total.with_substrings),
+        ),
+    ];
+    let mut ok = true;
+    for (key, value) in measured {
+        if let Some(min) = limits.get(key) {
+            if value + 1e-9 < *min {
+                println!("FAIL: {key} agreement {value:.4} is below the threshold {min}");
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run_case(case: &Case, text: &str, want_err: bool, s: &mut Stage) {
+    s.cases += 1;
+    let report = check_text(text, &Options::default());
+    let errors: Vec<&str> = report
+        .findings
+        .errors
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    let rejected = !errors.is_empty();
+    if rejected == want_err {
+        s.verdict_ok += 1;
+    } else {
+        let first = errors.first().copied().unwrap_or("no error");
+        s.disagreements.push(format!(
+            "{}: Headscale {}, tailgrant {} ({first})",
+            case.id,
+            if want_err { "rejects" } else { "accepts" },
+            if rejected { "rejects" } else { "accepts" },
+        ));
+    }
+    if want_err && !case.err_substrings.is_empty() {
+        s.with_substrings += 1;
+        let all_found = case
+            .err_substrings
+            .iter()
+            .all(|want| errors.iter().any(|m| m.contains(want.as_str())));
+        if all_found {
+            s.substrings_ok += 1;
+        }
+    }
+}
