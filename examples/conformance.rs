@@ -149,9 +149,14 @@ fn main() -> ExitCode {
             frac(total.tests_failed_ok, total.tests_failed),
         ),
     ];
+    meets_thresholds(&limits, &measured)
+}
+
+/// Success when every measured ratio is at least its threshold; says which are not.
+fn meets_thresholds(limits: &BTreeMap<String, f64>, measured: &[(&str, f64)]) -> ExitCode {
     let mut ok = true;
     for (key, value) in measured {
-        if let Some(min) = limits.get(key) {
+        if let Some(min) = limits.get(*key) {
             if value + 1e-9 < *min {
                 println!("FAIL: {key} agreement {value:.4} is below the threshold {min}");
                 ok = false;

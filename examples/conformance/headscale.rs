@@ -128,20 +128,7 @@ pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
             super::frac(total.substrings_ok, total.with_substrings),
         ),
     ];
-    let mut ok = true;
-    for (key, value) in measured {
-        if let Some(min) = limits.get(key) {
-            if value + 1e-9 < *min {
-                println!("FAIL: {key} agreement {value:.4} is below the threshold {min}");
-                ok = false;
-            }
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    super::meets_thresholds(&limits, &measured)
 }
 
 fn run_case(case: &Case, text: &str, want_err: bool, s: &mut Stage) {

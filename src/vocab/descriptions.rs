@@ -80,14 +80,6 @@ pub enum Place {
 
 /// The autogroups that may stand at `place` (Tailscale's "Targets and selectors" page).
 pub fn autogroups_at(place: Place) -> Vec<&'static str> {
-    let roles = [
-        "autogroup:admin",
-        "autogroup:owner",
-        "autogroup:it-admin",
-        "autogroup:network-admin",
-        "autogroup:billing-admin",
-        "autogroup:auditor",
-    ];
     let mut out: Vec<&str> = match place {
         Place::Src => vec![
             "autogroup:member",
@@ -112,7 +104,7 @@ pub fn autogroups_at(place: Place) -> Vec<&'static str> {
         place,
         Place::Src | Place::SshSrc | Place::Target | Place::Owner
     ) {
-        out.extend(roles);
+        out.extend(super::ROLE_AUTOGROUPS);
     }
     out
 }
