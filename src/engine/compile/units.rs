@@ -8,39 +8,39 @@ use serde_json::Value;
 
 /// One network capability of a unit: protocols (empty: the default set) and ports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpCap {
+pub(crate) struct IpCap {
     /// Protocol numbers as written on the wire (`IPProto`); empty means the default set.
-    pub protos: Vec<u8>,
+    pub(crate) protos: Vec<u8>,
     /// Port ranges.
-    pub ports: Vec<PortRange>,
+    pub(crate) ports: Vec<PortRange>,
 }
 
 /// A grant, or one destination of an ACL entry, ready to compile.
 #[derive(Debug, Clone)]
-pub struct Unit<'p> {
+pub(crate) struct Unit<'p> {
     /// The grant or ACL entry it comes from.
-    pub origin: Span,
+    pub(crate) origin: Span,
     /// Source selectors.
-    pub src: Vec<&'p str>,
+    pub(crate) src: Vec<&'p str>,
     /// Destination selectors.
-    pub dst: Vec<&'p str>,
+    pub(crate) dst: Vec<&'p str>,
     /// Network capabilities.
-    pub ip: Vec<IpCap>,
+    pub(crate) ip: Vec<IpCap>,
     /// Application capabilities with their values, in file order.
-    pub app: Vec<(&'p str, Vec<Value>)>,
+    pub(crate) app: Vec<(&'p str, Vec<Value>)>,
     /// Router tags the traffic goes through.
-    pub via: Vec<&'p str>,
+    pub(crate) via: Vec<&'p str>,
 }
 
 impl Unit<'_> {
     /// True when the unit grants application capabilities.
-    pub fn has_app(&self) -> bool {
+    pub(crate) fn has_app(&self) -> bool {
         !self.app.is_empty()
     }
 }
 
 /// Protocols as Tailscale writes them in `IPProto`: `icmp` is ICMP alone.
-pub fn wire_protos(name: &str) -> Vec<u8> {
+pub(crate) fn wire_protos(name: &str) -> Vec<u8> {
     match parse_proto(name) {
         Ok(p) if p == [1, 58] => vec![1],
         Ok(p) => p,
@@ -62,7 +62,7 @@ fn grant_ip(s: &str) -> Option<IpCap> {
 
 /// The units of a policy, in compile order. A policy without `grants` and `acls` keys
 /// allows everything, as Tailscale's default policy does.
-pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
+pub(crate) fn units(policy: &Policy) -> Vec<Unit<'_>> {
     let mut out = Vec::new();
     let written = |k: &str| policy.sections.iter().any(|s| s.value == k);
     if !written("grants") && !written("acls") {
