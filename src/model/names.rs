@@ -14,15 +14,15 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Default)]
 pub struct Names<'p> {
     /// Keys of `tagOwners`.
-    pub tags: HashSet<&'p str>,
+    pub(crate) tags: HashSet<&'p str>,
     /// Keys of `groups`, each with its members.
-    pub groups: HashMap<&'p str, &'p [Str]>,
+    pub(crate) groups: HashMap<&'p str, &'p [Str]>,
     /// Keys of `hosts` with their prefix, when it parses.
-    pub hosts: HashMap<&'p str, Option<IpNet>>,
+    pub(crate) hosts: HashMap<&'p str, Option<IpNet>>,
     /// Keys of `ipsets`, each with its entries.
-    pub ipsets: HashMap<&'p str, &'p [Str]>,
+    pub(crate) ipsets: HashMap<&'p str, &'p [Str]>,
     /// Keys of `postures`, each with its conditions.
-    pub postures: HashMap<&'p str, &'p [Str]>,
+    pub(crate) postures: HashMap<&'p str, &'p [Str]>,
 }
 
 impl<'p> Names<'p> {
@@ -42,12 +42,12 @@ impl<'p> Names<'p> {
     }
 
     /// The members of group `name`, if it is defined.
-    pub fn group(&self, name: &str) -> Option<&'p [Str]> {
+    pub(crate) fn group(&self, name: &str) -> Option<&'p [Str]> {
         self.groups.get(name).copied()
     }
 
     /// The entries of ipset `name`, if it is defined.
-    pub fn ipset(&self, name: &str) -> Option<&'p [Str]> {
+    pub(crate) fn ipset(&self, name: &str) -> Option<&'p [Str]> {
         self.ipsets.get(name).copied()
     }
 }
@@ -62,7 +62,7 @@ fn first_definitions(map: &[(Str, Vec<Str>)]) -> HashMap<&str, &[Str]> {
 }
 
 /// An IP (as a /32 or /128) or a CIDR.
-pub fn parse_prefix(s: &str) -> Option<IpNet> {
+pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
     let s = s.trim();
     s.parse::<IpNet>()
         .ok()

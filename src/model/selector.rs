@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 /// What a selector string names, by its syntax alone (whether it exists is checked later).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Alias {
+pub(crate) enum Alias {
     /// `*`: every node and approved route.
     Wildcard,
     /// A user by login, e.g. `alice@example.com` (or `alice@github`).
@@ -35,7 +35,7 @@ pub enum Alias {
 }
 
 /// Classifies a selector string.
-pub fn parse_alias(s: &str) -> Alias {
+pub(crate) fn parse_alias(s: &str) -> Alias {
     if s == "*" {
         return Alias::Wildcard;
     }
@@ -73,24 +73,19 @@ pub fn parse_alias(s: &str) -> Alias {
 
 /// An inclusive range of ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PortRange {
+pub(crate) struct PortRange {
     /// First port.
-    pub first: u16,
+    pub(crate) first: u16,
     /// Last port (inclusive).
-    pub last: u16,
+    pub(crate) last: u16,
 }
 
 impl PortRange {
     /// Every port, `*`.
-    pub const ALL: Self = Self {
+    pub(crate) const ALL: Self = Self {
         first: 0,
         last: 65535,
     };
-
-    /// True when `port` is in the range.
-    pub const fn contains(&self, port: u16) -> bool {
-        self.first <= port && port <= self.last
-    }
 }
 
 impl fmt::Display for PortRange {
@@ -106,7 +101,7 @@ impl fmt::Display for PortRange {
 }
 
 /// Parses a port list: `*`, `22`, `80-443`, or a comma-separated list of those.
-pub fn parse_ports(s: &str) -> Result<Vec<PortRange>, String> {
+pub(crate) fn parse_ports(s: &str) -> Result<Vec<PortRange>, String> {
     s.split(',').map(parse_port_range).collect()
 }
 
@@ -145,13 +140,13 @@ fn parse_port(s: &str) -> Option<u16> {
 }
 
 /// Splits an ACL destination `alias:ports` at its last colon.
-pub fn split_acl_dst(s: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_acl_dst(s: &str) -> Option<(&str, &str)> {
     s.rsplit_once(':')
 }
 
 /// The protocol a name or IANA number (1-255) stands for. `icmp` stands for both ICMP and
 /// ICMPv6.
-pub fn parse_proto(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn parse_proto(s: &str) -> Result<Vec<u8>, String> {
     let lower = s.to_ascii_lowercase();
     if let Some((_, n)) = PROTOCOLS.iter().find(|(name, _)| *name == lower) {
         return Ok(if *n == ICMP {
@@ -168,15 +163,15 @@ pub fn parse_proto(s: &str) -> Result<Vec<u8>, String> {
 
 /// One entry of a grant's `ip` list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IpSpec {
+pub(crate) struct IpSpec {
     /// Protocol numbers; empty means Tailscale's default (TCP, UDP, ICMP, ICMPv6).
-    pub protos: Vec<u8>,
+    pub(crate) protos: Vec<u8>,
     /// Ports.
-    pub ports: Vec<PortRange>,
+    pub(crate) ports: Vec<PortRange>,
 }
 
 /// Parses a grant `ip` entry: `*`, `22`, `80-443`, `tcp:22`, `udp:53`, `icmp:*`, `6:22`.
-pub fn parse_grant_ip(s: &str) -> Result<IpSpec, String> {
+pub(crate) fn parse_grant_ip(s: &str) -> Result<IpSpec, String> {
     match s.split_once(':') {
         None => Ok(IpSpec {
             protos: Vec::new(),
