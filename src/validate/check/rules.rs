@@ -232,7 +232,7 @@ fn check_grant(
 /// Checks an app capability name: `{domain}/{path}`, and not one of the `tailscale.com` names
 /// the control plane is known to reject. Other `tailscale.com` names are left to the
 /// `unknown-tailscale-capability` lint: the control plane's full list is not public.
-pub fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_cap_name(name: &Str, out: &mut Vec<Diagnostic>) {
     let form_ok = !name.contains("://")
         && name
             .split_once('/')

@@ -18,7 +18,7 @@ use crate::model::policy::Str;
 use std::collections::HashMap;
 
 /// TG1012.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::DUPLICATE_SELECTOR,
     run: |cx, out| {
         let p = cx.policy;
