@@ -21,7 +21,7 @@
 use serde_json::{json, Map, Value};
 
 /// Where the published schema lives; also its `$id`.
-pub const SCHEMA_ID: &str = "https://tailgrant.dev/schema/policy.schema.json";
+pub(crate) const SCHEMA_ID: &str = "https://tailgrant.dev/schema/policy.schema.json";
 
 /// A selector without the surrounding spaces: `*`, a tag, an autogroup, a group, an ipset,
 /// a service, a user or `user:*@domain`, an IP or CIDR, or a host name from `hosts`.
