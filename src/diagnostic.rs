@@ -28,17 +28,17 @@ pub struct Diagnostic {
     /// covers a redundant one), each with its own short note.
     pub related: Box<[Related]>,
     /// The fix a "did you mean" help proposes, for an editor's quick fix.
-    pub(crate) suggestion: Option<Box<Suggestion>>,
+    pub suggestion: Option<Box<Suggestion>>,
 }
 
 /// A replacement a diagnostic proposes: `wrong`, as it stands within the diagnostic's span,
 /// is likely a typo of `right`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Suggestion {
+pub struct Suggestion {
     /// The word as written.
-    pub(crate) wrong: String,
+    pub wrong: String,
     /// What it likely should be.
-    pub(crate) right: String,
+    pub right: String,
 }
 
 /// A secondary place of a [`Diagnostic`].
