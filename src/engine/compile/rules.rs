@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 /// One network destination, with the addresses it covers (`None` for `*`).
 #[derive(Debug, Clone)]
-pub struct Dest {
+pub(crate) struct Dest {
     /// As written on the wire.
     pub(crate) wire: NetPortRange,
     /// The addresses, or `None` for `*` (every address).
