@@ -5,13 +5,13 @@
 //! stage that reports a finding names its code by one of these constants, so that a code
 //! cannot be misspelled and every emitted code has an entry. What each code means, why it
 //! matters and how to fix it (the text of `docs/codes.md`, `tailgrant check --explain` and
-//! the SARIF rule descriptions) is in [`docs`].
+//! the SARIF rule descriptions) is in `docs`.
 //!
 //! `TG00xx` syntax, `TG01xx` structure, `TG02xx` the network sections, `TG03xx` SSH,
 //! `TG04xx` tests, `TG05xx` relay and capability assertions (errors); `TG10xx` lints and
 //! `TG19xx` findings about suppression comments (warnings).
 
-pub mod docs;
+pub(crate) mod docs;
 
 pub use docs::{all, help_uri, lookup, markdown, CodeDoc};
 
@@ -42,11 +42,11 @@ pub struct Code {
     /// The stable identifier, e.g. `TG0201`, as printed in every output format.
     pub id: &'static str,
     /// The severity of every finding with this code.
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     /// The lint's short name, as in `--explain` (`None` for what is not a lint rule).
-    pub lint: Option<&'static str>,
+    pub(crate) lint: Option<&'static str>,
     /// One line on what it finds.
-    pub summary: &'static str,
+    pub(crate) summary: &'static str,
 }
 
 impl Code {
@@ -56,7 +56,7 @@ impl Code {
     }
 
     /// The code whose identifier is `id` (any case), if there is one.
-    pub fn find(id: &str) -> Option<&'static Self> {
+    pub(crate) fn find(id: &str) -> Option<&'static Self> {
         ALL.iter().copied().find(|c| c.id.eq_ignore_ascii_case(id))
     }
 }

@@ -52,7 +52,7 @@ pub struct Related {
 
 impl Diagnostic {
     /// An error with `code` and `message` at `span`.
-    pub fn error(code: &'static Code, message: impl Into<String>, span: Span) -> Self {
+    pub(crate) fn error(code: &'static Code, message: impl Into<String>, span: Span) -> Self {
         Self {
             code,
             severity: Severity::Error,
@@ -66,7 +66,7 @@ impl Diagnostic {
     }
 
     /// A warning with `code` and `message` at `span`.
-    pub fn warning(code: &'static Code, message: impl Into<String>, span: Span) -> Self {
+    pub(crate) fn warning(code: &'static Code, message: impl Into<String>, span: Span) -> Self {
         Self {
             severity: Severity::Warning,
             ..Self::error(code, message, span)
@@ -75,21 +75,21 @@ impl Diagnostic {
 
     /// Sets the label shown at the span.
     #[must_use]
-    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+    pub(crate) fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }
 
     /// Sets the help line.
     #[must_use]
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// Adds a secondary place with its note.
     #[must_use]
-    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+    pub(crate) fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
         let mut related = std::mem::take(&mut self.related).into_vec();
         related.push(Related {
             span,
@@ -101,7 +101,7 @@ impl Diagnostic {
 
     /// Proposes `right` in place of `wrong` (a word within the span).
     #[must_use]
-    pub fn with_suggestion(mut self, wrong: &str, right: &str) -> Self {
+    pub(crate) fn with_suggestion(mut self, wrong: &str, right: &str) -> Self {
         self.suggestion = Some(Box::new(Suggestion {
             wrong: wrong.to_string(),
             right: right.to_string(),
@@ -177,7 +177,7 @@ impl Findings {
 
     /// Splits `all` by severity without copying the larger list: a policy with a million
     /// findings must not hold them twice.
-    pub fn from_vec(mut all: Vec<Diagnostic>) -> Self {
+    pub(crate) fn from_vec(mut all: Vec<Diagnostic>) -> Self {
         all.sort_by_key(|d| d.is_error());
         let first_error = all.partition_point(|d| !d.is_error());
         let errors = all.split_off(first_error);
@@ -198,7 +198,7 @@ impl Findings {
     }
 
     /// Sorts each list by position.
-    pub fn sort(&mut self) {
+    pub(crate) fn sort(&mut self) {
         self.errors.sort_by_key(|d| (d.span.start, d.span.end));
         self.warnings.sort_by_key(|d| (d.span.start, d.span.end));
     }

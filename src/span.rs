@@ -15,7 +15,7 @@ pub struct Span {
 
 impl Span {
     /// A span from `start` to `end`.
-    pub const fn new(start: usize, end: usize) -> Self {
+    pub(crate) const fn new(start: usize, end: usize) -> Self {
         Self { start, end }
     }
 
@@ -41,14 +41,14 @@ impl From<Span> for miette::SourceSpan {
 #[derive(Clone, Default)]
 pub struct Spanned<T> {
     /// The value.
-    pub value: T,
+    pub(crate) value: T,
     /// Where it stands in the source.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 impl<T> Spanned<T> {
     /// Wraps `value` with `span`.
-    pub const fn new(value: T, span: Span) -> Self {
+    pub(crate) const fn new(value: T, span: Span) -> Self {
         Self { value, span }
     }
 
@@ -112,7 +112,7 @@ impl<T: fmt::Display> fmt::Display for Spanned<T> {
 /// points), the unit of every output format.
 ///
 /// Built in one pass over the text; a lookup is a binary search over the line starts plus a
-/// scan of at most [`LineIndex::BLOCK`] bytes, so placing any number of findings on a line of
+/// scan of at most `LineIndex::BLOCK` bytes, so placing any number of findings on a line of
 /// any length stays linear in the input.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
@@ -128,7 +128,7 @@ const fn starts_char(b: u8) -> bool {
 
 impl LineIndex {
     /// Bytes between two checkpoints of the character count.
-    pub const BLOCK: usize = 256;
+    pub(crate) const BLOCK: usize = 256;
 
     /// Indexes the line starts of `text`.
     pub fn new(text: &str) -> Self {
@@ -157,7 +157,7 @@ impl LineIndex {
     }
 
     /// The byte offset where the 1-based `line` starts (the end of the text past the last).
-    pub fn line_start(&self, line: usize) -> Option<usize> {
+    pub(crate) fn line_start(&self, line: usize) -> Option<usize> {
         self.line_starts.get(line.checked_sub(1)?).copied()
     }
 
@@ -167,7 +167,7 @@ impl LineIndex {
     }
 
     /// The 1-based line of byte `offset`.
-    pub fn line(&self, offset: usize) -> usize {
+    pub(crate) fn line(&self, offset: usize) -> usize {
         self.line_starts.partition_point(|&s| s <= offset).max(1)
     }
 

@@ -13,20 +13,20 @@ use super::{Code, Severity, ALL};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeDoc {
     /// The code, e.g. `TG0201`.
-    pub code: &'static str,
+    pub(crate) code: &'static str,
     /// The lint's short name (`None` for errors).
-    pub name: Option<&'static str>,
+    pub(crate) name: Option<&'static str>,
     /// Error or warning.
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     /// One line on what it finds.
     pub summary: &'static str,
     /// What it finds, why it matters and how to fix it (Markdown).
-    pub details: String,
+    pub(crate) details: String,
 }
 
 impl CodeDoc {
     /// The summary and the details as plain text (SARIF's full description).
-    pub fn full_text(&self) -> String {
+    pub(crate) fn full_text(&self) -> String {
         if self.details.is_empty() {
             self.summary.to_string()
         } else {

@@ -22,7 +22,7 @@ const TAG_NOT_FOUND: &Code = codes::TAG_NOT_FOUND;
 
 /// The quick fixes for the findings that touch `range`: the "did you mean" replacement,
 /// removing an unused definition, adding a missing tag owner.
-pub fn code_actions(
+pub(crate) fn code_actions(
     doc: &Doc<'_>,
     range: Span,
     tailnet: Option<&Tailnet>,
@@ -214,7 +214,7 @@ fn insert_before(doc: &Doc<'_>, at: usize, text: &str) -> TextEdit {
 
 /// `tailgrant fmt`'s output as one edit of the whole document (none when it is already
 /// formatted); a text that does not parse is refused with the parser's error.
-pub fn format(doc: &Doc<'_>) -> Result<Vec<TextEdit>, ResponseError> {
+pub(crate) fn format(doc: &Doc<'_>) -> Result<Vec<TextEdit>, ResponseError> {
     let formatted = engine::format(doc.text).map_err(|d| {
         let (line, column) = {
             let p = doc.lines.position(doc.text, d.span.start);

@@ -13,7 +13,7 @@ use lsp_types::{
 };
 
 /// The completions at byte `offset`.
-pub fn complete(doc: &Doc<'_>, offset: usize) -> CompletionResponse {
+pub(crate) fn complete(doc: &Doc<'_>, offset: usize) -> CompletionResponse {
     let ctx = context::at(doc.text, offset);
     let keys = ctx.keys();
     let candidates: Vec<(String, CompletionItemKind, String)> = match ctx.slot {

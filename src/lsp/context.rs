@@ -10,7 +10,7 @@ use crate::span::Span;
 
 /// One step from a container into one of its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// The value of this key of an object.
     Key(String),
     /// An element of an array.
@@ -19,7 +19,7 @@ pub enum Step {
 
 /// What the cursor is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// A key of the object the path leads to.
     Key,
     /// The value the path leads to.
@@ -28,30 +28,30 @@ pub enum Slot {
 
 /// The string literal under the cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
+pub(crate) struct Token {
     /// The literal with its quotes (to the end of the line when it is not closed yet).
-    pub span: Span,
+    pub(crate) span: Span,
     /// The text between the quotes, as written.
-    pub raw: String,
+    pub(crate) raw: String,
     /// The part of `raw` before the cursor.
-    pub before: String,
+    pub(crate) before: String,
 }
 
 /// The cursor's place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Context {
+pub(crate) struct Context {
     /// From the root to the key or value at the cursor.
-    pub path: Vec<Step>,
+    pub(crate) path: Vec<Step>,
     /// Key or value.
-    pub slot: Slot,
+    pub(crate) slot: Slot,
     /// The string under the cursor, if any.
-    pub token: Option<Token>,
+    pub(crate) token: Option<Token>,
 }
 
 impl Context {
     /// The keys of the path, lowercased (Tailscale reads field names without regard to
     /// case), items as `[]`.
-    pub fn keys(&self) -> Vec<String> {
+    pub(crate) fn keys(&self) -> Vec<String> {
         self.path
             .iter()
             .map(|s| match s {
@@ -74,7 +74,7 @@ enum Frame {
 }
 
 /// The context of byte `offset` of `text`.
-pub fn at(text: &str, offset: usize) -> Context {
+pub(crate) fn at(text: &str, offset: usize) -> Context {
     let offset = offset.min(text.len());
     let bytes = text.as_bytes();
     let mut stack: Vec<Frame> = Vec::new();

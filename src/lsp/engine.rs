@@ -14,7 +14,11 @@ use std::sync::OnceLock;
 /// The findings of `tailgrant check` on `text`, errors first: the byte-order mark and UTF-8
 /// checks, parsing, validation, `tests` with a tailnet, lints, suppression comments; the
 /// warnings of the `allow`ed codes dropped (as `--allow` does).
-pub fn check_policy(text: &str, tailnet: Option<&Tailnet>, allow: &[String]) -> Vec<Diagnostic> {
+pub(crate) fn check_policy(
+    text: &str,
+    tailnet: Option<&Tailnet>,
+    allow: &[String],
+) -> Vec<Diagnostic> {
     let text = match crate::syntax::hujson::text_of(text.as_bytes()) {
         Ok(t) => t,
         Err(d) => return vec![d],
@@ -32,13 +36,13 @@ pub fn check_policy(text: &str, tailnet: Option<&Tailnet>, allow: &[String]) -> 
 }
 
 /// The policy beside an assertions file, as far as the assertions need it.
-pub struct PolicyInput<'a> {
+pub(crate) struct PolicyInput<'a> {
     /// Its text.
-    pub text: &'a str,
+    pub(crate) text: &'a str,
     /// The tailnet to compile it for.
-    pub tailnet: &'a Tailnet,
+    pub(crate) tailnet: &'a Tailnet,
     /// How it is named in help (its path).
-    pub name: &'a str,
+    pub(crate) name: &'a str,
 }
 
 /// The findings on an assertions file, as `tailgrant test` reports them: a malformed file
@@ -46,7 +50,7 @@ pub struct PolicyInput<'a> {
 /// policy's spans behind its answer. The assertions are not evaluated while the policy has
 /// errors other than failing tests, as `tailgrant test` does not: the `Err` says why they
 /// were not (also when `policy` is an `Err`).
-pub fn check_assertions(
+pub(crate) fn check_assertions(
     text: &str,
     policy: Result<PolicyInput<'_>, String>,
 ) -> Result<Vec<(Diagnostic, Vec<Span>)>, String> {
@@ -90,36 +94,36 @@ pub fn check_assertions(
 }
 
 /// The HuJSON tree of `text`, when it parses.
-pub fn tree(text: &str) -> Option<crate::syntax::hujson::Node> {
+pub(crate) fn tree(text: &str) -> Option<crate::syntax::hujson::Node> {
     crate::syntax::hujson::parse(text)
         .ok()
         .map(|(node, _)| node)
 }
 
 /// The decoded policy of `text`, when it parses (shape errors aside).
-pub fn policy(text: &str) -> Option<Policy> {
+pub(crate) fn policy(text: &str) -> Option<Policy> {
     crate::model::policy::parse_policy(text)
         .ok()
         .map(|(p, _)| p)
 }
 
 /// `tailgrant fmt`'s output for `text`, or why it cannot be formatted.
-pub fn format(text: &str) -> Result<String, Diagnostic> {
+pub(crate) fn format(text: &str) -> Result<String, Diagnostic> {
     crate::syntax::fmt::format(text)
 }
 
 /// The documentation of a diagnostic code, as Markdown.
-pub fn code_doc(code: &str) -> Option<String> {
+pub(crate) fn code_doc(code: &str) -> Option<String> {
     crate::codes::lookup(code).map(|d| d.markdown())
 }
 
 /// The link to a code's documentation.
-pub fn code_uri(code: &str) -> String {
+pub(crate) fn code_uri(code: &str) -> String {
     crate::codes::help_uri(code)
 }
 
 /// IP protocol names.
-pub fn protocols() -> impl Iterator<Item = &'static str> {
+pub(crate) fn protocols() -> impl Iterator<Item = &'static str> {
     crate::vocab::PROTOCOLS.iter().map(|(name, _)| *name)
 }
 
@@ -177,7 +181,7 @@ fn schema_at(path: &[Step]) -> Option<&'static Value> {
 }
 
 /// The fields the schema gives the object at `path`, with their descriptions.
-pub fn fields_at(path: &[Step]) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn fields_at(path: &[Step]) -> Vec<(&'static str, &'static str)> {
     let Some(node) = schema_at(path) else {
         return Vec::new();
     };
@@ -197,7 +201,7 @@ pub fn fields_at(path: &[Step]) -> Vec<(&'static str, &'static str)> {
 }
 
 /// The schema's description of the value at `path`.
-pub fn description_at(path: &[Step]) -> Option<&'static str> {
+pub(crate) fn description_at(path: &[Step]) -> Option<&'static str> {
     let node = schema_at(path)?;
     node.get("description").and_then(Value::as_str).or_else(|| {
         branches(node)
@@ -207,7 +211,11 @@ pub fn description_at(path: &[Step]) -> Option<&'static str> {
 }
 
 /// The tailnet nodes a selector names, with their addresses, in the tailnet's order.
-pub fn nodes_of(policy: &Policy, tailnet: &Tailnet, selector: &str) -> Vec<(String, Vec<String>)> {
+pub(crate) fn nodes_of(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    selector: &str,
+) -> Vec<(String, Vec<String>)> {
     let r = crate::engine::resolve::Resolver::new(policy, tailnet);
     let set = r.resolve(selector.trim());
     r.nodes_in(&set)
@@ -221,6 +229,6 @@ pub fn nodes_of(policy: &Policy, tailnet: &Tailnet, selector: &str) -> Vec<(Stri
 }
 
 /// Reads a tailnet file.
-pub fn tailnet(text: &str) -> Result<Tailnet, String> {
+pub(crate) fn tailnet(text: &str) -> Result<Tailnet, String> {
     Tailnet::from_text(text).map_err(|e| e.to_string())
 }

@@ -16,14 +16,14 @@ type Read = (Option<SystemTime>, u64, Result<Arc<Tailnet>, String>);
 
 /// Tailnet files already read, by path.
 #[derive(Default)]
-pub struct Tailnets {
+pub(crate) struct Tailnets {
     cache: HashMap<PathBuf, Read>,
 }
 
 impl Tailnets {
     /// The tailnet in `path`, read again only when its modification time or size changed;
     /// the error names the file.
-    pub fn load(&mut self, path: &Path) -> Result<Arc<Tailnet>, String> {
+    pub(crate) fn load(&mut self, path: &Path) -> Result<Arc<Tailnet>, String> {
         let unusable = |e: &dyn std::fmt::Display| {
             format!(
                 "tailgrant: the tailnet file {} cannot be used: {e}; checking without a tailnet",
@@ -56,7 +56,7 @@ impl Tailnets {
 }
 
 /// Applies a didChange's edits in order.
-pub fn apply_changes(
+pub(crate) fn apply_changes(
     text: &str,
     changes: Vec<TextDocumentContentChangeEvent>,
     encoding: Encoding,
@@ -77,7 +77,7 @@ pub fn apply_changes(
 }
 
 /// The local path of a `file:` URI.
-pub fn file_path(uri: &Uri) -> Option<PathBuf> {
+pub(crate) fn file_path(uri: &Uri) -> Option<PathBuf> {
     if !uri.scheme()?.as_str().eq_ignore_ascii_case("file") {
         return None;
     }
@@ -85,11 +85,11 @@ pub fn file_path(uri: &Uri) -> Option<PathBuf> {
     Some(Path::new(decoded.as_ref()).to_path_buf())
 }
 
-pub const SIDECAR: &str = ".tests.hujson";
+pub(crate) const SIDECAR: &str = ".tests.hujson";
 
 /// The policies a sidecar `NAME.tests.hujson` may belong to: `NAME.hujson`, else
 /// `NAME.json` beside it (as `tailgrant test` finds the sidecar of either).
-pub fn policies_of(uri: &Uri) -> Option<[Uri; 2]> {
+pub(crate) fn policies_of(uri: &Uri) -> Option<[Uri; 2]> {
     let stem = uri.as_str().strip_suffix(SIDECAR)?;
     let hujson = Uri::from_str(&format!("{stem}.hujson")).ok()?;
     let json = Uri::from_str(&format!("{stem}.json")).ok()?;
@@ -97,7 +97,7 @@ pub fn policies_of(uri: &Uri) -> Option<[Uri; 2]> {
 }
 
 /// The sidecar of a policy `NAME.hujson`.
-pub fn sidecar_of(uri: &Uri) -> Option<Uri> {
+pub(crate) fn sidecar_of(uri: &Uri) -> Option<Uri> {
     let s = uri.as_str();
     if s.ends_with(SIDECAR) {
         return None;

@@ -14,7 +14,7 @@ use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 const NODES_SHOWN: usize = 20;
 
 /// The hover at byte `offset`, if there is something to say.
-pub fn hover(
+pub(crate) fn hover(
     doc: &Doc<'_>,
     offset: usize,
     tailnet: Option<&Tailnet>,

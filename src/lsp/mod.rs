@@ -26,7 +26,7 @@ mod position;
 mod roles;
 mod worker;
 
-pub use position::Encoding;
+pub(crate) use position::Encoding;
 
 use files::{file_path, policies_of, sidecar_of};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response, ResponseError};
@@ -164,15 +164,15 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
 
 /// The settings a client gives in `initializationOptions`.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     /// `tailnet`: the tailnet file (relative to the workspace root); by default a
     /// `tailnet.json` beside the policy, when there is one.
-    pub tailnet: Option<PathBuf>,
+    pub(crate) tailnet: Option<PathBuf>,
     /// `allow`: lint codes whose warnings are not shown (as `check --allow`).
-    pub allow: Arc<[String]>,
+    pub(crate) allow: Arc<[String]>,
     /// `debounceMs`: how long to wait after an edit before checking (default 0: the edits
     /// that arrive while a check runs are coalesced into one check of the newest text).
-    pub debounce: Duration,
+    pub(crate) debounce: Duration,
 }
 
 impl Config {
@@ -236,21 +236,21 @@ struct Server {
 
 /// One document as a request sees it.
 pub(crate) struct Doc<'a> {
-    pub uri: &'a Uri,
-    pub text: &'a str,
-    pub lines: Lines,
+    pub(crate) uri: &'a Uri,
+    pub(crate) text: &'a str,
+    pub(crate) lines: Lines,
 }
 
 impl Doc<'_> {
     /// The byte offset of a client's position.
-    pub fn offset(&self, p: lsp_types::Position) -> Result<usize, ResponseError> {
+    pub(crate) fn offset(&self, p: lsp_types::Position) -> Result<usize, ResponseError> {
         self.lines
             .offset(self.text, p)
             .map_err(|e| failure(ErrorCode::InvalidParams, e.to_string()))
     }
 
     /// The client's range of a byte span.
-    pub fn range(&self, span: crate::span::Span) -> lsp_types::Range {
+    pub(crate) fn range(&self, span: crate::span::Span) -> lsp_types::Range {
         self.lines.range(self.text, span)
     }
 }

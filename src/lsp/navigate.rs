@@ -17,19 +17,19 @@ const MAX_NAME_DEPTH: usize = 4;
 
 /// One place a name stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Occurrence {
+pub(crate) struct Occurrence {
     /// What kind of name.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// The name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its bytes in the text (inside the quotes).
-    pub span: Span,
+    pub(crate) span: Span,
     /// True at its definition.
-    pub definition: bool,
+    pub(crate) definition: bool,
 }
 
 /// Every definition and reference of `text`, in text order (none when it does not parse).
-pub fn occurrences(text: &str) -> Vec<Occurrence> {
+pub(crate) fn occurrences(text: &str) -> Vec<Occurrence> {
     let Some(tree) = engine::tree(text) else {
         return Vec::new();
     };
@@ -111,7 +111,7 @@ fn location(doc: &Doc<'_>, span: Span) -> Location {
 }
 
 /// Where the name at `offset` is defined.
-pub fn definition(doc: &Doc<'_>, offset: usize) -> Option<Location> {
+pub(crate) fn definition(doc: &Doc<'_>, offset: usize) -> Option<Location> {
     let all = occurrences(doc.text);
     let here = at(&all, offset)?;
     all.iter()
@@ -120,7 +120,7 @@ pub fn definition(doc: &Doc<'_>, offset: usize) -> Option<Location> {
 }
 
 /// Every place the name at `offset` stands.
-pub fn references(doc: &Doc<'_>, offset: usize, with_definition: bool) -> Vec<Location> {
+pub(crate) fn references(doc: &Doc<'_>, offset: usize, with_definition: bool) -> Vec<Location> {
     let all = occurrences(doc.text);
     let Some(here) = at(&all, offset).cloned() else {
         return Vec::new();
@@ -133,7 +133,7 @@ pub fn references(doc: &Doc<'_>, offset: usize, with_definition: bool) -> Vec<Lo
 }
 
 /// The name under the cursor, if it can be renamed.
-pub fn prepare_rename(doc: &Doc<'_>, offset: usize) -> Option<PrepareRenameResponse> {
+pub(crate) fn prepare_rename(doc: &Doc<'_>, offset: usize) -> Option<PrepareRenameResponse> {
     let all = occurrences(doc.text);
     let here = at(&all, offset)?;
     Some(PrepareRenameResponse::RangeWithPlaceholder {
@@ -178,7 +178,7 @@ fn invalid_name(kind: Kind, new: &str) -> Option<String> {
 }
 
 /// Renames the name at `offset` everywhere in the file, as one edit.
-pub fn rename(doc: &Doc<'_>, offset: usize, new: &str) -> Answer {
+pub(crate) fn rename(doc: &Doc<'_>, offset: usize, new: &str) -> Answer {
     let all = occurrences(doc.text);
     let Some(here) = at(&all, offset).cloned() else {
         return Err(failure(
@@ -219,7 +219,7 @@ pub fn rename(doc: &Doc<'_>, offset: usize, new: &str) -> Answer {
 }
 
 /// The outline: each section, with its definitions or its numbered entries.
-pub fn symbols(doc: &Doc<'_>) -> Vec<DocumentSymbol> {
+pub(crate) fn symbols(doc: &Doc<'_>) -> Vec<DocumentSymbol> {
     let Some(tree) = engine::tree(doc.text) else {
         return Vec::new();
     };

@@ -8,7 +8,7 @@ use lsp_types::{Position, PositionEncodingKind, Range};
 
 /// The unit of an LSP position's `character`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     /// Bytes.
     Utf8,
     /// UTF-16 code units (the protocol's default).
@@ -21,7 +21,7 @@ pub enum Encoding {
 impl Encoding {
     /// The encoding to use among those a client offers (in its order of preference): UTF-8
     /// first, since spans are byte offsets, then UTF-32, else the default UTF-16.
-    pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Self {
+    pub(crate) fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Self {
         let offered = offered.unwrap_or_default();
         if offered.contains(&PositionEncodingKind::UTF8) {
             Self::Utf8
@@ -33,7 +33,7 @@ impl Encoding {
     }
 
     /// The protocol's name of this encoding.
-    pub fn kind(self) -> PositionEncodingKind {
+    pub(crate) fn kind(self) -> PositionEncodingKind {
         match self {
             Self::Utf8 => PositionEncodingKind::UTF8,
             Self::Utf16 => PositionEncodingKind::UTF16,
@@ -52,11 +52,11 @@ impl Encoding {
 
 /// A position that names no place of the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadPosition {
+pub(crate) struct BadPosition {
     /// The position as the client sent it.
-    pub position: Position,
+    pub(crate) position: Position,
     /// The number of lines of the document.
-    pub lines: usize,
+    pub(crate) lines: usize,
 }
 
 impl std::fmt::Display for BadPosition {
@@ -71,14 +71,14 @@ impl std::fmt::Display for BadPosition {
 
 /// The line starts of one text, for conversions in both directions.
 #[derive(Debug, Clone)]
-pub struct Lines {
+pub(crate) struct Lines {
     starts: Vec<usize>,
     encoding: Encoding,
 }
 
 impl Lines {
     /// Indexes `text`.
-    pub fn new(text: &str, encoding: Encoding) -> Self {
+    pub(crate) fn new(text: &str, encoding: Encoding) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Self { starts, encoding }
@@ -86,7 +86,7 @@ impl Lines {
 
     /// The position of byte `offset` (clamped to the text; an offset inside a character
     /// counts from that character's start).
-    pub fn position(&self, text: &str, offset: usize) -> Position {
+    pub(crate) fn position(&self, text: &str, offset: usize) -> Position {
         let mut offset = offset.min(text.len());
         while !text.is_char_boundary(offset) {
             offset -= 1;
@@ -103,7 +103,7 @@ impl Lines {
     }
 
     /// The range of the byte span `start..end`.
-    pub fn range(&self, text: &str, span: crate::span::Span) -> Range {
+    pub(crate) fn range(&self, text: &str, span: crate::span::Span) -> Range {
         Range::new(
             self.position(text, span.start),
             self.position(text, span.end),
@@ -114,7 +114,7 @@ impl Lines {
     /// line means the end of the line; one inside a character (half of a UTF-16 surrogate
     /// pair, a byte inside a UTF-8 sequence) means the start of that character. A line past
     /// the last one is an error (the end of the text is the last line's end).
-    pub fn offset(&self, text: &str, position: Position) -> Result<usize, BadPosition> {
+    pub(crate) fn offset(&self, text: &str, position: Position) -> Result<usize, BadPosition> {
         let line = position.line as usize;
         let bad = || BadPosition {
             position,

@@ -5,7 +5,7 @@ use crate::vocab::descriptions::Place;
 
 /// The kinds of name a policy defines and refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `group:x`, defined in `groups`.
     Group,
     /// `tag:x`, defined in `tagOwners`.
@@ -20,7 +20,7 @@ pub enum Kind {
 
 impl Kind {
     /// The section that defines names of this kind.
-    pub const fn section(self) -> &'static str {
+    pub(crate) const fn section(self) -> &'static str {
         match self {
             Self::Group => "groups",
             Self::Tag => "tagOwners",
@@ -31,7 +31,7 @@ impl Kind {
     }
 
     /// The kind a section defines.
-    pub fn of_section(section: &str) -> Option<Self> {
+    pub(crate) fn of_section(section: &str) -> Option<Self> {
         [
             Self::Group,
             Self::Tag,
@@ -44,7 +44,7 @@ impl Kind {
     }
 
     /// The word for it in messages.
-    pub const fn noun(self) -> &'static str {
+    pub(crate) const fn noun(self) -> &'static str {
         match self {
             Self::Group => "group",
             Self::Tag => "tag",
@@ -57,7 +57,7 @@ impl Kind {
 
 /// What a string value stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// A selector (`tag:x`, `group:y`, a host, an IP...).
     Selector(Place),
     /// A selector followed by `:ports` (an ACL destination, a test destination).
@@ -80,7 +80,7 @@ pub enum Role {
 }
 
 /// The role of a string value at `keys` (lowercased path, items as `[]`).
-pub fn value_role(keys: &[String]) -> Role {
+pub(crate) fn value_role(keys: &[String]) -> Role {
     let k: Vec<&str> = keys.iter().map(String::as_str).collect();
     match k.as_slice() {
         ["acls" | "grants", "[]", "src" | "users", "[]"] => Role::Selector(Place::Src),
@@ -111,13 +111,13 @@ pub fn value_role(keys: &[String]) -> Role {
 
 /// True when a key at `keys` (the object's path) is a capability name: the keys of a
 /// grant's or a `nodeAttrs` entry's `app`.
-pub fn is_capability_key(keys: &[String]) -> bool {
+pub(crate) fn is_capability_key(keys: &[String]) -> bool {
     let k: Vec<&str> = keys.iter().map(String::as_str).collect();
     matches!(k.as_slice(), ["grants" | "nodeattrs", "[]", "app"])
 }
 
 /// The kind of name a key at `keys` (the object's path) defines, if it is a definition.
-pub fn definition_kind(keys: &[String]) -> Option<Kind> {
+pub(crate) fn definition_kind(keys: &[String]) -> Option<Kind> {
     match keys {
         [section] => Kind::of_section(section),
         _ => None,
@@ -127,7 +127,7 @@ pub fn definition_kind(keys: &[String]) -> Option<Kind> {
 /// The name a value refers to, as a byte range of the value's raw text, with its kind: the
 /// alias of a selector without its `:ports`, a posture, a tag. `None` for names that refer
 /// to no definition (users, autogroups, IPs, `*`).
-pub fn reference(role: Role, raw: &str) -> Option<(std::ops::Range<usize>, Kind)> {
+pub(crate) fn reference(role: Role, raw: &str) -> Option<(std::ops::Range<usize>, Kind)> {
     let lead = raw.len() - raw.trim_start().len();
     let trimmed = raw.trim();
     let name = match role {

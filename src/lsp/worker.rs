@@ -25,19 +25,19 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// The policy beside an assertions file.
-pub struct PolicyFile {
+pub(crate) struct PolicyFile {
     /// Its URI.
-    pub uri: Uri,
+    pub(crate) uri: Uri,
     /// Its path, for help text.
-    pub name: String,
+    pub(crate) name: String,
     /// Its text.
-    pub text: Arc<str>,
+    pub(crate) text: Arc<str>,
     /// The tailnet.
-    pub tailnet: Arc<Tailnet>,
+    pub(crate) tailnet: Arc<Tailnet>,
 }
 
 /// What to check.
-pub enum Input {
+pub(crate) enum Input {
     /// A policy file.
     Policy {
         /// The text.
@@ -75,7 +75,7 @@ fn current(generations: &Generations, uri: &Uri) -> Option<u64> {
 }
 
 /// The main loop's side: submits jobs.
-pub struct Jobs {
+pub(crate) struct Jobs {
     tx: Option<Sender<Job>>,
     generations: Generations,
     next: u64,
@@ -83,7 +83,7 @@ pub struct Jobs {
 
 impl Jobs {
     /// Schedules a check of `uri` at `version`; earlier jobs of `uri` become stale.
-    pub fn submit(&mut self, uri: Uri, version: i32, encoding: Encoding, input: Input) {
+    pub(crate) fn submit(&mut self, uri: Uri, version: i32, encoding: Encoding, input: Input) {
         self.next += 1;
         self.generations
             .lock()
@@ -101,7 +101,7 @@ impl Jobs {
     }
 
     /// Makes every job of `uri` stale (the document was closed).
-    pub fn forget(&mut self, uri: &Uri) {
+    pub(crate) fn forget(&mut self, uri: &Uri) {
         self.generations
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -116,13 +116,13 @@ impl Drop for Jobs {
 }
 
 /// The worker thread.
-pub struct Worker {
+pub(crate) struct Worker {
     handle: Option<JoinHandle<()>>,
 }
 
 impl Worker {
     /// Starts the worker; it publishes through `out`.
-    pub fn start(out: Sender<Message>, debounce: Duration) -> (Self, Jobs) {
+    pub(crate) fn start(out: Sender<Message>, debounce: Duration) -> (Self, Jobs) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let generations = Generations::default();
         let shared = generations.clone();
@@ -139,7 +139,7 @@ impl Worker {
     }
 
     /// Waits for the worker to finish (after the [`Jobs`] are dropped).
-    pub fn join(mut self) {
+    pub(crate) fn join(mut self) {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -180,7 +180,7 @@ fn run(rx: &Receiver<Job>, out: &Sender<Message>, generations: &Generations, deb
 }
 
 /// The `publishDiagnostics` notification of `uri`.
-pub fn publish(
+pub(crate) fn publish(
     uri: &Uri,
     diagnostics: Vec<lsp_types::Diagnostic>,
     version: Option<i32>,
@@ -293,7 +293,12 @@ fn too_large(text: &str, encoding: Encoding) -> Option<lsp_types::Diagnostic> {
 
 /// A finding as the protocol carries it: the code with a link to its documentation, the
 /// message followed by the help, the secondary places as related information.
-pub fn to_lsp(d: &Diagnostic, uri: &Uri, text: &str, lines: &Lines) -> lsp_types::Diagnostic {
+pub(crate) fn to_lsp(
+    d: &Diagnostic,
+    uri: &Uri,
+    text: &str,
+    lines: &Lines,
+) -> lsp_types::Diagnostic {
     let message = match &d.help {
         Some(help) => format!("{}\nhelp: {help}", d.message),
         None => d.message.clone(),

@@ -6,6 +6,6 @@ pub mod names;
 pub mod policy;
 pub mod selector;
 pub mod tailnet;
-pub mod validated;
+pub(crate) mod validated;
 
 pub use validated::Validated;

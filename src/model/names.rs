@@ -16,15 +16,15 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Default)]
 pub struct Names<'p> {
     /// Keys of `tagOwners`.
-    pub tags: HashSet<&'p str>,
+    pub(crate) tags: HashSet<&'p str>,
     /// Keys of `groups`, each with its members.
-    pub groups: HashMap<&'p str, &'p [Sel]>,
+    pub(crate) groups: HashMap<&'p str, &'p [Sel]>,
     /// Keys of `hosts` with their prefix, when it parses.
-    pub hosts: HashMap<&'p str, Option<IpNet>>,
+    pub(crate) hosts: HashMap<&'p str, Option<IpNet>>,
     /// Keys of `ipsets`, each with its entries.
-    pub ipsets: HashMap<&'p str, &'p [Spanned<IpsetEntry>]>,
+    pub(crate) ipsets: HashMap<&'p str, &'p [Spanned<IpsetEntry>]>,
     /// Keys of `postures`, each with its conditions.
-    pub postures: HashMap<&'p str, &'p [Str]>,
+    pub(crate) postures: HashMap<&'p str, &'p [Str]>,
 }
 
 impl<'p> Names<'p> {
@@ -44,12 +44,12 @@ impl<'p> Names<'p> {
     }
 
     /// The members of group `name`, if it is defined.
-    pub fn group(&self, name: &str) -> Option<&'p [Sel]> {
+    pub(crate) fn group(&self, name: &str) -> Option<&'p [Sel]> {
         self.groups.get(name).copied()
     }
 
     /// The entries of ipset `name`, if it is defined.
-    pub fn ipset(&self, name: &str) -> Option<&'p [Spanned<IpsetEntry>]> {
+    pub(crate) fn ipset(&self, name: &str) -> Option<&'p [Spanned<IpsetEntry>]> {
         self.ipsets.get(name).copied()
     }
 }
@@ -64,7 +64,7 @@ fn first_definitions<T>(map: &[(Str, Vec<T>)]) -> HashMap<&str, &[T]> {
 }
 
 /// An IP (as a /32 or /128) or a CIDR.
-pub fn parse_prefix(s: &str) -> Option<IpNet> {
+pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
     let s = s.trim();
     s.parse::<IpNet>()
         .ok()

@@ -14,10 +14,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub struct Tailnet {
     /// The tailnet's name, an owner e-mail; its domain is the tailnet's domain.
     #[serde(default)]
-    pub tailnet: Option<String>,
+    pub(crate) tailnet: Option<String>,
     /// The users.
     #[serde(default)]
-    pub users: Vec<User>,
+    pub(crate) users: Vec<User>,
     /// The nodes by name, in name order.
     #[serde(default)]
     pub nodes: BTreeMap<String, Node>,
@@ -26,14 +26,14 @@ pub struct Tailnet {
 /// A user of the tailnet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct User {
+pub(crate) struct User {
     /// Numeric id.
     #[serde(default)]
-    pub id: u64,
+    pub(crate) id: u64,
     /// Short name (nodes refer to their owner by it).
-    pub name: String,
+    pub(crate) name: String,
     /// Login e-mail (policies refer to users by it).
-    pub email: String,
+    pub(crate) email: String,
 }
 
 /// A node (device) of the tailnet.
@@ -42,28 +42,28 @@ pub struct User {
 pub struct Node {
     /// Host name.
     #[serde(default)]
-    pub hostname: String,
+    pub(crate) hostname: String,
     /// Tags; a tagged node has no user identity.
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// Tailscale IPv4 address.
     #[serde(default)]
-    pub ipv4: Option<Ipv4Addr>,
+    pub(crate) ipv4: Option<Ipv4Addr>,
     /// Tailscale IPv6 address.
     #[serde(default)]
-    pub ipv6: Option<Ipv6Addr>,
+    pub(crate) ipv6: Option<Ipv6Addr>,
     /// Owner's user name; absent on tagged nodes.
     #[serde(default)]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Advertised subnet and exit routes.
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub routable_ips: Vec<IpNet>,
+    pub(crate) routable_ips: Vec<IpNet>,
     /// Routes the admin approved.
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub approved_routes: Vec<IpNet>,
+    pub(crate) approved_routes: Vec<IpNet>,
     /// Node attributes set outside the policy file.
     #[serde(default)]
-    pub attributes: Vec<String>,
+    pub(crate) attributes: Vec<String>,
     /// Peer-relay settings, when this node runs a relay server.
     #[serde(default)]
     pub relay: Option<RelaySettings>,
@@ -93,7 +93,7 @@ impl Node {
     }
 
     /// True when the node carries tags (and so has no user identity).
-    pub fn is_tagged(&self) -> bool {
+    pub(crate) fn is_tagged(&self) -> bool {
         !self.tags.is_empty()
     }
 }
@@ -112,7 +112,7 @@ where
 #[error("invalid tailnet file: {message}")]
 pub struct TailnetError {
     /// What is wrong, with the line and column.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl Tailnet {
@@ -216,17 +216,12 @@ impl Tailnet {
     }
 
     /// The tailnet's e-mail domain (from its name), if it has one.
-    pub fn domain(&self) -> Option<&str> {
+    pub(crate) fn domain(&self) -> Option<&str> {
         self.tailnet.as_deref()?.rsplit_once('@').map(|(_, d)| d)
     }
 
-    /// The user with this e-mail.
-    pub fn user_by_email(&self, email: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.email == email)
-    }
-
     /// The e-mail of a node's owner, for untagged nodes.
-    pub fn owner_email(&self, node: &Node) -> Option<&str> {
+    pub(crate) fn owner_email(&self, node: &Node) -> Option<&str> {
         if node.is_tagged() {
             return None;
         }
@@ -247,43 +242,43 @@ mod status {
     use std::net::IpAddr;
 
     #[derive(Deserialize)]
-    pub struct Status {
+    pub(crate) struct Status {
         #[serde(rename = "Self")]
-        pub self_node: Option<Peer>,
+        pub(crate) self_node: Option<Peer>,
         #[serde(rename = "Peer", default)]
-        pub peer: BTreeMap<String, Peer>,
+        pub(crate) peer: BTreeMap<String, Peer>,
         #[serde(rename = "User", default)]
-        pub user: BTreeMap<String, UserProfile>,
+        pub(crate) user: BTreeMap<String, UserProfile>,
         #[serde(rename = "CurrentTailnet")]
-        pub current_tailnet: Option<CurrentTailnet>,
+        pub(crate) current_tailnet: Option<CurrentTailnet>,
     }
 
     #[derive(Deserialize)]
-    pub struct Peer {
+    pub(crate) struct Peer {
         #[serde(rename = "HostName", default)]
-        pub host_name: String,
+        pub(crate) host_name: String,
         #[serde(rename = "TailscaleIPs", default, deserialize_with = "null_as_empty")]
-        pub tailscale_ips: Vec<IpAddr>,
+        pub(crate) tailscale_ips: Vec<IpAddr>,
         #[serde(rename = "Tags", default, deserialize_with = "null_as_empty")]
-        pub tags: Vec<String>,
+        pub(crate) tags: Vec<String>,
         #[serde(rename = "UserID", default)]
-        pub user_id: u64,
+        pub(crate) user_id: u64,
         #[serde(rename = "PrimaryRoutes", default, deserialize_with = "null_as_empty")]
-        pub primary_routes: Vec<IpNet>,
+        pub(crate) primary_routes: Vec<IpNet>,
     }
 
     #[derive(Deserialize)]
-    pub struct UserProfile {
+    pub(crate) struct UserProfile {
         #[serde(rename = "ID", default)]
-        pub id: u64,
+        pub(crate) id: u64,
         #[serde(rename = "LoginName", default)]
-        pub login_name: String,
+        pub(crate) login_name: String,
     }
 
     #[derive(Deserialize)]
-    pub struct CurrentTailnet {
+    pub(crate) struct CurrentTailnet {
         #[serde(rename = "Name", default)]
-        pub name: String,
+        pub(crate) name: String,
     }
 }
 

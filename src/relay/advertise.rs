@@ -21,27 +21,27 @@ use std::time::Duration;
 
 /// One address of one network interface, as the system lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InterfaceAddress {
+pub(crate) struct InterfaceAddress {
     /// The interface's name (`eth0`).
-    pub interface: String,
+    pub(crate) interface: String,
     /// Whether the interface is up.
-    pub up: bool,
+    pub(crate) up: bool,
     /// Whether it is a loopback interface.
-    pub loopback: bool,
+    pub(crate) loopback: bool,
     /// The address.
-    pub ip: IpAddr,
+    pub(crate) ip: IpAddr,
     /// The length of its subnet's prefix.
-    pub prefix_len: u8,
+    pub(crate) prefix_len: u8,
 }
 
 /// The interval before the next discovery: 20 to 26 s, as Tailscale's
 /// `addrDiscoveryLoop` waits between two (`u` uniform in `[0, 1)`).
-pub fn next_discovery(u: f64) -> Duration {
+pub(crate) fn next_discovery(u: f64) -> Duration {
     Duration::from_secs_f64(20.0 + 6.0 * u.clamp(0.0, 1.0))
 }
 
 /// The machine's addresses to advertise, by `netmon.LocalAddresses`' rules
-/// ([`select`]).
+/// (`select`).
 pub fn interface_addresses() -> io::Result<Vec<IpAddr>> {
     let listed = if_addrs::get_if_addrs()?;
     let addrs: Vec<InterfaceAddress> = listed
@@ -81,7 +81,7 @@ fn flags(interface: &str) -> Option<(bool, bool)> {
 /// fd7a:115c:a1e0::/48); no IPv6 link-local; at most two IPv6 addresses per
 /// subnet of an interface; IPv4 link-local and IPv6 unique local addresses
 /// only when there is nothing else. Sorted, IPv4 first.
-pub fn select(addrs: &[InterfaceAddress]) -> Vec<IpAddr> {
+pub(crate) fn select(addrs: &[InterfaceAddress]) -> Vec<IpAddr> {
     let (mut regular4, mut regular6, mut link_local4, mut ula6) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut per_subnet: HashMap<(&str, Ipv6Addr), usize> = HashMap::new();
@@ -150,14 +150,14 @@ fn is_tailscale(ip: IpAddr) -> bool {
 
 /// What a relay advertises, from its static endpoints and bound addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Advertised {
+pub(crate) struct Advertised {
     static_endpoints: Vec<SocketAddr>,
     bound: Vec<SocketAddr>,
 }
 
 impl Advertised {
     /// For a relay with these static endpoints, bound to these addresses.
-    pub fn new(static_endpoints: Vec<SocketAddr>, bound: Vec<SocketAddr>) -> Self {
+    pub(crate) fn new(static_endpoints: Vec<SocketAddr>, bound: Vec<SocketAddr>) -> Self {
         Self {
             static_endpoints,
             bound,
@@ -166,7 +166,7 @@ impl Advertised {
 
     /// Whether interface addresses are needed: a wildcard address is bound
     /// and no static endpoint is given.
-    pub fn discovers(&self) -> bool {
+    pub(crate) fn discovers(&self) -> bool {
         self.static_endpoints.is_empty() && self.bound.iter().any(|a| a.ip().is_unspecified())
     }
 
@@ -174,7 +174,7 @@ impl Advertised {
     /// endpoints, then each bound address, a wildcard one standing for the
     /// `discovered` addresses of its family with its port (when
     /// [`discovers`](Self::discovers); otherwise for nothing).
-    pub fn addresses(&self, discovered: &[IpAddr]) -> Vec<SocketAddr> {
+    pub(crate) fn addresses(&self, discovered: &[IpAddr]) -> Vec<SocketAddr> {
         let mut out = self.static_endpoints.clone();
         let discovers = self.discovers();
         for bound in &self.bound {

@@ -14,10 +14,10 @@ use rand::RngCore;
 use super::disco::{mapped_ip, DiscoKey};
 
 /// Tailscale rotates the challenge key every two minutes.
-pub const DEFAULT_ROTATION: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_ROTATION: Duration = Duration::from_secs(120);
 
 /// The current and previous MAC keys.
-pub struct ChallengeKeys {
+pub(crate) struct ChallengeKeys {
     current: [u8; 32],
     previous: Option<[u8; 32]>,
     rotated_at: Instant,
@@ -26,20 +26,20 @@ pub struct ChallengeKeys {
 
 /// What a challenge binds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChallengeInput<'a> {
+pub(crate) struct ChallengeInput<'a> {
     /// The endpoint's VNI.
-    pub vni: u32,
+    pub(crate) vni: u32,
     /// The client's bind generation.
-    pub generation: u32,
+    pub(crate) generation: u32,
     /// The other client's disco key.
-    pub remote_key: &'a DiscoKey,
+    pub(crate) remote_key: &'a DiscoKey,
     /// Where the client's bind came from.
-    pub source: SocketAddr,
+    pub(crate) source: SocketAddr,
 }
 
 impl ChallengeKeys {
     /// Fresh keys, rotated every `rotation` from `now`.
-    pub fn new(rng: &mut impl RngCore, rotation: Duration, now: Instant) -> Self {
+    pub(crate) fn new(rng: &mut impl RngCore, rotation: Duration, now: Instant) -> Self {
         let mut current = [0u8; 32];
         rng.fill_bytes(&mut current);
         Self {
@@ -52,7 +52,7 @@ impl ChallengeKeys {
 
     /// Rotates the keys if a period has passed; after two idle periods both
     /// keys are replaced.
-    pub fn rotate_if_due(&mut self, rng: &mut impl RngCore, now: Instant) {
+    pub(crate) fn rotate_if_due(&mut self, rng: &mut impl RngCore, now: Instant) {
         let since = now.saturating_duration_since(self.rotated_at);
         if since < self.rotation {
             return;
@@ -69,13 +69,13 @@ impl ChallengeKeys {
     }
 
     /// The challenge for `input` under the current key.
-    pub fn challenge(&self, input: &ChallengeInput<'_>) -> [u8; 32] {
+    pub(crate) fn challenge(&self, input: &ChallengeInput<'_>) -> [u8; 32] {
         mac(&self.current, input)
     }
 
     /// Whether `answer` is the challenge for `input` under the current or the
     /// previous key (compared in constant time).
-    pub fn verify(&self, input: &ChallengeInput<'_>, answer: &[u8; 32]) -> bool {
+    pub(crate) fn verify(&self, input: &ChallengeInput<'_>, answer: &[u8; 32]) -> bool {
         let ok = |key: &[u8; 32]| mac_state(key, input).verify_slice(answer).is_ok();
         ok(&self.current) || self.previous.as_ref().is_some_and(ok)
     }

@@ -22,11 +22,11 @@ use crypto_box::SalsaBox;
 /// The six bytes every disco packet starts with (`TS💬`).
 pub const DISCO_MAGIC: [u8; 6] = [0x54, 0x53, 0xf0, 0x9f, 0x92, 0xac];
 /// Length of a disco public key.
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 /// Length of a box nonce.
-pub const NONCE_LEN: usize = 24;
+pub(crate) const NONCE_LEN: usize = 24;
 /// Length of the Poly1305 tag at the front of a box.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 /// Bytes in front of the box: magic, sender key, nonce.
 pub const ENVELOPE_HEADER_LEN: usize = DISCO_MAGIC.len() + KEY_LEN + NONCE_LEN;
 
@@ -80,23 +80,23 @@ pub enum DiscoError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BindBody {
     /// The endpoint's VNI; must equal the Geneve header's.
-    pub vni: u32,
+    pub(crate) vni: u32,
     /// The client's handshake generation: a new non-zero value for every
     /// handshake (the relay drops a Bind of generation 0).
-    pub generation: u32,
+    pub(crate) generation: u32,
     /// The disco key of the other client of the pair.
-    pub remote_key: DiscoKey,
+    pub(crate) remote_key: DiscoKey,
     /// Zero in Bind; the relay's MAC in Challenge, echoed in Answer.
-    pub challenge: [u8; 32],
+    pub(crate) challenge: [u8; 32],
 }
 
 /// An allocation request (0x08): allocate an endpoint for this pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AllocateRequest {
     /// The two clients' disco keys.
-    pub client_disco: [DiscoKey; 2],
+    pub(crate) client_disco: [DiscoKey; 2],
     /// The requester's generation, echoed in the response.
-    pub generation: u32,
+    pub(crate) generation: u32,
 }
 
 /// A relay endpoint as the relay describes it to clients.
@@ -122,9 +122,9 @@ pub struct RelayEndpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllocateResponse {
     /// The request's generation.
-    pub generation: u32,
+    pub(crate) generation: u32,
     /// The allocated (or existing) endpoint.
-    pub endpoint: RelayEndpoint,
+    pub(crate) endpoint: RelayEndpoint,
 }
 
 /// A decoded disco message.
@@ -278,7 +278,7 @@ fn decode_endpoint(r: &mut Reader<'_>) -> Result<RelayEndpoint, DiscoError> {
 }
 
 /// An IP address as 16 bytes, IPv4 written as IPv4-mapped IPv6.
-pub fn mapped_ip(ip: IpAddr) -> Ipv6Addr {
+pub(crate) fn mapped_ip(ip: IpAddr) -> Ipv6Addr {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,
@@ -327,9 +327,9 @@ pub struct Envelope<'a> {
     /// The sender's claimed disco key (proved only by opening the box).
     pub sender: DiscoKey,
     /// The box nonce.
-    pub nonce: [u8; NONCE_LEN],
+    pub(crate) nonce: [u8; NONCE_LEN],
     /// Tag and ciphertext.
-    pub sealed: &'a [u8],
+    pub(crate) sealed: &'a [u8],
 }
 
 impl<'a> Envelope<'a> {
@@ -376,7 +376,7 @@ impl<'a> Envelope<'a> {
 }
 
 /// Appends a sealed disco packet (envelope and box) holding `message` to `out`.
-pub fn seal(
+pub(crate) fn seal(
     shared: &SalsaBox,
     sender: &DiscoKey,
     nonce: &[u8; NONCE_LEN],

@@ -24,7 +24,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// Fails with [`io::ErrorKind::AddrInUse`] when another socket holds `addr`'s
 /// port on an overlapping address. Port 0 (the kernel picks a free port) is
 /// never taken.
-pub fn probe(addr: SocketAddr) -> io::Result<()> {
+pub(crate) fn probe(addr: SocketAddr) -> io::Result<()> {
     if addr.port() == 0 {
         return Ok(());
     }
@@ -59,7 +59,7 @@ pub fn foreign_sockets(addr: SocketAddr, ours: &[u64]) -> Option<usize> {
 
 /// The inode number of a socket, as `/proc/net/udp` lists it.
 #[cfg(target_os = "linux")]
-pub fn inode(socket: &impl std::os::fd::AsRawFd) -> Option<u64> {
+pub(crate) fn inode(socket: &impl std::os::fd::AsRawFd) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
     let fd = socket.as_raw_fd();
     std::fs::metadata(format!("/proc/self/fd/{fd}"))
@@ -69,7 +69,7 @@ pub fn inode(socket: &impl std::os::fd::AsRawFd) -> Option<u64> {
 
 /// The inode number of a socket (unknown off Linux).
 #[cfg(not(target_os = "linux"))]
-pub fn inode<T>(_socket: &T) -> Option<u64> {
+pub(crate) fn inode<T>(_socket: &T) -> Option<u64> {
     None
 }
 

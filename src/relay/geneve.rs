@@ -13,15 +13,15 @@
 //! the payload is a disco message or a WireGuard packet.
 
 /// Length of the header on the wire.
-pub const GENEVE_HEADER_LEN: usize = 8;
+pub(crate) const GENEVE_HEADER_LEN: usize = 8;
 
 /// Protocol type of a disco payload.
-pub const PROTOCOL_DISCO: u16 = 0x7A11;
+pub(crate) const PROTOCOL_DISCO: u16 = 0x7A11;
 /// Protocol type of a WireGuard payload.
-pub const PROTOCOL_WIREGUARD: u16 = 0x7A12;
+pub(crate) const PROTOCOL_WIREGUARD: u16 = 0x7A12;
 
 /// The largest VNI that fits the 24-bit field.
-pub const MAX_VNI: u32 = (1 << 24) - 1;
+pub(crate) const MAX_VNI: u32 = (1 << 24) - 1;
 
 /// Control flag as it sits in byte 1.
 const CONTROL_FLAG: u8 = 0x80;
@@ -30,11 +30,11 @@ const CONTROL_FLAG: u8 = 0x80;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GeneveHeader {
     /// Payload protocol: [`PROTOCOL_DISCO`] or [`PROTOCOL_WIREGUARD`].
-    pub protocol: u16,
+    pub(crate) protocol: u16,
     /// The endpoint's virtual network identifier (24 bits).
-    pub vni: u32,
+    pub(crate) vni: u32,
     /// Whether this is a control packet.
-    pub control: bool,
+    pub(crate) control: bool,
 }
 
 /// Why a datagram is not a Geneve packet we handle.
@@ -82,7 +82,7 @@ impl GeneveHeader {
     ///
     /// Returns `None` when `out` is shorter than 8 bytes. The VNI is truncated
     /// to 24 bits.
-    pub fn encode(&self, out: &mut [u8]) -> Option<()> {
+    pub(crate) fn encode(&self, out: &mut [u8]) -> Option<()> {
         let h = out.get_mut(..GENEVE_HEADER_LEN)?;
         let vni = (self.vni & MAX_VNI).to_be_bytes();
         h[0] = 0;

@@ -17,7 +17,7 @@ use super::policy::SharedPolicy;
 
 /// Serves `/metrics`, `/healthz` and `/readyz` on `listener` until the task
 /// is dropped. Requests are read with a size and time bound.
-pub async fn serve_http(listener: TcpListener, metrics: Arc<Metrics>, policy: SharedPolicy) {
+pub(crate) async fn serve_http(listener: TcpListener, metrics: Arc<Metrics>, policy: SharedPolicy) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;

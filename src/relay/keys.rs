@@ -38,7 +38,7 @@ impl DiscoKeyPair {
     }
 
     /// The private half, e.g. to write it to a key file.
-    pub fn secret_bytes(&self) -> [u8; 32] {
+    pub(crate) fn secret_bytes(&self) -> [u8; 32] {
         self.secret.to_bytes()
     }
 
@@ -57,9 +57,9 @@ impl fmt::Debug for DiscoKeyPair {
 }
 
 /// The prefix of a private key file's line.
-pub const PRIVATE_PREFIX: &str = "privkey:";
+pub(crate) const PRIVATE_PREFIX: &str = "privkey:";
 /// The prefix of a disco public key (as in the tailnet file).
-pub const PUBLIC_PREFIX: &str = "discokey:";
+pub(crate) const PUBLIC_PREFIX: &str = "discokey:";
 
 /// A key that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +124,7 @@ impl DiscoKeyPair {
 }
 
 /// The first bytes of a key in hex, for logs (`d:0a1b2c3d`).
-pub fn short_key(key: &DiscoKey) -> String {
+pub(crate) fn short_key(key: &DiscoKey) -> String {
     format!("d:{:02x}{:02x}{:02x}{:02x}", key[0], key[1], key[2], key[3])
 }
 
@@ -133,7 +133,7 @@ pub fn short_key(key: &DiscoKey) -> String {
 /// more than `capacity` entries and a burst of new keys does not flush every
 /// other peer's key at once. (The relay checks a sender's membership before it
 /// asks this cache, so unknown keys never get here.)
-pub struct SharedKeyCache {
+pub(crate) struct SharedKeyCache {
     keys: DiscoKeyPair,
     /// Each peer's box and its index in `order`.
     boxes: HashMap<DiscoKey, (SalsaBox, usize)>,
@@ -145,7 +145,7 @@ pub struct SharedKeyCache {
 
 impl SharedKeyCache {
     /// A cache for our key pair holding at most `capacity` peers.
-    pub fn new(keys: DiscoKeyPair, capacity: usize) -> Self {
+    pub(crate) fn new(keys: DiscoKeyPair, capacity: usize) -> Self {
         Self {
             keys,
             boxes: HashMap::new(),
@@ -156,12 +156,12 @@ impl SharedKeyCache {
     }
 
     /// Our key pair.
-    pub fn keys(&self) -> &DiscoKeyPair {
+    pub(crate) fn keys(&self) -> &DiscoKeyPair {
         &self.keys
     }
 
     /// The shared box with `peer`, computed on first use.
-    pub fn get(&mut self, peer: &DiscoKey) -> &SalsaBox {
+    pub(crate) fn get(&mut self, peer: &DiscoKey) -> &SalsaBox {
         if !self.boxes.contains_key(peer) {
             while self.order.len() >= self.capacity {
                 self.evict_one();
@@ -193,18 +193,15 @@ impl SharedKeyCache {
     }
 
     /// Whether `peer`'s box is cached.
-    pub fn contains(&self, peer: &DiscoKey) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(&self, peer: &DiscoKey) -> bool {
         self.boxes.contains_key(peer)
     }
 
     /// How many peers are cached.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.boxes.len()
-    }
-
-    /// Whether no peer is cached.
-    pub fn is_empty(&self) -> bool {
-        self.boxes.is_empty()
     }
 }
 

@@ -2,7 +2,7 @@
 //! Tailscale measures (`tailscaled_peer_relay_*`) and tailgrant's own for allocations,
 //! drops, closed endpoints, reloads and decision latency (`tailgrant_relay_*`). Counting
 //! never blocks and never fails; [`Metrics::encode`] renders the text format that
-//! [`health`](super::health) serves.
+//! `health` serves.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,14 +17,14 @@ use prometheus_client::registry::Registry;
 /// The address family of a socket, as Tailscale labels it.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types, missing_docs)]
-pub enum Transport {
+pub(crate) enum Transport {
     udp4,
     udp6,
 }
 
 impl Transport {
     /// The family of `addr` (IPv4-mapped IPv6 counts as IPv4).
-    pub fn of(addr: &SocketAddr) -> Self {
+    pub(crate) fn of(addr: &SocketAddr) -> Self {
         match addr {
             SocketAddr::V4(_) => Transport::udp4,
             SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_some() => Transport::udp4,
@@ -63,20 +63,20 @@ struct HashLabels {
 /// Counters for one (in, out) transport pair, fetched once so the forwarding
 /// path does no label lookup.
 #[derive(Debug, Clone, Default)]
-pub struct ForwardCounters {
+pub(crate) struct ForwardCounters {
     packets: Counter,
     bytes: Counter,
 }
 
 impl ForwardCounters {
     /// Counts one forwarded packet of `len` bytes.
-    pub fn add(&self, len: usize) {
+    pub(crate) fn add(&self, len: usize) {
         self.packets.inc();
         self.bytes.inc_by(len as u64);
     }
 
     /// Counts `packets` forwarded packets of `bytes` bytes in all.
-    pub fn add_many(&self, packets: usize, bytes: usize) {
+    pub(crate) fn add_many(&self, packets: usize, bytes: usize) {
         self.packets.inc_by(packets as u64);
         self.bytes.inc_by(bytes as u64);
     }
@@ -105,7 +105,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// A fresh registry with every metric registered.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::default();
         let packets = Family::<TransportLabels, Counter>::default();
         let bytes = Family::<TransportLabels, Counter>::default();
@@ -197,12 +197,12 @@ impl Metrics {
     }
 
     /// The counters for packets coming in on `i` and going out on `o`.
-    pub fn forwarded(&self, i: Transport, o: Transport) -> &ForwardCounters {
+    pub(crate) fn forwarded(&self, i: Transport, o: Transport) -> &ForwardCounters {
         &self.forwarded[i as usize][o as usize]
     }
 
     /// Sets the endpoint gauges.
-    pub fn set_endpoints(&self, connecting: usize, open: usize) {
+    pub(crate) fn set_endpoints(&self, connecting: usize, open: usize) {
         let set = |state, n: usize| {
             self.endpoints
                 .get_or_create(&StateLabels { state })
@@ -214,19 +214,19 @@ impl Metrics {
 
     /// Counts an allocation request: `result` is `allowed`, `existing`,
     /// `denied` or `refused` (a limit), with a reason label.
-    pub fn allocation(&self, result: &'static str, reason: &'static str) {
+    pub(crate) fn allocation(&self, result: &'static str, reason: &'static str) {
         self.allocations
             .get_or_create(&ResultLabels { result, reason })
             .inc();
     }
 
     /// Counts a dropped datagram.
-    pub fn dropped(&self, reason: &'static str) {
+    pub(crate) fn dropped(&self, reason: &'static str) {
         self.dropped.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     /// Counts closed endpoints.
-    pub fn closed(&self, reason: &'static str, n: usize) {
+    pub(crate) fn closed(&self, reason: &'static str, n: usize) {
         self.closed
             .get_or_create(&ReasonLabels { reason })
             .inc_by(n as u64);
@@ -241,7 +241,7 @@ impl Metrics {
     }
 
     /// Records the loaded policy's generation and hash.
-    pub fn set_policy(&self, generation: u64, hash: &str) {
+    pub(crate) fn set_policy(&self, generation: u64, hash: &str) {
         self.generation
             .set(i64::try_from(generation).unwrap_or(i64::MAX));
         self.policy_info.clear();
@@ -253,7 +253,7 @@ impl Metrics {
     }
 
     /// Records how long a policy decision took.
-    pub fn decision(&self, took: Duration) {
+    pub(crate) fn decision(&self, took: Duration) {
         self.decision_seconds.observe(took.as_secs_f64());
     }
 

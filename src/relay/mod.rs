@@ -4,7 +4,7 @@
 //! Two layers, two cargo features (the boringtun split):
 //!
 //! - **The protocol core** (`relay-core`): the disco envelope ([`disco`]), Geneve
-//!   framing ([`geneve`]), keys ([`keys`]), the bind challenge ([`challenge`]), STUN
+//!   framing ([`geneve`]), keys ([`keys`]), the bind challenge (`challenge`), STUN
 //!   ([`stun`]), the server's allocation and binding state machine ([`server`]) and the
 //!   policy seam ([`policy`], [`table_policy`]). It does no I/O and has no async
 //!   runtime: [`server::RelayServer::handle`] takes a datagram, its source and the
@@ -41,7 +41,7 @@
 //! ```
 
 // The protocol core (feature `relay-core`): no I/O, no async runtime.
-pub mod challenge;
+pub(crate) mod challenge;
 pub mod client;
 pub mod disco;
 pub mod geneve;
@@ -59,12 +59,12 @@ pub mod daemon;
 #[cfg(feature = "relay")]
 pub mod exclusive;
 #[cfg(feature = "relay")]
-pub mod health;
+pub(crate) mod health;
 #[cfg(feature = "relay")]
 pub mod metrics;
 #[cfg(feature = "relay")]
 pub mod ping;
 #[cfg(feature = "relay")]
-pub mod refusals;
+pub(crate) mod refusals;
 #[cfg(feature = "relay")]
 pub mod reload;

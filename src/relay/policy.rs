@@ -55,7 +55,7 @@ pub enum Denial {
 
 impl Denial {
     /// A short stable label for metrics.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Denial::UnknownDiscoKey => "unknown_disco_key",
             Denial::NoRelayGrant { .. } => "no_relay_grant",
@@ -126,7 +126,7 @@ impl AllocationPolicy for StaticPolicy {
 #[derive(Clone)]
 pub struct LoadedPolicy {
     /// The decisions.
-    pub policy: Arc<dyn AllocationPolicy>,
+    pub(crate) policy: Arc<dyn AllocationPolicy>,
     /// Increases with every successful load.
     pub generation: u64,
     /// A digest of the inputs it was compiled from (shown in metrics).

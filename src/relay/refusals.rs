@@ -12,11 +12,11 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// The most refusals logged one by one in one period; beyond it they are only summarized.
-pub const MAX_LOGGED: usize = 1024;
+pub(crate) const MAX_LOGGED: usize = 1024;
 
 /// Refusals counted since the last summary.
 #[derive(Debug)]
-pub struct RefusalLog {
+pub(crate) struct RefusalLog {
     every: Duration,
     since: Instant,
     /// The (client, reason) pairs logged in this period.
@@ -29,18 +29,18 @@ pub struct RefusalLog {
 
 /// What a period's summary reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Refusals by (result, reason).
-    pub counts: BTreeMap<(&'static str, &'static str), u64>,
+    pub(crate) counts: BTreeMap<(&'static str, &'static str), u64>,
     /// How many of them were not logged one by one.
-    pub unlogged: u64,
+    pub(crate) unlogged: u64,
     /// How long the period lasted.
-    pub period: Duration,
+    pub(crate) period: Duration,
 }
 
 impl Summary {
     /// `result/reason=count` pairs, e.g. `denied/no_relay_grant=12 refused/rate_limited=3000`.
-    pub fn counts_text(&self) -> String {
+    pub(crate) fn counts_text(&self) -> String {
         let pairs: Vec<String> = self
             .counts
             .iter()
@@ -52,7 +52,7 @@ impl Summary {
 
 impl RefusalLog {
     /// A log whose summaries come at most once per `every`, starting at `now`.
-    pub fn new(every: Duration, now: Instant) -> Self {
+    pub(crate) fn new(every: Duration, now: Instant) -> Self {
         Self {
             every,
             since: now,
@@ -65,7 +65,12 @@ impl RefusalLog {
     /// Counts a refusal of `client` (`result` is `denied` or `refused`, `reason` the metric
     /// label); true when it is to be logged: the first of this client for this reason in
     /// the period, while fewer than [`MAX_LOGGED`] were.
-    pub fn record(&mut self, client: IpAddr, result: &'static str, reason: &'static str) -> bool {
+    pub(crate) fn record(
+        &mut self,
+        client: IpAddr,
+        result: &'static str,
+        reason: &'static str,
+    ) -> bool {
         *self.counts.entry((result, reason)).or_insert(0) += 1;
         let first = self.logged.len() < MAX_LOGGED && self.logged.insert((client, reason));
         if !first {
@@ -77,7 +82,7 @@ impl RefusalLog {
     /// At the end of a period (`every` after its start): the counts of a period in which
     /// some refusal was not logged one by one, and a new period begins. `None` before the
     /// end, or when every refusal of the period was logged (the summary would add nothing).
-    pub fn summary(&mut self, now: Instant) -> Option<Summary> {
+    pub(crate) fn summary(&mut self, now: Instant) -> Option<Summary> {
         let period = now.saturating_duration_since(self.since);
         if period < self.every {
             return None;

@@ -54,7 +54,7 @@ use crate::span::LineIndex;
 
 /// Reads one watched file, whole. The default is [`read_bounded`] (a FIFO, device or
 /// directory is refused at once, and so is a file over the size limit).
-pub type ReadFile = dyn Fn(&Path) -> Result<Vec<u8>, String> + Send + Sync;
+pub(crate) type ReadFile = dyn Fn(&Path) -> Result<Vec<u8>, String> + Send + Sync;
 
 /// The policy file and the tailnet file of one relay node, and how they are read.
 pub struct PolicyFiles {
@@ -135,7 +135,7 @@ impl LoadFailure {
     }
 
     /// One line per error, `file:line:column: message`, for logs.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let Some((path, text, findings)) = &self.findings else {
             return Vec::new();
         };
@@ -221,7 +221,7 @@ impl PolicyFiles {
     }
 
     /// Modification time and length of both files.
-    pub fn stamp(&self) -> FilesStamp {
+    pub(crate) fn stamp(&self) -> FilesStamp {
         FilesStamp([&self.policy, &self.tailnet].map(|p| {
             let m = std::fs::metadata(p).ok()?;
             Some((m.modified().ok()?, m.len()))

@@ -9,14 +9,14 @@
 //! STUN reflector, so it cannot be used to learn or spoof mapped addresses.
 
 /// Length of the STUN header.
-pub const STUN_HEADER_LEN: usize = 20;
+pub(crate) const STUN_HEADER_LEN: usize = 20;
 const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 /// The binding method's low byte, as Tailscale tests it in `b[1]`.
 const BINDING_METHOD: u8 = 0x01;
 
 /// Whether `packet` looks like STUN at all (`stun.Is`): the header fits, the
 /// two top bits are clear and the magic cookie is in place.
-pub fn looks_like_stun(packet: &[u8]) -> bool {
+pub(crate) fn looks_like_stun(packet: &[u8]) -> bool {
     packet.len() >= STUN_HEADER_LEN && packet[4..8] == MAGIC_COOKIE && packet[0] & 0xc0 == 0
 }
 

@@ -169,7 +169,7 @@ impl TablePolicy {
     /// [`load`](Self::load), also returning the tailnet it parsed, so that a caller that
     /// needs more from the tailnet file (the relay node's settings) uses the very version
     /// the policy was compiled against instead of reading the file again.
-    pub fn load_with_tailnet(
+    pub(crate) fn load_with_tailnet(
         policy_text: &str,
         tailnet_text: &str,
         relay: &str,

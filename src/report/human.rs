@@ -13,7 +13,7 @@ use crate::span::{LineIndex, Span};
 use std::io::{self, Write};
 
 /// The most characters echoed from one line of the policy.
-pub const SNIPPET_CHARS: usize = 120;
+pub(crate) const SNIPPET_CHARS: usize = 120;
 /// Characters kept before the span when a long line is clipped.
 const BEFORE_CHARS: usize = 40;
 /// The most characters written of a message, label or help (they may quote the policy).

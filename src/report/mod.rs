@@ -59,7 +59,7 @@ impl Default for Options {
 #[derive(Debug, Clone)]
 pub struct FileReport {
     /// The path as given (`-` for standard input).
-    pub path: String,
+    pub(crate) path: String,
     body: Body,
 }
 
@@ -88,7 +88,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// `valid`, `invalid`, `warnings denied` or `unreadable`.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Self::Valid => "valid",
             Self::Invalid => "invalid",
@@ -100,15 +100,15 @@ impl Verdict {
 
 /// 1-based position of a span; columns count characters, the end is exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
+pub(crate) struct Position {
     /// Line of the first character.
-    pub line: usize,
+    pub(crate) line: usize,
     /// Column of the first character.
-    pub column: usize,
+    pub(crate) column: usize,
     /// Line of the end.
-    pub end_line: usize,
+    pub(crate) end_line: usize,
     /// Column just past the last character.
-    pub end_column: usize,
+    pub(crate) end_column: usize,
 }
 
 impl FileReport {
@@ -134,7 +134,7 @@ impl FileReport {
     }
 
     /// The findings (none for an unreadable file).
-    pub fn findings(&self) -> Option<&Findings> {
+    pub(crate) fn findings(&self) -> Option<&Findings> {
         match &self.body {
             Body::Checked { findings, .. } => Some(findings),
             Body::Unreadable(_) => None,
@@ -142,7 +142,7 @@ impl FileReport {
     }
 
     /// Why the file could not be read.
-    pub fn read_error(&self) -> Option<&str> {
+    pub(crate) fn read_error(&self) -> Option<&str> {
         match &self.body {
             Body::Checked { .. } => None,
             Body::Unreadable(e) => Some(e),
@@ -160,7 +160,7 @@ impl FileReport {
     }
 
     /// The 1-based position of `span` in the file.
-    pub fn position(&self, span: Span) -> Position {
+    pub(crate) fn position(&self, span: Span) -> Position {
         match &self.body {
             Body::Checked { text, lines, .. } => {
                 let (line, column) = lines.position(text, span.start);
@@ -183,7 +183,7 @@ impl FileReport {
 
     /// The findings to write under `options` (errors first, each in source order), and how
     /// many are left out.
-    pub fn shown<'a>(
+    pub(crate) fn shown<'a>(
         &'a self,
         options: &Options,
     ) -> (impl Iterator<Item = &'a Diagnostic> + 'a, usize) {

@@ -34,7 +34,7 @@ use crate::syntax::hujson::{self, Node, Value};
 
 /// What an assertion is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Check {
+pub(crate) enum Check {
     /// May `src` allocate on this relay?
     Relay(Spanned<String>),
     /// Does `src` hold this capability towards `dst`?
@@ -61,13 +61,13 @@ pub enum Check {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assertion {
     /// Source selector.
-    pub src: Spanned<String>,
+    pub(crate) src: Spanned<String>,
     /// What is checked.
-    pub check: Check,
+    pub(crate) check: Check,
     /// `true` for `"allow"`, `false` for `"deny"`.
-    pub expect_allow: bool,
+    pub(crate) expect_allow: bool,
     /// The whole assertion.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// One assertion that does not hold, for one pair of nodes (or a selector naming no node).
@@ -244,7 +244,7 @@ pub fn failure_diagnostic(f: &AssertionFailure, place: impl Fn(Span) -> String) 
 }
 
 /// Evaluates parsed assertions against a built table.
-pub fn evaluate(
+pub(crate) fn evaluate(
     policy: &Policy,
     tailnet: &Tailnet,
     table: &DecisionTable,

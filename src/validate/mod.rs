@@ -132,7 +132,7 @@ fn report(
 }
 
 /// Checks a decoded policy: every error Tailscale would report, and the lints.
-pub fn check(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
+pub(crate) fn check(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
     let names = Names::new(policy);
     let errors = verdict(policy, &names, options);
     // The lints may be many (one per unused name): keep their list and put the few errors

@@ -13,7 +13,7 @@ pub struct Options<'a> {
 
 impl Options<'_> {
     /// The tailnet's e-mail domain, when known.
-    pub fn domain(&self) -> Option<&str> {
+    pub(crate) fn domain(&self) -> Option<&str> {
         self.tailnet.and_then(Tailnet::domain)
     }
 }

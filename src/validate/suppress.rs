@@ -35,7 +35,7 @@ struct Suppression<'t> {
 
 /// Removes from `findings` the warnings silenced by suppression comments in `text`, and adds
 /// a warning for each suppression that is malformed, names an error, or silences nothing.
-pub fn apply(text: &str, findings: &mut Findings) {
+pub(crate) fn apply(text: &str, findings: &mut Findings) {
     let lines = LineIndex::new(text);
     let mut extra = Vec::new();
     let mut suppressions = Vec::new();

@@ -8,7 +8,7 @@
 //! "Targets and selectors" and "Peer relays" pages for the autogroups and relay attributes.
 
 /// Capabilities a grant's `app` may give, with what each lets the source do.
-pub const CAPABILITIES: &[(&str, &str)] = &[
+pub(crate) const CAPABILITIES: &[(&str, &str)] = &[
     ("tailscale.com/cap/drive", "access to the destination's Taildrive shares; each value names the shares (`shares`) and the access (`access`: `ro` or `rw`)"),
     ("tailscale.com/cap/relay", "allocating peer-relay endpoints on the destination, a node that serves as a peer relay"),
     ("tailscale.com/cap/webui", "editing the destination's features from its device web UI"),
@@ -21,7 +21,7 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
 ];
 
 /// Node attributes (`nodeAttrs[].attr`), with what each does to the target nodes.
-pub const NODE_ATTRIBUTES: &[(&str, &str)] = &[
+pub(crate) const NODE_ATTRIBUTES: &[(&str, &str)] = &[
     ("funnel", "lets the node serve to the public internet through Funnel"),
     ("disable-relay-server", "the node no longer serves as a peer relay"),
     ("disable-relay-client", "the node no longer uses peer relays"),
@@ -43,7 +43,7 @@ pub const NODE_ATTRIBUTES: &[(&str, &str)] = &[
 ];
 
 /// Autogroups, with what each names.
-pub const AUTOGROUPS: &[(&str, &str)] = &[
+pub(crate) const AUTOGROUPS: &[(&str, &str)] = &[
     ("autogroup:member", "every user who is a direct member of the tailnet (not shared-in users), through their untagged devices"),
     ("autogroup:tagged", "every tagged device"),
     ("autogroup:self", "as a destination: the devices of the same user as the source (untagged devices only)"),
@@ -61,7 +61,7 @@ pub const AUTOGROUPS: &[(&str, &str)] = &[
 
 /// Where a selector stands, which decides the autogroups that may stand there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// A rule's or test's source.
     Src,
     /// A grant's or test's destination.
@@ -79,7 +79,7 @@ pub enum Place {
 }
 
 /// The autogroups that may stand at `place` (Tailscale's "Targets and selectors" page).
-pub fn autogroups_at(place: Place) -> Vec<&'static str> {
+pub(crate) fn autogroups_at(place: Place) -> Vec<&'static str> {
     let mut out: Vec<&str> = match place {
         Place::Src => vec![
             "autogroup:member",
@@ -110,7 +110,7 @@ pub fn autogroups_at(place: Place) -> Vec<&'static str> {
 }
 
 /// What `name` means, when it is a word of Tailscale's vocabulary.
-pub fn describe(name: &str) -> Option<&'static str> {
+pub(crate) fn describe(name: &str) -> Option<&'static str> {
     CAPABILITIES
         .iter()
         .chain(NODE_ATTRIBUTES)

@@ -12,20 +12,20 @@ pub mod descriptions;
 pub const RELAY_CAP: &str = "tailscale.com/cap/relay";
 /// The companion of [`RELAY_CAP`] that the control plane adds in the reverse direction: the
 /// peer that holds it is a relay this node may allocate on (peercap.go, `RelayTarget`).
-pub const RELAY_TARGET_CAP: &str = "tailscale.com/cap/relay-target";
+pub(crate) const RELAY_TARGET_CAP: &str = "tailscale.com/cap/relay-target";
 /// Taildrive: the grant's source may access the destination's shares (peercap.go,
 /// `Taildrive`).
-pub const DRIVE_CAP: &str = "tailscale.com/cap/drive";
+pub(crate) const DRIVE_CAP: &str = "tailscale.com/cap/drive";
 /// The companion of [`DRIVE_CAP`] in the reverse direction: the peer that holds it may share
 /// folders with this node (peercap.go, `TaildriveSharer`).
-pub const DRIVE_SHARER_CAP: &str = "tailscale.com/cap/drive-sharer";
+pub(crate) const DRIVE_SHARER_CAP: &str = "tailscale.com/cap/drive-sharer";
 /// Funnel's capability name, which is not granted: Funnel is turned on by a node attribute.
-pub const FUNNEL_CAP: &str = "tailscale.com/cap/funnel";
+pub(crate) const FUNNEL_CAP: &str = "tailscale.com/cap/funnel";
 /// Ingress's capability name, which, like Funnel's, is not granted.
-pub const INGRESS_CAP: &str = "tailscale.com/cap/ingress";
+pub(crate) const INGRESS_CAP: &str = "tailscale.com/cap/ingress";
 
 /// Companion capabilities: granting the first brings the second in the reverse direction.
-pub const COMPANIONS: &[(&str, &str)] =
+pub(crate) const COMPANIONS: &[(&str, &str)] =
     &[(DRIVE_CAP, DRIVE_SHARER_CAP), (RELAY_CAP, RELAY_TARGET_CAP)];
 
 /// Capabilities in the `tailscale.com` domain that Tailscale tells users to grant, each with
@@ -71,7 +71,7 @@ pub enum TailscaleCap {
 }
 
 /// Classifies `name` when it is in the `tailscale.com` domain.
-pub fn tailscale_cap(name: &str) -> Option<TailscaleCap> {
+pub(crate) fn tailscale_cap(name: &str) -> Option<TailscaleCap> {
     if !name.starts_with("tailscale.com/") {
         None
     } else if GRANTABLE_TAILSCALE_CAPS.contains(&name) {
@@ -84,7 +84,7 @@ pub fn tailscale_cap(name: &str) -> Option<TailscaleCap> {
 }
 
 /// How to fix a capability name in the `tailscale.com` domain that is not grantable.
-pub fn reserved_cap_help(name: &str) -> String {
+pub(crate) fn reserved_cap_help(name: &str) -> String {
     match name {
         RELAY_TARGET_CAP => "Tailscale adds relay-target itself, in the reverse direction of each `tailscale.com/cap/relay` grant: grant `tailscale.com/cap/relay` instead".to_string(),
         DRIVE_SHARER_CAP => "Tailscale adds drive-sharer itself for each `tailscale.com/cap/drive` grant: grant `tailscale.com/cap/drive` instead".to_string(),
@@ -97,7 +97,7 @@ pub fn reserved_cap_help(name: &str) -> String {
 }
 
 /// Autogroups that name users by their role.
-pub const ROLE_AUTOGROUPS: &[&str] = &[
+pub(crate) const ROLE_AUTOGROUPS: &[&str] = &[
     "autogroup:admin",
     "autogroup:owner",
     "autogroup:it-admin",
@@ -108,7 +108,7 @@ pub const ROLE_AUTOGROUPS: &[&str] = &[
 
 /// Every autogroup Tailscale defines (Tailscale's "Targets and selectors" page,
 /// kb/1396/targets), for the "did you mean" of an unknown one.
-pub const KNOWN_AUTOGROUPS: &[&str] = &[
+pub(crate) const KNOWN_AUTOGROUPS: &[&str] = &[
     "autogroup:member",
     "autogroup:tagged",
     "autogroup:self",
@@ -125,31 +125,31 @@ pub const KNOWN_AUTOGROUPS: &[&str] = &[
 ];
 
 /// The node attribute that turns a node's peer-relay server off.
-pub const DISABLE_RELAY_SERVER: &str = "disable-relay-server";
+pub(crate) const DISABLE_RELAY_SERVER: &str = "disable-relay-server";
 /// The node attribute that stops a client from using peer relays.
-pub const DISABLE_RELAY_CLIENT: &str = "disable-relay-client";
+pub(crate) const DISABLE_RELAY_CLIENT: &str = "disable-relay-client";
 /// The node attribute that restricts a client to TCP port 443, which rules out UDP relays.
-pub const ONLY_TCP_443: &str = "only-tcp-443";
+pub(crate) const ONLY_TCP_443: &str = "only-tcp-443";
 /// The node attribute that lets a node serve Funnel.
-pub const FUNNEL_ATTR: &str = "funnel";
+pub(crate) const FUNNEL_ATTR: &str = "funnel";
 
 /// IANA protocol number of ICMP.
-pub const ICMP: u8 = 1;
+pub(crate) const ICMP: u8 = 1;
 /// IANA protocol number of TCP.
-pub const TCP: u8 = 6;
+pub(crate) const TCP: u8 = 6;
 /// IANA protocol number of UDP.
-pub const UDP: u8 = 17;
+pub(crate) const UDP: u8 = 17;
 /// IANA protocol number of ICMPv6.
-pub const ICMPV6: u8 = 58;
+pub(crate) const ICMPV6: u8 = 58;
 /// IANA protocol number of SCTP.
-pub const SCTP: u8 = 132;
+pub(crate) const SCTP: u8 = 132;
 
 /// The protocols of a rule that names none: TCP, UDP, ICMP and ICMPv6 (tailscale/tailscale
 /// tailcfg.FilterRule `IPProto`: "If empty, TCP, UDP, and ICMP are allowed").
-pub const DEFAULT_PROTOCOLS: [u8; 4] = [TCP, UDP, ICMP, ICMPV6];
+pub(crate) const DEFAULT_PROTOCOLS: [u8; 4] = [TCP, UDP, ICMP, ICMPV6];
 
 /// IP protocol numbers by name, as Tailscale spells them.
-pub const PROTOCOLS: &[(&str, u8)] = &[
+pub(crate) const PROTOCOLS: &[(&str, u8)] = &[
     ("icmp", 1),
     ("igmp", 2),
     ("ipv4", 4),
@@ -167,7 +167,7 @@ pub const PROTOCOLS: &[(&str, u8)] = &[
 ];
 
 /// Protocols that carry ports.
-pub const fn has_ports(proto: u8) -> bool {
+pub(crate) const fn has_ports(proto: u8) -> bool {
     matches!(proto, TCP | UDP | SCTP)
 }
 

@@ -1,18 +1,18 @@
 //! The compiler: a policy and a tailnet to the per-node packet filters and capability maps
 //! that Tailscale's control plane pushes (`tailcfg.FilterRule`, WhoIs `CapMap`).
 //!
-//! The steps are the control plane's: grants then ACL entries become [`units::Unit`]s; each
+//! The steps are the control plane's: grants then ACL entries become `units::Unit`s; each
 //! unit's sources are resolved once and its shared rules built; rules with the same sources
 //! and protocols are merged at the place of the first one; each node then receives the rules
 //! (and the destinations within them) that reach it, by its own addresses or its approved
 //! subnet routes, plus its own `autogroup:self` and `via` rules.
 
 mod node;
-pub mod rules;
-pub mod ssh;
-pub mod units;
+pub(crate) mod rules;
+pub(crate) mod ssh;
+pub(crate) mod units;
 mod whois;
-pub mod wire;
+pub(crate) mod wire;
 
 pub use wire::{
     CapGrant, CapMap, Compiled, FilterRule, NetPortRange, NodeOutput, Ports, SshAction,
@@ -50,6 +50,6 @@ pub(crate) fn filters_of(policy: &Policy, tailnet: &Tailnet) -> Compiled {
 /// Every rule of the policy in wire form, before it is narrowed to any node (the shared
 /// rules, then the per-node `autogroup:self` and `via` rules). The `tests` block is evaluated
 /// against these.
-pub fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
+pub(crate) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
     node::global_rules(policy, tailnet)
 }

@@ -15,16 +15,16 @@ use std::rc::Rc;
 
 /// One network destination, with the addresses it covers (`None` for `*`).
 #[derive(Debug, Clone)]
-pub struct Dest {
+pub(crate) struct Dest {
     /// As written on the wire.
-    pub wire: NetPortRange,
+    pub(crate) wire: NetPortRange,
     /// The addresses, or `None` for `*` (every address).
-    pub addrs: Option<AddrSet>,
+    pub(crate) addrs: Option<AddrSet>,
 }
 
 /// What a rule grants.
 #[derive(Debug, Clone)]
-pub enum Body {
+pub(crate) enum Body {
     /// Network access on protocols (empty: the default set) to destinations.
     Ports {
         /// Destinations.
@@ -39,29 +39,29 @@ pub enum Body {
 
 /// A rule before it is merged and narrowed to one node.
 #[derive(Debug, Clone)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// Sources as written on the wire, shared between rules with the same sources (the
     /// decision table recognises them by pointer before it compares them).
-    pub src: Rc<[String]>,
+    pub(crate) src: Rc<[String]>,
     /// Destinations and what is granted.
-    pub body: Body,
+    pub(crate) body: Body,
     /// The grant or ACL entry it comes from.
-    pub origin: Span,
+    pub(crate) origin: Span,
 }
 
 /// A unit with its sources resolved.
 #[derive(Debug)]
-pub struct ResolvedUnit<'u, 'p> {
+pub(crate) struct ResolvedUnit<'u, 'p> {
     /// The unit.
-    pub unit: &'u Unit<'p>,
+    pub(crate) unit: &'u Unit<'p>,
     /// Each source selector's addresses.
-    pub srcs: Vec<(&'p Selector, AddrSet)>,
+    pub(crate) srcs: Vec<(&'p Selector, AddrSet)>,
     /// Every source address.
-    pub src_set: AddrSet,
+    pub(crate) src_set: AddrSet,
     /// `SrcIPs` of the unit's shared rules.
-    pub src_strings: Rc<[String]>,
+    pub(crate) src_strings: Rc<[String]>,
     /// `SrcIPs` of the unit's `via` rules.
-    pub via_src_strings: Rc<[String]>,
+    pub(crate) via_src_strings: Rc<[String]>,
 }
 
 fn route_strings(r: &Resolver<'_>) -> Vec<String> {
@@ -78,7 +78,7 @@ fn cap_map(app: &[(&str, Vec<Value>)]) -> CapMap {
 }
 
 /// Resolves a unit's sources and writes its `SrcIPs`.
-pub fn resolve_unit<'u, 'p>(r: &Resolver<'_>, unit: &'u Unit<'p>) -> ResolvedUnit<'u, 'p> {
+pub(crate) fn resolve_unit<'u, 'p>(r: &Resolver<'_>, unit: &'u Unit<'p>) -> ResolvedUnit<'u, 'p> {
     let srcs: Vec<(&Selector, AddrSet)> = unit
         .src
         .iter()
@@ -233,7 +233,7 @@ fn build_rules(
 }
 
 /// The rules of a unit that do not depend on the node they are pushed to.
-pub fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
+pub(crate) fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
     let unit = ru.unit;
     if !unit.via.is_empty() || unit.src.is_empty() || unit.dst.is_empty() {
         return Vec::new();
@@ -275,7 +275,7 @@ pub fn shared_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>) -> Vec<Rule> {
 }
 
 /// The `autogroup:self` rules of a unit for one node.
-pub fn self_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> Vec<Rule> {
+pub(crate) fn self_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> Vec<Rule> {
     let unit = ru.unit;
     if !unit.via.is_empty() || !unit.has_dst("autogroup:self") || unit.src.is_empty() {
         return Vec::new();
@@ -356,7 +356,7 @@ pub fn self_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> 
 
 /// The `via` rules of a unit for one node: only on routers with one of the `via` tags, for
 /// the destinations their approved routes serve.
-pub fn via_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> Vec<Rule> {
+pub(crate) fn via_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeId) -> Vec<Rule> {
     let unit = ru.unit;
     if unit.via.is_empty() || unit.ip.is_empty() || ru.src_set.is_empty() {
         return Vec::new();

@@ -29,7 +29,7 @@ use std::net::IpAddr;
 
 /// The `holdAndDelegate` URL of a `check` action, as the captures show it. The client
 /// substitutes the `$` variables; the host is the control server's.
-pub const CHECK_URL: &str =
+pub(crate) const CHECK_URL: &str =
     "https://unused/machine/ssh/action/$SRC_NODE_ID/to/$DST_NODE_ID?local_user=$LOCAL_USER";
 
 /// One policy `ssh` entry resolved once for the whole tailnet.

@@ -10,49 +10,49 @@ use std::sync::LazyLock;
 
 /// One network capability of a unit: protocols (empty: the default set) and ports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpCap {
+pub(crate) struct IpCap {
     /// Protocol numbers as written on the wire (`IPProto`); empty means the default set.
-    pub protos: Vec<u8>,
+    pub(crate) protos: Vec<u8>,
     /// Port ranges.
-    pub ports: Vec<PortRange>,
+    pub(crate) ports: Vec<PortRange>,
 }
 
 /// A grant, or one destination of an ACL entry, ready to compile.
 #[derive(Debug, Clone)]
-pub struct Unit<'p> {
+pub(crate) struct Unit<'p> {
     /// The grant or ACL entry it comes from.
-    pub origin: Span,
+    pub(crate) origin: Span,
     /// Source selectors.
-    pub src: Vec<&'p Selector>,
+    pub(crate) src: Vec<&'p Selector>,
     /// Destination selectors.
-    pub dst: Vec<&'p Selector>,
+    pub(crate) dst: Vec<&'p Selector>,
     /// Network capabilities.
-    pub ip: Vec<IpCap>,
+    pub(crate) ip: Vec<IpCap>,
     /// Application capabilities with their values, in file order.
-    pub app: Vec<(&'p str, Vec<Value>)>,
+    pub(crate) app: Vec<(&'p str, Vec<Value>)>,
     /// Router tags the traffic goes through.
-    pub via: Vec<&'p Selector>,
+    pub(crate) via: Vec<&'p Selector>,
 }
 
 impl Unit<'_> {
     /// True when the unit grants application capabilities.
-    pub fn has_app(&self) -> bool {
+    pub(crate) fn has_app(&self) -> bool {
         !self.app.is_empty()
     }
 
     /// True when the unit's destinations hold the selector `text` (written without
     /// surrounding whitespace).
-    pub fn has_dst(&self, text: &str) -> bool {
+    pub(crate) fn has_dst(&self, text: &str) -> bool {
         holds(&self.dst, text)
     }
 
     /// True when the unit's sources hold the selector `text`.
-    pub fn has_src(&self, text: &str) -> bool {
+    pub(crate) fn has_src(&self, text: &str) -> bool {
         holds(&self.src, text)
     }
 
     /// True when a node with `tags` is one of the routers the unit goes through.
-    pub fn via_holds_any(&self, tags: &[String]) -> bool {
+    pub(crate) fn via_holds_any(&self, tags: &[String]) -> bool {
         self.via
             .iter()
             .any(|v| tags.iter().any(|t| t == v.trimmed()))
@@ -60,7 +60,7 @@ impl Unit<'_> {
 }
 
 /// True when `list` holds the selector `text`.
-pub fn holds(list: &[&Selector], text: &str) -> bool {
+pub(crate) fn holds(list: &[&Selector], text: &str) -> bool {
     list.iter().any(|s| s.trimmed() == text)
 }
 
@@ -69,7 +69,7 @@ static WILDCARD: LazyLock<Selector> = LazyLock::new(|| Selector::new("*"));
 
 /// Protocols as Tailscale writes them in `IPProto`: `icmp` (ICMP and ICMPv6 in the policy's
 /// meaning) is ICMP alone.
-pub fn wire_protos(protos: &[u8]) -> Vec<u8> {
+pub(crate) fn wire_protos(protos: &[u8]) -> Vec<u8> {
     if protos == [ICMP, ICMPV6] {
         vec![ICMP]
     } else {
@@ -93,7 +93,7 @@ fn grant_ip(entry: &IpEntry) -> Option<IpCap> {
 
 /// The units of a policy, in compile order. A policy without `grants` and `acls` keys
 /// allows everything, as Tailscale's default policy does.
-pub fn units(policy: &Policy) -> Vec<Unit<'_>> {
+pub(crate) fn units(policy: &Policy) -> Vec<Unit<'_>> {
     let mut out = Vec::new();
     let written = |k: &str| policy.sections.iter().any(|s| s.value == k);
     if !written("grants") && !written("acls") {

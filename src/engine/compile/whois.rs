@@ -24,7 +24,7 @@ fn wire_set(strings: &[String]) -> AddrSet {
 }
 
 /// Adds `from` to `into`: values of a capability granted twice are concatenated.
-pub fn merge_caps(into: &mut CapMap, from: &CapMap) {
+pub(crate) fn merge_caps(into: &mut CapMap, from: &CapMap) {
     for (k, v) in from {
         match (into.get_mut(k), v) {
             (Some(Value::Array(a)), Value::Array(b)) => a.extend(b.iter().cloned()),

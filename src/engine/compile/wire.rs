@@ -13,10 +13,10 @@ pub type CapMap = BTreeMap<String, serde_json::Value>;
 pub struct Ports {
     /// First port.
     #[serde(rename = "First")]
-    pub first: u16,
+    pub(crate) first: u16,
     /// Last port (inclusive).
     #[serde(rename = "Last")]
-    pub last: u16,
+    pub(crate) last: u16,
 }
 
 /// One destination of a rule: an address (`*`, an IP or a CIDR) and a port range.
@@ -24,10 +24,10 @@ pub struct Ports {
 pub struct NetPortRange {
     /// `*`, a bare IP, or a CIDR.
     #[serde(rename = "IP")]
-    pub ip: String,
+    pub(crate) ip: String,
     /// The ports.
     #[serde(rename = "Ports")]
-    pub ports: Ports,
+    pub(crate) ports: Ports,
 }
 
 /// An application capability granted towards some destinations.
@@ -35,10 +35,10 @@ pub struct NetPortRange {
 pub struct CapGrant {
     /// Destination prefixes (CIDRs, `/32` and `/128` for single nodes).
     #[serde(rename = "Dsts")]
-    pub dsts: Vec<String>,
+    pub(crate) dsts: Vec<String>,
     /// The capabilities and their values.
     #[serde(rename = "CapMap")]
-    pub cap_map: CapMap,
+    pub(crate) cap_map: CapMap,
 }
 
 /// A `tailcfg.FilterRule`: sources, and either network destinations or capability grants.
@@ -46,16 +46,16 @@ pub struct CapGrant {
 pub struct FilterRule {
     /// Source addresses: IPs, CIDRs, `first-last` ranges, or `*`.
     #[serde(rename = "SrcIPs", default)]
-    pub src_ips: Vec<String>,
+    pub(crate) src_ips: Vec<String>,
     /// Network destinations.
     #[serde(rename = "DstPorts", default, skip_serializing_if = "Vec::is_empty")]
-    pub dst_ports: Vec<NetPortRange>,
+    pub(crate) dst_ports: Vec<NetPortRange>,
     /// IP protocol numbers; absent means TCP, UDP, ICMP and ICMPv6.
     #[serde(rename = "IPProto", default, skip_serializing_if = "Vec::is_empty")]
-    pub ip_proto: Vec<u8>,
+    pub(crate) ip_proto: Vec<u8>,
     /// Capability grants.
     #[serde(rename = "CapGrant", default, skip_serializing_if = "Vec::is_empty")]
-    pub cap_grant: Vec<CapGrant>,
+    pub(crate) cap_grant: Vec<CapGrant>,
 }
 
 /// What one node receives: its packet filter, what each peer address may do towards it, and
@@ -83,7 +83,7 @@ pub struct NodeOutput {
 pub struct SshPrincipal {
     /// A Tailscale address of the source node.
     #[serde(rename = "nodeIP")]
-    pub node_ip: String,
+    pub(crate) node_ip: String,
 }
 
 /// What an SSH rule does (`tailcfg.SSHAction`); false and empty fields are left out.
@@ -92,19 +92,19 @@ pub struct SshPrincipal {
 pub struct SshAction {
     /// Let the session in.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub accept: bool,
+    pub(crate) accept: bool,
     /// Allow SSH agent forwarding.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub allow_agent_forwarding: bool,
+    pub(crate) allow_agent_forwarding: bool,
     /// Allow local port forwarding.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub allow_local_port_forwarding: bool,
+    pub(crate) allow_local_port_forwarding: bool,
     /// Allow remote port forwarding.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub allow_remote_port_forwarding: bool,
+    pub(crate) allow_remote_port_forwarding: bool,
     /// For `check`: the URL the client asks before letting the session in.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub hold_and_delegate: String,
+    pub(crate) hold_and_delegate: String,
 }
 
 #[allow(
@@ -119,16 +119,16 @@ const fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SshRule {
     /// The source node addresses it applies to.
-    pub principals: Vec<SshPrincipal>,
+    pub(crate) principals: Vec<SshPrincipal>,
     /// Requested login user to local user: `=` keeps the requested name, an empty value
     /// denies it; `*` matches any user.
     #[serde(rename = "sshUsers")]
-    pub ssh_users: BTreeMap<String, String>,
+    pub(crate) ssh_users: BTreeMap<String, String>,
     /// What to do.
-    pub action: SshAction,
+    pub(crate) action: SshAction,
     /// Environment variables the client may send (patterns with `*` and `?`).
     #[serde(rename = "acceptEnv", default, skip_serializing_if = "Vec::is_empty")]
-    pub accept_env: Vec<String>,
+    pub(crate) accept_env: Vec<String>,
 }
 
 /// A compiled policy: per node, by name, what the control plane would push to it.

@@ -8,7 +8,7 @@ type Range = (u128, u128);
 
 /// A set of IPv4 and IPv6 addresses, kept as sorted, disjoint, non-adjacent ranges.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct AddrSet {
+pub(crate) struct AddrSet {
     v4: Vec<Range>,
     v6: Vec<Range>,
 }
@@ -132,7 +132,7 @@ fn range_prefixes(lo: u128, hi: u128, bits: u8) -> Vec<(u128, u8)> {
 
 impl AddrSet {
     /// The empty set.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             v4: Vec::new(),
             v6: Vec::new(),
@@ -140,30 +140,30 @@ impl AddrSet {
     }
 
     /// True when the set holds no address.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.v4.is_empty() && self.v6.is_empty()
     }
 
     /// Adds a prefix.
-    pub fn add_net(&mut self, net: &IpNet) {
+    pub(crate) fn add_net(&mut self, net: &IpNet) {
         let (v4, r) = net_range(&net.trunc());
         insert(if v4 { &mut self.v4 } else { &mut self.v6 }, r);
     }
 
     /// Adds one address.
-    pub fn add_addr(&mut self, ip: IpAddr) {
+    pub(crate) fn add_addr(&mut self, ip: IpAddr) {
         let (v4, n) = addr_key(ip);
         insert(if v4 { &mut self.v4 } else { &mut self.v6 }, (n, n));
     }
 
     /// Adds every address of `other`.
-    pub fn add_set(&mut self, other: &Self) {
+    pub(crate) fn add_set(&mut self, other: &Self) {
         add_all(&mut self.v4, &other.v4);
         add_all(&mut self.v6, &other.v6);
     }
 
     /// The set of these addresses, in any order.
-    pub fn from_addrs(addrs: impl IntoIterator<Item = IpAddr>) -> Self {
+    pub(crate) fn from_addrs(addrs: impl IntoIterator<Item = IpAddr>) -> Self {
         let mut s = Self::new();
         for a in addrs {
             let (v4, n) = addr_key(a);
@@ -175,13 +175,13 @@ impl AddrSet {
     }
 
     /// Removes a prefix.
-    pub fn remove_net(&mut self, net: &IpNet) {
+    pub(crate) fn remove_net(&mut self, net: &IpNet) {
         let (v4, r) = net_range(&net.trunc());
         remove(if v4 { &mut self.v4 } else { &mut self.v6 }, r);
     }
 
     /// Removes every address of `other`.
-    pub fn remove_set(&mut self, other: &Self) {
+    pub(crate) fn remove_set(&mut self, other: &Self) {
         for &r in &other.v4 {
             remove(&mut self.v4, r);
         }
@@ -191,7 +191,7 @@ impl AddrSet {
     }
 
     /// True when `ip` is in the set.
-    pub fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let (v4, n) = addr_key(ip);
         let ranges = if v4 { &self.v4 } else { &self.v6 };
         let i = ranges.partition_point(|r| r.1 < n);
@@ -199,7 +199,7 @@ impl AddrSet {
     }
 
     /// True when some address of `net` is in the set.
-    pub fn overlaps_net(&self, net: &IpNet) -> bool {
+    pub(crate) fn overlaps_net(&self, net: &IpNet) -> bool {
         let (v4, (lo, hi)) = net_range(&net.trunc());
         let ranges = if v4 { &self.v4 } else { &self.v6 };
         let i = ranges.partition_point(|r| r.1 < lo);
@@ -207,7 +207,7 @@ impl AddrSet {
     }
 
     /// True when the set holds every address of `net`.
-    pub fn contains_net(&self, net: &IpNet) -> bool {
+    pub(crate) fn contains_net(&self, net: &IpNet) -> bool {
         let (v4, (lo, hi)) = net_range(&net.trunc());
         let ranges = if v4 { &self.v4 } else { &self.v6 };
         let i = ranges.partition_point(|r| r.1 < lo);
@@ -215,7 +215,7 @@ impl AddrSet {
     }
 
     /// The ranges of one family as inclusive integer pairs, sorted and disjoint.
-    pub fn family_ranges(&self, v4: bool) -> &[(u128, u128)] {
+    pub(crate) fn family_ranges(&self, v4: bool) -> &[(u128, u128)] {
         if v4 {
             &self.v4
         } else {
@@ -223,20 +223,8 @@ impl AddrSet {
         }
     }
 
-    /// The ranges as `(first, last)` addresses, IPv4 first.
-    pub fn ranges(&self) -> impl Iterator<Item = (IpAddr, IpAddr)> + '_ {
-        self.v4
-            .iter()
-            .map(|&(a, b)| (to_addr(true, a), to_addr(true, b)))
-            .chain(
-                self.v6
-                    .iter()
-                    .map(|&(a, b)| (to_addr(false, a), to_addr(false, b))),
-            )
-    }
-
     /// The set as the fewest CIDR prefixes, IPv4 first.
-    pub fn prefixes(&self) -> Vec<IpNet> {
+    pub(crate) fn prefixes(&self) -> Vec<IpNet> {
         let mut out = Vec::new();
         for &(a, b) in &self.v4 {
             for (n, len) in range_prefixes(a, b, 32) {
@@ -258,14 +246,14 @@ impl AddrSet {
 
     /// The set written as Tailscale writes the sources of a rule: as prefixes, a single
     /// address bare.
-    pub fn to_strings(&self) -> Vec<String> {
+    pub(crate) fn to_strings(&self) -> Vec<String> {
         self.to_prefix_strings()
     }
 
     /// The set written with ranges: a single address bare, a range that is exactly one
     /// prefix as a CIDR, a range that overlaps `ranged` as `first-last`, any other range as
     /// prefixes. Tailscale writes `*` (the CGNAT range without its hole) with ranges.
-    pub fn to_range_strings(&self, ranged: &Self) -> Vec<String> {
+    pub(crate) fn to_range_strings(&self, ranged: &Self) -> Vec<String> {
         let mut out = Vec::new();
         for (v4, ranges) in [(true, &self.v4), (false, &self.v6)] {
             let bits = if v4 { 32 } else { 128 };
@@ -299,13 +287,13 @@ impl AddrSet {
 
     /// The set as prefixes written as Tailscale writes `DstPorts` IPs: a single address bare,
     /// anything else as a CIDR.
-    pub fn to_prefix_strings(&self) -> Vec<String> {
+    pub(crate) fn to_prefix_strings(&self) -> Vec<String> {
         self.prefixes().iter().map(net_string).collect()
     }
 }
 
 /// A prefix as Tailscale writes a destination: a single address bare, otherwise a CIDR.
-pub fn net_string(net: &IpNet) -> String {
+pub(crate) fn net_string(net: &IpNet) -> String {
     if net.prefix_len() == net.max_prefix_len() {
         net.addr().to_string()
     } else {
@@ -327,7 +315,7 @@ impl FromIterator<IpNet> for AddrSet {
 }
 
 /// Parses one `SrcIPs` element (`*`, an address, a CIDR or a `first-last` range) into a set.
-pub fn parse_wire_addrs(s: &str) -> Option<AddrSet> {
+pub(crate) fn parse_wire_addrs(s: &str) -> Option<AddrSet> {
     let mut set = AddrSet::new();
     if s == "*" {
         set.add_net(&"0.0.0.0/0".parse().ok()?);

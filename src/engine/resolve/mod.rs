@@ -1,17 +1,17 @@
 //! Selectors to addresses and nodes, for one tailnet, as Tailscale's control plane resolves
 //! them.
 //!
-//! A [`Resolver`] is built once per (policy, tailnet) pair; [`Resolver::resolve`] turns one
+//! A `Resolver` is built once per (policy, tailnet) pair; `Resolver::resolve` turns one
 //! selector string (`tag:x`, `group:y`, an e-mail, `*`, a host alias, a CIDR, `ipset:z`...)
-//! into an [`AddrSet`]. Identity selectors (users, groups, tags, autogroups) resolve to the
+//! into an `AddrSet`. Identity selectors (users, groups, tags, autogroups) resolve to the
 //! Tailscale addresses of the nodes they name; address selectors (hosts, CIDRs, ipsets)
 //! resolve to exactly the addresses written.
 
 mod addrset;
 mod node_index;
 
-pub use addrset::{net_string, parse_wire_addrs, AddrSet};
-pub use node_index::{addr_key, NodeIndex, SubnetRoute};
+pub(crate) use addrset::{net_string, parse_wire_addrs, AddrSet};
+pub(crate) use node_index::{addr_key, NodeIndex, SubnetRoute};
 
 use crate::model::names::Names;
 use crate::model::policy::Policy;
@@ -24,25 +24,25 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 /// A selector as prefixes and as wire strings, shared.
-pub type Wire = (Rc<[IpNet]>, Rc<[String]>);
+pub(crate) type Wire = (Rc<[IpNet]>, Rc<[String]>);
 
 type WireCache = HashMap<String, Wire>;
 
 /// A selector's prefixes with their wire notation as port-rule destinations, shared.
-pub type Dests = Rc<[(IpNet, String)]>;
+pub(crate) type Dests = Rc<[(IpNet, String)]>;
 
 /// Index of a node in [`Resolver::nodes`] (the tailnet's nodes in name order).
-pub type NodeId = usize;
+pub(crate) type NodeId = usize;
 
 /// Tailscale's CGNAT range, where node IPv4 addresses live.
-pub const CGNAT: &str = "100.64.0.0/10";
+pub(crate) const CGNAT: &str = "100.64.0.0/10";
 /// The part of the CGNAT range that `*` leaves out (ChromeOS VMs).
-pub const CGNAT_HOLE: &str = "100.115.92.0/23";
+pub(crate) const CGNAT_HOLE: &str = "100.115.92.0/23";
 /// Tailscale's IPv6 range, where node IPv6 addresses live.
-pub const TAILSCALE_ULA: &str = "fd7a:115c:a1e0::/48";
+pub(crate) const TAILSCALE_ULA: &str = "fd7a:115c:a1e0::/48";
 
 /// The addresses `*` stands for: CGNAT without its hole, and Tailscale's IPv6 range.
-pub fn wildcard_addrs() -> AddrSet {
+pub(crate) fn wildcard_addrs() -> AddrSet {
     let mut s = AddrSet::new();
     if let (Ok(cgnat), Ok(hole), Ok(ula)) = (
         CGNAT.parse::<IpNet>(),
@@ -57,7 +57,7 @@ pub fn wildcard_addrs() -> AddrSet {
 }
 
 /// Every address, `0.0.0.0/0` and `::/0` (`autogroup:danger-all`).
-pub fn all_addrs() -> AddrSet {
+pub(crate) fn all_addrs() -> AddrSet {
     ["0.0.0.0/0", "::/0"]
         .iter()
         .filter_map(|s| s.parse::<IpNet>().ok())
@@ -66,7 +66,7 @@ pub fn all_addrs() -> AddrSet {
 
 /// The public internet (`autogroup:internet`): every address but private, shared, loopback,
 /// link-local, multicast and Tailscale ranges.
-pub fn internet_addrs() -> AddrSet {
+pub(crate) fn internet_addrs() -> AddrSet {
     let mut s = all_addrs();
     for n in [
         "0.0.0.0/8",
@@ -89,13 +89,13 @@ pub fn internet_addrs() -> AddrSet {
 }
 
 /// True for the default routes `0.0.0.0/0` and `::/0`, which make a node an exit node.
-pub fn is_exit_route(net: &IpNet) -> bool {
+pub(crate) fn is_exit_route(net: &IpNet) -> bool {
     net.prefix_len() == 0
 }
 
 /// Resolves selectors against one tailnet.
 #[derive(Debug)]
-pub struct Resolver<'a> {
+pub(crate) struct Resolver<'a> {
     policy: &'a Policy,
     tailnet: &'a Tailnet,
     nodes: Vec<(&'a str, &'a Node)>,
@@ -114,7 +114,7 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     /// A resolver for `policy` over `tailnet`.
-    pub fn new(policy: &'a Policy, tailnet: &'a Tailnet) -> Self {
+    pub(crate) fn new(policy: &'a Policy, tailnet: &'a Tailnet) -> Self {
         let nodes: Vec<(&str, &Node)> =
             tailnet.nodes.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let owners = nodes.iter().map(|(_, n)| tailnet.owner_email(n)).collect();
@@ -133,38 +133,38 @@ impl<'a> Resolver<'a> {
     }
 
     /// The policy being resolved.
-    pub const fn policy(&self) -> &'a Policy {
+    pub(crate) const fn policy(&self) -> &'a Policy {
         self.policy
     }
 
     /// The names the policy defines.
-    pub const fn names(&self) -> &Names<'a> {
+    pub(crate) const fn names(&self) -> &Names<'a> {
         &self.names
     }
 
     /// The tailnet.
-    pub const fn tailnet(&self) -> &'a Tailnet {
+    pub(crate) const fn tailnet(&self) -> &'a Tailnet {
         self.tailnet
     }
 
     /// The nodes, in name order; a [`NodeId`] indexes this list.
-    pub fn nodes(&self) -> &[(&'a str, &'a Node)] {
+    pub(crate) fn nodes(&self) -> &[(&'a str, &'a Node)] {
         &self.nodes
     }
 
     /// The node with this name.
-    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+    pub(crate) fn node_id(&self, name: &str) -> Option<NodeId> {
         self.nodes.iter().position(|(n, _)| *n == name)
     }
 
     /// The e-mail of the owner of an untagged node.
-    pub fn owner(&self, id: NodeId) -> Option<&'a str> {
+    pub(crate) fn owner(&self, id: NodeId) -> Option<&'a str> {
         self.owners.get(id).copied().flatten()
     }
 
     /// The untagged nodes whose `user` is `owner` (a user name as nodes write it), in node
     /// order.
-    pub fn nodes_of_user(&self, owner: &str) -> &[NodeId] {
+    pub(crate) fn nodes_of_user(&self, owner: &str) -> &[NodeId] {
         self.by_owner
             .get_or_init(|| {
                 let mut m: HashMap<&'a str, Vec<NodeId>> = HashMap::new();
@@ -180,18 +180,18 @@ impl<'a> Resolver<'a> {
     }
 
     /// The node holding this Tailscale address.
-    pub fn node_by_addr(&self, ip: IpAddr) -> Option<NodeId> {
+    pub(crate) fn node_by_addr(&self, ip: IpAddr) -> Option<NodeId> {
         self.node_index().node_of(ip).map(|i| i as NodeId)
     }
 
     /// The tailnet's nodes by address (built on first use); its node ids are [`NodeId`]s.
-    pub fn node_index(&self) -> &NodeIndex {
+    pub(crate) fn node_index(&self) -> &NodeIndex {
         self.node_index
             .get_or_init(|| NodeIndex::of_tailnet(self.tailnet))
     }
 
     /// Every approved subnet route (exit routes left out), each once, in node order.
-    pub fn approved_subnet_routes(&self) -> Vec<IpNet> {
+    pub(crate) fn approved_subnet_routes(&self) -> Vec<IpNet> {
         let mut out: Vec<IpNet> = Vec::new();
         for (_, n) in &self.nodes {
             for r in subnet_routes(n) {
@@ -215,21 +215,21 @@ impl<'a> Resolver<'a> {
     }
 
     /// The nodes having at least one address in `set`.
-    pub fn nodes_in(&self, set: &AddrSet) -> Vec<NodeId> {
+    pub(crate) fn nodes_in(&self, set: &AddrSet) -> Vec<NodeId> {
         (0..self.nodes.len())
             .filter(|&id| self.node_in(id, set))
             .collect()
     }
 
     /// True when one of the node's addresses is in `set`.
-    pub fn node_in(&self, id: NodeId, set: &AddrSet) -> bool {
+    pub(crate) fn node_in(&self, id: NodeId, set: &AddrSet) -> bool {
         self.nodes
             .get(id)
             .is_some_and(|(_, n)| n.addresses().any(|a| set.contains(a)))
     }
 
     /// The untagged nodes owned by the user with this e-mail.
-    pub fn user_addrs(&self, email: &str) -> AddrSet {
+    pub(crate) fn user_addrs(&self, email: &str) -> AddrSet {
         let email = email.strip_prefix("user:").unwrap_or(email);
         let email = email.strip_suffix('@').unwrap_or(email);
         let known = self
@@ -247,7 +247,7 @@ impl<'a> Resolver<'a> {
 
     /// A selector's addresses as prefixes and as the strings Tailscale writes for a
     /// destination (`*` with ranges), remembered: every grant to `tag:relay` shares them.
-    pub fn resolve_wire(&self, selector: &Selector) -> Wire {
+    pub(crate) fn resolve_wire(&self, selector: &Selector) -> Wire {
         let key = selector.trimmed();
         if let Some((n, s)) = self.wire_cache.borrow().get(key) {
             return (Rc::clone(n), Rc::clone(s));
@@ -267,7 +267,7 @@ impl<'a> Resolver<'a> {
 
     /// A selector's prefixes, each with its wire notation as a port-rule destination
     /// ([`net_string`]), remembered: every port grant to one group shares them.
-    pub fn resolve_dests(&self, selector: &Selector) -> Dests {
+    pub(crate) fn resolve_dests(&self, selector: &Selector) -> Dests {
         let key = selector.trimmed();
         if let Some(d) = self.dest_cache.borrow().get(key) {
             return Rc::clone(d);
@@ -286,7 +286,7 @@ impl<'a> Resolver<'a> {
 
     /// Resolves one selector. Unknown names resolve to the empty set (validation reports them).
     /// Results are remembered: a large policy names the same tags and groups many times.
-    pub fn resolve(&self, selector: &str) -> AddrSet {
+    pub(crate) fn resolve(&self, selector: &str) -> AddrSet {
         let selector = selector.trim();
         if let Some(s) = self.cache.borrow().get(selector) {
             return s.clone();
@@ -300,7 +300,7 @@ impl<'a> Resolver<'a> {
 
     /// Resolves a selector of the policy: its alias was classified when the policy was
     /// decoded. Shares the cache of [`Self::resolve`].
-    pub fn resolve_selector(&self, selector: &Selector) -> AddrSet {
+    pub(crate) fn resolve_selector(&self, selector: &Selector) -> AddrSet {
         let key = selector.trimmed();
         if let Some(s) = self.cache.borrow().get(key) {
             return s.clone();
@@ -385,7 +385,7 @@ pub fn subnet_routes(node: &Node) -> impl Iterator<Item = IpNet> + '_ {
 }
 
 /// True when the node has an approved exit route.
-pub fn is_exit_node(node: &Node) -> bool {
+pub(crate) fn is_exit_node(node: &Node) -> bool {
     node.approved_routes.iter().any(is_exit_route)
 }
 

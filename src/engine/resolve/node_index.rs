@@ -27,7 +27,7 @@ use std::net::IpAddr;
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// An address as (is IPv4, integer), the key of every map here.
-pub fn addr_key(ip: IpAddr) -> (bool, u128) {
+pub(crate) fn addr_key(ip: IpAddr) -> (bool, u128) {
     match ip {
         IpAddr::V4(a) => (true, u128::from(u32::from(a))),
         IpAddr::V6(a) => (false, u128::from(a)),
@@ -40,17 +40,17 @@ fn id(i: usize) -> u32 {
 
 /// An approved subnet route and the node that serves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubnetRoute {
+pub(crate) struct SubnetRoute {
     /// The router's node id.
-    pub router: u32,
+    pub(crate) router: u32,
     /// The route.
-    pub net: IpNet,
+    pub(crate) net: IpNet,
     /// True for an IPv4 route.
-    pub v4: bool,
+    pub(crate) v4: bool,
     /// Its first address as an integer.
-    pub first: u128,
+    pub(crate) first: u128,
     /// Its last address as an integer.
-    pub last: u128,
+    pub(crate) last: u128,
 }
 
 impl SubnetRoute {
@@ -70,7 +70,7 @@ impl SubnetRoute {
 
 /// Addresses to nodes and routes; see the module documentation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NodeIndex {
+pub(crate) struct NodeIndex {
     /// Own addresses, sorted, with their node: IPv4, IPv6.
     sorted: [Vec<(u128, u32)>; 2],
     /// Own address to node: IPv4, IPv6.
@@ -86,7 +86,7 @@ pub struct NodeIndex {
 
 impl NodeIndex {
     /// The index of a tailnet's nodes (node ids in name order).
-    pub fn of_tailnet(tailnet: &Tailnet) -> Self {
+    pub(crate) fn of_tailnet(tailnet: &Tailnet) -> Self {
         Self::new(
             tailnet
                 .nodes
@@ -96,7 +96,7 @@ impl NodeIndex {
     }
 
     /// The index of nodes given in id order, each as (own addresses, approved subnet routes).
-    pub fn new(nodes: impl IntoIterator<Item = (Vec<IpAddr>, Vec<IpNet>)>) -> Self {
+    pub(crate) fn new(nodes: impl IntoIterator<Item = (Vec<IpAddr>, Vec<IpNet>)>) -> Self {
         let mut ix = Self::default();
         for (node, (addrs, routes)) in nodes.into_iter().enumerate() {
             let node = id(node);
@@ -124,23 +124,18 @@ impl NodeIndex {
     }
 
     /// Number of nodes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    /// True when there is no node.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The approved subnet routes, in node order.
-    pub fn routes(&self) -> &[SubnetRoute] {
+    pub(crate) fn routes(&self) -> &[SubnetRoute] {
         &self.routes
     }
 
     /// The node whose own address `ip` is.
     #[inline]
-    pub fn node_of(&self, ip: IpAddr) -> Option<u32> {
+    pub(crate) fn node_of(&self, ip: IpAddr) -> Option<u32> {
         match ip {
             IpAddr::V4(a) => self.exact_v4.get(&u32::from(a)).copied(),
             IpAddr::V6(a) => self.exact_v6.get(&u128::from(a)).copied(),
@@ -149,7 +144,7 @@ impl NodeIndex {
 
     /// The most specific approved route covering `ip` (its id in [`NodeIndex::routes`]).
     #[inline]
-    pub fn route_of(&self, ip: IpAddr) -> Option<u32> {
+    pub(crate) fn route_of(&self, ip: IpAddr) -> Option<u32> {
         let (v4, k) = addr_key(ip);
         let fam = usize::from(!v4);
         let starts = self.route_starts.get(fam)?;
@@ -160,7 +155,7 @@ impl NodeIndex {
 
     /// Appends the nodes with an own address in `set` (in address order, a node once per
     /// address it has there).
-    pub fn nodes_in(&self, set: &AddrSet, out: &mut Vec<u32>) {
+    pub(crate) fn nodes_in(&self, set: &AddrSet, out: &mut Vec<u32>) {
         for (fam, v4) in [(0, true), (1, false)] {
             let Some(sorted) = self.sorted.get(fam) else {
                 continue;
@@ -176,7 +171,7 @@ impl NodeIndex {
     /// Appends the own node addresses in `set` as *address targets*: `2 * node` for a
     /// node's IPv4 address, `2 * node + 1` for its IPv6 address (a node has at most one of
     /// each), in address order.
-    pub fn addr_targets_in(&self, set: &AddrSet, out: &mut Vec<u32>) {
+    pub(crate) fn addr_targets_in(&self, set: &AddrSet, out: &mut Vec<u32>) {
         for (fam, v4) in [(0, true), (1, false)] {
             let Some(sorted) = self.sorted.get(fam) else {
                 continue;
@@ -192,7 +187,7 @@ impl NodeIndex {
 
     /// Appends the nodes a destination set reaches: those with an own address in it and the
     /// routers of the approved routes it overlaps.
-    pub fn reached(&self, set: &AddrSet, out: &mut Vec<u32>) {
+    pub(crate) fn reached(&self, set: &AddrSet, out: &mut Vec<u32>) {
         self.nodes_in(set, out);
         out.extend(
             self.routes

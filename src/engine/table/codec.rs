@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const MAGIC: &[u8; 4] = b"TGDT";
 /// Version of the binary form; bumped whenever the layout changes.
-pub const FORMAT_VERSION: u16 = 4;
+pub(crate) const FORMAT_VERSION: u16 = 4;
 const HEADER: usize = 4 + 2 + 8 + 4;
 
 /// A table file that cannot be loaded.

@@ -7,7 +7,7 @@
 //! policy* (nodes reached by the same rules share one), a sorted list from source class to an
 //! interned *answer* (ports per protocol, capabilities with values, and the grants that
 //! decided them). A destination address finds its node through the tailnet's
-//! [`NodeIndex`] (one hash probe for a node's own address; an address inside an approved
+//! `NodeIndex` (one hash probe for a node's own address; an address inside an approved
 //! subnet route finds the most specific route by one binary search, then its segment's
 //! policy). No query looks at the grants: its cost depends on the number of source classes
 //! and address ranges, not on how many grants there are.
@@ -54,28 +54,28 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Index of a node in the table.
-pub type NodeIx = u32;
+pub(crate) type NodeIx = u32;
 
 /// `(protocol, first port, last port)`; protocol 0 stands for the default set.
-pub type PortGrant = (u8, u16, u16);
+pub(crate) type PortGrant = (u8, u16, u16);
 
 /// What one source may do towards one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// `(protocol, first port, last port)`; protocol 0 stands for the default set (TCP, UDP,
     /// ICMP, ICMPv6).
-    pub ports: Vec<(u8, u16, u16)>,
+    pub(crate) ports: Vec<(u8, u16, u16)>,
     /// Capabilities: interned name, its values as JSON text, and the interned spans of the
     /// grants that gave it.
-    pub caps: Vec<(u32, String, Vec<u32>)>,
+    pub(crate) caps: Vec<(u32, String, Vec<u32>)>,
     /// Interned spans of the grants and ACL entries behind this answer.
-    pub origins: Vec<u32>,
+    pub(crate) origins: Vec<u32>,
 }
 
 /// Source addresses to source classes, for one family: sorted interval starts, each with a
 /// class (`u32::MAX`: in no rule's sources).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct IntervalMap {
+pub(crate) struct IntervalMap {
     starts: Vec<u128>,
     answers: Vec<u32>,
 }
@@ -99,7 +99,7 @@ impl IntervalMap {
 
 /// The per-node policy: source class to answer, sorted by class.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct NodePolicy {
+pub(crate) struct NodePolicy {
     classes: Vec<u32>,
     answers: Vec<u32>,
 }
@@ -115,11 +115,11 @@ impl NodePolicy {
 /// each with the node policy that applies to traffic towards it (`u32::MAX`: none), built
 /// from the rules whose destinations cover the segment, as the router receives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RouteMap {
+pub(crate) struct RouteMap {
     /// The router that serves the route.
-    pub router: NodeIx,
+    pub(crate) router: NodeIx,
     /// The route.
-    pub net: IpNet,
+    pub(crate) net: IpNet,
     starts: Vec<u128>,
     policies: Vec<u32>,
 }
@@ -154,26 +154,26 @@ impl RouteMap {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeEntry {
     /// Name in the tailnet file.
-    pub name: String,
+    pub(crate) name: String,
     /// Tailscale addresses, IPv4 first.
-    pub addrs: Vec<IpAddr>,
+    pub(crate) addrs: Vec<IpAddr>,
     /// Interned tags.
-    pub tags: Vec<u32>,
+    pub(crate) tags: Vec<u32>,
     /// Interned owner e-mail, for untagged nodes.
-    pub user: Option<u32>,
+    pub(crate) user: Option<u32>,
     /// Index of its [`NodePolicy`].
-    pub policy: u32,
+    pub(crate) policy: u32,
     /// Index of the [`NodePolicy`] of traffic to its IPv4 and to its IPv6 address: the port
     /// rules whose destinations hold that address (`u32::MAX`: none).
-    pub addr_policy: [u32; 2],
+    pub(crate) addr_policy: [u32; 2],
     /// Source class of its first address (`u32::MAX`: in no rule's sources).
-    pub src_class: u32,
+    pub(crate) src_class: u32,
     /// Span of the `nodeAttrs` entry that disables its relay server, if one does.
     pub relay_disabled_by: Option<u32>,
     /// Disabled as a relay by the tailnet file's attributes.
     pub relay_disabled_in_tailnet: bool,
     /// Relay server port, when it runs one.
-    pub relay_port: Option<u16>,
+    pub(crate) relay_port: Option<u16>,
 }
 
 /// The decision table. Build it with [`DecisionTable::build`], query it, or store it with
@@ -268,17 +268,6 @@ impl DecisionTable {
     /// The node with this name.
     pub fn node(&self, name: &str) -> Option<NodeIx> {
         self.by_name.get(name).copied()
-    }
-
-    /// Number of source classes (addresses every rule treats alike) and of node policies.
-    pub fn shape(&self) -> (usize, usize) {
-        let classes = self
-            .sources
-            .iter()
-            .flat_map(|m| &m.answers)
-            .filter(|c| **c != u32::MAX);
-        let n = classes.max().map_or(0, |m| *m as usize + 1);
-        (n, self.policies.len())
     }
 
     /// The node entry at `ix`.

@@ -58,7 +58,7 @@ impl std::fmt::Debug for Decision<'_> {
 
 impl<'t> Decision<'t> {
     /// True when nothing is allowed: no port, no capability.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.ports().is_empty() && self.answer.is_none_or(|a| a.caps.is_empty())
     }
 
@@ -70,7 +70,7 @@ impl<'t> Decision<'t> {
 
     /// The ports allowed: `(protocol, first, last)`, protocol 0 for the default set (TCP,
     /// UDP, ICMP, ICMPv6).
-    pub fn ports(&self) -> &'t [PortGrant] {
+    pub(crate) fn ports(&self) -> &'t [PortGrant] {
         self.ports.map_or(&[], |a| a.ports.as_slice())
     }
 

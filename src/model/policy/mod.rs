@@ -40,45 +40,45 @@ pub struct Policy {
     /// `tag:x` to its owners.
     pub tag_owners: Map<Vec<Sel>>,
     /// Route and exit-node auto-approval.
-    pub auto_approvers: Option<AutoApprovers>,
+    pub(crate) auto_approvers: Option<AutoApprovers>,
     /// SSH rules.
     pub ssh: Vec<Spanned<SshRule>>,
     /// Node attributes.
     pub node_attrs: Vec<Spanned<NodeAttr>>,
     /// `posture:x` to its conditions.
-    pub postures: Map<Vec<Str>>,
+    pub(crate) postures: Map<Vec<Str>>,
     /// Postures applied to every rule without `srcPosture`.
-    pub default_src_posture: Vec<Str>,
+    pub(crate) default_src_posture: Vec<Str>,
     /// `ipset:x` to its entries.
-    pub ipsets: Map<Vec<Spanned<IpsetEntry>>>,
+    pub(crate) ipsets: Map<Vec<Spanned<IpsetEntry>>>,
     /// Network access tests.
     pub tests: Vec<Spanned<PolicyTest>>,
     /// SSH access tests.
     pub ssh_tests: Vec<Spanned<SshTest>>,
     /// Custom DERP map, kept as JSON.
-    pub derp_map: Option<serde_json::Value>,
+    pub(crate) derp_map: Option<serde_json::Value>,
     /// Top-level switches (`disableIPv4`, `oneCGNATRoute`, `randomizeClientPort`).
-    pub switches: Map<bool>,
+    pub(crate) switches: Map<bool>,
     /// `attrConfig`, kept as JSON.
-    pub attr_config: Option<serde_json::Value>,
+    pub(crate) attr_config: Option<serde_json::Value>,
     /// The top-level keys written in the file, in order (an empty `grants` list is not an
     /// absent one: Tailscale allows everything only when both `acls` and `grants` are absent).
-    pub sections: Vec<Str>,
+    pub(crate) sections: Vec<Str>,
 }
 
 /// One `acls` entry.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Acl {
     /// `accept` (the only action Tailscale supports).
-    pub action: Option<Str>,
+    pub(crate) action: Option<Str>,
     /// Sources (`src`, formerly `users`).
-    pub src: Vec<Sel>,
+    pub(crate) src: Vec<Sel>,
     /// Destinations as `alias:ports` (`dst`, formerly `ports`).
-    pub dst: Vec<Spanned<Dst>>,
+    pub(crate) dst: Vec<Spanned<Dst>>,
     /// IP protocol.
-    pub proto: Option<Spanned<Proto>>,
+    pub(crate) proto: Option<Spanned<Proto>>,
     /// Device posture conditions.
-    pub src_posture: Vec<Str>,
+    pub(crate) src_posture: Vec<Str>,
 }
 
 /// One `grants` entry.
@@ -92,104 +92,104 @@ pub struct Grant {
     pub ip: Vec<Spanned<IpEntry>>,
     /// Application capabilities: name to its values (JSON objects). The span is the `app`
     /// object's, or the grant's when the key is absent.
-    pub app: Spanned<Vec<(Spanned<CapName>, Vec<serde_json::Value>)>>,
+    pub(crate) app: Spanned<Vec<(Spanned<CapName>, Vec<serde_json::Value>)>>,
     /// Device posture conditions.
-    pub src_posture: Vec<Str>,
+    pub(crate) src_posture: Vec<Str>,
     /// Tags of the routers the traffic must go through.
-    pub via: Vec<Sel>,
+    pub(crate) via: Vec<Sel>,
 }
 
 impl Grant {
     /// Whether this is a relay grant: its `app` holds [`RELAY_CAP`](crate::vocab::RELAY_CAP). The one definition that
     /// the lints, the relay's policy view and its explanations share.
-    pub fn is_relay_grant(&self) -> bool {
+    pub(crate) fn is_relay_grant(&self) -> bool {
         self.app.iter().any(|(name, _)| name.is_relay())
     }
 }
 
 impl Policy {
     /// The relay grants ([`Grant::is_relay_grant`]), in file order.
-    pub fn relay_grants(&self) -> impl Iterator<Item = &Spanned<Grant>> {
+    pub(crate) fn relay_grants(&self) -> impl Iterator<Item = &Spanned<Grant>> {
         self.grants.iter().filter(|g| g.is_relay_grant())
     }
 }
 
 /// The `autoApprovers` section.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct AutoApprovers {
+pub(crate) struct AutoApprovers {
     /// CIDR to who may advertise it.
-    pub routes: Map<Vec<Sel>>,
+    pub(crate) routes: Map<Vec<Sel>>,
     /// Who may advertise an exit node.
-    pub exit_node: Vec<Sel>,
+    pub(crate) exit_node: Vec<Sel>,
     /// Services, kept as JSON.
-    pub services: Option<serde_json::Value>,
+    pub(crate) services: Option<serde_json::Value>,
 }
 
 /// One `ssh` rule.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SshRule {
     /// `accept` or `check`.
-    pub action: Option<Str>,
+    pub(crate) action: Option<Str>,
     /// Sources.
-    pub src: Vec<Sel>,
+    pub(crate) src: Vec<Sel>,
     /// Destinations.
-    pub dst: Vec<Sel>,
+    pub(crate) dst: Vec<Sel>,
     /// Login users; `None` when the key is absent or null. The span is the `users` value's,
     /// or the rule's when the key is absent.
-    pub users: Spanned<Option<Vec<Str>>>,
+    pub(crate) users: Spanned<Option<Vec<Str>>>,
     /// Re-check period for `check`.
-    pub check_period: Option<Str>,
+    pub(crate) check_period: Option<Str>,
     /// Environment variables the client may send.
-    pub accept_env: Vec<Str>,
+    pub(crate) accept_env: Vec<Str>,
     /// Session recorders.
-    pub recorder: Vec<Str>,
+    pub(crate) recorder: Vec<Str>,
     /// Refuse sessions when no recorder is reachable.
-    pub enforce_recorder: Option<bool>,
+    pub(crate) enforce_recorder: Option<bool>,
     /// Device posture conditions.
-    pub src_posture: Vec<Str>,
+    pub(crate) src_posture: Vec<Str>,
 }
 
 /// One `nodeAttrs` entry.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeAttr {
     /// Which nodes.
-    pub target: Vec<Sel>,
+    pub(crate) target: Vec<Sel>,
     /// Attributes.
-    pub attr: Vec<Str>,
+    pub(crate) attr: Vec<Str>,
     /// App capabilities, kept as JSON.
-    pub app: Option<serde_json::Value>,
+    pub(crate) app: Option<serde_json::Value>,
     /// Address pools for the targets.
-    pub ip_pool: Vec<Str>,
+    pub(crate) ip_pool: Vec<Str>,
 }
 
 /// One `tests` entry.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PolicyTest {
     /// Source (`src`, formerly `user`).
-    pub src: Option<Sel>,
+    pub(crate) src: Option<Sel>,
     /// Protocol.
-    pub proto: Option<Spanned<Proto>>,
+    pub(crate) proto: Option<Spanned<Proto>>,
     /// Destinations that must be reachable (`accept`, formerly `allow`).
-    pub accept: Vec<Spanned<Dst>>,
+    pub(crate) accept: Vec<Spanned<Dst>>,
     /// Destinations that must not be reachable.
-    pub deny: Vec<Spanned<Dst>>,
+    pub(crate) deny: Vec<Spanned<Dst>>,
     /// Device posture of the source.
-    pub src_posture_attrs: Option<serde_json::Value>,
+    pub(crate) src_posture_attrs: Option<serde_json::Value>,
 }
 
 /// One `sshTests` entry.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SshTest {
     /// Source.
-    pub src: Option<Sel>,
+    pub(crate) src: Option<Sel>,
     /// Destination hosts.
-    pub dst: Vec<Sel>,
+    pub(crate) dst: Vec<Sel>,
     /// Login users that must be accepted.
-    pub accept: Vec<Str>,
+    pub(crate) accept: Vec<Str>,
     /// Login users that must need a check.
-    pub check: Vec<Str>,
+    pub(crate) check: Vec<Str>,
     /// Login users that must be denied.
-    pub deny: Vec<Str>,
+    pub(crate) deny: Vec<Str>,
 }
 
 /// The closest known name, if one is close enough to be a likely typo.

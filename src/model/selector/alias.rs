@@ -29,7 +29,7 @@ pub enum Alias {
 }
 
 /// Classifies a selector string.
-pub fn parse_alias(s: &str) -> Alias {
+pub(crate) fn parse_alias(s: &str) -> Alias {
     if s == "*" {
         return Alias::Wildcard;
     }

@@ -15,8 +15,8 @@ mod alias;
 mod ports;
 mod typed;
 
-pub use alias::{parse_alias, Alias};
-pub use ports::{
-    parse_grant_ip, parse_port_query, parse_ports, parse_proto, split_acl_dst, IpSpec, PortRange,
-};
+pub(crate) use alias::parse_alias;
+pub use alias::Alias;
+pub(crate) use ports::split_acl_dst;
+pub use ports::{parse_port_query, IpSpec, PortRange};
 pub use typed::{CapName, Dst, IpEntry, IpsetEntry, Proto, Selector};

@@ -18,11 +18,6 @@ impl PortRange {
         first: 0,
         last: 65535,
     };
-
-    /// True when `port` is in the range.
-    pub const fn contains(&self, port: u16) -> bool {
-        self.first <= port && port <= self.last
-    }
 }
 
 impl fmt::Display for PortRange {
@@ -38,7 +33,7 @@ impl fmt::Display for PortRange {
 }
 
 /// Parses a port list: `*`, `22`, `80-443`, or a comma-separated list of those.
-pub fn parse_ports(s: &str) -> Result<Vec<PortRange>, String> {
+pub(crate) fn parse_ports(s: &str) -> Result<Vec<PortRange>, String> {
     s.split(',').map(parse_port_range).collect()
 }
 
@@ -77,13 +72,13 @@ fn parse_port(s: &str) -> Option<u16> {
 }
 
 /// Splits an ACL destination `alias:ports` at its last colon.
-pub fn split_acl_dst(s: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_acl_dst(s: &str) -> Option<(&str, &str)> {
     s.rsplit_once(':')
 }
 
 /// The protocol a name or IANA number (1-255) stands for. `icmp` stands for both ICMP and
 /// ICMPv6.
-pub fn parse_proto(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn parse_proto(s: &str) -> Result<Vec<u8>, String> {
     let lower = s.to_ascii_lowercase();
     if let Some((_, n)) = PROTOCOLS.iter().find(|(name, _)| *name == lower) {
         return Ok(if *n == ICMP {
@@ -108,7 +103,7 @@ pub struct IpSpec {
 }
 
 /// Parses a grant `ip` entry: `*`, `22`, `80-443`, `tcp:22`, `udp:53`, `icmp:*`, `6:22`.
-pub fn parse_grant_ip(s: &str) -> Result<IpSpec, String> {
+pub(crate) fn parse_grant_ip(s: &str) -> Result<IpSpec, String> {
     match s.split_once(':') {
         None => Ok(IpSpec {
             protos: Vec::new(),

@@ -424,7 +424,7 @@ impl RelayHandle {
     }
 
     /// The metrics (e.g. to count a failed reload with [`Metrics::reload`]).
-    pub fn metrics(&self) -> Arc<Metrics> {
+    pub(crate) fn metrics(&self) -> Arc<Metrics> {
         self.shared.metrics.clone()
     }
 

@@ -96,7 +96,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// A short stable label for metrics.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             DropReason::Stun => "stun",
             DropReason::Geneve(_) => "bad_geneve",
@@ -126,7 +126,7 @@ impl DropReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClosedEndpoint {
     /// Its VNI.
-    pub vni: u32,
+    pub(crate) vni: u32,
     /// Why the last requester lost it.
-    pub denial: Denial,
+    pub(crate) denial: Denial,
 }

@@ -167,17 +167,17 @@ impl RelayServer {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &ServerConfig {
+    pub(crate) fn config(&self) -> &ServerConfig {
         &self.cfg
     }
 
     /// Replaces the advertised addresses (after sockets are bound).
-    pub fn set_advertised(&mut self, addrs: Vec<SocketAddr>) {
+    pub(crate) fn set_advertised(&mut self, addrs: Vec<SocketAddr>) {
         self.cfg.advertised = addrs;
     }
 
     /// Endpoints waiting for their legs, and endpoints with both legs bound.
-    pub fn endpoint_counts(&self) -> (usize, usize) {
+    pub(crate) fn endpoint_counts(&self) -> (usize, usize) {
         let open = self.endpoints.values().filter(|e| e.open()).count();
         (self.endpoints.len() - open, open)
     }

@@ -19,7 +19,7 @@ use std::ops::Range;
 pub(crate) mod literal;
 pub(crate) mod syntax;
 
-pub use syntax::MAX_DEPTH;
+pub(crate) use syntax::MAX_DEPTH;
 use syntax::{ErrorKind, Kind, Syn, SyntaxError};
 
 /// Extra stack reserved before a recursive step over the tree, and how much more to grow by
@@ -33,14 +33,14 @@ pub(crate) const STACK_GROWTH: usize = 1024 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     /// The value.
-    pub value: Value,
+    pub(crate) value: Value,
     /// Where it stands in the text.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The kinds of JSON value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     /// `null`
     Null,
     /// `true` or `false`
@@ -57,16 +57,16 @@ pub enum Value {
 
 /// One `"key": value` of an object.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Member {
+pub(crate) struct Member {
     /// The key, with the span of its quoted text.
-    pub key: Spanned<String>,
+    pub(crate) key: Spanned<String>,
     /// The value.
-    pub value: Node,
+    pub(crate) value: Node,
 }
 
 impl Value {
     /// The JSON type name used in messages (`string`, `array`...).
-    pub const fn kind(&self) -> &'static str {
+    pub(crate) const fn kind(&self) -> &'static str {
         match self {
             Self::Null => "null",
             Self::Bool(_) => "boolean",
@@ -80,7 +80,7 @@ impl Value {
 
 impl Node {
     /// The string, if this is one.
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::String(s) => Some(s),
             _ => None,

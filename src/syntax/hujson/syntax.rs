@@ -16,7 +16,7 @@ use std::ops::Range;
 /// Deepest nesting of objects and arrays accepted. Tailscale standardizes the HuJSON and
 /// decodes it with Go's `encoding/json`, whose scanner allows 10,000 levels
 /// (`maxNestingDepth` in Go's `encoding/json/scanner.go`); tailgrant accepts the same.
-pub const MAX_DEPTH: usize = 10_000;
+pub(crate) const MAX_DEPTH: usize = 10_000;
 
 /// One value with the whitespace and comments around it, as `hujson.Value`.
 ///
@@ -25,15 +25,15 @@ pub const MAX_DEPTH: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Syn<X> {
     /// Whitespace and comments before the value (after `{`, `[`, `:`, `,` or the start).
-    pub before: X,
+    pub(crate) before: X,
     /// Byte offset of the value's first byte in the parsed text.
-    pub start: usize,
+    pub(crate) start: usize,
     /// Byte offset after the value's last byte in the parsed text.
-    pub end: usize,
+    pub(crate) end: usize,
     /// The value itself.
-    pub kind: Kind<X>,
+    pub(crate) kind: Kind<X>,
     /// Whitespace and comments after the value (before `:`, `,` or the end).
-    pub after: X,
+    pub(crate) after: X,
 }
 
 /// A literal, an object or an array.
@@ -49,21 +49,21 @@ pub(crate) enum Kind<X> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Composite<X> {
     /// `true` for `{}`, `false` for `[]`.
-    pub is_object: bool,
+    pub(crate) is_object: bool,
     /// The elements of an array; for an object, its names and values alternately
     /// (name, value, name, value...), the order in which `hujson` visits them.
-    pub items: Vec<Syn<X>>,
+    pub(crate) items: Vec<Syn<X>>,
     /// Whitespace and comments before the closing bracket (after the last comma, or after
     /// the last value when there is no trailing comma, or after the opening bracket).
-    pub after: X,
+    pub(crate) after: X,
     /// A comma follows the last entry. (In `hujson` this is "the last value's `AfterExtra`
     /// is not nil"; without a trailing comma that extra is always empty.)
-    pub trailing_comma: bool,
+    pub(crate) trailing_comma: bool,
 }
 
 impl<X> Composite<X> {
     /// Members of an object, elements of an array.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         if self.is_object {
             self.items.len() / 2
         } else {
@@ -72,7 +72,7 @@ impl<X> Composite<X> {
     }
 
     /// The opening and closing brackets.
-    pub const fn brackets(&self) -> (char, char) {
+    pub(crate) const fn brackets(&self) -> (char, char) {
         if self.is_object {
             ('{', '}')
         } else {
@@ -83,7 +83,7 @@ impl<X> Composite<X> {
 
 impl Syn<Range<usize>> {
     /// The same tree holding its own copies of the text.
-    pub fn to_owned_text(&self, text: &str) -> Syn<String> {
+    pub(crate) fn to_owned_text(&self, text: &str) -> Syn<String> {
         stacker::maybe_grow(super::STACK_RED_ZONE, super::STACK_GROWTH, || {
             let own = |r: &Range<usize>| text.get(r.clone()).unwrap_or("").to_string();
             Syn {
@@ -107,7 +107,7 @@ impl Syn<Range<usize>> {
 
 impl Syn<Range<usize>> {
     /// Every whitespace-and-comment range of the tree, in no particular order.
-    pub fn extras(&self, out: &mut Vec<Range<usize>>) {
+    pub(crate) fn extras(&self, out: &mut Vec<Range<usize>>) {
         let mut stack = vec![self];
         while let Some(v) = stack.pop() {
             out.push(v.before.clone());
@@ -138,7 +138,7 @@ pub(crate) fn comments_in(text: &str, extra: Range<usize>, out: &mut Vec<Range<u
 
 impl Syn<String> {
     /// The text of the tree (`hujson`'s `Pack`).
-    pub fn pack(&self) -> String {
+    pub(crate) fn pack(&self) -> String {
         let mut out = String::new();
         self.pack_into(&mut out);
         out
@@ -187,9 +187,9 @@ impl<X> Drop for Composite<X> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SyntaxError {
     /// Where `parse.go` stops.
-    pub offset: usize,
+    pub(crate) offset: usize,
     /// What is wrong there.
-    pub kind: ErrorKind,
+    pub(crate) kind: ErrorKind,
 }
 
 /// The kinds of syntax error, one per message of `parse.go`.

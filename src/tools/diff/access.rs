@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What one source holds towards one destination.
 #[derive(Debug, Clone, Default)]
-pub struct Access {
+pub(crate) struct Access {
     /// Protocol to port ranges, each with the condition under which it is held.
     ports: BTreeMap<u8, Vec<(PortRange, Condition)>>,
     /// Capability (its name, or its name and one of its values) to its condition.
@@ -21,7 +21,7 @@ pub struct Access {
 }
 
 /// Access by (source, destination).
-pub type AccessMap = BTreeMap<(String, String), Access>;
+pub(crate) type AccessMap = BTreeMap<(String, String), Access>;
 
 impl Access {
     fn add_ports(&mut self, protos: &[u8], ranges: &[PortRange], cond: &Condition) {
@@ -117,7 +117,7 @@ fn worded(item: &str, held: &Condition, other: &Condition, other_is: &str) -> St
 }
 
 /// What was added and removed from `old` to `new`: capabilities (relay first), then ports.
-pub fn compare(old: &Access, new: &Access) -> (Vec<String>, Vec<String>) {
+pub(crate) fn compare(old: &Access, new: &Access) -> (Vec<String>, Vec<String>) {
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     let never = Condition::default();
     let mut caps: Vec<&String> = old.caps.keys().chain(new.caps.keys()).collect();
@@ -179,7 +179,7 @@ pub fn compare(old: &Access, new: &Access) -> (Vec<String>, Vec<String>) {
 }
 
 /// Access per pair of selectors as written, groups, hosts and ipsets expanded.
-pub fn selector_access(p: &Policy, leaves: &Leaves<'_>) -> AccessMap {
+pub(crate) fn selector_access(p: &Policy, leaves: &Leaves<'_>) -> AccessMap {
     let of = |s: &Selector| leaves.of(s);
     rule_access(p, &of, &of)
 }
@@ -303,7 +303,7 @@ fn by_condition(p: &Policy) -> BTreeMap<Condition, Policy> {
 
 /// Access per pair of nodes, from the decision table, and of each node towards the
 /// destinations that are not nodes.
-pub fn node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> AccessMap {
+pub(crate) fn node_access(p: &Policy, tailnet: &Tailnet, leaves: &Leaves<'_>) -> AccessMap {
     let mut map = off_node_access(p, tailnet, leaves);
     for (cond, part) in by_condition(p) {
         let table = DecisionTable::of_policy(&part, tailnet);

@@ -13,26 +13,26 @@ use std::collections::BTreeSet;
 /// Any of the conjunctions; each conjunction is a set of posture conditions that must all
 /// hold. No conjunction: never. One empty conjunction: always.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Condition(BTreeSet<BTreeSet<String>>);
+pub(crate) struct Condition(BTreeSet<BTreeSet<String>>);
 
 impl Condition {
     /// The condition that always holds.
-    pub fn always() -> Self {
+    pub(crate) fn always() -> Self {
         Self(BTreeSet::from([BTreeSet::new()]))
     }
 
     /// True when it never holds (no access at all).
-    pub fn is_never(&self) -> bool {
+    pub(crate) fn is_never(&self) -> bool {
         self.0.is_empty()
     }
 
     /// True when it holds whatever the device.
-    pub fn is_always(&self) -> bool {
+    pub(crate) fn is_always(&self) -> bool {
         self.0.iter().any(BTreeSet::is_empty)
     }
 
     /// `self` or `other`.
-    pub fn or(&mut self, other: &Self) {
+    pub(crate) fn or(&mut self, other: &Self) {
         self.0.extend(other.0.iter().cloned());
         // A conjunction that contains another one adds nothing to the disjunction.
         let all: Vec<BTreeSet<String>> = self.0.iter().cloned().collect();
@@ -41,7 +41,7 @@ impl Condition {
     }
 
     /// True when every device that satisfies `self` satisfies `other`.
-    pub fn implies(&self, other: &Self) -> bool {
+    pub(crate) fn implies(&self, other: &Self) -> bool {
         self.0
             .iter()
             .all(|a| other.0.iter().any(|b| b.is_subset(a)))
@@ -49,7 +49,7 @@ impl Condition {
 
     /// ` if COND` (conditions joined by `&&`, alternatives by `||`), or nothing when it
     /// always holds.
-    pub fn suffix(&self) -> String {
+    pub(crate) fn suffix(&self) -> String {
         if self.is_always() || self.is_never() {
             return String::new();
         }
@@ -62,7 +62,7 @@ impl Condition {
     }
 
     /// The condition of a rule whose `srcPosture` is `src_posture`.
-    pub fn of_rule(policy: &Policy, src_posture: &[Str]) -> Self {
+    pub(crate) fn of_rule(policy: &Policy, src_posture: &[Str]) -> Self {
         let names = if src_posture.is_empty() {
             &policy.default_src_posture
         } else {

@@ -13,21 +13,21 @@ use std::collections::BTreeSet;
 const MAX_DEPTH: u8 = 8;
 
 /// Expands selectors of one policy.
-pub struct Leaves<'a> {
+pub(crate) struct Leaves<'a> {
     /// Looks names up, and resolves hosts, ipsets and prefixes, which need no node.
     addresses: Resolver<'a>,
 }
 
 impl<'a> Leaves<'a> {
     /// An expander for `policy`, with `empty` as the (node-less) tailnet.
-    pub fn new(policy: &'a Policy, empty: &'a Tailnet) -> Self {
+    pub(crate) fn new(policy: &'a Policy, empty: &'a Tailnet) -> Self {
         Self {
             addresses: Resolver::new(policy, empty),
         }
     }
 
     /// The leaves of `selector`: users, tags, autogroups, `*` and address prefixes.
-    pub fn of(&self, selector: &Selector) -> BTreeSet<String> {
+    pub(crate) fn of(&self, selector: &Selector) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         self.expand(selector, 0, &mut out);
         out

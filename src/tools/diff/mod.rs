@@ -67,7 +67,7 @@ pub struct Change {
     pub changed: Vec<String>,
     /// True when the change takes access away: something removed, or an attribute added
     /// that turns a feature off (`disable-relay-server`...).
-    pub removes_access: bool,
+    pub(crate) removes_access: bool,
 }
 
 impl Change {
@@ -77,7 +77,7 @@ impl Change {
     }
 
     /// True when it concerns peer relaying.
-    pub fn touches_relay(&self) -> bool {
+    pub(crate) fn touches_relay(&self) -> bool {
         self.added
             .iter()
             .chain(&self.removed)

@@ -11,17 +11,17 @@ use crate::vocab::{DISABLE_RELAY_CLIENT, DISABLE_RELAY_SERVER, FUNNEL_ATTR, ONLY
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Items (attributes, approvers, owners) by what they apply to (a node, a route, a tag).
-pub type Items = BTreeMap<String, BTreeSet<String>>;
+pub(crate) type Items = BTreeMap<String, BTreeSet<String>>;
 
 /// Node attributes that take something away when added: `disable-relay-server` and
 /// `disable-relay-client` turn peer relaying off (Tailscale's peer relay documentation),
 /// `only-tcp-443` limits a node's connections.
-pub fn restricts(attr: &str) -> bool {
+pub(crate) fn restricts(attr: &str) -> bool {
     attr.starts_with("disable-") || attr == ONLY_TCP_443
 }
 
 /// What an attribute does, for the attributes whose name does not say it plainly.
-pub fn note(attr: &str) -> Option<&'static str> {
+pub(crate) fn note(attr: &str) -> Option<&'static str> {
     match attr {
         DISABLE_RELAY_SERVER => Some("the node no longer serves as a peer relay"),
         DISABLE_RELAY_CLIENT => Some("the node no longer uses peer relays"),
@@ -52,7 +52,7 @@ fn attr_items(a: &crate::model::policy::NodeAttr) -> BTreeSet<String> {
 }
 
 /// Node attributes per node (with a tailnet) or per target as written.
-pub fn node_attrs(p: &Policy, leaves: &Leaves<'_>, tailnet: Option<&Tailnet>) -> Items {
+pub(crate) fn node_attrs(p: &Policy, leaves: &Leaves<'_>, tailnet: Option<&Tailnet>) -> Items {
     let mut out = Items::new();
     let resolver = tailnet.map(|t| Resolver::new(p, t));
     for a in &p.node_attrs {
@@ -82,7 +82,7 @@ fn route_key(route: &str) -> String {
 }
 
 /// Who may advertise each route, exit node and service without approval.
-pub fn auto_approvers(p: &Policy, leaves: &Leaves<'_>) -> Items {
+pub(crate) fn auto_approvers(p: &Policy, leaves: &Leaves<'_>) -> Items {
     let mut out = Items::new();
     let Some(aa) = &p.auto_approvers else {
         return out;
@@ -116,7 +116,7 @@ pub fn auto_approvers(p: &Policy, leaves: &Leaves<'_>) -> Items {
 }
 
 /// Who may apply each tag.
-pub fn tag_owners(p: &Policy, leaves: &Leaves<'_>) -> Items {
+pub(crate) fn tag_owners(p: &Policy, leaves: &Leaves<'_>) -> Items {
     let mut out = Items::new();
     for (tag, owners) in &p.tag_owners {
         out.entry(tag.trim().to_string())

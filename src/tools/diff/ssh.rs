@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Per login user: the condition under which the login is allowed, and how it is allowed
 /// (one description per rule that allows it).
-pub type Logins = BTreeMap<String, (Condition, BTreeSet<String>)>;
+pub(crate) type Logins = BTreeMap<String, (Condition, BTreeSet<String>)>;
 
 /// Logins by (source, destination).
-pub type SshMap = BTreeMap<(String, String), Logins>;
+pub(crate) type SshMap = BTreeMap<(String, String), Logins>;
 
 /// How a rule lets a session in: `accept`, or `check` with its period; its recorders and
 /// accepted environment variables.
@@ -63,7 +63,7 @@ fn written_users(rule: &SshRule) -> Vec<String> {
 }
 
 /// Logins per pair of selectors as written, groups, hosts and ipsets expanded.
-pub fn selector_ssh(p: &Policy, leaves: &Leaves<'_>) -> SshMap {
+pub(crate) fn selector_ssh(p: &Policy, leaves: &Leaves<'_>) -> SshMap {
     let mut map = SshMap::new();
     for rule in &p.ssh {
         let cond = Condition::of_rule(p, &rule.src_posture);
@@ -96,7 +96,7 @@ fn users_for(written: &[String], owner: Option<&str>) -> Vec<String> {
 }
 
 /// Logins per pair of nodes.
-pub fn node_ssh(p: &Policy, tailnet: &Tailnet) -> SshMap {
+pub(crate) fn node_ssh(p: &Policy, tailnet: &Tailnet) -> SshMap {
     let mut map = SshMap::new();
     let r = Resolver::new(p, tailnet);
     let nodes = r.nodes();
@@ -177,7 +177,7 @@ pub fn node_ssh(p: &Policy, tailnet: &Tailnet) -> SshMap {
 }
 
 /// What was added, removed and changed (still allowed, in another way) from `old` to `new`.
-pub fn compare(old: &Logins, new: &Logins) -> (Vec<String>, Vec<String>, Vec<String>) {
+pub(crate) fn compare(old: &Logins, new: &Logins) -> (Vec<String>, Vec<String>, Vec<String>) {
     let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
     let none = (Condition::default(), BTreeSet::new());
     let users: BTreeSet<&String> = old.keys().chain(new.keys()).collect();

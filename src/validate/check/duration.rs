@@ -66,7 +66,7 @@ pub fn parse(s: &str) -> Result<i128, String> {
 }
 
 /// Formats nanoseconds as Go's `Duration.String` does.
-pub fn format(nanos: i128) -> String {
+pub(crate) fn format(nanos: i128) -> String {
     if nanos == 0 {
         return "0s".to_string();
     }

@@ -3,7 +3,7 @@
 //! grants, nodeAttrs and SSH rules. The policy's own tests are
 //! [`crate::validate::policy_tests`].
 //!
-//! [`errors`] is one stage of [`crate::validate::check_text`], which parses the text first and
+//! `errors` is one stage of [`crate::validate::check_text`], which parses the text first and
 //! evaluates the tests, runs the lints and applies suppressions after it.
 
 mod definitions;
@@ -21,7 +21,7 @@ pub(crate) use crate::validate::options::Options;
 
 /// Every error by which Tailscale would reject the decoded `policy` for its definitions and
 /// rules, in rule order.
-pub fn errors(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
+pub(crate) fn errors(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     rules::check(policy, names, options, &mut out);
     ssh::check(policy, names, options, &mut out);

@@ -227,7 +227,7 @@ fn check_grant(
 /// Checks an app capability name: `{domain}/{path}`, and not one of the `tailscale.com` names
 /// the control plane is known to reject. Other `tailscale.com` names are left to the
 /// `unknown-tailscale-capability` lint: the control plane's full list is not public.
-pub fn check_cap_name(name: &Spanned<CapName>, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_cap_name(name: &Spanned<CapName>, out: &mut Vec<Diagnostic>) {
     if !name.is_well_formed() {
         out.push(
             err(

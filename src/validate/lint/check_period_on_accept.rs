@@ -14,7 +14,7 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 
 /// TG1010.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::CHECK_PERIOD_ON_ACCEPT,
     run: |cx, out| {
         for r in &cx.policy.ssh {

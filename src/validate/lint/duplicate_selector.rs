@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::ops::Deref;
 
 /// TG1012.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::DUPLICATE_SELECTOR,
     run: |cx, out| {
         let p = cx.policy;

@@ -15,7 +15,7 @@ use super::Rule;
 use crate::codes;
 
 /// TG1009.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::FIELD_CASE,
     run: |_, _| {},
 };

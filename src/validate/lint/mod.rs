@@ -68,7 +68,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// Runs every lint.
-pub fn run<'p>(
+pub(crate) fn run<'p>(
     policy: &'p Policy,
     names: &'p Names<'p>,
     options: &'p Options<'p>,

@@ -23,7 +23,7 @@ use crate::span::{Span, Spanned};
 use std::collections::{BTreeSet, HashMap};
 
 /// TG1005.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::REDUNDANT_RULE,
     run: |cx, out| {
         let p = cx.policy;

@@ -14,7 +14,7 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 
 /// TG1006.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::RELAY_WILDCARD_SRC,
     run: |cx, out| {
         for g in cx.policy.relay_grants() {

@@ -19,7 +19,7 @@ use crate::model::selector::Alias;
 use crate::model::tailnet::{Node, Tailnet};
 
 /// TG1007.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::RELAY_WITHOUT_RELAY,
     run: |cx, out| {
         let (p, Some(tailnet)) = (cx.policy, cx.options.tailnet) else {

@@ -19,7 +19,7 @@ use crate::diagnostic::Diagnostic;
 use crate::vocab::{reserved_cap_help, TailscaleCap, GRANTABLE_TAILSCALE_CAPS};
 
 /// TG1011.
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: codes::UNKNOWN_TAILSCALE_CAPABILITY,
     run: |cx, out| {
         for g in &cx.policy.grants {

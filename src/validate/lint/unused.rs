@@ -25,7 +25,7 @@ use crate::model::policy::Map;
 use std::collections::HashSet;
 
 /// TG1001.
-pub const GROUP: Rule = Rule {
+pub(crate) const GROUP: Rule = Rule {
     code: codes::UNUSED_GROUP,
     run: |cx, out| {
         unused(
@@ -40,13 +40,13 @@ pub const GROUP: Rule = Rule {
 };
 
 /// TG1002.
-pub const TAG: Rule = Rule {
+pub(crate) const TAG: Rule = Rule {
     code: codes::UNUSED_TAG,
     run: unused_tags,
 };
 
 /// TG1003.
-pub const HOST: Rule = Rule {
+pub(crate) const HOST: Rule = Rule {
     code: codes::UNUSED_HOST,
     run: |cx, out| {
         unused(
@@ -61,7 +61,7 @@ pub const HOST: Rule = Rule {
 };
 
 /// TG1004.
-pub const IPSET: Rule = Rule {
+pub(crate) const IPSET: Rule = Rule {
     code: codes::UNUSED_IPSET,
     run: |cx, out| {
         unused(

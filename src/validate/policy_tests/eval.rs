@@ -21,9 +21,9 @@ pub const TESTS_FAILED: &str = "test(s) failed";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestFailure {
     /// The entry.
-    pub span: Span,
+    pub(crate) span: Span,
     /// The failing element (a destination or a login user), when there is one.
-    pub element: Option<Span>,
+    pub(crate) element: Option<Span>,
     /// Why it failed, for a person.
     pub reason: String,
     /// What the control plane answers for this failure (`test(s) failed`, or the

@@ -1,8 +1,8 @@
 //! The policy's own tests, `tests` and `sshTests`: their shape (`shape`, checked with or
-//! without a tailnet) and their evaluation against a tailnet ([`eval`]), as Tailscale's
+//! without a tailnet) and their evaluation against a tailnet (`eval`), as Tailscale's
 //! control plane does both.
 
-pub mod eval;
+pub(crate) mod eval;
 mod shape;
 
 pub use eval::{run_tests, TestFailure, TESTS_FAILED};
@@ -18,7 +18,7 @@ use crate::model::tailnet::Tailnet;
 ///
 /// With a tailnet the evaluation replaces the shape findings (it finds the same malformed
 /// entries and more); it runs only on an otherwise valid policy, as the control plane's does.
-pub fn check(
+pub(crate) fn check(
     policy: &Policy,
     names: &Names<'_>,
     tailnet: Option<&Tailnet>,
