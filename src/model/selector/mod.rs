@@ -5,8 +5,8 @@
 //! diagnostic verbatim.
 //!
 //! - [`Alias`]: what a selector names, by its syntax alone;
-//! - ports, protocols and grant `ip` entries ([`parse_ports`], [`parse_proto`],
-//!   [`parse_grant_ip`]);
+//! - ports, protocols and grant `ip` entries ([`PortRange`], [`IpSpec`], and the parsers
+//!   the typed values call);
 //! - the typed values the decoder makes of policy strings ([`Selector`], [`Dst`],
 //!   [`Proto`], [`IpEntry`], [`IpsetEntry`], [`CapName`]): every later stage matches on them
 //!   and never parses the string again.
