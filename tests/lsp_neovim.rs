@@ -205,7 +205,7 @@ fn step_ok(s: &Session, step: &str) {
 }
 
 /// The width of `c` in the position encoding the client and the server agreed on (UTF-16,
-/// the protocol's default, for Neovim 0.7 to 0.10; UTF-8 from Neovim 0.11, which offers it).
+/// the protocol's default, with Neovim 0.7; UTF-8 with a recent Neovim, which offers it).
 fn units(s: &Session, c: char) -> usize {
     match s.result["offset_encoding"].as_str() {
         Some("utf-8") => c.len_utf8(),

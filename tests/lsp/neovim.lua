@@ -69,8 +69,8 @@ local function text()
 end
 
 -- The LSP position of the `nth` occurrence of the literal `needle`, `shift` characters into
--- it, with the column in the encoding the client agreed on: bytes for UTF-8 (offered from
--- Neovim 0.11), else UTF-16 units.
+-- it, with the column in the encoding the client agreed on: bytes for UTF-8 (which a recent
+-- Neovim offers), else UTF-16 units.
 local function position_of(needle, nth, shift)
   local seen = 0
   for index, line in ipairs(lines()) do
