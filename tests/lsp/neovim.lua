@@ -68,8 +68,9 @@ local function text()
   return table.concat(lines(), "\n") .. "\n"
 end
 
--- The LSP position (UTF-16 columns, the encoding the client uses) of the `nth` occurrence of
--- the literal `needle`, `shift` characters into it.
+-- The LSP position of the `nth` occurrence of the literal `needle`, `shift` characters into
+-- it, with the column in the encoding the client agreed on: bytes for UTF-8 (which a recent
+-- Neovim offers), else UTF-16 units.
 local function position_of(needle, nth, shift)
   local seen = 0
   for index, line in ipairs(lines()) do
@@ -81,6 +82,9 @@ local function position_of(needle, nth, shift)
       end
       seen = seen + 1
       if seen == nth then
+        if client.offset_encoding == "utf-8" then
+          return { line = index - 1, character = s - 1 + (shift or 0) }
+        end
         local _, utf16 = vim.str_utfindex(line, s - 1)
         return { line = index - 1, character = utf16 + (shift or 0) }
       end

@@ -314,6 +314,12 @@ fn shorten(lit: &str) -> String {
     out.escape_debug().to_string()
 }
 
+/// The most members of an object whose duplicate keys are found without a map.
+const SMALL_OBJECT: usize = 8;
+
+/// A map with a fast hasher (the keys are the policy's own, looked up once each).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 fn convert(text: &str, syn: Syn<Range<usize>>, findings: &mut Vec<Diagnostic>) -> Node {
     stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
         let span = Span::new(syn.start, syn.end);
@@ -334,12 +340,22 @@ fn convert(text: &str, syn: Syn<Range<usize>>, findings: &mut Vec<Diagnostic>) -
             ),
             Kind::Composite(mut c) => {
                 let mut members: Vec<Member> = Vec::with_capacity(c.len());
-                let mut seen: HashMap<String, Span> = HashMap::with_capacity(c.len());
+                // The first span of each key: an object of a few members finds it among the
+                // members kept so far (each key once), a larger one in a map.
+                let mut seen: Option<FastMap<String, Span>> = (c.len() > SMALL_OBJECT)
+                    .then(|| FastMap::with_capacity_and_hasher(c.len(), Default::default()));
                 let mut items = std::mem::take(&mut c.items).into_iter();
                 while let (Some(name), Some(value)) = (items.next(), items.next()) {
                     let range = Span::new(name.start, name.end);
                     let key = literal::unquote(raw(&(name.start..name.end)));
-                    if let Some(first_span) = seen.get(&key).copied() {
+                    let first = match &seen {
+                        Some(seen) => seen.get(&key).copied(),
+                        None => members
+                            .iter()
+                            .find(|m| m.key.value == key)
+                            .map(|m| m.key.span),
+                    };
+                    if let Some(first_span) = first {
                         findings.push(
                             Diagnostic::error(
                                 codes::DUPLICATE_KEY,
@@ -352,7 +368,9 @@ fn convert(text: &str, syn: Syn<Range<usize>>, findings: &mut Vec<Diagnostic>) -
                         );
                         continue;
                     }
-                    seen.insert(key.clone(), range);
+                    if let Some(seen) = &mut seen {
+                        seen.insert(key.clone(), range);
+                    }
                     members.push(Member {
                         key: Spanned::new(key, range),
                         value: convert(text, value, findings),

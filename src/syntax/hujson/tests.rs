@@ -384,6 +384,50 @@ fn duplicate_keys_are_reported_at_the_second() {
 }
 
 #[test]
+fn duplicate_keys_are_found_alike_in_small_and_large_objects() {
+    // Objects of up to `SMALL_OBJECT` members and larger ones look keys up differently.
+    for size in [2, super::SMALL_OBJECT, super::SMALL_OBJECT + 1, 40] {
+        let mut keys: Vec<String> = (0..size).map(|i| format!("\"k{i}\"")).collect();
+        keys.push("\"k0\"".to_string());
+        keys.push(format!("\"\\u006b{}\"", size - 1));
+        keys.push("\"k0\"".to_string());
+        let text = format!(
+            "{{{}}}",
+            keys.iter()
+                .map(|k| format!("{k}: 1"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let (node, dups) = parse(&text).unwrap();
+        let Value::Object(members) = &node.value else {
+            panic!("not an object")
+        };
+        assert_eq!(members.len(), size, "{text}");
+        let first = |k: &str| text.find(k).unwrap();
+        let found: Vec<(usize, usize)> = dups
+            .iter()
+            .map(|d| (d.span.start, d.related[0].span.start))
+            .collect();
+        let last_key = format!("\"k{}\"", size - 1);
+        let escaped = format!("\"\\u006b{}\"", size - 1);
+        let k0_again: Vec<usize> = text
+            .match_indices("\"k0\"")
+            .skip(1)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (k0_again[0], first("\"k0\"")),
+                (first(&escaped), first(&last_key)),
+                (k0_again[1], first("\"k0\"")),
+            ],
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn empty_bom_and_bad_utf8_are_errors() {
     assert_eq!(parse("").unwrap_err().code, codes::HUJSON_SYNTAX);
     assert_eq!(

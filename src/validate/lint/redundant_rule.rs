@@ -191,14 +191,18 @@ impl Field {
 /// share every element with thousands of others still compare with each of them (finding
 /// set containment exactly is quadratic in the worst case; no index avoids that).
 struct Index<'r> {
-    rest: HashMap<&'r str, usize>,
-    postings: HashMap<(Field, usize), HashMap<&'r str, Vec<usize>>>,
+    rest: FastMap<&'r str, usize>,
+    postings: FastMap<(Field, usize), FastMap<&'r str, Vec<usize>>>,
 }
+
+/// The index's maps: looked up, never iterated, so a fast hasher changes no finding.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 impl<'r> Index<'r> {
     fn new(rules: &'r [Shape<'_>]) -> Self {
-        let mut rest = HashMap::new();
-        let mut postings: HashMap<(Field, usize), HashMap<&'r str, Vec<usize>>> = HashMap::new();
+        let mut rest = FastMap::default();
+        let mut postings: FastMap<(Field, usize), FastMap<&'r str, Vec<usize>>> =
+            FastMap::default();
         for (i, r) in rules.iter().enumerate() {
             let next = rest.len();
             let group = *rest.entry(r.rest.as_str()).or_insert(next);
