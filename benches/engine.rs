@@ -45,7 +45,11 @@ mod generated;
 #[path = "common/mode.rs"]
 mod mode;
 
+#[path = "common/median.rs"]
+mod median;
+
 use generated::{addr, policy, sizes, tailnet, ALLOWED_PORT, DENIED_PORT};
+use median::median;
 use mode::benchmarking;
 
 /// The policy `text`, validated by the checker (without a tailnet, without lints).
@@ -53,32 +57,6 @@ fn validated(text: &str) -> tailgrant::model::Validated {
     validate_text(text, &Options::default())
         .into_validated()
         .unwrap()
-}
-
-/// Median time per call: 15 batches, each long enough to be measured.
-fn median(mut f: impl FnMut() -> bool) -> Duration {
-    let mut batch = 1u32;
-    loop {
-        let t = Instant::now();
-        for _ in 0..batch {
-            black_box(f());
-        }
-        if t.elapsed() > Duration::from_millis(5) || batch >= 1 << 24 {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut times: Vec<Duration> = (0..15)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..batch {
-                black_box(f());
-            }
-            t.elapsed() / batch
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn ns(d: Duration) -> f64 {

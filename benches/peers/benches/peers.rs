@@ -29,7 +29,7 @@
 
 use std::hint::black_box;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tailgrant::engine::table::DecisionTable;
 use tailgrant::validate::{validate_text, Options};
 
@@ -39,7 +39,11 @@ mod generated;
 #[path = "../../common/mode.rs"]
 mod mode;
 
+#[path = "../../common/median.rs"]
+mod median;
+
 use generated::{policy, relay_src, sizes, tag_of, tailnet};
+use median::median;
 
 /// A requester whose group some relay grant names (`tag:g2`), and one whose group no relay
 /// grant names (`tag:g1`: relay grants come from even groups only).
@@ -146,32 +150,6 @@ fn table_allows(table: &DecisionTable, src: usize) -> bool {
     let relay = table.node(&format!("n{RELAY}")).unwrap();
     let req = table.node(&format!("n{src}")).unwrap();
     table.allows_allocation(req, relay)
-}
-
-/// Median time per call: 15 batches, each long enough to be measured.
-fn median(mut f: impl FnMut() -> bool) -> Duration {
-    let mut batch = 1u32;
-    loop {
-        let t = Instant::now();
-        for _ in 0..batch {
-            black_box(f());
-        }
-        if t.elapsed() > Duration::from_millis(5) || batch >= 1 << 24 {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut times: Vec<Duration> = (0..15)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..batch {
-                black_box(f());
-            }
-            t.elapsed() / batch
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn ns(d: Duration) -> f64 {

@@ -170,17 +170,23 @@ impl NodeIndex {
 
     /// Appends the own node addresses in `set` as *address targets*: `2 * node` for a
     /// node's IPv4 address, `2 * node + 1` for its IPv6 address (a node has at most one of
-    /// each), in address order.
+    /// each), in address order. A target's node is `target / 2`, so the same pass answers
+    /// both "which nodes" and "which of their addresses".
     pub(crate) fn addr_targets_in(&self, set: &AddrSet, out: &mut Vec<u32>) {
         for (fam, v4) in [(0, true), (1, false)] {
             let Some(sorted) = self.sorted.get(fam) else {
                 continue;
             };
+            let mut rest = sorted.as_slice();
             for &(lo, hi) in set.family_ranges(v4) {
-                let i = sorted.partition_point(|(a, _)| *a < lo);
-                let j = sorted.partition_point(|(a, _)| *a <= hi);
-                let found = sorted.get(i..j).unwrap_or_default().iter();
+                // The ranges of a set are sorted and disjoint: each search starts where the
+                // previous range ended.
+                let i = rest.partition_point(|(a, _)| *a < lo);
+                rest = rest.get(i..).unwrap_or_default();
+                let j = rest.partition_point(|(a, _)| *a <= hi);
+                let found = rest.get(..j).unwrap_or_default().iter();
                 out.extend(found.map(|x| x.1.saturating_mul(2) + u32::from(!v4)));
+                rest = rest.get(j..).unwrap_or_default();
             }
         }
     }

@@ -90,9 +90,9 @@ impl W {
     }
     fn imap(&mut self, m: &IntervalMap) {
         self.len(m.starts.len());
-        for (s, a) in m.starts.iter().zip(&m.answers) {
+        for (s, v) in m.starts.iter().zip(&m.values) {
             self.u128(*s);
-            self.u32(*a);
+            self.u32(*v);
         }
     }
 }
@@ -158,10 +158,8 @@ impl R<'_> {
     }
     fn imap(&mut self) -> Result<IntervalMap, TableError> {
         let pairs = self.list(|r| Ok((r.u128()?, r.u32()?)))?;
-        Ok(IntervalMap {
-            starts: pairs.iter().map(|p| p.0).collect(),
-            answers: pairs.iter().map(|p| p.1).collect(),
-        })
+        let (starts, values) = pairs.into_iter().unzip();
+        Ok(IntervalMap { starts, values })
     }
 }
 
@@ -227,11 +225,7 @@ impl DecisionTable {
             w.u32(rm.router);
             w.ip(rm.net.addr());
             w.u8(rm.net.prefix_len());
-            w.len(rm.starts.len());
-            for (s, p) in rm.starts.iter().zip(&rm.policies) {
-                w.u128(*s);
-                w.u32(*p);
-            }
+            w.imap(&rm.segments);
         }
         let payload = w.0;
         let mut out = Vec::with_capacity(HEADER + payload.len());
@@ -300,13 +294,10 @@ impl DecisionTable {
             let router = r.u32()?;
             let addr = r.ip()?;
             let net = IpNet::new(addr, r.u8()?).map_err(|_| TableError::Malformed)?;
-            let pairs = r.list(|r| Ok((r.u128()?, r.u32()?)))?;
-            let (starts, policies): (Vec<u128>, Vec<u32>) = pairs.into_iter().unzip();
             Ok(RouteMap {
                 router,
                 net,
-                starts,
-                policies,
+                segments: r.imap()?,
             })
         })?;
         if !r.0.is_empty() {
@@ -321,15 +312,14 @@ impl DecisionTable {
         }) && policies.iter().all(|p| {
             p.answers.iter().all(|a| (*a as usize) < answers.len())
                 && p.classes.windows(2).all(|w| w[0] < w[1])
-        }) && sources
-            .iter()
-            .all(|m| m.starts.windows(2).all(|w| w[0] < w[1]))
+        }) && sources.iter().all(IntervalMap::is_sorted)
             && routes.windows(2).all(|w| w[0].router <= w[1].router)
             && routes.iter().all(|rm| {
                 (rm.router as usize) < nodes.len()
-                    && rm.starts.windows(2).all(|w| w[0] < w[1])
+                    && rm.segments.is_sorted()
                     && rm
-                        .policies
+                        .segments
+                        .values
                         .iter()
                         .all(|p| *p == u32::MAX || (*p as usize) < policies.len())
             });
@@ -349,5 +339,43 @@ mod tests {
     #[test]
     fn crc32_matches_the_ieee_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn only_the_current_version_loads() {
+        let bytes = DecisionTable::default().to_bytes();
+        assert!(DecisionTable::from_bytes(&bytes).is_ok());
+        for v in [FORMAT_VERSION - 1, FORMAT_VERSION + 1] {
+            let mut other = bytes.clone();
+            other[4..6].copy_from_slice(&v.to_le_bytes());
+            assert_eq!(
+                DecisionTable::from_bytes(&other),
+                Err(TableError::Version { found: v })
+            );
+        }
+    }
+
+    #[test]
+    fn route_segments_are_written_in_the_layout_of_version_4() {
+        // Count, then (start as u128, policy as u32) per segment, as version 4 wrote them.
+        let net: IpNet = "10.0.0.0/8"
+            .parse()
+            .unwrap_or(IpNet::V4(Default::default()));
+        let mut rm = RouteMap::new(0, net);
+        let start = u128::from(10u32 << 24);
+        rm.push(start, 3);
+        rm.push(start + 256, 3);
+        rm.push(start + 512, u32::MAX);
+        let mut w = W::default();
+        w.imap(&rm.segments);
+        let mut want = Vec::new();
+        want.extend(2u64.to_le_bytes());
+        want.extend(start.to_le_bytes());
+        want.extend(3u32.to_le_bytes());
+        want.extend((start + 512).to_le_bytes());
+        want.extend(u32::MAX.to_le_bytes());
+        assert_eq!(FORMAT_VERSION, 4);
+        assert_eq!(w.0, want);
+        assert_eq!(R(&want).imap(), Ok(rm.segments));
     }
 }

@@ -72,28 +72,35 @@ pub(crate) struct Answer {
     pub(crate) origins: Vec<u32>,
 }
 
-/// Source addresses to source classes, for one family: sorted interval starts, each with a
-/// class (`u32::MAX`: in no rule's sources).
+/// Sorted address intervals of one family, each with a value (`u32::MAX`: none): source
+/// addresses to source classes, or the segments of an approved subnet route to node
+/// policies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct IntervalMap {
     starts: Vec<u128>,
-    answers: Vec<u32>,
+    values: Vec<u32>,
 }
 
 impl IntervalMap {
     /// Appends an interval starting at `start` (after the last one), merged with the last
-    /// one when it has the same class.
-    fn push(&mut self, start: u128, class: u32) {
-        if self.answers.last() != Some(&class) {
+    /// one when it has the same value.
+    fn push(&mut self, start: u128, value: u32) {
+        if self.values.last() != Some(&value) {
             self.starts.push(start);
-            self.answers.push(class);
+            self.values.push(value);
         }
     }
 
+    /// The value of the interval holding `key` (`None`: before the first one, or none).
     fn get(&self, key: u128) -> Option<u32> {
         let i = self.starts.partition_point(|s| *s <= key);
-        let a = *self.answers.get(i.checked_sub(1)?)?;
-        (a != u32::MAX).then_some(a)
+        let v = *self.values.get(i.checked_sub(1)?)?;
+        (v != u32::MAX).then_some(v)
+    }
+
+    /// True when the starts are strictly increasing (a loaded map must be).
+    fn is_sorted(&self) -> bool {
+        self.starts.windows(2).all(|w| w[0] < w[1])
     }
 }
 
@@ -111,17 +118,17 @@ impl NodePolicy {
     }
 }
 
-/// The destinations inside one approved subnet route: sorted starts of address segments,
-/// each with the node policy that applies to traffic towards it (`u32::MAX`: none), built
-/// from the rules whose destinations cover the segment, as the router receives them.
+/// The destinations inside one approved subnet route: its address segments, each with the
+/// node policy that applies to traffic towards it (`u32::MAX`: none), built from the rules
+/// whose destinations cover the segment, as the router receives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RouteMap {
     /// The router that serves the route.
     pub(crate) router: NodeIx,
     /// The route.
     pub(crate) net: IpNet,
-    starts: Vec<u128>,
-    policies: Vec<u32>,
+    /// Segment starts to node policies.
+    segments: IntervalMap,
 }
 
 impl RouteMap {
@@ -129,24 +136,19 @@ impl RouteMap {
         Self {
             router,
             net,
-            starts: Vec::new(),
-            policies: Vec::new(),
+            segments: IntervalMap::default(),
         }
     }
 
     /// Appends a segment starting at `start`, merged with the last one when it has the same
     /// policy.
     fn push(&mut self, start: u128, policy: u32) {
-        if self.policies.last() != Some(&policy) {
-            self.starts.push(start);
-            self.policies.push(policy);
-        }
+        self.segments.push(start, policy);
     }
 
+    /// The node policy of the segment holding `key`.
     fn get(&self, key: u128) -> Option<u32> {
-        let i = self.starts.partition_point(|s| *s <= key);
-        let p = *self.policies.get(i.checked_sub(1)?)?;
-        (p != u32::MAX).then_some(p)
+        self.segments.get(key)
     }
 }
 

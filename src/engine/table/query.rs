@@ -5,7 +5,8 @@
 //! finds the answer in a few lookups (the source's class by one binary search; a node
 //! destination by its index, an address by one hash probe, or, inside an approved subnet
 //! route, by one binary search for the route and one for its segment) and returns a
-//! [`Decision`]: a view of that answer, allocation-free until its grants are asked for.
+//! [`Decision`]: the source's class and the node policies that apply, from which each of its
+//! methods looks up the one answer it needs, allocation-free until its grants are asked for.
 
 use super::{ports_allow, Answer, DecisionTable, NodeIx, PortGrant};
 use crate::engine::resolve::addr_key;
@@ -36,14 +37,20 @@ pub struct Query {
 
 /// What the source of a [`Query`] may do towards its destination, and the grants (and ACL
 /// entries) that decided it. Nothing allowed when the source or the destination is unknown.
+///
+/// It holds the source's class and the node policies that apply, not the answers: each
+/// method looks up only the answer it needs (one binary search in a node policy), so
+/// `allows` towards a node's own address costs one lookup, not two.
 #[derive(Clone, Copy)]
 pub struct Decision<'t> {
     table: &'t DecisionTable,
-    /// The capabilities and the origins.
-    answer: Option<&'t Answer>,
-    /// The ports: the same answer, except towards a node's own address (the rules whose
-    /// destinations hold that address).
-    ports: Option<&'t Answer>,
+    /// The source's class (`u32::MAX`: in no rule's sources).
+    class: u32,
+    /// The node policy of the capabilities and the origins (`u32::MAX`: none).
+    policy: u32,
+    /// The node policy of the ports: the same, except towards a node's own address (the
+    /// rules whose destinations hold that address).
+    ports_policy: u32,
 }
 
 impl std::fmt::Debug for Decision<'_> {
@@ -57,27 +64,36 @@ impl std::fmt::Debug for Decision<'_> {
 }
 
 impl<'t> Decision<'t> {
+    /// The answer of the capabilities and the origins.
+    fn answer(&self) -> Option<&'t Answer> {
+        self.table.policy_answer(self.policy, self.class)
+    }
+
     /// True when nothing is allowed: no port, no capability.
     pub(crate) fn is_empty(&self) -> bool {
-        self.ports().is_empty() && self.answer.is_none_or(|a| a.caps.is_empty())
+        self.ports().is_empty() && self.answer().is_none_or(|a| a.caps.is_empty())
     }
 
     /// True when the source may reach the destination on `proto` (an IANA protocol number)
     /// and `port` (ignored for protocols without ports).
     pub fn allows(&self, proto: u8, port: u16) -> bool {
-        self.ports.is_some_and(|a| ports_allow(a, proto, port))
+        self.table
+            .policy_answer(self.ports_policy, self.class)
+            .is_some_and(|a| ports_allow(a, proto, port))
     }
 
     /// The ports allowed: `(protocol, first, last)`, protocol 0 for the default set (TCP,
     /// UDP, ICMP, ICMPv6).
     pub(crate) fn ports(&self) -> &'t [PortGrant] {
-        self.ports.map_or(&[], |a| a.ports.as_slice())
+        self.table
+            .policy_answer(self.ports_policy, self.class)
+            .map_or(&[], |a| a.ports.as_slice())
     }
 
     /// The capabilities held: name, and its values as JSON text.
     pub fn caps(&self) -> impl Iterator<Item = (&'t str, &'t str)> + 't {
         let table = self.table;
-        self.answer
+        self.answer()
             .into_iter()
             .flat_map(|a| &a.caps)
             .filter_map(move |(n, v, _)| Some((table.string(*n)?, v.as_str())))
@@ -90,7 +106,7 @@ impl<'t> Decision<'t> {
 
     /// The spans of the grants that give capability `name`.
     pub fn cap_origins(&self, name: &str) -> Vec<Span> {
-        let Some(a) = self.answer else {
+        let Some(a) = self.answer() else {
             return Vec::new();
         };
         let ids: Vec<u32> = a
@@ -104,7 +120,7 @@ impl<'t> Decision<'t> {
 
     /// The spans of every grant and ACL entry behind what is allowed.
     pub fn origins(&self) -> Vec<Span> {
-        self.answer
+        self.answer()
             .map(|a| self.table.spans_of(&a.origins))
             .unwrap_or_default()
     }
@@ -113,28 +129,42 @@ impl<'t> Decision<'t> {
 impl DecisionTable {
     /// Answers `query`: what its source may do towards its destination.
     pub fn decide(&self, query: &Query) -> Decision<'_> {
-        let class = self.src_class(query.src);
-        let (answer, ports) = match (class, query.dst) {
-            (None, _) => (None, None),
-            (Some(class), Dest::Node(ix)) => {
-                let a = self.node_answer(class, ix);
-                (a, a)
+        let unknown = Decision {
+            table: self,
+            class: u32::MAX,
+            policy: u32::MAX,
+            ports_policy: u32::MAX,
+        };
+        let Some(class) = self.src_class(query.src) else {
+            return unknown;
+        };
+        let (policy, ports_policy) = match query.dst {
+            Dest::Node(ix) => {
+                let p = self.nodes.get(ix as usize).map_or(u32::MAX, |n| n.policy);
+                (p, p)
             }
-            (Some(class), Dest::Addr(ip)) => match self.index.node_of(ip) {
-                Some(node) => (
-                    self.node_answer(class, node),
-                    self.own_addr_answer(class, node, ip),
-                ),
+            Dest::Addr(ip) => match self.index.node_of(ip) {
+                Some(node) => self
+                    .nodes
+                    .get(node as usize)
+                    .map_or((u32::MAX, u32::MAX), |n| {
+                        let fam = usize::from(ip.is_ipv6());
+                        (
+                            n.policy,
+                            n.addr_policy.get(fam).copied().unwrap_or(u32::MAX),
+                        )
+                    }),
                 None => {
-                    let a = self.route_answer(class, ip);
-                    (a, a)
+                    let p = self.route_policy(ip);
+                    (p, p)
                 }
             },
         };
         Decision {
-            table: self,
-            answer,
-            ports,
+            class,
+            policy,
+            ports_policy,
+            ..unknown
         }
     }
 
@@ -145,27 +175,25 @@ impl DecisionTable {
         if v4 { m4 } else { m6 }.get(k)
     }
 
+    /// The answer of node policy `policy` for a source class (`None` for `u32::MAX`).
+    #[inline]
+    fn policy_answer(&self, policy: u32, class: u32) -> Option<&Answer> {
+        let policy = self.policies.get(policy as usize)?;
+        self.answers.get(policy.get(class)? as usize)
+    }
+
     /// The answer of node `dst`'s own policy for a source class.
     pub(super) fn node_answer(&self, class: u32, dst: NodeIx) -> Option<&Answer> {
-        let node = self.nodes.get(dst as usize)?;
-        let policy = self.policies.get(node.policy as usize)?;
-        self.answers.get(policy.get(class)? as usize)
+        self.policy_answer(self.nodes.get(dst as usize)?.policy, class)
     }
 
-    /// The port answer towards `dst`, an own address of `node`: the rules whose destinations
-    /// hold that address, as Go's filter matches destinations (`wgengine/filter/match.go`).
-    fn own_addr_answer(&self, class: u32, node: NodeIx, dst: IpAddr) -> Option<&Answer> {
-        let node = self.nodes.get(node as usize)?;
-        let policy = node.addr_policy.get(usize::from(dst.is_ipv6()))?;
-        let policy = self.policies.get(*policy as usize)?;
-        self.answers.get(policy.get(class)? as usize)
-    }
-
-    /// The answer towards an address inside an approved subnet route: the policy of its
-    /// segment of the most specific route.
-    fn route_answer(&self, class: u32, dst: IpAddr) -> Option<&Answer> {
-        let route = self.routes.get(self.index.route_of(dst)? as usize)?;
-        let policy = self.policies.get(route.get(addr_key(dst).1)? as usize)?;
-        self.answers.get(policy.get(class)? as usize)
+    /// The node policy towards an address inside an approved subnet route: that of its
+    /// segment of the most specific route (`u32::MAX`: none).
+    fn route_policy(&self, dst: IpAddr) -> u32 {
+        self.index
+            .route_of(dst)
+            .and_then(|ri| self.routes.get(ri as usize))
+            .and_then(|route| route.get(addr_key(dst).1))
+            .unwrap_or(u32::MAX)
     }
 }

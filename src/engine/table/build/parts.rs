@@ -7,7 +7,7 @@
 //! pushed to one node only (`autogroup:self`, `via`) occurs on that node alone.
 
 use super::intern::{index, Interner};
-use super::reach::{Reach, RouteClips};
+use super::reach::{Reach, SetReach};
 use crate::engine::compile::rules::{Body, Rule};
 use crate::engine::resolve::{parse_wire_addrs, AddrSet, SubnetRoute};
 use std::collections::HashMap;
@@ -35,7 +35,7 @@ pub(super) struct Parts {
     by_source: HashMap<Vec<String>, u32>,
     by_source_ptr: HashMap<usize, (Rc<[String]>, u32)>,
     pub(super) occurrences: Vec<(u32, Rc<[u32]>)>,
-    /// Port parts and the node addresses (address targets, see [`Reach::addrs`]) each
+    /// Port parts and the node addresses (address targets, see [`SetReach::addrs`]) each
     /// occurrence reaches.
     pub(super) addr_occurrences: Vec<(u32, Rc<[u32]>)>,
     /// Per route: the parts whose destination covers some of it, with the ranges covered.
@@ -74,56 +74,71 @@ impl Parts {
         i
     }
 
-    fn part(&mut self, p: Part) -> u32 {
-        if let Some(&i) = self.by_part.get(&p) {
+    /// The id of part `p`, interned on first use (`id` caches it for one rule destination).
+    fn part(&mut self, p: &Part, id: &mut Option<u32>) -> u32 {
+        if let Some(i) = *id {
             return i;
         }
-        let i = index(self.parts.len());
-        self.parts.push(p.clone());
-        self.by_part.insert(p, i);
+        let i = match self.by_part.get(p) {
+            Some(&i) => i,
+            None => {
+                let i = index(self.parts.len());
+                self.parts.push(p.clone());
+                self.by_part.insert(p.clone(), i);
+                i
+            }
+        };
+        *id = Some(i);
         i
     }
 
+    /// Records the nodes and routes a part reaches. `only`: the rule is pushed to this node
+    /// alone.
     fn occur(
         &mut self,
-        part: Part,
-        reach: Rc<[u32]>,
-        clips: &RouteClips,
+        part: &Part,
+        pid: &mut Option<u32>,
+        reach: &SetReach,
         routes: &[SubnetRoute],
         only: Option<u32>,
     ) {
-        let mut pid = None;
-        for (ri, ranges) in clips.iter() {
+        for (ri, ranges) in reach.clips.iter() {
             if let Some(n) = only {
                 if routes.get(*ri as usize).map(|r| r.router) != Some(n) {
                     continue;
                 }
             }
-            let p = *pid.get_or_insert_with(|| self.part(part.clone()));
+            let p = self.part(part, pid);
             self.route_occ
                 .entry(*ri)
                 .or_default()
                 .push((p, ranges.clone()));
         }
-        let reach = match only {
-            Some(n) if reach.contains(&n) => Rc::from([n]),
+        let nodes = match only {
+            Some(n) if reach.nodes.binary_search(&n).is_ok() => Rc::from([n]),
             Some(_) => return,
-            None if reach.is_empty() => return,
-            None => reach,
+            None if reach.nodes.is_empty() => return,
+            None => Rc::clone(&reach.nodes),
         };
-        let part = self.part(part);
-        self.occurrences.push((part, reach));
+        let p = self.part(part, pid);
+        self.occurrences.push((p, nodes));
     }
 
     /// Records the node addresses a port part reaches. `only`: the rule is pushed to this
     /// node alone.
-    fn occur_addrs(&mut self, part: Part, targets: Rc<[u32]>, only: Option<u32>) {
+    fn occur_addrs(
+        &mut self,
+        part: &Part,
+        pid: &mut Option<u32>,
+        reach: &SetReach,
+        only: Option<u32>,
+    ) {
         let targets: Rc<[u32]> = match only {
-            Some(n) => targets.iter().copied().filter(|t| t / 2 == n).collect(),
-            None => targets,
+            Some(n) => reach.addrs.iter().copied().filter(|t| t / 2 == n).collect(),
+            None => Rc::clone(&reach.addrs),
         };
         if !targets.is_empty() {
-            let p = self.part(part);
+            let p = self.part(part, pid);
             self.addr_occurrences.push((p, targets));
         }
     }
@@ -142,27 +157,27 @@ impl Parts {
         match &rule.body {
             Body::Ports { dests, protos } => {
                 for d in dests {
-                    let nodes = reach.nodes(d.addrs.as_ref());
-                    let clips = reach.route_clips(d.addrs.as_ref());
+                    let dest = reach.of(d.addrs.as_ref());
                     let protos: &[u8] = if protos.is_empty() { &[0] } else { protos };
                     let grants = protos
                         .iter()
                         .map(|p| Grant::Port(*p, d.wire.ports.first, d.wire.ports.last))
                         .collect();
                     let part: Part = (src, grants, origin);
-                    let targets = reach.addrs(d.addrs.as_ref());
-                    self.occur_addrs(part.clone(), targets, only);
-                    self.occur(part, nodes, &clips, routes, only);
+                    let mut pid = None;
+                    self.occur_addrs(&part, &mut pid, &dest, only);
+                    self.occur(&part, &mut pid, &dest, routes, only);
                 }
             }
             Body::Caps(grants) => {
                 for (nets, cm) in grants {
-                    let (nodes, clips) = reach.nets(nets);
+                    let dest = reach.nets(nets);
                     let grants = cm
                         .iter()
                         .map(|(cap, v)| Grant::Cap(int.string(cap), v.to_string()))
                         .collect();
-                    self.occur((src, grants, origin), nodes, &clips, routes, only);
+                    let part: Part = (src, grants, origin);
+                    self.occur(&part, &mut None, &dest, routes, only);
                 }
             }
         }
