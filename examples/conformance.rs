@@ -226,6 +226,7 @@ fn run_case(case: &Case, s: &mut Suite) {
         &case.policy_text,
         &Options {
             tailnet: Some(&tailnet),
+            ..Default::default()
         },
     );
     let accepted = case.api_response_code == 200;

@@ -62,7 +62,7 @@
 //! }"#)?;
 //! let text = r#"{"tagOwners": {"tag:web": []},
 //!   "grants": [{"src": ["alice@example.com"], "dst": ["tag:web"], "ip": ["tcp:443"]}]}"#;
-//! let policy = check_text(text, &Options { tailnet: Some(&tailnet) })
+//! let policy = check_text(text, &Options { tailnet: Some(&tailnet), ..Default::default() })
 //!     .into_validated()
 //!     .map_err(|findings| format!("{} errors", findings.errors.len()))?;
 //!
@@ -93,7 +93,7 @@
 //! let text = r#"{"tagOwners": {"tag:ci": [], "tag:dev": [], "tag:relay-eu": []},
 //!   "grants": [{"src": ["tag:ci"], "dst": ["tag:relay-eu"],
 //!               "app": {"tailscale.com/cap/relay": []}}]}"#;
-//! let policy = check_text(text, &Options { tailnet: Some(&tailnet) })
+//! let policy = check_text(text, &Options { tailnet: Some(&tailnet), ..Default::default() })
 //!     .into_validated()
 //!     .map_err(|findings| format!("{} errors", findings.errors.len()))?;
 //! let table = DecisionTable::build(&policy, &tailnet);

@@ -20,6 +20,7 @@ fn tailnet() -> Tailnet {
 fn check_bytes(bytes: &[u8], tailnet: &Tailnet) -> (String, Findings) {
     let options = Options {
         tailnet: Some(tailnet),
+        ..Default::default()
     };
     match tailgrant::syntax::hujson::text_of(bytes) {
         Ok(text) => (text.to_string(), check_text(text, &options).findings),

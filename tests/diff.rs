@@ -368,6 +368,7 @@ fn the_base_policy_is_valid_against_the_tailnet() {
                 )
                 .unwrap(),
             ),
+            ..Default::default()
         },
     );
     assert!(report.is_valid(), "{:?}", report.findings.errors);

@@ -421,6 +421,7 @@ fn table_answers_as_tailscale_filters_on_the_captured_filters() {
         let tailnet = capture::tailnet_of(&case);
         let options = Options {
             tailnet: Some(&tailnet),
+            ..Default::default()
         };
         // Accepted by the control plane (code 200), so valid here too, its own tests aside.
         let policy = validate_text(text, &options)

@@ -4,6 +4,7 @@ use super::output::{self, Format, Outcome};
 use super::{fail, read_input, read_tailnet, Status};
 use std::path::PathBuf;
 use tailgrant::diagnostic::Findings;
+use tailgrant::model::Dialect;
 use tailgrant::report::{self, Verdict};
 use tailgrant::validate::{check_text, Options};
 
@@ -14,6 +15,10 @@ pub struct CheckArgs {
     /// `tests` evaluation and node-aware lints.
     #[arg(long, value_name = "FILE")]
     tailnet: Option<PathBuf>,
+    /// Whose rules decide: Tailscale's control plane, or Headscale's (the open-source
+    /// control server).
+    #[arg(long, value_enum, default_value_t = Dialect::Tailscale)]
+    dialect: Dialect,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -48,6 +53,7 @@ pub fn run(args: &CheckArgs) -> Status {
     };
     let options = Options {
         tailnet: tailnet.as_ref(),
+        dialect: args.dialect,
     };
     // An unreadable file is reported (here and in the report) and the others still checked.
     let outcomes: Vec<Outcome> = args

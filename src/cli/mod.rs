@@ -320,8 +320,13 @@ pub fn read_policy(
     let shown = path.display().to_string();
     match tailgrant::syntax::hujson::text_of(&bytes) {
         Ok(text) => {
-            let report =
-                tailgrant::validate::check_text(text, &tailgrant::validate::Options { tailnet });
+            let report = tailgrant::validate::check_text(
+                text,
+                &tailgrant::validate::Options {
+                    tailnet,
+                    ..Default::default()
+                },
+            );
             Ok(CheckedPolicy {
                 path: shown,
                 text: text.to_string(),

@@ -23,7 +23,10 @@ pub(crate) fn check_policy(
         Ok(t) => t,
         Err(d) => return vec![d],
     };
-    let options = crate::validate::Options { tailnet };
+    let options = crate::validate::Options {
+        tailnet,
+        ..Default::default()
+    };
     let mut findings = crate::validate::check_text(text, &options).findings;
     findings
         .warnings
@@ -60,6 +63,7 @@ pub(crate) fn check_assertions(
     let input = policy?;
     let options = crate::validate::Options {
         tailnet: Some(input.tailnet),
+        ..Default::default()
     };
     let report = crate::validate::check_text(input.text, &options);
     let policy = report.policy().filter(|_| {

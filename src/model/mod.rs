@@ -2,10 +2,12 @@
 //! inside its strings (selectors, ports), the names a policy defines, the tailnet a policy is
 //! applied to, and the [`Validated`] policy that only the checker hands out.
 
+pub mod dialect;
 pub mod names;
 pub mod policy;
 pub mod selector;
 pub mod tailnet;
 pub(crate) mod validated;
 
+pub use dialect::Dialect;
 pub use validated::Validated;

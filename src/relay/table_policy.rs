@@ -113,6 +113,7 @@ impl TablePolicy {
             policy_text,
             &Options {
                 tailnet: Some(tailnet),
+                ..Default::default()
             },
         );
         let policy = report
@@ -422,7 +423,14 @@ mod tests {
             "\"grants\": [",
             "\"groups\": {\"group:unused\": [\"alice@example.com\"]},\n  \"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"]},",
         );
-        let full = check_text(&text, &Options { tailnet: Some(&t) }).findings;
+        let full = check_text(
+            &text,
+            &Options {
+                tailnet: Some(&t),
+                ..Default::default()
+            },
+        )
+        .findings;
         assert!(
             !full.warnings.is_empty() && !full.errors.is_empty(),
             "{full:?}"
@@ -452,7 +460,13 @@ mod tests {
             (region, region_tailnet),
         ] {
             let t = Tailnet::from_text(tailnet_text).unwrap();
-            let report = check_text(policy, &Options { tailnet: Some(&t) });
+            let report = check_text(
+                policy,
+                &Options {
+                    tailnet: Some(&t),
+                    ..Default::default()
+                },
+            );
             assert!(report.is_valid(), "{:?}", report.findings.errors);
             let full_policy = report.into_validated().unwrap();
             let full = DecisionTable::build(&full_policy, &t);

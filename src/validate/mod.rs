@@ -116,7 +116,7 @@ fn report(
     findings_of: fn(&Policy, &Options<'_>) -> Vec<Diagnostic>,
 ) -> Report {
     let mut findings = Findings::default();
-    match policy::parse_policy(text) {
+    match policy::parse_policy_in(text, options.dialect) {
         Err(syntax) => {
             findings.push(syntax);
             Report::new(None, findings)
@@ -180,6 +180,7 @@ mod tests {
         .unwrap();
         let options = Options {
             tailnet: Some(&tailnet),
+            ..Default::default()
         };
         let text = r#"{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["tcp:22"]}],
             "tests": [{"src": "a@example.com", "deny": ["100.64.0.1:22"]}]}"#;

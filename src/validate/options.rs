@@ -2,6 +2,7 @@
 //! orchestrator that runs them.
 
 use crate::model::tailnet::Tailnet;
+use crate::model::Dialect;
 
 /// What a check needs beyond the policy itself.
 #[derive(Debug, Clone, Default)]
@@ -9,6 +10,8 @@ pub struct Options<'a> {
     /// The tailnet the policy is for: its domain is checked in `user:*@domain`, and with it
     /// `tests` and `sshTests` are evaluated and node-aware lints run.
     pub tailnet: Option<&'a Tailnet>,
+    /// Whose rules decide: Tailscale's (the default) or Headscale's.
+    pub dialect: Dialect,
 }
 
 impl Options<'_> {

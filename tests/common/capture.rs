@@ -176,6 +176,7 @@ pub fn check_case(case: &Value, verbose: bool) -> Agreement {
         text,
         &Options {
             tailnet: Some(&tailnet),
+            ..Default::default()
         },
     );
     let policy = match report.into_validated() {

@@ -5,21 +5,38 @@ use super::{Acl, AutoApprovers, Grant, Map, NodeAttr, Policy, PolicyTest, SshRul
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::selector::{CapName, Dst, IpEntry, IpsetEntry, Proto, Selector};
+use crate::model::Dialect;
 use crate::span::Spanned;
 use crate::syntax::hujson::{self, Member, Node, Value};
 
 /// Parses policy text into a [`Policy`]. A syntax error leaves no policy; otherwise every
 /// decoding problem is returned beside the (partial) policy.
 pub fn parse_policy(text: &str) -> Result<(Policy, Vec<Diagnostic>), Diagnostic> {
+    parse_policy_in(text, Dialect::Tailscale)
+}
+
+/// [`parse_policy`] by the rules of `dialect`.
+pub fn parse_policy_in(
+    text: &str,
+    dialect: Dialect,
+) -> Result<(Policy, Vec<Diagnostic>), Diagnostic> {
     let (node, mut findings) = hujson::parse(text)?;
-    let (policy, more) = from_node(&node);
+    let (policy, more) = from_node_in(&node, dialect);
     findings.extend(more);
     Ok((policy, findings))
 }
 
 /// Decodes a parsed tree into a [`Policy`], with the problems found.
 pub fn from_node(node: &Node) -> (Policy, Vec<Diagnostic>) {
-    let mut d = Decoder::default();
+    from_node_in(node, Dialect::Tailscale)
+}
+
+/// [`from_node`] by the rules of `dialect`.
+pub fn from_node_in(node: &Node, dialect: Dialect) -> (Policy, Vec<Diagnostic>) {
+    let mut d = Decoder {
+        dialect,
+        findings: Vec::new(),
+    };
     let mut p = Policy::default();
     d.fields(node, "the policy", TOP, |d, key, v| match key {
         "acls" => p.acls = d.list(v, acl),
@@ -214,8 +231,8 @@ fn ssh_test(d: &mut Decoder, node: &Node) -> Spanned<SshTest> {
 }
 
 /// Collects problems while decoding.
-#[derive(Default)]
 struct Decoder {
+    dialect: Dialect,
     findings: Vec<Diagnostic>,
 }
 
@@ -247,6 +264,11 @@ impl Decoder {
             return;
         };
         for Member { key, value } in members {
+            // Headscale drops the keys of an ACL entry that start with `#`, comments kept as
+            // fields (hscontrol/policy/v2/types.go, `ACL.UnmarshalJSON`).
+            if self.dialect == Dialect::Headscale && what == "an ACL" && key.starts_with('#') {
+                continue;
+            }
             if known.contains(&key.as_str()) {
                 f(self, key, value);
             } else if let Some(canonical) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) {

@@ -9,7 +9,7 @@
 
 mod decode;
 
-pub use decode::{from_node, parse_policy};
+pub use decode::{from_node, from_node_in, parse_policy, parse_policy_in};
 
 /// The top-level fields of a policy file, as Tailscale spells them.
 pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;

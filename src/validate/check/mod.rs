@@ -8,6 +8,7 @@
 
 mod definitions;
 pub mod duration;
+mod headscale;
 mod rules;
 mod selectors;
 mod ssh;

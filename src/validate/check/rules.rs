@@ -9,6 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::{Acl, Grant, Policy, Sel};
 use crate::model::selector::{self, Alias, CapName};
+use crate::model::Dialect;
 use crate::span::{Span, Spanned};
 use crate::vocab::ROLE_AUTOGROUPS;
 use crate::vocab::{reserved_cap_help, TailscaleCap};
@@ -257,9 +258,20 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
     let cgnat: IpNet = IpNet::V4(
         ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(100, 64, 0, 0), 10).unwrap_or_default(),
     );
+    let headscale = opts.dialect == Dialect::Headscale;
+    if headscale {
+        super::headscale::node_attrs(p, out);
+    }
     for na in &p.node_attrs {
         for t in &na.target {
+            // Headscale's own rule for autogroup targets replaces Tailscale's.
+            if headscale && matches!(t.alias(), Alias::Autogroup(a) if is_known_autogroup(a)) {
+                continue;
+            }
             check_alias(t.span, t.alias(), Side::Target, names, opts, out);
+        }
+        if headscale {
+            continue;
         }
         for pool in &na.ip_pool {
             let Some(net) = pool.trim().parse::<IpNet>().ok() else {

@@ -144,6 +144,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let options = Options {
             tailnet: Some(&tailnet),
+            ..Default::default()
         };
         check_text(policy, &options)
             .findings
