@@ -2,6 +2,7 @@
 //! inside its strings (selectors, ports), the names a policy defines, the tailnet a policy is
 //! applied to, and the [`Validated`] policy that only the checker hands out.
 
+mod headscale_tailnet;
 pub mod names;
 pub mod policy;
 pub mod selector;
