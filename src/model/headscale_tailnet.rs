@@ -23,6 +23,8 @@
 //! A node serves the routes it announces (`available_routes`) that the admin approved
 //! (`approved_routes`, since v0.26), as Headscale's `Node.SubnetRoutes` computes them
 //! (`hscontrol/types/node.go`), exit routes kept apart by the engine as for Tailscale.
+//! Before v0.26 routes were listed apart (`headscale routes list`), so nodes read from those
+//! versions have none.
 //!
 //! A user's login name is Headscale's `User.Username` (`hscontrol/types/users.go`): the
 //! e-mail, else the name, else the provider id, else the numeric id. Policies name a user
@@ -31,6 +33,7 @@
 use super::tailnet::{Node, Tailnet, TailnetError, User};
 use ipnet::IpNet;
 use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// How to make the input, said with every error.
@@ -58,27 +61,31 @@ impl Tailnet {
         };
         let nodes: Vec<HsNode> = decode(nodes, "headscale nodes list")?;
         let mut tailnet = Tailnet::default();
+        // Each node repeats its owner: keep one of each, in linear time.
+        let mut seen = HashSet::new();
         for u in users
             .iter()
             .chain(nodes.iter().filter_map(|n| n.user.as_ref()))
         {
             let user = u.to_model();
-            if !tailnet.users.contains(&user) {
+            if seen.insert((user.id, user.name.clone(), user.email.clone())) {
                 tailnet.users.push(user);
             }
         }
         tailnet.users.sort_by_key(|u| u.id);
+        // The next suffix to try per name, so that many nodes of one name stay linear.
+        let mut suffix: HashMap<String, usize> = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
             let node = n.to_model(i)?;
             let base = if n.given_name.is_empty() {
-                n.name.clone()
+                &n.name
             } else {
-                n.given_name.clone()
+                &n.given_name
             };
             let mut name = base.clone();
-            let mut k = 1;
+            let k = suffix.entry(base.clone()).or_insert(1);
             while tailnet.nodes.contains_key(&name) {
-                k += 1;
+                *k += 1;
                 name = format!("{base}-{k}");
             }
             tailnet.nodes.insert(name, node);

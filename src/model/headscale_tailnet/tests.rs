@@ -205,3 +205,13 @@ fn bad_input_names_the_field_and_the_fix() {
         e.message
     );
 }
+
+#[test]
+fn many_nodes_of_one_name_and_owner_are_read() {
+    let node = r#"{"name": "pi", "user": {"id": 1, "name": "alice"}}"#;
+    let nodes = format!("[{}]", vec![node; 5000].join(","));
+    let t = Tailnet::from_headscale("[]", &nodes).unwrap();
+    assert_eq!(t.nodes.len(), 5000);
+    assert!(t.nodes.contains_key("pi-5000"));
+    assert_eq!(t.users.len(), 1);
+}
