@@ -15,7 +15,7 @@
 //!
 //! Both spellings are accepted. Tags changed in v0.28 (`proto/headscale/v1/node.proto`):
 //! v0.28 and later give the node's tags in `tags`; up to v0.27 they are `forced_tags` (set
-//! by the admin) and `valid_tags` (requested and allowed by `tagOwners`; since v0.27 it
+//! by the admin) and `valid_tags` (requested and allowed by `tagOwners`; since v0.26 it
 //! includes the forced ones, `hscontrol/grpcv1.go` `nodesToProto`), while `invalid_tags` are
 //! requested tags the policy refused, which the node does not carry. When `tags` is present
 //! it is the answer; otherwise the union of `forced_tags` and `valid_tags`.
