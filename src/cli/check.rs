@@ -13,6 +13,10 @@ use tailgrant::validate::{check_text, Options};
 pub struct CheckArgs {
     /// The tailnet (users and nodes) the policy is for; enables the tailnet-domain check,
     /// `tests` evaluation and node-aware lints.
+    ///
+    /// Read as a tailnet file (see the README), as `tailscale status --json`, or as Headscale's
+    /// `headscale nodes list -o json`, alone or with its users list as
+    /// `{"users": <users list -o json>, "nodes": <nodes list -o json>}`.
     #[arg(long, value_name = "FILE")]
     tailnet: Option<PathBuf>,
     /// Whose rules decide: Tailscale's control plane, or Headscale's (the open-source

@@ -23,6 +23,10 @@ pub enum DiffFormat {
 pub struct DiffArgs {
     /// The tailnet: with it, changes are given per pair of nodes; without, per selector
     /// (groups, hosts and ipsets expanded).
+    ///
+    /// Read as a tailnet file (see the README), as `tailscale status --json`, or as Headscale's
+    /// `headscale nodes list -o json`, alone or with its users list as
+    /// `{"users": <users list -o json>, "nodes": <nodes list -o json>}`.
     #[arg(long, value_name = "FILE")]
     tailnet: Option<PathBuf>,
     /// Output format.

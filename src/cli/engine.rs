@@ -57,6 +57,10 @@ pub enum CompileFormat {
 #[derive(Debug, clap::Args)]
 pub struct CompileArgs {
     /// The tailnet (users and nodes).
+    ///
+    /// Read as a tailnet file (see the README), as `tailscale status --json`, or as Headscale's
+    /// `headscale nodes list -o json`, alone or with its users list as
+    /// `{"users": <users list -o json>, "nodes": <nodes list -o json>}`.
     #[arg(long, value_name = "FILE")]
     tailnet: PathBuf,
     /// Output format.
@@ -110,6 +114,10 @@ pub fn compile(args: &CompileArgs) -> Status {
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
     /// The tailnet (users and nodes) the tests run against.
+    ///
+    /// Read as a tailnet file (see the README), as `tailscale status --json`, or as Headscale's
+    /// `headscale nodes list -o json`, alone or with its users list as
+    /// `{"users": <users list -o json>, "nodes": <nodes list -o json>}`.
     #[arg(long, value_name = "FILE")]
     tailnet: PathBuf,
     /// Relay and capability assertions (a sidecar file Tailscale never sees); by default
@@ -227,6 +235,10 @@ pub fn test(args: &TestArgs) -> Status {
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
     /// The tailnet (users and nodes).
+    ///
+    /// Read as a tailnet file (see the README), as `tailscale status --json`, or as Headscale's
+    /// `headscale nodes list -o json`, alone or with its users list as
+    /// `{"users": <users list -o json>, "nodes": <nodes list -o json>}`.
     #[arg(long, value_name = "FILE")]
     tailnet: PathBuf,
     /// The source: a node name or an address.

@@ -3,6 +3,7 @@
 //! applied to, and the [`Validated`] policy that only the checker hands out.
 
 pub mod dialect;
+mod headscale_tailnet;
 pub mod names;
 pub mod policy;
 pub mod selector;

@@ -1,7 +1,9 @@
 //! The tailnet a policy is applied to: its users and nodes.
 //!
 //! Read from the `topology` form (`{"tailnet", "users", "nodes"}`), optionally extended per
-//! node with relay settings, node attributes and a disco public key.
+//! node with relay settings, node attributes and a disco public key; from
+//! `tailscale status --json`; or from Headscale's `users list` and `nodes list` JSON
+//! (`model/headscale_tailnet.rs`).
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -117,7 +119,9 @@ pub struct TailnetError {
 
 impl Tailnet {
     /// Parses a tailnet file (JSON or HuJSON). A conformance case file, whose tailnet sits
-    /// under `topology` beside a top-level `tailnet` name, is accepted as well.
+    /// under `topology` beside a top-level `tailnet` name, is accepted as well, and so are
+    /// `tailscale status --json` and Headscale's node list (a JSON list, or
+    /// `{"users": [...], "nodes": [...]}` holding both of Headscale's lists).
     pub fn from_text(text: &str) -> Result<Self, TailnetError> {
         let (node, _) =
             crate::syntax::hujson::parse(text).map_err(|d| TailnetError { message: d.message })?;
@@ -133,6 +137,9 @@ impl Tailnet {
         }
         if json.get("Peer").is_some() || json.get("Self").is_some() {
             return Self::from_status(&json);
+        }
+        if super::headscale_tailnet::is_headscale(&json) {
+            return super::headscale_tailnet::from_file_json(&json);
         }
         serde_path_to_error::deserialize(json).map_err(|e| TailnetError {
             message: format!("at `{}`: {}", e.path(), e.inner()),
