@@ -215,3 +215,27 @@ fn many_nodes_of_one_name_and_owner_are_read() {
     assert!(t.nodes.contains_key("pi-5000"));
     assert_eq!(t.users.len(), 1);
 }
+
+proptest::proptest! {
+    /// A Headscale listing cut and spliced anywhere (a truncated file, a field of the wrong
+    /// type, garbage in a list) is read or refused with a message that says what is wrong:
+    /// never a panic.
+    #[test]
+    fn a_damaged_listing_is_read_or_refused_never_a_panic(
+        cut in 0usize..NODES_V029.len(),
+        len in 0usize..40,
+        splice in "[\\[\\]{}\",:0-9a-z. @/-]{0,12}",
+    ) {
+        let mut text = String::from(NODES_V029);
+        let start = (0..=cut).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let end = (start + len).min(text.len());
+        let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+        text.replace_range(start..end, &splice);
+        let both = format!("{{\"users\": {USERS_V029}, \"nodes\": {text}}}");
+        for input in [text.as_str(), both.as_str()] {
+            if let Err(e) = Tailnet::from_text(input) {
+                proptest::prop_assert!(!e.message.is_empty(), "{input}");
+            }
+        }
+    }
+}
