@@ -126,16 +126,11 @@ fn main() -> ExitCode {
     }
     let total = total_of(&suites);
     for (name, s) in &suites {
-        let shown = if verbose { s.disagreements.len() } else { 20 };
-        for d in s.disagreements.iter().take(shown) {
-            println!("  {name}: {d}");
-        }
-        if s.disagreements.len() > shown {
-            println!(
-                "  {name}: ... {} more (--verbose)",
-                s.disagreements.len() - shown
-            );
-        }
+        print_disagreements(
+            name,
+            &s.disagreements,
+            if verbose { usize::MAX } else { 20 },
+        );
     }
     let limits = read_thresholds(&thresholds);
     let measured = [
@@ -150,6 +145,19 @@ fn main() -> ExitCode {
         ),
     ];
     meets_thresholds(&limits, &measured)
+}
+
+/// Prints the first `shown` disagreements of a suite, and how many more there are.
+fn print_disagreements(name: &str, disagreements: &[String], shown: usize) {
+    for d in disagreements.iter().take(shown) {
+        println!("  {name}: {d}");
+    }
+    if disagreements.len() > shown {
+        println!(
+            "  {name}: ... {} more (--verbose)",
+            disagreements.len() - shown
+        );
+    }
 }
 
 /// Success when every measured ratio is at least its threshold; says which are not.

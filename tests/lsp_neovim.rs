@@ -48,6 +48,16 @@ impl Session {
         &self.result[key]
     }
 
+    /// The strings of the list recorded under `key`.
+    fn strings(&self, key: &str) -> Vec<&str> {
+        self.get(key)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect()
+    }
+
     fn text(&self, key: &str) -> &str {
         self.result[key]
             .as_str()
@@ -392,13 +402,7 @@ fn neovim_finds_every_reference_to_a_group() {
 fn neovim_lists_sections_and_definitions_as_document_symbols() {
     each(|s| {
         step_ok(s, "document_symbols");
-        let names: Vec<&str> = s
-            .get("document_symbols")
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let names = s.strings("document_symbols");
         for want in [
             "groups",
             "group:eng",
@@ -418,13 +422,7 @@ fn neovim_lists_sections_and_definitions_as_document_symbols() {
 fn neovim_completes_defined_selectors_and_autogroups_in_a_src() {
     each(|s| {
         step_ok(s, "completion");
-        let labels: Vec<&str> = s
-            .get("completion")
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let labels = s.strings("completion");
         for want in [
             "group:eng",
             "group:ops",

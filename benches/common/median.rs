@@ -1,5 +1,5 @@
 //! The median time of a call, shared by the benchmarks that print their own tables
-//! (`benches/engine.rs`, `benches/peers`).
+//! (`benches/engine.rs`, `benches/peers`, `oracle/benches/filter.rs`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

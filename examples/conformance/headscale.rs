@@ -156,16 +156,11 @@ pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
     );
     println!("({skipped} cases left out: server-level, without a verdict, or a fragment no policy can hold)");
     for (name, s) in &stages {
-        let shown = if verbose { s.disagreements.len() } else { 10 };
-        for d in s.disagreements.iter().take(shown) {
-            println!("  {name}: {d}");
-        }
-        if s.disagreements.len() > shown {
-            println!(
-                "  {name}: ... {} more (--verbose)",
-                s.disagreements.len() - shown
-            );
-        }
+        super::print_disagreements(
+            name,
+            &s.disagreements,
+            if verbose { usize::MAX } else { 10 },
+        );
     }
     let limits = super::read_thresholds(thresholds);
     let measured = [

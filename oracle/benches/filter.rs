@@ -24,10 +24,13 @@
     reason = "benchmark code"
 )]
 
+#[path = "../../benches/common/median.rs"]
+mod median;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use median::median;
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -98,21 +101,6 @@ fn sizes() -> Vec<(usize, usize)> {
             Some((n.parse().ok()?, g.parse().ok()?))
         })
         .collect()
-}
-
-fn median(mut f: impl FnMut() -> bool) -> Duration {
-    const BATCH: u32 = 2_000;
-    let mut samples: Vec<Duration> = (0..31)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..BATCH {
-                black_box(f());
-            }
-            t.elapsed() / BATCH
-        })
-        .collect();
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 fn ns(d: Duration) -> f64 {
