@@ -6,6 +6,10 @@
 //!
 //! `cargo bench --bench check -- --warm-up-time 1 --measurement-time 2 findings`
 
+/// The binary's allocator (`src/main.rs`), so that the figures are what `tailgrant` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, Criterion, Throughput};
 use std::fmt::Write as _;
 use std::hint::black_box;

@@ -19,6 +19,10 @@
     reason = "bench code"
 )]
 
+/// The binary's allocator (`src/main.rs`), so that the figures are what `tailgrant` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, Criterion};
 use serde_json::{json, Value};
 use std::hint::black_box;

@@ -12,6 +12,10 @@
     reason = "benchmark code"
 )]
 
+/// The binary's allocator (`src/main.rs`), so that the figures are what `tailgrant` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use std::time::{Duration, Instant};

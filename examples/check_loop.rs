@@ -9,6 +9,10 @@
 //! A third argument times one stage alone: `parse` (`hujson::parse`), `decode`
 //! (`parse_policy`: parse and decode) or `check` (the whole of `check_text`, the default).
 
+/// The binary's allocator (`src/main.rs`), so that the figures are what `tailgrant` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::time::Instant;
 use tailgrant::validate::{check_text, Options};

@@ -20,7 +20,7 @@ pub(crate) mod literal;
 pub(crate) mod syntax;
 
 pub(crate) use syntax::MAX_DEPTH;
-use syntax::{ErrorKind, Kind, Syn, SyntaxError};
+use syntax::{ErrorKind, SyntaxError};
 
 /// Extra stack reserved before a recursive step over the tree, and how much more to grow by
 /// when less is left: the tree may be [`MAX_DEPTH`] levels deep, more than a thread's stack
@@ -160,10 +160,12 @@ pub fn text_of(bytes: &[u8]) -> Result<&str, Diagnostic> {
 /// Parses HuJSON text. On success returns the tree and the non-fatal findings (duplicate
 /// keys); a syntax error is returned as the `Err`.
 pub fn parse(text: &str) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
-    let tree = syntax::parse(text).map_err(|e| syntax_error(text, &e))?;
-    let mut findings = Vec::new();
-    let node = convert(text, tree, &mut findings);
-    Ok((node, findings))
+    let mut builder = NodeBuilder {
+        text,
+        findings: Vec::new(),
+    };
+    let node = syntax::parse_with(text, &mut builder).map_err(|e| syntax_error(text, &e))?;
+    Ok((node, builder.findings))
 }
 
 /// The byte spans of the comments of HuJSON text, in order (a `//` comment's span includes
@@ -320,67 +322,143 @@ const SMALL_OBJECT: usize = 8;
 /// A map with a fast hasher (the keys are the policy's own, looked up once each).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-fn convert(text: &str, syn: Syn<Range<usize>>, findings: &mut Vec<Diagnostic>) -> Node {
-    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
-        let span = Span::new(syn.start, syn.end);
-        let raw = |r: &Range<usize>| text.get(r.clone()).unwrap_or("");
-        let value = match syn.kind {
-            Kind::Literal(r) => match raw(&r) {
-                "null" => Value::Null,
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                s if s.starts_with('"') => Value::String(literal::unquote(s)),
-                s => Value::Number(s.to_string()),
-            },
-            Kind::Composite(mut c) if !c.is_object => Value::Array(
-                std::mem::take(&mut c.items)
-                    .into_iter()
-                    .map(|item| convert(text, item, findings))
-                    .collect(),
-            ),
-            Kind::Composite(mut c) => {
-                let mut members: Vec<Member> = Vec::with_capacity(c.len());
-                // The first span of each key: an object of a few members finds it among the
-                // members kept so far (each key once), a larger one in a map.
-                let mut seen: Option<FastMap<String, Span>> = (c.len() > SMALL_OBJECT)
-                    .then(|| FastMap::with_capacity_and_hasher(c.len(), Default::default()));
-                let mut items = std::mem::take(&mut c.items).into_iter();
-                while let (Some(name), Some(value)) = (items.next(), items.next()) {
-                    let range = Span::new(name.start, name.end);
-                    let key = literal::unquote(raw(&(name.start..name.end)));
-                    let first = match &seen {
-                        Some(seen) => seen.get(&key).copied(),
-                        None => members
-                            .iter()
-                            .find(|m| m.key.value == key)
-                            .map(|m| m.key.span),
-                    };
-                    if let Some(first_span) = first {
-                        findings.push(
-                            Diagnostic::error(
-                                codes::DUPLICATE_KEY,
-                                format!("duplicate key `{key}`"),
-                                range,
-                            )
-                            .with_label("duplicate")
-                            .with_related(first_span, "first defined here")
-                            .with_help("merge the two members or remove one"),
-                        );
-                        continue;
-                    }
-                    if let Some(seen) = &mut seen {
-                        seen.insert(key.clone(), range);
-                    }
-                    members.push(Member {
-                        key: Spanned::new(key, range),
-                        value: convert(text, value, findings),
-                    });
-                }
-                Value::Object(members)
-            }
+/// Builds the tree of values as the parser reads it, reporting duplicate keys.
+struct NodeBuilder<'t> {
+    text: &'t str,
+    findings: Vec<Diagnostic>,
+}
+
+/// An object or array being built.
+struct OpenNode {
+    start: usize,
+    items: OpenItems,
+}
+
+enum OpenItems {
+    Array(Vec<Node>),
+    Object {
+        members: Vec<Member>,
+        /// The name read last, waiting for its value; `None` after a duplicate name, whose
+        /// value is then dropped.
+        key: Option<Spanned<String>>,
+        /// After a duplicate name, the number of findings before its value: the value is
+        /// dropped unread, and so are the findings within it.
+        findings_before_value: usize,
+        /// The first span of each key, once the object has more than [`SMALL_OBJECT`]
+        /// members (a smaller one finds its keys among the members).
+        seen: Option<FastMap<String, Span>>,
+    },
+}
+
+impl syntax::Build for NodeBuilder<'_> {
+    type Value = Node;
+    type Open = OpenNode;
+
+    fn literal(&mut self, _before: Range<usize>, at: Range<usize>) -> Node {
+        let raw = self.text.get(at.clone()).unwrap_or("");
+        let value = match raw {
+            "null" => Value::Null,
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            s if s.starts_with('"') => Value::String(literal::unquote(s)),
+            s => Value::Number(s.to_string()),
         };
-        Node { value, span }
-    })
+        Node {
+            value,
+            span: Span::new(at.start, at.end),
+        }
+    }
+
+    fn open(&mut self, _before: Range<usize>, start: usize, is_object: bool) -> OpenNode {
+        let items = if is_object {
+            OpenItems::Object {
+                members: Vec::new(),
+                key: None,
+                findings_before_value: 0,
+                seen: None,
+            }
+        } else {
+            OpenItems::Array(Vec::new())
+        };
+        OpenNode { start, items }
+    }
+
+    fn push(&mut self, open: &mut OpenNode, value: Node, _after: Range<usize>, is_name: bool) {
+        let (members, key, findings_before_value, seen) = match &mut open.items {
+            OpenItems::Array(items) => return items.push(value),
+            OpenItems::Object {
+                members,
+                key,
+                findings_before_value,
+                seen,
+            } => (members, key, findings_before_value, seen),
+        };
+        if !is_name {
+            match key.take() {
+                Some(key) => members.push(Member { key, value }),
+                None => self.findings.truncate(*findings_before_value),
+            }
+            return;
+        }
+        let span = value.span;
+        let Value::String(name) = value.value else {
+            // The parser hands only strings as names.
+            return;
+        };
+        if seen.is_none() && members.len() >= SMALL_OBJECT {
+            let mut map = FastMap::with_capacity_and_hasher(members.len() * 2, Default::default());
+            for m in members.iter() {
+                map.insert(m.key.value.clone(), m.key.span);
+            }
+            *seen = Some(map);
+        }
+        let first = match seen {
+            Some(seen) => seen.get(&name).copied(),
+            None => members
+                .iter()
+                .find(|m| m.key.value == name)
+                .map(|m| m.key.span),
+        };
+        if let Some(first_span) = first {
+            self.findings.push(
+                Diagnostic::error(
+                    codes::DUPLICATE_KEY,
+                    format!("duplicate key `{name}`"),
+                    span,
+                )
+                .with_label("duplicate")
+                .with_related(first_span, "first defined here")
+                .with_help("merge the two members or remove one"),
+            );
+            *findings_before_value = self.findings.len();
+            return;
+        }
+        if let Some(seen) = seen {
+            seen.insert(name.clone(), span);
+        }
+        *key = Some(Spanned::new(name, span));
+    }
+
+    fn close(
+        &mut self,
+        open: OpenNode,
+        _inner: Range<usize>,
+        _trailing_comma: bool,
+        end: usize,
+    ) -> Node {
+        let value = match open.items {
+            OpenItems::Array(items) => Value::Array(items),
+            OpenItems::Object { members, .. } => Value::Object(members),
+        };
+        Node {
+            value,
+            span: Span::new(open.start, end),
+        }
+    }
+
+    fn finish(&mut self, value: Node, _after: Range<usize>) -> Node {
+        value
+    }
 }
 
 #[cfg(test)]

@@ -62,15 +62,6 @@ pub(crate) struct Composite<X> {
 }
 
 impl<X> Composite<X> {
-    /// Members of an object, elements of an array.
-    pub(crate) fn len(&self) -> usize {
-        if self.is_object {
-            self.items.len() / 2
-        } else {
-            self.items.len()
-        }
-    }
-
     /// The opening and closing brackets.
     pub(crate) const fn brackets(&self) -> (char, char) {
         if self.is_object {
@@ -276,17 +267,128 @@ fn invalid_character<T>(text: &str, n: usize, place: &'static str) -> Result<T, 
     )
 }
 
-/// An object or array still open, with what has been read of it.
-struct Open {
-    before: Range<usize>,
+/// What the parser makes of the values it reads. The parser owns the grammar and every
+/// verdict; a builder only assembles: [`SynBuilder`] the lossless tree that `fmt` rewrites,
+/// and the checker's own builder (in the parent module) the tree of values, in one pass
+/// without the lossless tree in between.
+pub(crate) trait Build {
+    /// A finished value.
+    type Value;
+    /// An object or array still open.
+    type Open;
+    /// A literal at `at`, with the extra `before` it.
+    fn literal(&mut self, before: Range<usize>, at: Range<usize>) -> Self::Value;
+    /// An object (`is_object`) or array opens at `start`, with the extra `before` it.
+    fn open(&mut self, before: Range<usize>, start: usize, is_object: bool) -> Self::Open;
+    /// `value` is the next item of `open`: a member's name (`is_name`), a member's value or an
+    /// element, with the extra `after` it.
+    fn push(
+        &mut self,
+        open: &mut Self::Open,
+        value: Self::Value,
+        after: Range<usize>,
+        is_name: bool,
+    );
+    /// `open` closes at `end` (after its closing bracket), with the extra `inner` before the
+    /// bracket; `trailing_comma` when a comma follows its last item.
+    fn close(
+        &mut self,
+        open: Self::Open,
+        inner: Range<usize>,
+        trailing_comma: bool,
+        end: usize,
+    ) -> Self::Value;
+    /// The top-level value, with the extra after it to the end of the text.
+    fn finish(&mut self, value: Self::Value, after: Range<usize>) -> Self::Value;
+}
+
+/// Builds the lossless tree.
+pub(crate) struct SynBuilder;
+
+impl Build for SynBuilder {
+    type Value = Syn<Range<usize>>;
+    type Open = Syn<Range<usize>>;
+
+    fn literal(&mut self, before: Range<usize>, at: Range<usize>) -> Self::Value {
+        Syn {
+            before,
+            start: at.start,
+            end: at.end,
+            kind: Kind::Literal(at.clone()),
+            after: at.end..at.end,
+        }
+    }
+
+    fn open(&mut self, before: Range<usize>, start: usize, is_object: bool) -> Self::Open {
+        Syn {
+            before,
+            start,
+            end: start,
+            kind: Kind::Composite(Box::new(Composite {
+                is_object,
+                items: Vec::new(),
+                after: 0..0,
+                trailing_comma: false,
+            })),
+            after: 0..0,
+        }
+    }
+
+    fn push(
+        &mut self,
+        open: &mut Self::Open,
+        mut value: Self::Value,
+        after: Range<usize>,
+        _is_name: bool,
+    ) {
+        value.after = after;
+        if let Kind::Composite(c) = &mut open.kind {
+            c.items.push(value);
+        }
+    }
+
+    fn close(
+        &mut self,
+        mut open: Self::Open,
+        inner: Range<usize>,
+        trailing_comma: bool,
+        end: usize,
+    ) -> Self::Value {
+        if let Kind::Composite(c) = &mut open.kind {
+            c.after = inner;
+            c.trailing_comma = trailing_comma;
+        }
+        open.end = end;
+        open.after = end..end;
+        open
+    }
+
+    fn finish(&mut self, mut value: Self::Value, after: Range<usize>) -> Self::Value {
+        value.after = after;
+        value
+    }
+}
+
+/// An object or array still open: what the grammar needs to know of it, and the builder's
+/// part.
+struct Open<O> {
+    is_object: bool,
+    /// Offset of its opening bracket.
     start: usize,
-    composite: Composite<Range<usize>>,
+    /// Items read so far (for an object, names and values both).
+    items: usize,
+    built: O,
 }
 
 /// Parses HuJSON text into its lossless tree.
 pub(crate) fn parse(text: &str) -> Result<Syn<Range<usize>>, SyntaxError> {
+    parse_with(text, &mut SynBuilder)
+}
+
+/// Parses HuJSON text, handing each value to `builder`.
+pub(crate) fn parse_with<B: Build>(text: &str, builder: &mut B) -> Result<B::Value, SyntaxError> {
     let b = text.as_bytes();
-    let mut stack: Vec<Open> = Vec::new();
+    let mut stack: Vec<Open<B::Open>> = Vec::new();
     let mut n = 0;
     'value: loop {
         // A value starts here: the extra before it, then its first byte.
@@ -294,21 +396,19 @@ pub(crate) fn parse(text: &str) -> Result<Syn<Range<usize>>, SyntaxError> {
         n = consume_extra(b, n)?;
         let before = before_start..n;
         let start = n;
-        let mut value = match b.get(n) {
+        // The value read, with where it starts and ends.
+        let (mut value, mut value_start, mut value_end) = match b.get(n) {
             None => return fail(n, ErrorKind::UnexpectedEnd("parsing value")),
             Some(&c @ (b'{' | b'[')) => {
                 if stack.len() >= MAX_DEPTH {
                     return fail(n, ErrorKind::TooDeep);
                 }
+                let is_object = c == b'{';
                 stack.push(Open {
-                    before,
+                    is_object,
                     start,
-                    composite: Composite {
-                        is_object: c == b'{',
-                        items: Vec::new(),
-                        after: 0..0,
-                        trailing_comma: false,
-                    },
+                    items: 0,
+                    built: builder.open(before, start, is_object),
                 });
                 n += 1;
                 continue 'value;
@@ -317,31 +417,27 @@ pub(crate) fn parse(text: &str) -> Result<Syn<Range<usize>>, SyntaxError> {
                 // Where a name or an element could start (after `{`, `[` or a comma), the
                 // closing bracket closes the object or array; anywhere else it is an error.
                 let closes = stack.last().is_some_and(|open| {
-                    let o = &open.composite;
-                    if o.is_object {
-                        c == b'}' && o.items.len() % 2 == 0
+                    if open.is_object {
+                        c == b'}' && open.items % 2 == 0
                     } else {
                         c == b']'
                     }
                 });
-                let Some(mut open) = stack.pop().filter(|_| closes) else {
+                let Some(open) = stack.pop().filter(|_| closes) else {
                     return invalid_character(text, n, "at start of value");
                 };
                 n += 1;
-                open.composite.trailing_comma = !open.composite.items.is_empty();
-                open.composite.after = before;
-                Syn {
-                    before: open.before,
-                    start: open.start,
-                    end: n,
-                    kind: Kind::Composite(Box::new(open.composite)),
-                    after: n..n,
-                }
+                let trailing_comma = open.items > 0;
+                (
+                    builder.close(open.built, before, trailing_comma, n),
+                    open.start,
+                    n,
+                )
             }
             Some(b'"') => {
                 n = string_end(b, n)?;
                 check_string(b, start, n)?;
-                literal(before, start..n)
+                (builder.literal(before, start..n), start, n)
             }
             Some(_) => {
                 n += b[n..]
@@ -354,25 +450,24 @@ pub(crate) fn parse(text: &str) -> Result<Syn<Range<usize>>, SyntaxError> {
                 if !is_valid_bare_literal(&b[start..n]) {
                     return fail(start, ErrorKind::InvalidLiteral(start..n));
                 }
-                literal(before, start..n)
+                (builder.literal(before, start..n), start, n)
             }
         };
         // A value is finished: read the extra after it and the punctuation that follows,
         // closing every object and array that ends here.
         loop {
             n = consume_extra(b, n)?;
-            value.after = value.end..n;
+            let after = value_end..n;
             let Some(open) = stack.last_mut() else {
                 if n < b.len() {
                     return invalid_character(text, n, "after top-level value");
                 }
-                return Ok(value);
+                return Ok(builder.finish(value, after));
             };
-            let o = &mut open.composite;
-            if o.is_object && o.items.len() % 2 == 0 {
+            if open.is_object && open.items % 2 == 0 {
                 // The value is a member's name.
-                if b.get(value.start) != Some(&b'"') {
-                    return invalid_character(text, value.start, "at start of object name");
+                if b.get(value_start) != Some(&b'"') {
+                    return invalid_character(text, value_start, "at start of object name");
                 }
                 match b.get(n) {
                     None => return fail(n, ErrorKind::UnexpectedEnd("parsing object after name")),
@@ -380,10 +475,11 @@ pub(crate) fn parse(text: &str) -> Result<Syn<Range<usize>>, SyntaxError> {
                     Some(_) => return invalid_character(text, n, "after object name"),
                 }
                 n += 1;
-                o.items.push(value);
+                builder.push(&mut open.built, value, after, true);
+                open.items += 1;
                 continue 'value;
             }
-            let (close, context, place) = if o.is_object {
+            let (close, context, place) = if open.is_object {
                 (
                     b'}',
                     "parsing object after value",
@@ -400,39 +496,25 @@ pub(crate) fn parse(text: &str) -> Result<Syn<Range<usize>>, SyntaxError> {
                 None => return fail(n, ErrorKind::UnexpectedEnd(context)),
                 Some(b',') => {
                     n += 1;
-                    o.items.push(value);
+                    builder.push(&mut open.built, value, after, false);
+                    open.items += 1;
                     continue 'value;
                 }
                 Some(&c) if c == close => {
                     // Without a trailing comma, the extra after the last value is the
                     // composite's (as in `hujson`).
-                    o.after = std::mem::replace(&mut value.after, value.end..value.end);
-                    o.items.push(value);
+                    builder.push(&mut open.built, value, value_end..value_end, false);
                     n += 1;
                     let Some(open) = stack.pop() else {
                         return invalid_character(text, n, "after top-level value");
                     };
-                    value = Syn {
-                        before: open.before,
-                        start: open.start,
-                        end: n,
-                        kind: Kind::Composite(Box::new(open.composite)),
-                        after: n..n,
-                    };
+                    value = builder.close(open.built, after, false, n);
+                    value_start = open.start;
+                    value_end = n;
                 }
                 Some(_) => return invalid_character(text, n, place),
             }
         }
-    }
-}
-
-fn literal(before: Range<usize>, at: Range<usize>) -> Syn<Range<usize>> {
-    Syn {
-        before,
-        start: at.start,
-        end: at.end,
-        kind: Kind::Literal(at.clone()),
-        after: at.end..at.end,
     }
 }
 

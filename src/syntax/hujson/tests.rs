@@ -443,3 +443,70 @@ fn empty_bom_and_bad_utf8_are_errors() {
         codes::NOT_UTF8
     );
 }
+
+/// The value the lossless tree holds, built from it alone (as the tree of values was built
+/// before the parser fed both builders), to hold the two builders to one answer.
+fn value_of_lossless(text: &str, syn: &syntax::Syn<std::ops::Range<usize>>) -> serde_json::Value {
+    match &syn.kind {
+        syntax::Kind::Literal(r) => {
+            let raw = &text[r.clone()];
+            if raw.starts_with('"') {
+                // Unquoted as Go does (a lone surrogate becomes U+FFFD), which serde_json
+                // refuses.
+                return serde_json::Value::String(super::literal::unquote(raw));
+            }
+            // A number serde_json cannot hold stays as written, as `Node::to_json` keeps it.
+            serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_string()))
+        }
+        syntax::Kind::Composite(c) if !c.is_object => {
+            c.items.iter().map(|i| value_of_lossless(text, i)).collect()
+        }
+        syntax::Kind::Composite(c) => {
+            let mut map = serde_json::Map::new();
+            for pair in c.items.chunks(2) {
+                let serde_json::Value::String(key) = value_of_lossless(text, &pair[0]) else {
+                    panic!("a name that is not a string")
+                };
+                // The first of duplicate keys wins, as in the tree of values.
+                map.entry(key)
+                    .or_insert_with(|| value_of_lossless(text, &pair[1]));
+            }
+            serde_json::Value::Object(map)
+        }
+    }
+}
+
+#[test]
+fn the_tree_of_values_and_the_lossless_tree_agree() {
+    let texts = HUJSON_VECTORS
+        .iter()
+        .chain(EDGE_CASES)
+        .map(|&(text, _)| text)
+        .chain([
+            "{\"a\": [1, {\"b\": null}], /* c */ \"d\": \"\\u00e9\", \"a\": 2,}",
+            "[[], {}, [[[true]]], -0.5e3, \"x\" // y\n]",
+        ]);
+    for text in texts {
+        let lossless = syntax::parse(text);
+        let values = parse(text);
+        assert_eq!(lossless.is_ok(), values.is_ok(), "{text:?}");
+        if let (Ok(tree), Ok((node, _))) = (lossless, values) {
+            assert_eq!(node.to_json(), value_of_lossless(text, &tree), "{text:?}");
+            assert_eq!(
+                (node.span.start, node.span.end),
+                (tree.start, tree.end),
+                "{text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn what_lies_inside_a_duplicate_members_value_is_not_reported() {
+    // The second "a" is reported and its value dropped, with the duplicate "b" inside it.
+    let text = r#"{"a": 1, "a": {"b": 1, "b": 2}, "c": {"d": 1, "d": 2}}"#;
+    let (node, dups) = parse(text).unwrap();
+    let at: Vec<usize> = dups.iter().map(|d| d.span.start).collect();
+    assert_eq!(at, [9, text.rfind("\"d\"").unwrap()]);
+    assert_eq!(node.to_json(), serde_json::json!({"a": 1, "c": {"d": 1}}));
+}
