@@ -109,3 +109,187 @@ pub(crate) fn node_capmaps(policy: &Policy, tailnet: &Tailnet) -> BTreeMap<Strin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::compile::{compile, node_capmaps, Compiled, FilterRule};
+    use crate::model::tailnet::Tailnet;
+    use crate::model::Dialect;
+    use crate::validate::{check_text, Options};
+    use serde_json::Value;
+
+    fn tailnet() -> Tailnet {
+        Tailnet::from_text(
+            r#"{"tailnet": "alice@example.com",
+                "users": [{"id": 1, "name": "alice", "email": "alice@example.com"},
+                          {"id": 2, "name": "bob", "email": "bob@example.com"}],
+                "nodes": {
+                  "laptop": {"ipv4": "100.64.0.1", "ipv6": "fd7a:115c:a1e0::1", "user": "alice"},
+                  "phone": {"ipv4": "100.64.0.2", "ipv6": "fd7a:115c:a1e0::2", "user": "bob"},
+                  "relay": {"ipv4": "100.64.0.20", "ipv6": "fd7a:115c:a1e0::14", "tags": ["tag:relay"]},
+                  "exit": {"ipv4": "100.64.0.30", "ipv6": "fd7a:115c:a1e0::1e", "tags": ["tag:exit"],
+                           "routable_ips": ["10.1.0.0/16", "0.0.0.0/0", "::/0"],
+                           "approved_routes": ["10.1.0.0/16", "0.0.0.0/0", "::/0"]}}}"#,
+        )
+        .unwrap()
+    }
+
+    /// The policy compiled under `dialect`.
+    fn compiled(policy: &str, dialect: Dialect) -> Compiled {
+        let tailnet = tailnet();
+        let options = Options {
+            tailnet: Some(&tailnet),
+            dialect,
+        };
+        let valid = check_text(policy, &options).into_validated().unwrap();
+        assert_eq!(valid.dialect(), dialect);
+        compile(&valid, &tailnet)
+    }
+
+    fn filter<'c>(c: &'c Compiled, node: &str) -> &'c [FilterRule] {
+        &c.nodes[node].packet_filter_rules
+    }
+
+    fn dst_ips(rules: &[FilterRule]) -> Vec<&str> {
+        rules
+            .iter()
+            .flat_map(|r| r.dst_ports.iter().map(|d| d.ip.as_str()))
+            .collect()
+    }
+
+    const TAGS: &str =
+        r#""tagOwners": {"tag:relay": ["alice@example.com"], "tag:exit": ["alice@example.com"]}"#;
+
+    #[test]
+    fn without_acls_and_grants_headscale_allows_every_address_tailscale_the_tailnet() {
+        let policy = format!("{{{TAGS}}}");
+        let hs = compiled(&policy, Dialect::Headscale);
+        let ts = compiled(&policy, Dialect::Tailscale);
+        for node in ["laptop", "relay", "exit"] {
+            let rules = filter(&hs, node);
+            assert_eq!(rules.len(), 1, "{node}: {rules:?}");
+            assert_eq!(rules[0].src_ips, ["*"]);
+            assert_eq!(dst_ips(rules), ["*"]);
+            assert_eq!(
+                (
+                    rules[0].dst_ports[0].ports.first,
+                    rules[0].dst_ports[0].ports.last
+                ),
+                (0, 65535)
+            );
+            let ts_rules = filter(&ts, node);
+            assert_eq!(ts_rules.len(), 1);
+            assert!(
+                !ts_rules[0].src_ips.contains(&"*".to_string()),
+                "{ts_rules:?}"
+            );
+            assert!(
+                ts_rules[0].src_ips.iter().any(|s| s.starts_with("100.")),
+                "{ts_rules:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_acls_list_denies_all_in_both_dialects() {
+        let policy = format!(r#"{{{TAGS}, "acls": []}}"#);
+        for dialect in [Dialect::Headscale, Dialect::Tailscale] {
+            let c = compiled(&policy, dialect);
+            assert!(
+                c.nodes.values().all(|n| n.packet_filter_rules.is_empty()),
+                "{dialect}"
+            );
+        }
+    }
+
+    #[test]
+    fn headscale_keeps_internet_destinations_on_exit_nodes_and_tailscale_does_not() {
+        let policy = format!(
+            r#"{{{TAGS}, "acls": [{{"action": "accept", "src": ["alice@example.com"],
+                 "dst": ["8.8.8.0/24:53", "192.168.1.0/24:*", "10.1.2.0/24:22"]}}]}}"#
+        );
+        let hs = compiled(&policy, Dialect::Headscale);
+        let ts = compiled(&policy, Dialect::Tailscale);
+        // The subnet route is served in both; the public prefix only under Headscale; the
+        // private one neither (not the internet, not a route of the node).
+        assert_eq!(dst_ips(filter(&hs, "exit")), ["8.8.8.0/24", "10.1.2.0/24"]);
+        assert_eq!(dst_ips(filter(&ts, "exit")), ["10.1.2.0/24"]);
+        // A node without an exit route gets none of them.
+        assert!(filter(&hs, "relay").is_empty());
+    }
+
+    #[test]
+    fn danger_all_sources_are_every_address_in_both_dialects() {
+        let policy = format!(
+            r#"{{{TAGS}, "grants": [{{"src": ["autogroup:danger-all"], "dst": ["tag:relay"], "ip": ["tcp:443"]}}]}}"#
+        );
+        for dialect in [Dialect::Headscale, Dialect::Tailscale] {
+            let c = compiled(&policy, dialect);
+            let rules = filter(&c, "relay");
+            assert_eq!(rules.len(), 1, "{dialect}");
+            assert_eq!(rules[0].src_ips, ["*"], "{dialect}");
+            assert_eq!(rules[0].ip_proto, [6], "{dialect}");
+        }
+    }
+
+    #[test]
+    fn a_relay_grant_pushes_the_relay_cap_and_the_reversed_companion_in_both_dialects() {
+        let policy = format!(
+            r#"{{{TAGS}, "grants": [{{"src": ["alice@example.com"], "dst": ["tag:relay"],
+                 "app": {{"tailscale.com/cap/relay": []}}}}]}}"#
+        );
+        let outputs: Vec<Compiled> = [Dialect::Headscale, Dialect::Tailscale]
+            .into_iter()
+            .map(|d| compiled(&policy, d))
+            .collect();
+        for c in &outputs {
+            // The relay admits the client with the relay capability...
+            let relay = filter(c, "relay");
+            assert_eq!(relay.len(), 1, "{relay:?}");
+            assert_eq!(relay[0].src_ips, ["100.64.0.1", "fd7a:115c:a1e0::1"]);
+            assert!(relay[0].cap_grant[0]
+                .cap_map
+                .contains_key("tailscale.com/cap/relay"));
+            // ...and the client gets the companion from the relay's addresses, towards itself.
+            let laptop = filter(c, "laptop");
+            assert_eq!(laptop.len(), 1, "{laptop:?}");
+            assert_eq!(laptop[0].src_ips, ["100.64.0.20", "fd7a:115c:a1e0::14"]);
+            let grant = &laptop[0].cap_grant[0];
+            assert_eq!(grant.dsts, ["100.64.0.1/32", "fd7a:115c:a1e0::1/128"]);
+            assert_eq!(
+                grant.cap_map.get("tailscale.com/cap/relay-target"),
+                Some(&Value::Null)
+            );
+        }
+        assert_eq!(outputs[0], outputs[1]);
+    }
+
+    #[test]
+    fn node_attrs_give_each_targeted_node_its_attributes_with_null_values() {
+        let tailnet = tailnet();
+        let policy = format!(
+            r#"{{{TAGS}, "randomizeClientPort": true, "nodeAttrs": [
+                 {{"target": ["tag:relay"], "attr": ["drive:share", "drive:access"]}},
+                 {{"target": ["*"], "attr": ["drive:access"]}},
+                 {{"target": ["bob@example.com"], "attr": []}}]}}"#
+        );
+        let options = Options {
+            tailnet: Some(&tailnet),
+            dialect: Dialect::Headscale,
+        };
+        let valid = check_text(&policy, &options).into_validated().unwrap();
+        let caps = node_capmaps(&valid, &tailnet);
+        let names = |node: &str| -> Vec<&str> { caps[node].keys().map(String::as_str).collect() };
+        assert_eq!(
+            names("relay"),
+            ["drive:access", "drive:share", "randomize-client-port"]
+        );
+        assert_eq!(names("phone"), ["drive:access", "randomize-client-port"]);
+        assert!(caps.values().flat_map(|m| m.values()).all(Value::is_null));
+        let without = check_text(r#"{"nodeAttrs": [{"target": ["tag:relay"], "attr": ["drive:share"]}], "tagOwners": {"tag:relay": []}}"#, &options)
+            .into_validated()
+            .unwrap();
+        let caps = node_capmaps(&without, &tailnet);
+        assert_eq!(caps.keys().collect::<Vec<_>>(), ["relay"]);
+    }
+}
