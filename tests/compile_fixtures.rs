@@ -8,7 +8,12 @@
 //! dialect's rules, through the library (`Validated` records the dialect; `compile` prints
 //! the same JSON).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
 
 use assert_cmd::Command;
 use serde_json::Value;
