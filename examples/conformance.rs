@@ -16,6 +16,8 @@
 mod capture;
 #[path = "conformance/headscale.rs"]
 mod headscale;
+#[path = "conformance/headscale_outputs.rs"]
+mod headscale_outputs;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -31,6 +31,15 @@ struct Case {
     users: Option<serde_json::Value>,
     #[serde(default)]
     nodes: Option<serde_json::Value>,
+    /// Headscale's expected outputs, when the test has them.
+    #[serde(default)]
+    want: Option<serde_json::Value>,
+    /// The test's other inputs (`node`: the node whose filter `want` is).
+    #[serde(default)]
+    inputs: Option<serde_json::Value>,
+    /// The Go type of each field of the test's table.
+    #[serde(default)]
+    table_fields: Option<serde_json::Value>,
 }
 
 /// The users and nodes a case builds, as the tailnet `headscale users list -o json` and
@@ -46,7 +55,11 @@ fn tailnet_of(case: &Case) -> Option<Tailnet> {
             nodes
                 .iter()
                 .filter_map(|n| {
-                    let name = n.get("given_name").or_else(|| n.get("hostname"))?;
+                    // A node the test builds without a name is named by its address.
+                    let name = n
+                        .get("given_name")
+                        .or_else(|| n.get("hostname"))
+                        .or_else(|| n.get("ipv4"))?;
                     let ips: Vec<&serde_json::Value> =
                         ["ipv4", "ipv6"].iter().filter_map(|k| n.get(*k)).collect();
                     let mut out = serde_json::json!({
@@ -78,6 +91,23 @@ fn tailnet_of(case: &Case) -> Option<Tailnet> {
 /// `fragment` case counts when it comes wrapped in a whole policy.
 const STAGES: &[&str] = &["parse", "manager", "setpolicy", "fragment"];
 
+/// Agreement on one kind of compiled output.
+#[derive(Default)]
+struct Tally {
+    compared: usize,
+    ok: usize,
+    /// Cases left out, with why.
+    skipped: Vec<String>,
+    disagreements: Vec<String>,
+}
+
+/// The compiled outputs compared: packet filters and node capability maps.
+#[derive(Default)]
+struct Outputs {
+    filters: Tally,
+    capmaps: Tally,
+}
+
 #[derive(Default)]
 struct Stage {
     cases: usize,
@@ -99,6 +129,7 @@ pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
         }
     };
     let mut stages: BTreeMap<String, Stage> = BTreeMap::new();
+    let mut outputs = Outputs::default();
     let mut skipped = 0;
     for (n, line) in text
         .lines()
@@ -127,6 +158,7 @@ pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
             text,
             want_err,
             stages.entry(case.stage.clone()).or_default(),
+            &mut outputs,
         );
     }
     let mut total = Stage::default();
@@ -155,6 +187,25 @@ pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
         super::ratio(total.substrings_ok, total.with_substrings)
     );
     println!("({skipped} cases left out: server-level, without a verdict, or a fragment no policy can hold)");
+    println!();
+    println!(
+        "{:<12} {:>8} {:>16} {:>8}",
+        "output", "compared", "agreement", "skipped"
+    );
+    for (name, t) in [("filters", &outputs.filters), ("capmaps", &outputs.capmaps)] {
+        println!(
+            "{:<12} {:>8} {:>16} {:>8}",
+            name,
+            t.compared,
+            super::ratio(t.ok, t.compared),
+            t.skipped.len()
+        );
+    }
+    for (name, t) in [("filters", &outputs.filters), ("capmaps", &outputs.capmaps)] {
+        let shown = if verbose { usize::MAX } else { 10 };
+        super::print_disagreements(name, &t.disagreements, shown);
+        super::print_disagreements(&format!("{name} skipped"), &t.skipped, shown);
+    }
     for (name, s) in &stages {
         super::print_disagreements(
             name,
@@ -169,11 +220,19 @@ pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
             "error_substrings",
             super::frac(total.substrings_ok, total.with_substrings),
         ),
+        (
+            "filters",
+            super::frac(outputs.filters.ok, outputs.filters.compared),
+        ),
+        (
+            "capmaps",
+            super::frac(outputs.capmaps.ok, outputs.capmaps.compared),
+        ),
     ];
     super::meets_thresholds(&limits, &measured)
 }
 
-fn run_case(case: &Case, text: &str, want_err: bool, s: &mut Stage) {
+fn run_case(case: &Case, text: &str, want_err: bool, s: &mut Stage, outputs: &mut Outputs) {
     s.cases += 1;
     let tailnet = tailnet_of(case);
     let options = Options {
@@ -194,6 +253,13 @@ fn run_case(case: &Case, text: &str, want_err: bool, s: &mut Stage) {
         .map(|d| d.message.as_str())
         .collect();
     let rejected = !errors.is_empty();
+    if let Some(expected) = super::headscale_outputs::expected(
+        case.want.as_ref(),
+        case.inputs.as_ref(),
+        case.table_fields.as_ref(),
+    ) {
+        compare_outputs(case, &expected, report.clone(), tailnet.as_ref(), outputs);
+    }
     if rejected == want_err {
         s.verdict_ok += 1;
     } else {
@@ -214,5 +280,70 @@ fn run_case(case: &Case, text: &str, want_err: bool, s: &mut Stage) {
         if all_found {
             s.substrings_ok += 1;
         }
+    }
+}
+
+/// Compiles an accepted case's policy against its tailnet and compares what the case expects.
+fn compare_outputs(
+    case: &Case,
+    expected: &super::headscale_outputs::Expected<'_>,
+    report: tailgrant::validate::Report,
+    tailnet: Option<&Tailnet>,
+    outputs: &mut Outputs,
+) {
+    use super::headscale_outputs::{has_go, Expected, Outcome};
+    let tally = match expected {
+        Expected::CapMaps(_) => &mut outputs.capmaps,
+        Expected::NodeFilter { .. } | Expected::GlobalFilter(_) => &mut outputs.filters,
+    };
+    let compared = match expected {
+        Expected::NodeFilter { node, rules } => vec![*node, *rules],
+        Expected::GlobalFilter(rules) => vec![*rules],
+        Expected::CapMaps(want) => vec![*want],
+    };
+    let inputs = [case.users.as_ref(), case.nodes.as_ref()];
+    let outcome = if compared
+        .into_iter()
+        .chain(inputs.into_iter().flatten())
+        .any(has_go)
+    {
+        Outcome::Skip("it holds Go values (`$go`) the extraction could not evaluate")
+    } else if case.want_err == Some(true) {
+        Outcome::Skip("Headscale rejects its policy")
+    } else {
+        let empty = Tailnet::default();
+        let nodes: Vec<serde_json::Value> = case
+            .nodes
+            .as_ref()
+            .and_then(|n| n.as_array())
+            .cloned()
+            .unwrap_or_default();
+        match (
+            report.into_validated_rules(),
+            case.users.is_some() && tailnet.is_none(),
+        ) {
+            (_, true) => Outcome::Skip("its users and nodes do not make a tailnet"),
+            (Ok(policy), false) => super::headscale_outputs::compare(
+                expected,
+                &policy,
+                tailnet.unwrap_or(&empty),
+                &nodes,
+            ),
+            (Err(f), false) => Outcome::Disagree(format!(
+                "tailgrant rejects the policy ({})",
+                f.errors.first().map_or("no error", |d| d.message.as_str())
+            )),
+        }
+    };
+    match outcome {
+        Outcome::Agree => {
+            tally.compared += 1;
+            tally.ok += 1;
+        }
+        Outcome::Disagree(why) => {
+            tally.compared += 1;
+            tally.disagreements.push(format!("{}: {why}", case.id));
+        }
+        Outcome::Skip(why) => tally.skipped.push(format!("{}: {why}", case.id)),
     }
 }

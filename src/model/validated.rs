@@ -15,17 +15,26 @@
 //! ```
 
 use super::policy::{Grant, Policy};
+use super::Dialect;
 use std::ops::Deref;
 
-/// A [`Policy`] without errors. It reads as a policy (it dereferences to one) but cannot be
-/// built from one outside the crate.
+/// A [`Policy`] without errors, with the dialect whose rules it was checked by (and is
+/// compiled by). It reads as a policy (it dereferences to one) but cannot be built from one
+/// outside the crate.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Validated(Policy);
+pub struct Validated(Policy, Dialect);
 
 impl Validated {
-    /// Wraps a policy the checker found no error in. Called by the checker alone.
-    pub(crate) const fn new(policy: Policy) -> Self {
-        Self(policy)
+    /// Wraps a policy the checker found no error in under `dialect`. Called by the checker
+    /// alone.
+    pub(crate) const fn new(policy: Policy, dialect: Dialect) -> Self {
+        Self(policy, dialect)
+    }
+
+    /// The control server whose rules the policy was checked by: the compiler, the decision
+    /// table and `explain` answer as that server does.
+    pub const fn dialect(&self) -> Dialect {
+        self.1
     }
 
     /// The policy.
@@ -49,7 +58,7 @@ impl Validated {
         view.ssh.clear();
         view.tests.clear();
         view.ssh_tests.clear();
-        Self(view)
+        Self(view, self.1)
     }
 }
 

@@ -5,6 +5,7 @@ use crate::engine::resolve::Resolver;
 use crate::engine::table::{DecisionTable, Dest, NodeIx, Query, RelayReason};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
+use crate::model::{Dialect, Validated};
 use crate::span::Span;
 use crate::vocab::{
     DISABLE_RELAY_CLIENT, DISABLE_RELAY_SERVER, ONLY_TCP_443, RELAY_CAP, RELAY_TARGET_CAP,
@@ -93,9 +94,24 @@ fn party(
     Ok((Party { node, addr }, ix))
 }
 
-/// Answers `question` for `src` towards `dst` (node names or addresses).
+/// Answers `question` for `src` towards `dst` (node names or addresses), by the rules of
+/// the dialect the policy was checked under (for peer relays, what that control server
+/// pushes for a relay grant). `table` is [`DecisionTable::build`] of the same policy.
 pub fn explain(
+    policy: &Validated,
+    tailnet: &Tailnet,
+    table: &DecisionTable,
+    src: &str,
+    dst: &str,
+    question: &Question,
+) -> Result<Explanation, String> {
+    explain_in(policy, policy.dialect(), tailnet, table, src, dst, question)
+}
+
+/// [`explain`] of a decoded policy under `dialect`.
+fn explain_in(
     policy: &Policy,
+    dialect: Dialect,
     tailnet: &Tailnet,
     table: &DecisionTable,
     src: &str,
@@ -130,7 +146,7 @@ pub fn explain(
             let src_ix = src_ix
                 .ok_or_else(|| format!("`{src}` is not a node: only nodes allocate on relays"))?;
             relay_checklist = relay_checklist_for(
-                policy, tailnet, table, src_ix, dst_ix, &src_party, &dst_party,
+                policy, dialect, tailnet, table, src_ix, dst_ix, &src_party, &dst_party,
             );
             relay_checklist.iter().all(|c| c.ok)
         }
@@ -145,8 +161,13 @@ pub fn explain(
     })
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pair, its parties and the policy"
+)]
 fn relay_checklist_for(
     policy: &Policy,
+    dialect: Dialect,
     tailnet: &Tailnet,
     table: &DecisionTable,
     client: NodeIx,
@@ -162,32 +183,58 @@ fn relay_checklist_for(
         dst: Dest::Node(relay),
     });
     let granted = towards_relay.has_cap(RELAY_CAP);
-    let mut items = vec![CheckItem {
-        ok: granted,
-        what: if granted {
-            format!("`{c}` holds {RELAY_CAP} towards `{r}` (a grant with `{c}` in src and `{r}` in dst)")
-        } else {
-            format!("no grant gives `{c}` {RELAY_CAP} towards `{r}`: add a grant with `{c}` in src, `{r}` in dst and \"app\": {{\"{RELAY_CAP}\": []}}")
-        },
-        spans: if granted {
-            towards_relay.origins()
-        } else {
-            Vec::new()
-        },
-    }];
     let target = table
         .decide(&Query {
             src: relay_party.addr,
             dst: Dest::Node(client),
         })
         .has_cap(RELAY_TARGET_CAP);
+    let add_grant =
+        format!("add a grant with `{c}` in src, `{r}` in dst and \"app\": {{\"{RELAY_CAP}\": []}}");
+    let (grant_what, target_what) = match dialect {
+        Dialect::Tailscale => (
+            if granted {
+                format!("`{c}` holds {RELAY_CAP} towards `{r}` (a grant with `{c}` in src and `{r}` in dst)")
+            } else {
+                format!("no grant gives `{c}` {RELAY_CAP} towards `{r}`: {add_grant}")
+            },
+            if target {
+                format!("`{c}`'s filter gives `{r}` {RELAY_TARGET_CAP}, so `{c}` considers `{r}` a relay")
+            } else {
+                format!("`{c}`'s filter does not give `{r}` {RELAY_TARGET_CAP} (it comes with the relay grant), so `{c}` will not pick `{r}`")
+            },
+        ),
+        // Headscale pushes the relay grant's capability in `r`'s filter (a `CapGrant` rule
+        // from the grant's sources: hscontrol/policy/v2/compiled.go, `compileOtherDests`)
+        // and, to `c`, the companion rule reversed: from `r`'s addresses, towards `c`'s
+        // (filter.go, `companionCapGrantRules`). It also marks `r` a relay target, whose
+        // going offline makes its clients recompute their peers (compiled.go,
+        // `collectRelayTargetIPs`).
+        Dialect::Headscale => (
+            if granted {
+                format!("Headscale pushes `{r}` a rule giving `{c}` {RELAY_CAP} (a grant with `{c}` in src and `{r}` in dst), and marks `{r}` a relay target")
+            } else {
+                format!("no grant gives `{c}` {RELAY_CAP} towards `{r}`, so Headscale pushes `{r}` no relay rule: {add_grant}")
+            },
+            if target {
+                format!("Headscale pushes `{c}` the companion rule {RELAY_TARGET_CAP} from `{r}`'s addresses (the relay grant reversed), so `{c}` considers `{r}` a relay")
+            } else {
+                format!("Headscale pushes `{c}` no {RELAY_TARGET_CAP} rule from `{r}` (the relay grant brings it), so `{c}` will not pick `{r}`")
+            },
+        ),
+    };
+    let mut items = vec![CheckItem {
+        ok: granted,
+        what: grant_what,
+        spans: if granted {
+            towards_relay.origins()
+        } else {
+            Vec::new()
+        },
+    }];
     items.push(CheckItem {
         ok: target,
-        what: if target {
-            format!("`{c}`'s filter gives `{r}` {RELAY_TARGET_CAP}, so `{c}` considers `{r}` a relay")
-        } else {
-            format!("`{c}`'s filter does not give `{r}` {RELAY_TARGET_CAP} (it comes with the relay grant), so `{c}` will not pick `{r}`")
-        },
+        what: target_what,
         spans: Vec::new(),
     });
     let disabled_span =
@@ -229,7 +276,12 @@ fn relay_checklist_for(
         ok: port.is_some(),
         what: match port {
             Some(p) => format!("`{r}` runs a relay server on UDP port {p}"),
-            None => format!("the tailnet file gives `{r}` no relay port: run `tailscale set --relay-server-port=N` on it and add \"relay\": {{\"port\": N}} to its entry"),
+            None => match dialect {
+                Dialect::Tailscale => format!("the tailnet file gives `{r}` no relay port: run `tailscale set --relay-server-port=N` on it and add \"relay\": {{\"port\": N}} to its entry"),
+                // Headscale's node listing does not carry the relay server port: the node
+                // sets it itself and Headscale does not check it.
+                Dialect::Headscale => format!("the tailnet gives `{r}` no relay port (Headscale's node listing does not carry it): run `tailscale set --relay-server-port=N` on `{r}` and describe it in a topology tailnet file with \"relay\": {{\"port\": N}}"),
+            },
         },
         spans: Vec::new(),
     });
@@ -286,7 +338,16 @@ mod tests {
                 "grants": [{"src": ["a@example.com"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}]}"#,
         );
         let table = DecisionTable::of_policy(&p, &t);
-        let e = explain(&p, &t, &table, "laptop", "relay", &Question::Relay).unwrap();
+        let e = explain_in(
+            &p,
+            Dialect::Tailscale,
+            &t,
+            &table,
+            "laptop",
+            "relay",
+            &Question::Relay,
+        )
+        .unwrap();
         assert!(e.allowed, "{:#?}", e.relay_checklist);
         assert!(!e.relay_checklist[0].spans.is_empty());
     }
@@ -299,7 +360,16 @@ mod tests {
                 "nodeAttrs": [{"target": ["a@example.com"], "attr": ["disable-relay-client"]}]}"#,
         );
         let table = DecisionTable::of_policy(&p, &t);
-        let e = explain(&p, &t, &table, "laptop", "relay", &Question::Relay).unwrap();
+        let e = explain_in(
+            &p,
+            Dialect::Tailscale,
+            &t,
+            &table,
+            "laptop",
+            "relay",
+            &Question::Relay,
+        )
+        .unwrap();
         assert!(!e.allowed);
         assert!(!e.relay_checklist[0].ok);
         assert!(e.relay_checklist[0].what.contains("add a grant"));
@@ -318,8 +388,9 @@ mod tests {
             r#"{"grants": [{"src": ["a@example.com"], "dst": ["100.64.0.2"], "ip": ["tcp:22"]}]}"#,
         );
         let table = DecisionTable::of_policy(&p, &t);
-        let yes = explain(
+        let yes = explain_in(
             &p,
+            Dialect::Tailscale,
             &t,
             &table,
             "laptop",
@@ -329,8 +400,9 @@ mod tests {
         .unwrap();
         assert!(yes.allowed);
         assert_eq!(yes.origins.len(), 1);
-        let no = explain(
+        let no = explain_in(
             &p,
+            Dialect::Tailscale,
             &t,
             &table,
             "laptop",
@@ -339,7 +411,16 @@ mod tests {
         )
         .unwrap();
         assert!(!no.allowed);
-        assert!(explain(&p, &t, &table, "nowhere", "relay", &Question::Any).is_err());
+        assert!(explain_in(
+            &p,
+            Dialect::Tailscale,
+            &t,
+            &table,
+            "nowhere",
+            "relay",
+            &Question::Any
+        )
+        .is_err());
     }
 
     /// ICMP is open wherever any port is, as in Go's filter (`runIn4`/`runIn6` in
@@ -352,10 +433,66 @@ mod tests {
         );
         let table = DecisionTable::of_policy(&p, &t);
         let icmp = Question::Port { proto: 1, port: 0 };
-        let yes = explain(&p, &t, &table, "laptop", "relay", &icmp).unwrap();
+        let yes = explain_in(&p, Dialect::Tailscale, &t, &table, "laptop", "relay", &icmp).unwrap();
         assert!(yes.allowed);
         assert_eq!(yes.origins.len(), 1);
-        let back = explain(&p, &t, &table, "relay", "laptop", &icmp).unwrap();
+        let back =
+            explain_in(&p, Dialect::Tailscale, &t, &table, "relay", "laptop", &icmp).unwrap();
         assert!(!back.allowed);
+    }
+
+    /// Under Headscale, the checklist says what Headscale pushes for a relay grant: the
+    /// capability in the relay's filter and the reversed companion in the client's.
+    #[test]
+    fn relay_checklist_under_headscale_names_what_headscale_pushes() {
+        let tailnet = Tailnet::from_text(
+            r#"{"tailnet": "a@example.com", "users": [{"name": "a", "email": "a@example.com"}],
+                "nodes": {"laptop": {"ipv4": "100.64.0.1", "user": "a"},
+                          "relay": {"ipv4": "100.64.0.2", "tags": ["tag:relay"]}}}"#,
+        )
+        .unwrap();
+        let with_grant = r#"{"tagOwners": {"tag:relay": ["a@example.com"]},
+            "grants": [{"src": ["a@example.com"], "dst": ["tag:relay"], "app": {"tailscale.com/cap/relay": []}}]}"#;
+        let without = r#"{"tagOwners": {"tag:relay": ["a@example.com"]},
+            "grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"]}]}"#;
+        let run = |text: &str, dialect: Dialect| {
+            let options = crate::validate::Options {
+                tailnet: Some(&tailnet),
+                dialect,
+            };
+            let policy = crate::validate::check_text(text, &options)
+                .into_validated()
+                .unwrap();
+            let table = DecisionTable::build(&policy, &tailnet);
+            explain(
+                &policy,
+                &tailnet,
+                &table,
+                "laptop",
+                "relay",
+                &Question::Relay,
+            )
+            .unwrap()
+        };
+        let hs = run(with_grant, Dialect::Headscale);
+        assert!(hs.relay_checklist[0].ok && hs.relay_checklist[1].ok);
+        assert!(hs.relay_checklist[0]
+            .what
+            .starts_with("Headscale pushes `relay`"));
+        assert!(hs.relay_checklist[1].what.contains("companion rule"));
+        // No port in this tailnet: the last item fails, with Headscale's reason.
+        let port = hs.relay_checklist.last().unwrap();
+        assert!(!port.ok && port.what.contains("Headscale's node listing"));
+        assert!(!hs.allowed);
+        // The same decisions as Tailscale's, in Tailscale's words there.
+        let ts = run(with_grant, Dialect::Tailscale);
+        let oks = |e: &Explanation| e.relay_checklist.iter().map(|c| c.ok).collect::<Vec<_>>();
+        assert_eq!(oks(&hs), oks(&ts));
+        assert!(!ts.relay_checklist[0].what.contains("Headscale"));
+        let none = run(without, Dialect::Headscale);
+        assert!(!none.relay_checklist[0].ok && !none.relay_checklist[1].ok);
+        assert!(none.relay_checklist[0]
+            .what
+            .contains("Headscale pushes `relay` no relay rule"));
     }
 }

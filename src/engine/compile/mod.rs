@@ -7,6 +7,7 @@
 //! (and the destinations within them) that reach it, by its own addresses or its approved
 //! subnet routes, plus its own `autogroup:self` and `via` rules.
 
+mod headscale;
 mod node;
 pub(crate) mod rules;
 pub(crate) mod ssh;
@@ -22,12 +23,13 @@ pub use wire::{
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
 use crate::model::validated::Validated;
+use crate::model::Dialect;
 
 /// Compiles `policy` for every node of `tailnet`: packet filters, WhoIs capability maps and
 /// SSH rules. Get the policy from the checker
 /// ([`crate::validate::Report::into_validated`]). Never panics.
 pub fn compile(policy: &Validated, tailnet: &Tailnet) -> Compiled {
-    let (mut compiled, peers) = node::compile_nodes(policy, tailnet, true);
+    let (mut compiled, peers) = node::compile_nodes(policy, tailnet, true, policy.dialect());
     whois::fill(tailnet, &peers, &mut compiled);
     ssh::fill(policy, tailnet, &mut compiled);
     compiled
@@ -37,19 +39,36 @@ pub fn compile(policy: &Validated, tailnet: &Tailnet) -> Compiled {
 /// [`compile`] on large tailnets, where the capability maps grow with the square of the
 /// node count.
 pub fn compile_filters(policy: &Validated, tailnet: &Tailnet) -> Compiled {
-    filters_of(policy, tailnet)
+    node::compile_nodes(policy, tailnet, false, policy.dialect()).0
+}
+
+/// The node capabilities the policy gives each node by name: the attributes of the
+/// `nodeAttrs` entries whose targets hold the node, and `randomize-client-port` for every
+/// node under `"randomizeClientPort": true`, each with a `null` value, as Headscale pushes
+/// them (`Node.CapMap`). Nodes given none are absent. Never panics.
+pub fn node_capmaps(
+    policy: &Validated,
+    tailnet: &Tailnet,
+) -> std::collections::BTreeMap<String, CapMap> {
+    headscale::node_capmaps(policy, tailnet)
 }
 
 /// [`compile_filters`] of a policy that may not have passed the checker, for the reference
 /// evaluator: anything that does not resolve (an unknown tag, a malformed port) grants
 /// nothing.
 pub(crate) fn filters_of(policy: &Policy, tailnet: &Tailnet) -> Compiled {
-    node::compile_nodes(policy, tailnet, false).0
+    node::compile_nodes(policy, tailnet, false, Dialect::Tailscale).0
 }
 
 /// Every rule of the policy in wire form, before it is narrowed to any node (the shared
 /// rules, then the per-node `autogroup:self` and `via` rules). The `tests` block is evaluated
 /// against these.
 pub(crate) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
-    node::global_rules(policy, tailnet)
+    node::global_rules(policy, tailnet, Dialect::Tailscale)
+}
+
+/// [`global_rules`] under `dialect`'s rules: the filter a control server holds before it
+/// narrows it to each node.
+pub fn global_filter(policy: &Validated, tailnet: &Tailnet) -> Vec<FilterRule> {
+    node::global_rules(policy, tailnet, policy.dialect())
 }

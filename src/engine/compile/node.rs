@@ -1,12 +1,14 @@
 //! Per-node assembly: merging rules with the same sources and protocols, and narrowing
 //! each rule to the destinations that reach one node.
 
+use super::headscale;
 use super::rules::{resolve_unit, self_rules, shared_rules, via_rules, Body, ResolvedUnit, Rule};
 use super::units::units;
 use super::wire::{CapGrant, Compiled, FilterRule, NodeOutput};
-use crate::engine::resolve::{subnet_routes, AddrSet, NodeId, NodeIndex, Resolver};
+use crate::engine::resolve::{is_exit_node, subnet_routes, AddrSet, NodeId, NodeIndex, Resolver};
 use crate::model::policy::Policy;
 use crate::model::tailnet::{Node, Tailnet};
+use crate::model::Dialect;
 use crate::span::Span;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -29,14 +31,22 @@ fn merge_key(rule: &Rule) -> Option<MergeKey> {
 
 /// The nodes a rule's destinations reach (by their own addresses or their subnet routes),
 /// sorted, each once.
-fn rule_reach(index: &NodeIndex, rule: &Rule) -> Vec<NodeId> {
+fn rule_reach(index: &NodeIndex, rule: &Rule, exit_nodes: &[(NodeId, &Node)]) -> Vec<NodeId> {
     let mut out = Vec::new();
     match &rule.body {
         Body::Ports { dests, .. } => {
             for d in dests {
                 match &d.addrs {
                     None => return (0..index.len()).collect(),
-                    Some(set) => index.reached(set, &mut out),
+                    Some(set) => {
+                        index.reached(set, &mut out);
+                        out.extend(
+                            exit_nodes
+                                .iter()
+                                .filter(|(_, n)| headscale::kept_on_exit_node(n, set))
+                                .map(|(id, _)| *id as u32),
+                        );
+                    }
                 }
             }
         }
@@ -60,8 +70,9 @@ fn reached(index: &NodeIndex, set: &AddrSet, out: &mut Vec<NodeId>) {
     out.extend(ids.into_iter().map(|i| i as NodeId));
 }
 
-/// Narrows a rule to one node; `None` when nothing of it reaches the node.
-fn reduce(rule: &Rule, node: &Node) -> Option<FilterRule> {
+/// Narrows a rule to one node under `dialect`'s rules; `None` when nothing of it reaches
+/// the node.
+fn reduce(rule: &Rule, node: &Node, dialect: Dialect) -> Option<FilterRule> {
     let addrs: Vec<IpAddr> = node.addresses().collect();
     let routes: Vec<IpNet> = subnet_routes(node).collect();
     match &rule.body {
@@ -73,6 +84,8 @@ fn reduce(rule: &Rule, node: &Node) -> Option<FilterRule> {
                     Some(set) => {
                         addrs.iter().any(|a| set.contains(*a))
                             || routes.iter().any(|rt| set.overlaps_net(rt))
+                            || (dialect == Dialect::Headscale
+                                && headscale::kept_on_exit_node(node, set))
                     }
                 })
                 .map(|d| d.wire.clone())
@@ -198,9 +211,10 @@ pub(super) fn compile_nodes(
     policy: &Policy,
     tailnet: &Tailnet,
     with_peers: bool,
+    dialect: Dialect,
 ) -> (Compiled, Vec<Vec<bool>>) {
     let r = Resolver::new(policy, tailnet);
-    let units = units(policy);
+    let units = units(policy, dialect);
     let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
 
     let mut shared: Vec<(Pos, Rule)> = Vec::new();
@@ -230,9 +244,20 @@ pub(super) fn compile_nodes(
     } else {
         Vec::new()
     };
+    // Headscale's exit nodes also take the rules towards the internet.
+    let exit_nodes: Vec<(NodeId, &Node)> = match dialect {
+        Dialect::Tailscale => Vec::new(),
+        Dialect::Headscale => r
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, n))| is_exit_node(n))
+            .map(|(id, (_, n))| (id, *n))
+            .collect(),
+    };
     let mut reach: Vec<Vec<usize>> = vec![Vec::new(); r.nodes().len()];
     for (i, (_, rule)) in shared.iter().enumerate() {
-        for id in rule_reach(index, rule) {
+        for id in rule_reach(index, rule, &exit_nodes) {
             if let Some(v) = reach.get_mut(id) {
                 v.push(i);
             }
@@ -292,7 +317,7 @@ pub(super) fn compile_nodes(
             let mut merged: Option<FilterRule> = None;
             let mut origins: Vec<Span> = Vec::new();
             for (_, rule) in &g.members {
-                let Some(reduced) = reduce(rule, node) else {
+                let Some(reduced) = reduce(rule, node, dialect) else {
                     continue;
                 };
                 if !origins.contains(&rule.origin) {
@@ -339,9 +364,13 @@ fn to_wire(rule: &Rule) -> FilterRule {
 /// Every rule of the policy before it is narrowed to a node: the shared rules, then each
 /// node's `autogroup:self` and `via` rules. This is what the control plane evaluates the
 /// `tests` block against.
-pub(super) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule> {
+pub(super) fn global_rules(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    dialect: Dialect,
+) -> Vec<FilterRule> {
     let r = Resolver::new(policy, tailnet);
-    let units = units(policy);
+    let units = units(policy, dialect);
     let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
     let mut out = Vec::new();
     for ru in &resolved {

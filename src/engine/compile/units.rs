@@ -3,6 +3,7 @@
 
 use crate::model::policy::Policy;
 use crate::model::selector::{Alias, IpEntry, PortRange, Proto, Selector};
+use crate::model::Dialect;
 use crate::span::Span;
 use crate::vocab::{ICMP, ICMPV6};
 use serde_json::Value;
@@ -67,6 +68,10 @@ pub(crate) fn holds(list: &[&Selector], text: &str) -> bool {
 /// `*`, the source and destination of the policy that allows everything.
 static WILDCARD: LazyLock<Selector> = LazyLock::new(|| Selector::new("*"));
 
+/// The source of Headscale's policy that allows everything.
+static HEADSCALE_DEFAULT_SRC: LazyLock<Selector> =
+    LazyLock::new(|| Selector::new(super::headscale::DEFAULT_SRC));
+
 /// Protocols as Tailscale writes them in `IPProto`: `icmp` (ICMP and ICMPv6 in the policy's
 /// meaning) is ICMP alone.
 pub(crate) fn wire_protos(protos: &[u8]) -> Vec<u8> {
@@ -91,15 +96,20 @@ fn grant_ip(entry: &IpEntry) -> Option<IpCap> {
     })
 }
 
-/// The units of a policy, in compile order. A policy without `grants` and `acls` keys
-/// allows everything, as Tailscale's default policy does.
-pub(crate) fn units(policy: &Policy) -> Vec<Unit<'_>> {
+/// The units of a policy, in compile order under `dialect`'s rules. A policy without
+/// `grants` and `acls` keys allows everything, as Tailscale's default policy does (from the
+/// tailnet's addresses; from every address under Headscale).
+pub(crate) fn units(policy: &Policy, dialect: Dialect) -> Vec<Unit<'_>> {
     let mut out = Vec::new();
     let written = |k: &str| policy.sections.iter().any(|s| s.value == k);
     if !written("grants") && !written("acls") {
+        let src: &Selector = match dialect {
+            Dialect::Tailscale => &WILDCARD,
+            Dialect::Headscale => &HEADSCALE_DEFAULT_SRC,
+        };
         out.push(Unit {
             origin: Span::default(),
-            src: vec![&*WILDCARD],
+            src: vec![src],
             dst: vec![&*WILDCARD],
             ip: vec![IpCap {
                 protos: Vec::new(),

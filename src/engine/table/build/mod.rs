@@ -25,6 +25,7 @@ use crate::engine::resolve::{addr_key, AddrSet, Resolver};
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
 use crate::model::validated::Validated;
+use crate::model::Dialect;
 use crate::span::Span;
 use crate::vocab::DISABLE_RELAY_SERVER;
 use intern::{index, Interner};
@@ -38,13 +39,18 @@ impl DecisionTable {
     /// Compiles `policy` for `tailnet` and indexes the result. Get the policy from the
     /// checker ([`crate::validate::Report::into_validated`]).
     pub fn build(policy: &Validated, tailnet: &Tailnet) -> Self {
-        Self::of_policy(policy, tailnet)
+        Self::of_policy_in(policy, tailnet, policy.dialect())
     }
 
     /// [`DecisionTable::build`] of a policy that may not have passed the checker, for the
     /// tools that answer about any decoded policy (`diff`, the assertions): anything that
     /// does not resolve grants nothing.
     pub(crate) fn of_policy(policy: &Policy, tailnet: &Tailnet) -> Self {
+        Self::of_policy_in(policy, tailnet, Dialect::Tailscale)
+    }
+
+    /// [`DecisionTable::of_policy`] under `dialect`'s rules.
+    fn of_policy_in(policy: &Policy, tailnet: &Tailnet, dialect: Dialect) -> Self {
         let r = Resolver::new(policy, tailnet);
         let mut int = Interner::default();
         let mut reach = Reach::new(r.node_index());
@@ -52,7 +58,7 @@ impl DecisionTable {
 
         // 1. Parts and the nodes they reach. Units are resolved one at a time; only those
         // with per-node rules (`autogroup:self`, `via`) are kept.
-        let units = units(policy);
+        let units = units(policy, dialect);
         let mut per_node = Vec::new();
         for u in &units {
             let ru = resolve_unit(&r, u);
