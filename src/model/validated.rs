@@ -15,17 +15,25 @@
 //! ```
 
 use super::policy::{Grant, Policy};
+use super::Dialect;
 use std::ops::Deref;
 
-/// A [`Policy`] without errors. It reads as a policy (it dereferences to one) but cannot be
-/// built from one outside the crate.
+/// A [`Policy`] without errors, under the rules of the [`Dialect`] it was checked by. It
+/// reads as a policy (it dereferences to one) but cannot be built from one outside the crate.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Validated(Policy);
+pub struct Validated(Policy, Dialect);
 
 impl Validated {
-    /// Wraps a policy the checker found no error in. Called by the checker alone.
-    pub(crate) const fn new(policy: Policy) -> Self {
-        Self(policy)
+    /// Wraps a policy the checker found no error in under `dialect`'s rules. Called by the
+    /// checker alone.
+    pub(crate) const fn new(policy: Policy, dialect: Dialect) -> Self {
+        Self(policy, dialect)
+    }
+
+    /// The dialect whose rules accepted this policy (`validate::Options::dialect`): the
+    /// engine and the tools answer by the same control server's rules.
+    pub const fn dialect(&self) -> Dialect {
+        self.1
     }
 
     /// The policy.
@@ -49,7 +57,7 @@ impl Validated {
         view.ssh.clear();
         view.tests.clear();
         view.ssh_tests.clear();
-        Self(view)
+        Self(view, self.1)
     }
 }
 

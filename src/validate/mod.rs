@@ -29,6 +29,7 @@ use crate::diagnostic::{Diagnostic, Findings};
 use crate::model::names::Names;
 use crate::model::policy::{self, Policy};
 use crate::model::validated::Validated;
+use crate::model::Dialect;
 
 /// The result of checking one policy text. Only the checker makes one, so a policy it found
 /// valid can be handed on as a [`Validated`].
@@ -41,16 +42,24 @@ pub struct Report {
     /// Set by the checker: every error (if any) is one of the policy's own `tests` or
     /// `sshTests` failing, so its rules are valid.
     rules_valid: bool,
+    /// The dialect whose rules the checker applied (`Options::dialect`).
+    dialect: Dialect,
 }
 
 impl Report {
-    fn new(policy: Option<Policy>, findings: Findings) -> Self {
+    fn new(policy: Option<Policy>, findings: Findings, dialect: Dialect) -> Self {
         let rules_valid = policy.is_some() && findings.errors.iter().all(is_test_failure);
         Self {
             policy,
             findings,
             rules_valid,
+            dialect,
         }
+    }
+
+    /// The dialect whose rules the policy was checked by.
+    pub const fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// True when Tailscale would accept the policy.
@@ -73,7 +82,7 @@ impl Report {
     pub fn into_validated(self) -> Result<Validated, Findings> {
         match self.policy {
             Some(policy) if self.rules_valid && self.findings.errors.is_empty() => {
-                Ok(Validated::new(policy))
+                Ok(Validated::new(policy, self.dialect))
             }
             _ => Err(self.findings),
         }
@@ -84,7 +93,7 @@ impl Report {
     /// findings when a rule has an error.
     pub fn into_validated_rules(self) -> Result<Validated, Findings> {
         match self.policy {
-            Some(policy) if self.rules_valid => Ok(Validated::new(policy)),
+            Some(policy) if self.rules_valid => Ok(Validated::new(policy, self.dialect)),
             _ => Err(self.findings),
         }
     }
@@ -119,14 +128,14 @@ fn report(
     match policy::parse_policy_in(text, options.dialect) {
         Err(syntax) => {
             findings.push(syntax);
-            Report::new(None, findings)
+            Report::new(None, findings, options.dialect)
         }
         Ok((policy, decode)) => {
             let mut all = findings_of(&policy, options);
             all.splice(0..0, decode);
             let mut findings = Findings::from_vec(all);
             suppress::apply(text, &mut findings);
-            Report::new(Some(policy), findings)
+            Report::new(Some(policy), findings, options.dialect)
         }
     }
 }
