@@ -17,6 +17,7 @@
 //! ```
 
 pub mod check;
+mod dialect_hint;
 pub mod lint;
 mod options;
 pub mod policy_tests;
@@ -135,6 +136,9 @@ fn report(
             all.splice(0..0, decode);
             let mut findings = Findings::from_vec(all);
             suppress::apply(text, &mut findings);
+            if options.dialect == Dialect::Tailscale {
+                dialect_hint::suggest_headscale(text, &mut findings);
+            }
             Report::new(Some(policy), findings, options.dialect)
         }
     }
