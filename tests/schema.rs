@@ -74,22 +74,36 @@ fn headscale_validator() -> Validator {
         .expect("the schema compiles")
 }
 
-/// The bundled Headscale example, which `check --dialect headscale` accepts, has Headscale's
-/// shape.
+/// The bundled Headscale examples, which `check --dialect headscale` accepts, have
+/// Headscale's shape.
 #[test]
-fn the_headscale_example_validates_against_the_headscale_schema() {
-    let path = "policy-examples/headscale/policy.hujson";
-    let text = std::fs::read_to_string(path).unwrap();
-    let report = tailgrant::validate::check_text(
-        &text,
-        &tailgrant::validate::Options {
-            dialect: Dialect::Headscale,
-            ..Default::default()
-        },
-    );
-    assert!(report.is_valid(), "{:?}", report.findings.errors);
-    let errs = errors(&headscale_validator(), &json_of(&text));
-    assert!(errs.is_empty(), "{path}: {}", errs.join("; "));
+fn the_headscale_examples_validate_against_the_headscale_schema() {
+    let v = headscale_validator();
+    let mut checked = 0;
+    for entry in std::fs::read_dir("policy-examples/headscale").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "hujson") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let report = tailgrant::validate::check_text(
+            &text,
+            &tailgrant::validate::Options {
+                dialect: Dialect::Headscale,
+                ..Default::default()
+            },
+        );
+        assert!(
+            report.is_valid(),
+            "{}: {:?}",
+            path.display(),
+            report.findings.errors
+        );
+        let errs = errors(&v, &json_of(&text));
+        assert!(errs.is_empty(), "{}: {}", path.display(), errs.join("; "));
+        checked += 1;
+    }
+    assert!(checked >= 2, "{checked} examples");
 }
 
 /// Every whole policy Headscale's own tests accept validates against the Headscale schema.
