@@ -109,7 +109,7 @@ fn hooks() -> Vec<(String, regex::Regex, Option<regex::Regex>)> {
 #[test]
 fn the_hooks_run_on_policy_files_and_skip_the_assertions_sidecar() {
     let hooks = hooks();
-    assert_eq!(hooks.len(), 3, "three hooks");
+    assert_eq!(hooks.len(), 4, "four hooks");
     let runs = |files: &regex::Regex, exclude: &Option<regex::Regex>, path: &str| {
         files.is_match(path) && !exclude.as_ref().is_some_and(|e| e.is_match(path))
     };
@@ -130,6 +130,108 @@ fn the_hooks_run_on_policy_files_and_skip_the_assertions_sidecar() {
             assert!(!runs(files, exclude, path), "{id} runs on {path}");
         }
     }
+}
+
+/// A policy only Headscale accepts: an ACL entry with a `#` key, which Headscale drops.
+const HEADSCALE_ONLY: &str =
+    r##"{"acls": [{"#meta": "x", "action": "accept", "src": ["*"], "dst": ["*:*"]}]}"##;
+
+/// Each hook's id and `entry` arguments after the script.
+fn hook_entries() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(".pre-commit-hooks.yaml").unwrap();
+    text.split("\n- id: ")
+        .skip(1)
+        .map(|block| {
+            let id = block.lines().next().unwrap().trim().to_string();
+            let entry = block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("entry:"))
+                .unwrap();
+            let mut words = entry.split_whitespace().map(String::from);
+            assert_eq!(
+                words.next().as_deref(),
+                Some("scripts/pre-commit-hook.sh"),
+                "{id}"
+            );
+            (id, words.collect())
+        })
+        .collect()
+}
+
+#[test]
+fn the_headscale_hook_checks_by_headscales_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.hujson");
+    std::fs::write(&policy, HEADSCALE_ONLY).unwrap();
+    let entries: HashMap<String, Vec<String>> = hook_entries().into_iter().collect();
+    let run = |id: &str| {
+        tailgrant()
+            .args(&entries[id])
+            .arg(&policy)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(run("tailgrant-check-headscale"), Some(0));
+    assert_eq!(run("tailgrant-check"), Some(1));
+    let example = "policy-examples/headscale/policy.hujson";
+    let status = tailgrant()
+        .args(&entries["tailgrant-check-headscale"])
+        .arg(example)
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success(), "{example}");
+}
+
+/// The action's check step, run as the runner would run it, with `dialect` given.
+#[test]
+fn the_action_passes_its_dialect_input_to_the_check() {
+    let action = std::fs::read_to_string("action.yml").unwrap();
+    assert!(action.contains("\n  dialect:\n"), "a `dialect` input");
+    let step = action
+        .split("\n      id: check\n")
+        .nth(1)
+        .expect("the check step");
+    let script: String = step
+        .split("\n      run: |\n")
+        .nth(1)
+        .expect("its script")
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("        ").unwrap_or(l)))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.hujson"), HEADSCALE_ONLY).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("tailgrant");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |dialect: &str| {
+        let output = dir.path().join("output");
+        let status = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("FILES", "policy.hujson")
+            .env("TAILNET", "")
+            .env("DIALECT", dialect)
+            .env("FORMAT", "human")
+            .env("DENY_WARNINGS", "false")
+            .env("SARIF_FILE", "")
+            .env("GITHUB_OUTPUT", &output)
+            .output()
+            .unwrap()
+            .status;
+        let written = std::fs::read_to_string(&output).unwrap_or_default();
+        std::fs::remove_file(&output).unwrap_or_default();
+        (status.code(), written)
+    };
+    assert_eq!(run("headscale"), (Some(0), "exit-code=0\n".to_string()));
+    assert_eq!(run("tailscale"), (Some(1), "exit-code=1\n".to_string()));
 }
 
 #[test]

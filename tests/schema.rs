@@ -9,13 +9,18 @@
 use jsonschema::Validator;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use tailgrant::tools::schema::policy_schema;
+use tailgrant::model::Dialect;
+use tailgrant::tools::schema::{policy_schema, policy_schema_in};
 use tailgrant::vocab::{GRANTABLE_TAILSCALE_CAPS, REJECTED_TAILSCALE_CAPS};
 
 #[path = "common/corpus.rs"]
 mod corpus;
 
-const COMMITTED: &str = "schema/policy.schema.json";
+/// The committed schema of each dialect.
+const COMMITTED: &[(Dialect, &str)] = &[
+    (Dialect::Tailscale, "schema/policy.schema.json"),
+    (Dialect::Headscale, "schema/headscale.schema.json"),
+];
 
 fn validator() -> Validator {
     jsonschema::draft202012::new(&policy_schema()).expect("the schema compiles")
@@ -34,30 +39,138 @@ fn errors(v: &Validator, policy: &Value) -> Vec<String> {
 }
 
 #[test]
-fn committed_schema_is_up_to_date() {
-    let mut expected = serde_json::to_string_pretty(&policy_schema()).unwrap();
-    expected.push('\n');
-    if std::env::var_os("UPDATE_SCHEMA").is_some() {
-        std::fs::create_dir_all("schema").unwrap();
-        std::fs::write(COMMITTED, &expected).unwrap();
-        return;
+fn committed_schemas_are_up_to_date() {
+    for &(dialect, path) in COMMITTED {
+        let mut expected = serde_json::to_string_pretty(&policy_schema_in(dialect)).unwrap();
+        expected.push('\n');
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::create_dir_all("schema").unwrap();
+            std::fs::write(path, &expected).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == expected,
+            "{path} differs from tailgrant::tools::schema::policy_schema_in({dialect:?}); \
+             regenerate it with `UPDATE_SCHEMA=1 cargo test --test schema` and commit it"
+        );
     }
-    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
-    assert!(
-        committed == expected,
-        "{COMMITTED} differs from tailgrant::tools::schema::policy_schema(); \
-         regenerate it with `UPDATE_SCHEMA=1 cargo test --test schema` and commit it"
-    );
 }
 
 #[test]
 fn schema_is_valid_draft_2020_12() {
-    let schema = policy_schema();
-    assert_eq!(
-        schema["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
+    for dialect in [Dialect::Tailscale, Dialect::Headscale] {
+        let schema = policy_schema_in(dialect);
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        jsonschema::meta::validate(&schema).unwrap();
+    }
+}
+
+fn headscale_validator() -> Validator {
+    jsonschema::draft202012::new(&policy_schema_in(Dialect::Headscale))
+        .expect("the schema compiles")
+}
+
+/// The bundled Headscale examples, which `check --dialect headscale` accepts, have
+/// Headscale's shape.
+#[test]
+fn the_headscale_examples_validate_against_the_headscale_schema() {
+    let v = headscale_validator();
+    let mut checked = 0;
+    for entry in std::fs::read_dir("policy-examples/headscale").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "hujson") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let report = tailgrant::validate::check_text(
+            &text,
+            &tailgrant::validate::Options {
+                dialect: Dialect::Headscale,
+                ..Default::default()
+            },
+        );
+        assert!(
+            report.is_valid(),
+            "{}: {:?}",
+            path.display(),
+            report.findings.errors
+        );
+        let errs = errors(&v, &json_of(&text));
+        assert!(errs.is_empty(), "{}: {}", path.display(), errs.join("; "));
+        checked += 1;
+    }
+    assert!(checked >= 2, "{checked} examples");
+}
+
+/// Every whole policy Headscale's own tests accept validates against the Headscale schema.
+#[test]
+fn accepted_headscale_policies_validate() {
+    let Some(root) = corpus::shared("headscale") else {
+        return;
+    };
+    let v = headscale_validator();
+    let cases = std::fs::read_to_string(root.join("cases.jsonl")).unwrap();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for line in cases.lines().filter(|l| !l.trim().is_empty()) {
+        let case: Value = serde_json::from_str(line).unwrap();
+        let whole = matches!(
+            case["stage"].as_str(),
+            Some("parse" | "manager" | "setpolicy")
+        );
+        if !whole || case["want_err"] != json!(false) {
+            continue;
+        }
+        let Some(text) = case["policy_text"].as_str() else {
+            continue;
+        };
+        let Ok((node, _)) = tailgrant::syntax::hujson::parse(text) else {
+            continue;
+        };
+        checked += 1;
+        let errs = errors(&v, &node.to_json());
+        if !errs.is_empty() {
+            failures.push(format!("{}: {}", case["id"], errs.join("; ")));
+        }
+    }
+    assert!(checked > 50, "only {checked} accepted policies");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What Headscale's structs do not know, and a group member without `@`, are marked; the
+/// same file passes the Tailscale schema where Tailscale knows it.
+#[test]
+fn the_headscale_schema_marks_tailscale_only_forms() {
+    let v = headscale_validator();
+    let tailscale = validator();
+    let base = json!({"groups": {"group:eng": ["alice@"]}, "tagOwners": {"tag:db": ["group:eng"]}});
+    assert!(errors(&v, &base).is_empty(), "{:?}", errors(&v, &base));
+    let marked = [
+        json!({"postures": {"posture:mac": ["node:os == 'macos'"]}}),
+        json!({"ipsets": {"ipset:lan": ["10.0.0.0/8"]}}),
+        json!({"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"], "srcPosture": ["posture:mac"]}]}),
+        json!({"acls": [{"action": "accept", "users": ["*"], "dst": ["*:*"]}]}),
+        json!({"ssh": [{"action": "accept", "src": ["*"], "dst": ["tag:db"], "users": ["root"], "recorder": ["tag:rec"]}]}),
+        json!({"groups": {"group:eng": ["alice"]}}),
+        json!({"grants": [{"src": ["autogroup:admin"], "dst": ["*"], "ip": ["*"]}]}),
+        json!({"grants": [{"src": ["ipset:lan"], "dst": ["*"], "ip": ["*"]}]}),
+    ];
+    for policy in marked {
+        assert!(!errors(&v, &policy).is_empty(), "not marked: {policy}");
+    }
+    let known = json!({"grants": [{"src": ["alice@", "autogroup:member"], "dst": ["autogroup:self"], "ip": ["*"]}],
+        "acls": [{"action": "accept", "src": ["bob@example.com"], "dst": ["tag:db:5432"]}],
+        "Groups": {"group:eng": ["alice@"]}});
+    assert!(errors(&v, &known).is_empty(), "{:?}", errors(&v, &known));
+    assert!(
+        errors(&tailscale, &known).is_empty(),
+        "{:?}",
+        errors(&tailscale, &known)
     );
-    jsonschema::meta::validate(&schema).unwrap();
 }
 
 /// Every policy the control plane accepted (HTTP 200) in `../shared/conformance`.

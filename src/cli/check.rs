@@ -1,10 +1,9 @@
 //! `tailgrant check`.
 
 use super::output::{self, Format, Outcome};
-use super::{fail, read_input, read_tailnet, Status};
+use super::{fail, read_input, read_tailnet, DialectArg, Status};
 use std::path::PathBuf;
 use tailgrant::diagnostic::Findings;
-use tailgrant::model::Dialect;
 use tailgrant::report::{self, Verdict};
 use tailgrant::validate::{check_text, Options};
 
@@ -19,10 +18,8 @@ pub struct CheckArgs {
     /// `{"users": <users list -o json>, "nodes": <nodes list -o json>}`.
     #[arg(long, value_name = "FILE")]
     tailnet: Option<PathBuf>,
-    /// Whose rules decide: Tailscale's control plane, or Headscale's (the open-source
-    /// control server).
-    #[arg(long, value_enum, default_value_t = Dialect::Tailscale)]
-    dialect: Dialect,
+    #[command(flatten)]
+    dialect: DialectArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -57,7 +54,7 @@ pub fn run(args: &CheckArgs) -> Status {
     };
     let options = Options {
         tailnet: tailnet.as_ref(),
-        dialect: args.dialect,
+        dialect: args.dialect.dialect,
     };
     // An unreadable file is reported (here and in the report) and the others still checked.
     let outcomes: Vec<Outcome> = args

@@ -1,6 +1,6 @@
 //! `tailgrant diff`.
 
-use super::{fail, read_tailnet, read_valid_policy, Status};
+use super::{fail, read_tailnet, read_valid_policy, DialectArg, Status};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tailgrant::model::policy::Policy;
@@ -39,6 +39,8 @@ pub struct DiffArgs {
     /// Exit 1 when a rule opens access to `*`.
     #[arg(long)]
     fail_on_wildcard: bool,
+    #[command(flatten)]
+    dialect: DialectArg,
     /// The policy before.
     #[arg(value_name = "OLD")]
     old: PathBuf,
@@ -47,10 +49,10 @@ pub struct DiffArgs {
     new: PathBuf,
 }
 
-fn load(path: &Path, tailnet: Option<&Tailnet>) -> Result<Policy, Status> {
+fn load(path: &Path, tailnet: Option<&Tailnet>, dialect: DialectArg) -> Result<Policy, Status> {
     // No report without both policies: a policy that cannot be read or is invalid exits 2,
     // so that 1 keeps meaning "a `--fail-on-*` condition holds".
-    read_valid_policy(path, tailnet)
+    read_valid_policy(path, tailnet, dialect.dialect)
         .map(|(_, policy)| policy.into_policy())
         .map_err(|_| Status::Trouble)
 }
@@ -62,8 +64,8 @@ pub fn run(args: &DiffArgs) -> Status {
         Err(e) => return fail(&e),
     };
     let (old, new) = match (
-        load(&args.old, tailnet.as_ref()),
-        load(&args.new, tailnet.as_ref()),
+        load(&args.old, tailnet.as_ref(), args.dialect),
+        load(&args.new, tailnet.as_ref(), args.dialect),
     ) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(s), _) | (_, Err(s)) => return s,

@@ -2,8 +2,8 @@
 
 use super::output::{self, Format, Outcome};
 use super::{
-    fail, is_test_failure, read_input, read_policy, read_tailnet, read_valid_policy, FindingsTo,
-    Status,
+    fail, is_test_failure, read_input, read_policy, read_tailnet, read_valid_policy, DialectArg,
+    FindingsTo, Status,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,9 +24,9 @@ struct Loaded {
 
 /// Reads and checks a policy against a tailnet; prints the errors and returns the exit
 /// status when it is not valid.
-fn load(policy: &Path, tailnet: &Path) -> Result<Loaded, Status> {
+fn load(policy: &Path, tailnet: &Path, dialect: DialectArg) -> Result<Loaded, Status> {
     let tailnet = read_tailnet(tailnet).map_err(|e| fail(&e))?;
-    let (checked, policy) = read_valid_policy(policy, Some(&tailnet))?;
+    let (checked, policy) = read_valid_policy(policy, Some(&tailnet), dialect.dialect)?;
     Ok(Loaded {
         path: checked.path,
         text: checked.text,
@@ -69,6 +69,8 @@ pub struct CompileArgs {
     /// Write to this file (atomically) instead of standard output.
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    dialect: DialectArg,
     /// The policy file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -76,7 +78,7 @@ pub struct CompileArgs {
 
 /// Runs `compile`.
 pub fn compile(args: &CompileArgs) -> Status {
-    let loaded = match load(&args.file, &args.tailnet) {
+    let loaded = match load(&args.file, &args.tailnet, args.dialect) {
         Ok(l) => l,
         Err(s) => return s,
     };
@@ -124,6 +126,8 @@ pub struct TestArgs {
     /// `NAME.tests.hujson` beside a policy `NAME.hujson`, when it exists.
     #[arg(long, value_name = "FILE")]
     assertions: Option<PathBuf>,
+    #[command(flatten)]
+    dialect: DialectArg,
     /// The policy file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -178,7 +182,12 @@ pub fn test(args: &TestArgs) -> Status {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
-    let checked = match read_policy(&args.file, Some(&tailnet), FindingsTo::Stdout) {
+    let checked = match read_policy(
+        &args.file,
+        Some(&tailnet),
+        args.dialect.dialect,
+        FindingsTo::Stdout,
+    ) {
         Ok(c) => c,
         Err(status) => return status,
     };
@@ -257,6 +266,8 @@ pub struct ExplainArgs {
     /// checklist.
     #[arg(long)]
     relay: bool,
+    #[command(flatten)]
+    dialect: DialectArg,
     /// The policy file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -287,7 +298,7 @@ pub fn explain_cmd(args: &ExplainArgs) -> Status {
     };
     // No answer from a policy that cannot be read or is invalid: exit 2, so that 1 keeps
     // meaning "denied".
-    let Ok(loaded) = load(&args.file, &args.tailnet) else {
+    let Ok(loaded) = load(&args.file, &args.tailnet, args.dialect) else {
         return Status::Trouble;
     };
     let table = DecisionTable::build(&loaded.policy, &loaded.tailnet);

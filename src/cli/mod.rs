@@ -36,6 +36,17 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use tailgrant::model::tailnet::Tailnet;
+use tailgrant::model::Dialect;
+
+/// `--dialect`, the one definition every command that reads a policy flattens into its
+/// arguments.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DialectArg {
+    /// Whose rules decide: Tailscale's control plane, or Headscale's (the open-source
+    /// control server).
+    #[arg(long, value_enum, default_value_t = Dialect::Tailscale)]
+    pub dialect: Dialect,
+}
 
 /// Offline compiler, validator and linter for Tailscale tailnet policy files.
 #[derive(Debug, Parser)]
@@ -100,8 +111,8 @@ enum Command {
     Explain(engine::ExplainArgs),
     /// Show who gained and who lost which access between two versions of a policy.
     Diff(diff::DiffArgs),
-    /// Print the JSON Schema of the policy file (for editors).
-    Schema,
+    /// Print the JSON Schema of the policy file (for editors), in a dialect's shape.
+    Schema(DialectArg),
     /// Run the language server (Language Server Protocol on standard input and output).
     #[cfg(feature = "lsp")]
     Lsp,
@@ -161,7 +172,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => engine::test(&args),
         Command::Explain(args) => engine::explain_cmd(&args),
         Command::Diff(args) => diff::run(&args),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(args.dialect),
         #[cfg(feature = "lsp")]
         Command::Lsp => lsp::run(),
         #[cfg(feature = "relay")]
@@ -314,6 +325,7 @@ pub use tailgrant::validate::is_test_failure;
 pub fn read_policy(
     path: &Path,
     tailnet: Option<&Tailnet>,
+    dialect: Dialect,
     to: FindingsTo,
 ) -> Result<CheckedPolicy, Status> {
     let bytes = read_input(path).map_err(|e| fail(&e))?;
@@ -322,10 +334,7 @@ pub fn read_policy(
         Ok(text) => {
             let report = tailgrant::validate::check_text(
                 text,
-                &tailgrant::validate::Options {
-                    tailnet,
-                    ..Default::default()
-                },
+                &tailgrant::validate::Options { tailnet, dialect },
             );
             Ok(CheckedPolicy {
                 path: shown,
@@ -351,8 +360,9 @@ pub fn read_policy(
 pub fn read_valid_policy(
     path: &Path,
     tailnet: Option<&Tailnet>,
+    dialect: Dialect,
 ) -> Result<(CheckedPolicy, tailgrant::model::Validated), Status> {
-    let mut checked = read_policy(path, tailnet, FindingsTo::Stderr)?;
+    let mut checked = read_policy(path, tailnet, dialect, FindingsTo::Stderr)?;
     let errors = checked.report.findings.errors.clone();
     match std::mem::take(&mut checked.report).into_validated_rules() {
         Ok(policy) => {

@@ -6,7 +6,7 @@
 
 use super::keygen::read_key;
 use super::output::{self, Format, Outcome};
-use super::{fail, max_input, Status};
+use super::{fail, max_input, DialectArg, Status};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -60,6 +60,8 @@ pub struct RelayArgs {
     /// How often the policy and tailnet files are checked for changes.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     poll_interval: Duration,
+    #[command(flatten)]
+    dialect: DialectArg,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -183,7 +185,8 @@ pub fn run(args: &RelayArgs) -> Status {
         Err(e) => return fail(&e),
     };
     let files = PolicyFiles::new(args.policy.clone(), args.tailnet.clone(), args.node.clone())
-        .max_input(max_input());
+        .max_input(max_input())
+        .with_dialect(args.dialect.dialect);
     // The tailnet the first policy was compiled against also gives the listen and
     // static-endpoint defaults: one read, one parse, so both come from the same version.
     let first = match files.load_first() {
@@ -325,6 +328,7 @@ async fn shutdown_signal() {
 mod tests {
     use super::*;
     use clap::Parser;
+    use tailgrant::model::Dialect;
 
     #[derive(Parser)]
     struct Wrapper {
@@ -375,6 +379,14 @@ mod tests {
         assert_eq!(o.static_endpoints, ["192.0.2.1:1".parse().unwrap()]);
         let o = parse(&[]).options(&Tailnet::default());
         assert_eq!(o.listen[0].port(), 7777);
+    }
+
+    #[test]
+    fn the_dialect_flag_reaches_the_policy_files() {
+        assert_eq!(parse(&[]).dialect.dialect, Dialect::Tailscale);
+        let args = parse(&["--dialect", "headscale"]);
+        let files = PolicyFiles::new("p", "t", "relay").with_dialect(args.dialect.dialect);
+        assert_eq!(files.dialect(), Dialect::Headscale);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! `tailgrant schema`.
 
 use super::{fail, Status};
+use tailgrant::model::Dialect;
 
-/// Prints the JSON Schema of the policy file.
-pub fn run() -> Status {
-    match serde_json::to_string_pretty(&tailgrant::tools::schema::policy_schema()) {
+/// Prints the JSON Schema of the policy file as `dialect` reads it.
+pub fn run(dialect: Dialect) -> Status {
+    match serde_json::to_string_pretty(&tailgrant::tools::schema::policy_schema_in(dialect)) {
         Ok(s) => {
             outln!("{s}");
             Status::Clean

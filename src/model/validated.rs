@@ -18,21 +18,20 @@ use super::policy::{Grant, Policy};
 use super::Dialect;
 use std::ops::Deref;
 
-/// A [`Policy`] without errors, with the dialect whose rules it was checked by (and is
-/// compiled by). It reads as a policy (it dereferences to one) but cannot be built from one
-/// outside the crate.
+/// A [`Policy`] without errors, under the rules of the [`Dialect`] it was checked by. It
+/// reads as a policy (it dereferences to one) but cannot be built from one outside the crate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Validated(Policy, Dialect);
 
 impl Validated {
-    /// Wraps a policy the checker found no error in under `dialect`. Called by the checker
-    /// alone.
+    /// Wraps a policy the checker found no error in under `dialect`'s rules. Called by the
+    /// checker alone.
     pub(crate) const fn new(policy: Policy, dialect: Dialect) -> Self {
         Self(policy, dialect)
     }
 
-    /// The control server whose rules the policy was checked by: the compiler, the decision
-    /// table and `explain` answer as that server does.
+    /// The dialect whose rules accepted this policy (`validate::Options::dialect`): the
+    /// engine and the tools answer by the same control server's rules.
     pub const fn dialect(&self) -> Dialect {
         self.1
     }

@@ -50,6 +50,7 @@ use super::table_policy::{input_hash, TablePolicy, TablePolicyError};
 use crate::diagnostic::Findings;
 use crate::fsutil::{read_bounded, DEFAULT_MAX_INPUT};
 use crate::model::tailnet::Tailnet;
+use crate::model::Dialect;
 use crate::span::LineIndex;
 
 /// Reads one watched file, whole. The default is [`read_bounded`] (a FIFO, device or
@@ -61,6 +62,7 @@ pub struct PolicyFiles {
     policy: PathBuf,
     tailnet: PathBuf,
     node: String,
+    dialect: Dialect,
     read_file: Box<ReadFile>,
 }
 
@@ -70,6 +72,7 @@ impl fmt::Debug for PolicyFiles {
             .field("policy", &self.policy)
             .field("tailnet", &self.tailnet)
             .field("node", &self.node)
+            .field("dialect", &self.dialect)
             .finish_non_exhaustive()
     }
 }
@@ -171,10 +174,22 @@ impl PolicyFiles {
             policy: policy.into(),
             tailnet: tailnet.into(),
             node: node.into(),
+            dialect: Dialect::Tailscale,
             read_file: Box::new(|path| {
                 read_bounded(path, DEFAULT_MAX_INPUT).map_err(|e| e.to_string())
             }),
         }
+    }
+
+    /// Checks the policy by `dialect`'s rules (Tailscale's by default) at every load.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// The dialect whose rules every load checks the policy by.
+    pub const fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Reads each file up to `limit` bytes instead of [`DEFAULT_MAX_INPUT`].
@@ -255,15 +270,20 @@ impl PolicyFiles {
         if skip.contains(&hash.as_str()) {
             return Ok(None);
         }
-        let (message, findings) =
-            match TablePolicy::load_with_tailnet(&policy, &tailnet, &self.node, generation) {
-                Ok(loaded) => return Ok(Some(loaded)),
-                Err(TablePolicyError::InvalidPolicy { findings }) => (
-                    format!("{}: the policy is not valid", self.policy.display()),
-                    Some((self.policy.clone(), policy, findings)),
-                ),
-                Err(e) => (format!("{}: {e}", self.tailnet.display()), None),
-            };
+        let (message, findings) = match TablePolicy::load_with_tailnet(
+            &policy,
+            &tailnet,
+            &self.node,
+            generation,
+            self.dialect,
+        ) {
+            Ok(loaded) => return Ok(Some(loaded)),
+            Err(TablePolicyError::InvalidPolicy { findings }) => (
+                format!("{}: the policy is not valid", self.policy.display()),
+                Some((self.policy.clone(), policy, findings)),
+            ),
+            Err(e) => (format!("{}: {e}", self.tailnet.display()), None),
+        };
         Err(LoadFailure {
             message,
             hash: Some(hash),

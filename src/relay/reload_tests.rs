@@ -64,3 +64,32 @@ fn a_file_over_the_size_limit_is_refused() {
         "{failure}"
     );
 }
+
+/// A policy only Headscale accepts (an ACL entry with a `#` key, which Headscale drops):
+/// refused at the first load and at a reload under Tailscale's rules, loaded under
+/// Headscale's when the files are given that dialect.
+#[test]
+fn every_load_checks_the_policy_by_the_files_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_in(dir.path());
+    assert_eq!(files.dialect(), Dialect::Tailscale);
+    std::fs::write(
+        files.policy_path(),
+        r##"{"acls": [{"#ha-meta": "x", "action": "accept", "src": ["*"], "dst": ["*:*"]}]}"##,
+    )
+    .unwrap();
+    std::fs::write(files.tailnet_path(), TAILNET).unwrap();
+    let refused = files.load_first().unwrap_err();
+    assert!(refused.message().ends_with("the policy is not valid"));
+    let reload = files.compile(files.read_inputs().unwrap(), 2, &[]);
+    assert!(reload.is_err());
+
+    let files = files.with_dialect(Dialect::Headscale);
+    assert_eq!(files.dialect(), Dialect::Headscale);
+    assert_eq!(files.load_first().unwrap().policy.generation, 1);
+    let (reloaded, _) = files
+        .compile(files.read_inputs().unwrap(), 2, &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(reloaded.generation, 2);
+}

@@ -42,6 +42,7 @@ use crate::diagnostic::Findings;
 use crate::engine::table::{DecisionTable, NodeIx, RelayDecision, RelayReason};
 use crate::model::tailnet::{Tailnet, TailnetError};
 use crate::model::validated::Validated;
+use crate::model::Dialect;
 use crate::span::Span;
 use crate::validate::{validate_text, Options};
 
@@ -107,13 +108,23 @@ impl TablePolicy {
         tailnet: &Tailnet,
         relay: &str,
     ) -> Result<Self, TablePolicyError> {
+        Self::build_in(policy_text, tailnet, relay, Dialect::Tailscale)
+    }
+
+    /// [`build`](Self::build), with the policy checked by `dialect`'s rules.
+    pub fn build_in(
+        policy_text: &str,
+        tailnet: &Tailnet,
+        relay: &str,
+        dialect: Dialect,
+    ) -> Result<Self, TablePolicyError> {
         // Validity only: the lints never make a policy invalid, and some cost more than
         // the compile on large policies.
         let report = validate_text(
             policy_text,
             &Options {
                 tailnet: Some(tailnet),
-                ..Default::default()
+                dialect,
             },
         );
         let policy = report
@@ -164,20 +175,29 @@ impl TablePolicy {
         relay: &str,
         generation: u64,
     ) -> Result<LoadedPolicy, TablePolicyError> {
-        Self::load_with_tailnet(policy_text, tailnet_text, relay, generation).map(|(p, _)| p)
+        Self::load_with_tailnet(
+            policy_text,
+            tailnet_text,
+            relay,
+            generation,
+            Dialect::Tailscale,
+        )
+        .map(|(p, _)| p)
     }
 
     /// [`load`](Self::load), also returning the tailnet it parsed, so that a caller that
     /// needs more from the tailnet file (the relay node's settings) uses the very version
-    /// the policy was compiled against instead of reading the file again.
+    /// the policy was compiled against instead of reading the file again; the policy is
+    /// checked by `dialect`'s rules.
     pub(crate) fn load_with_tailnet(
         policy_text: &str,
         tailnet_text: &str,
         relay: &str,
         generation: u64,
+        dialect: Dialect,
     ) -> Result<(LoadedPolicy, Tailnet), TablePolicyError> {
         let tailnet = Tailnet::from_text(tailnet_text)?;
-        let built = Self::build(policy_text, &tailnet, relay)?;
+        let built = Self::build_in(policy_text, &tailnet, relay, dialect)?;
         let hash = input_hash(policy_text.as_bytes(), tailnet_text.as_bytes());
         Ok((
             LoadedPolicy::new(Arc::new(built), generation, hash),

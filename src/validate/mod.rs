@@ -17,6 +17,7 @@
 //! ```
 
 pub mod check;
+mod dialect_hint;
 pub mod lint;
 mod options;
 pub mod policy_tests;
@@ -42,7 +43,7 @@ pub struct Report {
     /// Set by the checker: every error (if any) is one of the policy's own `tests` or
     /// `sshTests` failing, so its rules are valid.
     rules_valid: bool,
-    /// The dialect the policy was checked under (`Options::dialect`).
+    /// The dialect whose rules the checker applied (`Options::dialect`).
     dialect: Dialect,
 }
 
@@ -55,6 +56,11 @@ impl Report {
             rules_valid,
             dialect,
         }
+    }
+
+    /// The dialect whose rules the policy was checked by.
+    pub const fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// True when Tailscale would accept the policy.
@@ -130,6 +136,9 @@ fn report(
             all.splice(0..0, decode);
             let mut findings = Findings::from_vec(all);
             suppress::apply(text, &mut findings);
+            if options.dialect == Dialect::Tailscale {
+                dialect_hint::suggest_headscale(text, &mut findings);
+            }
             Report::new(Some(policy), findings, options.dialect)
         }
     }

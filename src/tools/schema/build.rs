@@ -9,9 +9,7 @@ use super::patterns::PROTO;
 /// (which Tailscale accepts, matching without case) are marked deprecated.
 pub(super) fn object(description: &str, fields: Vec<(&str, Value)>) -> Value {
     let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
-    let exact = names.join("|");
-    let any_case: Vec<String> = names.iter().map(|n| any_case(n)).collect();
-    let other_spelling = format!("^(?!(?:{exact})$)(?:{})$", any_case.join("|"));
+    let other_spelling = other_spelling(&names);
     let properties: Map<String, Value> = fields
         .into_iter()
         .map(|(name, schema)| (name.to_string(), schema))
@@ -29,6 +27,35 @@ pub(super) fn object(description: &str, fields: Vec<(&str, Value)>) -> Value {
         },
         "additionalProperties": false,
     })
+}
+
+/// The pattern of the other spellings of `names`: any case but the documented one.
+fn other_spelling(names: &[&str]) -> String {
+    let exact = names.join("|");
+    let any_case: Vec<String> = names.iter().map(|n| any_case(n)).collect();
+    format!("^(?!(?:{exact})$)(?:{})$", any_case.join("|"))
+}
+
+/// Narrows an [`object`] to the fields in `keep` (in its order): the others become unknown
+/// (rejected), and only the kept ones have other spellings; `required` keeps the kept ones.
+pub(super) fn keep_fields(schema: &mut Value, keep: &[&str]) {
+    let Value::Object(map) = schema else {
+        return;
+    };
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        props.retain(|name, _| keep.contains(&name.as_str()));
+        let names: Vec<&str> = props.keys().map(String::as_str).collect();
+        let pattern = other_spelling(&names);
+        if let Some(Value::Object(patterns)) = map.get_mut("patternProperties") {
+            let renamed: Vec<(String, Value)> = std::mem::take(patterns).into_iter().collect();
+            for (_, spelling) in renamed {
+                patterns.insert(pattern.clone(), spelling);
+            }
+        }
+    }
+    if let Some(Value::Array(required)) = map.get_mut("required") {
+        required.retain(|name| name.as_str().is_some_and(|n| keep.contains(&n)));
+    }
 }
 
 const OTHER_SPELLING: &str = "a field in another case than documented: Tailscale accepts it (it matches field names without regard to case), but write it as documented";

@@ -15,23 +15,39 @@
 //! Patterned strings carry `patternErrorMessage`, VS Code's own keyword, so that a mismatch
 //! reads as advice rather than as a regular expression; other tools ignore it.
 //!
-//! The committed copy is `schema/policy.schema.json`; `tests/schema.rs` fails when it
-//! drifts from [`policy_schema`].
+//! Headscale reads the same file with a narrower shape: [`policy_schema_in`] with
+//! [`Dialect::Headscale`] gives its schema (`headscale.rs`).
+//!
+//! The committed copies are `schema/policy.schema.json` and `schema/headscale.schema.json`;
+//! `tests/schema.rs` fails when they drift from [`policy_schema_in`].
 
 mod build;
 mod defs;
+mod headscale;
 mod patterns;
 mod top_level;
 
 use serde_json::{json, Map, Value};
 
+use crate::model::Dialect;
 use build::object;
 use top_level::top_level_fields;
 
 /// Where the published schema lives; also its `$id`.
 pub const SCHEMA_ID: &str = "https://tailgrant.dev/schema/policy.schema.json";
 
-/// Builds the JSON Schema of the policy file.
+pub use headscale::SCHEMA_ID as HEADSCALE_SCHEMA_ID;
+
+/// Builds the JSON Schema of the policy file as `dialect`'s control server reads it.
+pub fn policy_schema_in(dialect: Dialect) -> Value {
+    let mut schema = policy_schema();
+    if dialect == Dialect::Headscale {
+        headscale::narrow(&mut schema);
+    }
+    schema
+}
+
+/// Builds the JSON Schema of the policy file as Tailscale reads it.
 pub fn policy_schema() -> Value {
     let defs = defs::defs();
     let mut schema = object(
@@ -70,5 +86,23 @@ mod tests {
         }
         assert_eq!(schema["$id"], SCHEMA_ID);
         assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn the_headscale_schema_drops_what_headscale_does_not_know() {
+        let schema = policy_schema_in(Dialect::Headscale);
+        let props = schema["properties"].as_object().unwrap();
+        for gone in ["postures", "ipsets", "defaultSrcPosture", "derpMap"] {
+            assert!(!props.contains_key(gone), "{gone}");
+        }
+        for kept in ["acls", "grants", "groups", "tagOwners", "ssh", "tests"] {
+            assert!(props.contains_key(kept), "{kept}");
+        }
+        let grant = schema["$defs"]["grant"]["properties"].as_object().unwrap();
+        assert!(!grant.contains_key("srcPosture"));
+        assert!(grant.contains_key("via"));
+        assert_eq!(schema["$id"], HEADSCALE_SCHEMA_ID);
+        assert!(schema["$defs"].get("postureList").is_none());
+        assert_eq!(policy_schema_in(Dialect::Tailscale), policy_schema());
     }
 }

@@ -1,0 +1,197 @@
+//! The policy file as Headscale reads it: the Tailscale schema narrowed to the sections and
+//! fields of Headscale's policy structs, with Headscale's users and autogroups.
+//!
+//! Every list here comes from the json tags and validators of `hscontrol/policy/v2/types.go`
+//! (and `test.go`) in juanfont/headscale. Headscale decodes with
+//! `json.MatchCaseInsensitiveNames(true)` and `json.RejectUnknownMembers(true)`
+//! (`policyJSONOpts`), so other spellings of a field stay marked as in the Tailscale schema
+//! and every other field is unknown.
+
+use serde_json::{json, Map, Value};
+
+use super::build::{keep_fields, set};
+use super::patterns::{PORTS, PROTO};
+
+/// A tag as Headscale's `Tag.Validate` (types.go) takes it: `tag:` and a letter first.
+const TAG: &str = "tag:[A-Za-z].*";
+
+/// `Policy`'s json tags (types.go): no `postures`, `defaultSrcPosture`, `ipsets`,
+/// `derpMap`, `disableIPv4`, `oneCGNATRoute` or `attrConfig`.
+const TOP_LEVEL: &[&str] = &[
+    "acls",
+    "grants",
+    "groups",
+    "hosts",
+    "tagOwners",
+    "autoApprovers",
+    "ssh",
+    "nodeAttrs",
+    "tests",
+    "sshTests",
+    "randomizeClientPort",
+];
+
+/// Each rule's fields: `ACL`, `Grant`, `SSH`, `NodeAttrGrant`, `AutoApproverPolicy`
+/// (types.go), `PolicyTest` and `SSHPolicyTest` (test.go). No `srcPosture`, no old field
+/// names (`users`, `ports`, `allow`, `user`), no SSH recorders, no `app` on nodes, no
+/// auto-approved services.
+const FIELDS: &[(&str, &[&str])] = &[
+    ("acl", &["action", "src", "dst", "proto"]),
+    ("grant", &["src", "dst", "ip", "app", "via"]),
+    ("autoApprovers", &["routes", "exitNode"]),
+    (
+        "sshRule",
+        &["action", "src", "dst", "users", "checkPeriod", "acceptEnv"],
+    ),
+    ("nodeAttr", &["target", "attr", "ipPool"]),
+    ("test", &["src", "proto", "accept", "deny"]),
+    ("sshTest", &["src", "dst", "accept", "check", "deny"]),
+];
+
+/// The autogroups Headscale knows (`autogroups`, types.go); `AutoGroup.Validate` rejects
+/// any other.
+pub(super) const AUTOGROUPS: &[&str] = &[
+    "internet",
+    "member",
+    "nonroot",
+    "tagged",
+    "self",
+    "danger-all",
+];
+
+/// A Headscale alias (`parseAlias`, types.go): `*`, a user (any text with `@`: `isUser`),
+/// `group:`, a [`TAG`], one of [`AUTOGROUPS`], an IP or CIDR,
+/// (an IPv6 one in brackets, the prefix length inside or after them), or a host (no `@`, no
+/// `:`: `isHost`). No ipsets, services or `user:` forms of their own.
+fn selector() -> String {
+    format!(
+        r"(?:\*|{TAG}|autogroup:(?:{})|group:.+|[^@]*@[^@]*|\[?[0-9A-Fa-f:.]+(?:/[0-9]{{1,3}})?\]?|\[[0-9A-Fa-f:.]+\]/[0-9]{{1,3}}|[^@:]+)",
+        AUTOGROUPS.join("|")
+    )
+}
+
+/// Where the Headscale schema lives; also its `$id`.
+pub const SCHEMA_ID: &str = "https://tailgrant.dev/schema/headscale.schema.json";
+
+/// Narrows the Tailscale schema `schema` to Headscale's shape.
+pub(super) fn narrow(schema: &mut Value) {
+    keep_fields(schema, TOP_LEVEL);
+    let Value::Object(map) = schema else {
+        return;
+    };
+    map.insert("$id".into(), json!(SCHEMA_ID));
+    map.insert("title".into(), json!("Headscale policy file"));
+    map.insert(
+        "description".into(),
+        json!("A Headscale policy file (HuJSON: JSON with comments and trailing commas), as Headscale's policy v2 reads it. A user is written with `@`: `alice@` for a user without an e-mail address, else its e-mail address."),
+    );
+    if let Some(Value::Object(groups)) = map.get_mut("properties").and_then(|p| p.get_mut("groups"))
+    {
+        groups.insert(
+            "additionalProperties".into(),
+            json!({
+                "type": ["array", "null"],
+                "description": "The members of the group: users, each with `@` (`alice@`, or `alice@example.com`).",
+                "items": {
+                    "type": "string",
+                    "pattern": "@",
+                    "patternErrorMessage": "Headscale's group members are users, written with `@`: `alice@` (a user without an e-mail) or `alice@example.com`",
+                    "examples": ["alice@", "alice@example.com"],
+                },
+            }),
+        );
+        groups.insert(
+            "examples".into(),
+            json!([{"group:eng": ["alice@", "bob@example.com"]}]),
+        );
+    }
+    if let Some(Value::Object(owners)) = map
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("tagOwners"))
+        .and_then(|t| t.get_mut("propertyNames"))
+    {
+        owners.insert("pattern".into(), json!(format!("^{TAG}$")));
+        owners.insert(
+            "patternErrorMessage".into(),
+            json!("tags are `tag:` then a letter, then anything"),
+        );
+    }
+    if let Some(Value::Object(defs)) = map.get_mut("$defs") {
+        narrow_defs(defs);
+    }
+}
+
+fn narrow_defs(defs: &mut Map<String, Value>) {
+    defs.remove("postureList");
+    defs.remove("derpMap");
+    for (name, keep) in FIELDS {
+        if let Some(def) = defs.get_mut(*name) {
+            keep_fields(def, keep);
+            // Headscale matches names without case (`"Action"` is its `action`), which a
+            // schema's `required` cannot say; `check --dialect headscale` reports a missing one.
+            if let Value::Object(map) = def {
+                map.remove("required");
+            }
+        }
+    }
+    // `Protocol.UnmarshalJSON` (types.go) takes `""` as no protocol.
+    for name in ["acl", "test"] {
+        if let Some(Value::Object(proto)) = defs
+            .get_mut(name)
+            .and_then(|d| d.get_mut("properties"))
+            .and_then(|p| p.get_mut("proto"))
+        {
+            proto.insert("pattern".into(), json!(format!(r"^\s*{PROTO}?\s*$")));
+        }
+    }
+    let alias = selector();
+    if let Some(def) = defs.get_mut("selector") {
+        set(def, "pattern", json!(format!(r"^\s*{alias}\s*$")));
+        set(
+            def,
+            "description",
+            json!(format!(
+                "Who or what a rule applies to: `*`, a user with `@` (`alice@` for a user without an e-mail, else `alice@example.com`), `group:name`, `tag:name`, an autogroup ({}), a host from `hosts`, an IP or a CIDR.",
+                AUTOGROUPS.iter().map(|a| format!("`autogroup:{a}`")).collect::<Vec<_>>().join(", ")
+            )),
+        );
+        set(
+            def,
+            "patternErrorMessage",
+            json!("not a Headscale alias: write `*`, a user with `@` (`alice@`), `group:x`, `tag:x` (a letter first), a known `autogroup:x`, a host, an IP or a CIDR (no port here)"),
+        );
+        set(
+            def,
+            "examples",
+            json!([
+                "group:eng",
+                "tag:server",
+                "autogroup:member",
+                "alice@",
+                "10.0.0.0/8"
+            ]),
+        );
+    }
+    for name in ["aclDestination", "testDestination"] {
+        if let Some(def) = defs.get_mut(name) {
+            set(def, "pattern", json!(format!(r"^\s*{alias}:{PORTS}\s*$")));
+        }
+    }
+    if let Some(Value::Object(via)) = defs
+        .get_mut("grant")
+        .and_then(|d| d.get_mut("properties"))
+        .and_then(|p| p.get_mut("via"))
+        .and_then(|v| v.get_mut("items"))
+    {
+        via.insert("pattern".into(), json!(format!(r"^\s*{TAG}\s*$")));
+    }
+    for name in ["test", "sshTest"] {
+        if let Some(Value::Object(src)) = defs
+            .get_mut(name)
+            .and_then(|d| d.get_mut("properties"))
+            .and_then(|p| p.get_mut("src"))
+        {
+            src.insert("pattern".into(), json!(format!(r"^\s*{alias}\s*$")));
+        }
+    }
+}
