@@ -1109,3 +1109,32 @@ fn every_check_fixture_gets_the_cli_s_findings_at_the_cli_s_places() {
     assert!(compared >= 50, "{compared} fixtures compared");
     c.stop();
 }
+
+/// The `dialect` option: a policy only Headscale accepts (a `#` key in an ACL entry) has an
+/// error under the default, none under `headscale`; any other value is reported.
+#[test]
+fn the_dialect_option_checks_by_headscales_rules() {
+    let policy =
+        r##"{"acls": [{"#meta": "x", "action": "accept", "src": ["*"], "dst": ["*:*"]}]}"##;
+    let codes = |init: Value| {
+        let mut c = Client::start(init, &["utf-16"]);
+        c.open(URI, policy);
+        let got: Vec<Value> = c
+            .diagnostics(URI)
+            .iter()
+            .map(|d| d["code"].clone())
+            .collect();
+        c.stop();
+        got
+    };
+    assert_eq!(codes(json!({})), [json!("TG0101")]);
+    assert_eq!(codes(json!({"dialect": "tailscale"})), [json!("TG0101")]);
+    assert!(codes(json!({"dialect": "headscale"})).is_empty());
+    let mut c = Client::start(json!({"dialect": "headsale"}), &["utf-16"]);
+    let shown = c.notification("window/showMessage", None);
+    assert!(
+        shown["message"].as_str().unwrap().contains("\"headsale\""),
+        "{shown}"
+    );
+    c.stop();
+}

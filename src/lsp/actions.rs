@@ -27,13 +27,14 @@ pub(crate) fn code_actions(
     range: Span,
     tailnet: Option<&Tailnet>,
     allow: &[String],
+    dialect: crate::model::Dialect,
 ) -> Vec<CodeActionOrCommand> {
     if doc.uri.as_str().ends_with(super::files::SIDECAR) {
         return Vec::new();
     }
     let tree = engine::tree(doc.text);
     let mut out = Vec::new();
-    for d in engine::check_policy(doc.text, tailnet, allow) {
+    for d in engine::check_policy(doc.text, tailnet, allow, dialect) {
         if d.span.end < range.start || d.span.start > range.end {
             continue;
         }

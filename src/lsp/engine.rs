@@ -7,6 +7,7 @@ use super::context::Step;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::Policy;
 use crate::model::tailnet::Tailnet;
+use crate::model::Dialect;
 use crate::span::Span;
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -18,15 +19,13 @@ pub(crate) fn check_policy(
     text: &str,
     tailnet: Option<&Tailnet>,
     allow: &[String],
+    dialect: Dialect,
 ) -> Vec<Diagnostic> {
     let text = match crate::syntax::hujson::text_of(text.as_bytes()) {
         Ok(t) => t,
         Err(d) => return vec![d],
     };
-    let options = crate::validate::Options {
-        tailnet,
-        ..Default::default()
-    };
+    let options = crate::validate::Options { tailnet, dialect };
     let mut findings = crate::validate::check_text(text, &options).findings;
     findings
         .warnings
@@ -46,6 +45,8 @@ pub(crate) struct PolicyInput<'a> {
     pub(crate) tailnet: &'a Tailnet,
     /// How it is named in help (its path).
     pub(crate) name: &'a str,
+    /// The rules it is checked by.
+    pub(crate) dialect: Dialect,
 }
 
 /// The findings on an assertions file, as `tailgrant test` reports them: a malformed file
@@ -63,7 +64,7 @@ pub(crate) fn check_assertions(
     let input = policy?;
     let options = crate::validate::Options {
         tailnet: Some(input.tailnet),
-        ..Default::default()
+        dialect: input.dialect,
     };
     let report = crate::validate::check_text(input.text, &options);
     let policy = report.policy().filter(|_| {

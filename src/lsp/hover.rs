@@ -19,6 +19,7 @@ pub(crate) fn hover(
     offset: usize,
     tailnet: Option<&Tailnet>,
     allow: &[String],
+    dialect: crate::model::Dialect,
 ) -> Option<Hover> {
     let mut parts: Vec<String> = Vec::new();
     let ctx = context::at(doc.text, offset);
@@ -34,7 +35,7 @@ pub(crate) fn hover(
         }
     }
     if !doc.uri.as_str().ends_with(super::files::SIDECAR) {
-        for d in engine::check_policy(doc.text, tailnet, allow) {
+        for d in engine::check_policy(doc.text, tailnet, allow, dialect) {
             if d.span.start <= offset && offset < d.span.end.max(d.span.start + 1) {
                 if let Some(md) = engine::code_doc(d.code.id) {
                     parts.push(md.replacen("## ", "### ", 1));

@@ -28,6 +28,7 @@ mod worker;
 
 pub(crate) use position::Encoding;
 
+use crate::model::Dialect;
 use files::{file_path, policies_of, sidecar_of};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response, ResponseError};
 use lsp_types::notification::{self, Notification as _};
@@ -107,6 +108,12 @@ pub fn serve(connection: &Connection) -> Result<(), Error> {
         tailnets: files::Tailnets::default(),
         shown: Vec::new(),
     };
+    if let Some(bad) = server.config.unknown_dialect.clone() {
+        server.show(
+            lsp_types::MessageType::ERROR,
+            format!("tailgrant: the `dialect` option is `tailscale` or `headscale`, not {bad}; checking by Tailscale's rules"),
+        );
+    }
     for message in &connection.receiver {
         match message {
             Message::Request(req) => {
@@ -170,6 +177,12 @@ pub(crate) struct Config {
     pub(crate) tailnet: Option<PathBuf>,
     /// `allow`: lint codes whose warnings are not shown (as `check --allow`).
     pub(crate) allow: Arc<[String]>,
+    /// `dialect`: whose rules decide (`"tailscale"`, the default, or `"headscale"`), as
+    /// `check --dialect`.
+    pub(crate) dialect: Dialect,
+    /// A `dialect` that is neither: shown as an error once the server runs (the check then
+    /// uses Tailscale's rules).
+    pub(crate) unknown_dialect: Option<String>,
     /// `debounceMs`: how long to wait after an edit before checking (default 0: the edits
     /// that arrive while a check runs are coalesced into one check of the newest text).
     pub(crate) debounce: Duration,
@@ -209,9 +222,17 @@ impl Config {
         let debounce = get("debounceMs")
             .and_then(Value::as_u64)
             .map_or(Duration::ZERO, |ms| Duration::from_millis(ms.min(10_000)));
+        let (dialect, unknown_dialect) = match get("dialect") {
+            None | Some(Value::Null) => (Dialect::Tailscale, None),
+            Some(Value::String(d)) if d == "tailscale" => (Dialect::Tailscale, None),
+            Some(Value::String(d)) if d == "headscale" => (Dialect::Headscale, None),
+            Some(other) => (Dialect::Tailscale, Some(other.to_string())),
+        };
         Self {
             tailnet,
             allow,
+            dialect,
+            unknown_dialect,
             debounce,
         }
     }
@@ -359,6 +380,7 @@ impl Server {
                     at,
                     tailnet.as_deref(),
                     &self.config.allow,
+                    self.config.dialect,
                 ))
             }
             request::Completion::METHOD => {
@@ -412,6 +434,7 @@ impl Server {
                     crate::span::Span::new(start.min(end), start.max(end)),
                     tailnet.as_deref(),
                     &self.config.allow,
+                    self.config.dialect,
                 ))
             }
             request::Formatting::METHOD => {
@@ -525,6 +548,7 @@ impl Server {
                 text,
                 tailnet,
                 allow: self.config.allow.clone(),
+                dialect: self.config.dialect,
             }
         };
         self.jobs.submit(uri.clone(), version, self.encoding, input);
@@ -559,6 +583,7 @@ impl Server {
             name,
             text,
             tailnet,
+            dialect: self.config.dialect,
         })
     }
 

@@ -34,6 +34,8 @@ pub(crate) struct PolicyFile {
     pub(crate) text: Arc<str>,
     /// The tailnet.
     pub(crate) tailnet: Arc<Tailnet>,
+    /// The rules it is checked by.
+    pub(crate) dialect: crate::model::Dialect,
 }
 
 /// What to check.
@@ -46,6 +48,8 @@ pub(crate) enum Input {
         tailnet: Option<Arc<Tailnet>>,
         /// Lint codes not shown.
         allow: Arc<[String]>,
+        /// The rules it is checked by.
+        dialect: crate::model::Dialect,
     },
     /// A `NAME.tests.hujson` assertions file.
     Assertions {
@@ -202,12 +206,13 @@ fn diagnose(job: &Job) -> Vec<lsp_types::Diagnostic> {
             text,
             tailnet,
             allow,
+            dialect,
         } => {
             if let Some(d) = too_large(text, job.encoding) {
                 return vec![d];
             }
             let lines = Lines::new(text, job.encoding);
-            engine::check_policy(text, tailnet.as_deref(), allow)
+            engine::check_policy(text, tailnet.as_deref(), allow, *dialect)
                 .iter()
                 .map(|d| to_lsp(d, &job.uri, text, &lines))
                 .collect()
@@ -223,6 +228,7 @@ fn diagnose(job: &Job) -> Vec<lsp_types::Diagnostic> {
                     text: &p.text,
                     tailnet: &p.tailnet,
                     name: &p.name,
+                    dialect: p.dialect,
                 })
                 .map_err(Clone::clone);
             let found = match engine::check_assertions(text, input) {

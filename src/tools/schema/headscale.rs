@@ -134,6 +134,16 @@ fn narrow_defs(defs: &mut Map<String, Value>) {
             }
         }
     }
+    // `ACL.UnmarshalJSON` (types.go) drops an ACL entry's keys that start with `#`.
+    if let Some(Value::Object(patterns)) = defs
+        .get_mut("acl")
+        .and_then(|d| d.get_mut("patternProperties"))
+    {
+        patterns.insert(
+            "^#".into(),
+            json!({"description": "A comment kept as a field (headscale-admin writes them): Headscale drops it."}),
+        );
+    }
     // `Protocol.UnmarshalJSON` (types.go) takes `""` as no protocol.
     for name in ["acl", "test"] {
         if let Some(Value::Object(proto)) = defs
