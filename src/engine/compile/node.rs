@@ -213,7 +213,7 @@ pub(super) fn compile_nodes(
     with_peers: bool,
     dialect: Dialect,
 ) -> (Compiled, Vec<Vec<bool>>) {
-    let r = Resolver::new(policy, tailnet);
+    let r = Resolver::new(policy, tailnet).in_dialect(dialect);
     let units = units(policy, dialect);
     let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
 
@@ -369,7 +369,7 @@ pub(super) fn global_rules(
     tailnet: &Tailnet,
     dialect: Dialect,
 ) -> Vec<FilterRule> {
-    let r = Resolver::new(policy, tailnet);
+    let r = Resolver::new(policy, tailnet).in_dialect(dialect);
     let units = units(policy, dialect);
     let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
     let mut out = Vec::new();
