@@ -1,8 +1,15 @@
 //! Where Headscale compiles a policy differently from Tailscale's control plane. Each rule
-//! cites the function of juanfont/headscale it is read from; everything else (merging of
-//! rules with the same sources and protocols, `autogroup:self`, `via`, approved routes,
-//! companion capabilities, `autogroup:danger-all` as `*`) is compiled alike, and the
-//! Headscale cases of the conformance report measure it.
+//! cites the function of juanfont/headscale it is read from. The rest is compiled alike, as
+//! read in `hscontrol/policy/v2/compiled.go` and `filter.go`: rules with the same sources and
+//! protocols merge at the first one, capability rules never (`mergeFilterRules`);
+//! `autogroup:self` gives each untagged node the rules from its own user's devices
+//! (`compileAutogroupSelf`); a user's selector leaves tagged nodes out
+//! (`types.go`, `Username.resolve`); a node serves its approved subnet routes, exit routes
+//! apart (`types/node.go`, `Node.SubnetRoutes`); `autogroup:danger-all` sources are `*`
+//! (`srcIPsWithRoutes`); an empty `proto` writes no `IPProto` (`Protocol.toIANAProtocolNumbers`);
+//! the relay and Taildrive capabilities bring their companions, reversed, from the
+//! destinations towards the sources (`companionCapGrantRules`). The Headscale cases of the
+//! conformance report measure it.
 
 use super::wire::CapMap;
 use crate::engine::resolve::{headscale_internet_addrs, is_exit_node, AddrSet, Resolver};
