@@ -36,7 +36,8 @@ pub(crate) const DEFAULT_SRC: &str = "autogroup:danger-all";
 /// keeps, on a node with an approved exit route, every destination inside the internet, so
 /// that its filter admits the traffic `autogroup:internet` sources send through it
 /// (`hscontrol/policy/policyutil/reduce.go`, `ReduceFilterRules`). Tailscale's control plane
-/// does not push these.
+/// does not push these. The compiler follows this rule; the decision table does not yet (it
+/// answers for node addresses and subnet routes only).
 pub(crate) fn kept_on_exit_node(node: &Node, dest: &AddrSet) -> bool {
     is_exit_node(node)
         && !dest.is_empty()

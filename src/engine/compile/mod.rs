@@ -67,8 +67,9 @@ pub(crate) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule
     node::global_rules(policy, tailnet, Dialect::Tailscale)
 }
 
-/// [`global_rules`] under `dialect`'s rules: the filter a control server holds before it
-/// narrows it to each node.
+/// Every rule of the policy before it is narrowed to a node, by the rules of the dialect
+/// the policy was checked under: the filter a control server holds before it gives each
+/// node its part (Headscale's `PolicyManager.Filter`). Never panics.
 pub fn global_filter(policy: &Validated, tailnet: &Tailnet) -> Vec<FilterRule> {
     node::global_rules(policy, tailnet, policy.dialect())
 }
