@@ -1,6 +1,6 @@
 //! The compiled outputs of Headscale's cases that give them: a node's packet filter
 //! (`[]tailcfg.FilterRule` with the node in `inputs.node`), the filter before it is narrowed
-//! to nodes (`wantFilter`), and the per-node capability maps of `nodeAttrs`
+//! to nodes (`wantFilter`, or `want` without a node), and the per-node capability maps of `nodeAttrs`
 //! (`map[types.NodeID]tailcfg.NodeCapMap`). What a case expects is told by the Go type of its
 //! `want` field (`table_fields`), never by its name.
 //!
@@ -51,6 +51,7 @@ pub fn expected<'a>(
             node,
             rules: want.get("want")?,
         }),
+        (Some(FILTER_RULES), _, None) => Some(Expected::GlobalFilter(want.get("want")?)),
         (Some(NODE_CAPMAPS), _, _) => Some(Expected::CapMaps(want.get("want")?)),
         (_, Some(FILTER_RULES), _) => Some(Expected::GlobalFilter(want.get("wantFilter")?)),
         _ => None,

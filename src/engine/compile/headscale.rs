@@ -299,4 +299,33 @@ mod tests {
         let ts = compiled(&policy, Dialect::Tailscale);
         assert!(filter(&ts, "exit").is_empty());
     }
+
+    #[test]
+    fn the_global_filter_merges_rules_with_the_same_sources_and_protocols() {
+        let tailnet = tailnet();
+        let options = Options {
+            tailnet: Some(&tailnet),
+            dialect: Dialect::Headscale,
+        };
+        let policy = format!(
+            r#"{{{TAGS}, "acls": [
+                {{"action": "accept", "src": ["alice@example.com"], "dst": ["tag:relay:22", "tag:exit:80"]}},
+                {{"action": "accept", "src": ["alice@example.com"], "proto": "udp", "dst": ["tag:relay:53"]}},
+                {{"action": "accept", "src": ["alice@example.com"], "dst": ["autogroup:self:*"]}}]}}"#
+        );
+        let valid = check_text(&policy, &options).into_validated().unwrap();
+        let global = crate::engine::compile::global_filter(&valid, &tailnet);
+        // One TCP/UDP/ICMP rule with both destinations, one UDP rule; the self rule is per node.
+        assert_eq!(global.len(), 2, "{global:?}");
+        assert_eq!(
+            dst_ips(&global[..1]),
+            [
+                "100.64.0.20",
+                "fd7a:115c:a1e0::14",
+                "100.64.0.30",
+                "fd7a:115c:a1e0::1e"
+            ]
+        );
+        assert_eq!(global[1].ip_proto, [17]);
+    }
 }

@@ -67,9 +67,10 @@ pub(crate) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule
     node::global_rules(policy, tailnet, Dialect::Tailscale)
 }
 
-/// Every rule of the policy before it is narrowed to a node, by the rules of the dialect
-/// the policy was checked under: the filter a control server holds before it gives each
-/// node its part (Headscale's `PolicyManager.Filter`). Never panics.
+/// The filter every node's is cut from, by the rules of the dialect the policy was checked
+/// under: the rules shared by all nodes (the per-node `autogroup:self` and `via` rules left
+/// out), before they are narrowed to any node, rules with the same sources and protocols
+/// merged at the first one (Headscale's `PolicyManager.Filter`). Never panics.
 pub fn global_filter(policy: &Validated, tailnet: &Tailnet) -> Vec<FilterRule> {
-    node::global_rules(policy, tailnet, policy.dialect())
+    node::global_filter(policy, tailnet, policy.dialect())
 }

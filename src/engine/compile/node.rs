@@ -382,3 +382,36 @@ pub(super) fn global_rules(
     }
     out
 }
+
+/// The shared rules of the policy (without the per-node `autogroup:self` and `via` rules),
+/// in wire form, rules with the same sources and protocols merged at the first one and
+/// capability rules kept apart: Headscale's global filter (`hscontrol/policy/v2/compiled.go`,
+/// `globalFilterRules`, which leaves out via grants and the self part of grants; `filter.go`,
+/// `mergeFilterRules`).
+pub(super) fn global_filter(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    dialect: Dialect,
+) -> Vec<FilterRule> {
+    let r = Resolver::new(policy, tailnet).in_dialect(dialect);
+    let units = units(policy, dialect);
+    let mut out: Vec<FilterRule> = Vec::new();
+    let mut by_key: HashMap<MergeKey, usize> = HashMap::new();
+    for u in &units {
+        let ru = resolve_unit(&r, u);
+        for rule in shared_rules(&r, &ru) {
+            let wire = to_wire(&rule);
+            match merge_key(&rule) {
+                Some(k) => match by_key.get(&k).and_then(|&i| out.get_mut(i)) {
+                    Some(first) => first.dst_ports.extend(wire.dst_ports),
+                    None => {
+                        by_key.insert(k, out.len());
+                        out.push(wire);
+                    }
+                },
+                None => out.push(wire),
+            }
+        }
+    }
+    out
+}
