@@ -1,6 +1,6 @@
 //! The compiled outputs of Headscale's cases that give them: a node's packet filter
 //! (`[]tailcfg.FilterRule` with the node in `inputs.node`), the filter before it is narrowed
-//! to nodes (`wantFilter`), and the per-node capability maps of `nodeAttrs`
+//! to nodes (`wantFilter`, or `want` without a node), and the per-node capability maps of `nodeAttrs`
 //! (`map[types.NodeID]tailcfg.NodeCapMap`). What a case expects is told by the Go type of its
 //! `want` field (`table_fields`), never by its name.
 //!
@@ -51,6 +51,7 @@ pub fn expected<'a>(
             node,
             rules: want.get("want")?,
         }),
+        (Some(FILTER_RULES), _, None) => Some(Expected::GlobalFilter(want.get("want")?)),
         (Some(NODE_CAPMAPS), _, _) => Some(Expected::CapMaps(want.get("want")?)),
         (_, Some(FILTER_RULES), _) => Some(Expected::GlobalFilter(want.get("wantFilter")?)),
         _ => None,
@@ -273,4 +274,63 @@ fn addr(s: &str) -> Result<IpAddr, String> {
     s.trim()
         .parse()
         .map_err(|_| format!("`{s}` is not an address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ranges_and_their_addresses_normalise_alike() {
+        let written = ranges(&["100.64.0.1-100.64.0.2".into()]).unwrap();
+        let listed = ranges(&["100.64.0.2".into(), "100.64.0.1/32".into()]).unwrap();
+        assert_eq!(written, listed);
+        assert_ne!(written, ranges(&["100.64.0.1".into()]).unwrap());
+        assert!(ranges(&["100.64.0.1-fd7a::1".into()]).is_err());
+    }
+
+    #[test]
+    fn filters_compare_as_sets_of_rules_and_destinations() {
+        let a = json!({"SrcIPs": ["100.64.0.1-100.64.0.2"], "DstPorts": [
+            {"IP": "100.64.0.3", "Ports": {"First": 22, "Last": 22}},
+            {"IP": "10.0.0.0/8", "Ports": {"First": 0, "Last": 65535}}]});
+        let b = json!({"SrcIPs": ["100.64.0.2", "100.64.0.1"], "DstPorts": [
+            {"IP": "10.0.0.0/8", "Ports": {"First": 0, "Last": 65535}},
+            {"IP": "100.64.0.3", "Ports": {"First": 22, "Last": 22}}]});
+        let caps = json!({"SrcIPs": ["*"], "CapGrant": [{"Dsts": ["100.64.0.3/32"],
+            "CapMap": {"tailscale.com/cap/relay-target": null}}]});
+        let want = json!([a, caps]);
+        assert!(matches!(
+            same_filter(&want, &[caps.clone(), b.clone()], "n"),
+            Outcome::Agree
+        ));
+        let mut other = b;
+        other["DstPorts"][0]["Ports"]["Last"] = json!(80);
+        assert!(matches!(
+            same_filter(&want, &[caps, other], "n"),
+            Outcome::Disagree(_)
+        ));
+        assert!(matches!(
+            same_filter(&Value::Null, &[], "n"),
+            Outcome::Agree
+        ));
+    }
+
+    #[test]
+    fn the_go_type_of_want_says_what_is_compared() {
+        let want = json!({"want": []});
+        let inputs = json!({"node": {"ipv4": "100.64.0.1"}});
+        let rules = json!({"want": "[]tailcfg.FilterRule"});
+        let nodes = json!({"want": "types.Nodes"});
+        assert!(matches!(
+            expected(Some(&want), Some(&inputs), Some(&rules)),
+            Some(Expected::NodeFilter { .. })
+        ));
+        assert!(expected(Some(&want), Some(&inputs), Some(&nodes)).is_none());
+        assert!(has_go(
+            &json!([{"routable_ips": {"$go": "tsaddr.ExitRoutes()"}}])
+        ));
+        assert!(!has_go(&json!([{"routable_ips": ["10.0.0.0/8"]}])));
+    }
 }

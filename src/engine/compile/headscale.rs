@@ -1,17 +1,22 @@
 //! Where Headscale compiles a policy differently from Tailscale's control plane. Each rule
-//! cites the function of juanfont/headscale it is read from; everything else (merging of
-//! rules with the same sources and protocols, `autogroup:self`, `via`, approved routes,
-//! companion capabilities, `autogroup:danger-all` as `*`) is compiled alike, and the
-//! Headscale cases of the conformance report measure it.
+//! cites the function of juanfont/headscale it is read from. The rest is compiled alike, as
+//! read in `hscontrol/policy/v2/compiled.go` and `filter.go`: rules with the same sources and
+//! protocols merge at the first one, capability rules never (`mergeFilterRules`);
+//! `autogroup:self` gives each untagged node the rules from its own user's devices
+//! (`compileAutogroupSelf`); a user's selector leaves tagged nodes out
+//! (`types.go`, `Username.resolve`); a node serves its approved subnet routes, exit routes
+//! apart (`types/node.go`, `Node.SubnetRoutes`); `autogroup:danger-all` sources are `*`
+//! (`srcIPsWithRoutes`); an empty `proto` writes no `IPProto` (`Protocol.toIANAProtocolNumbers`);
+//! the relay and Taildrive capabilities bring their companions, reversed, from the
+//! destinations towards the sources (`companionCapGrantRules`). The Headscale cases of the
+//! conformance report measure it.
 
 use super::wire::CapMap;
-use crate::engine::resolve::{is_exit_node, AddrSet, Resolver};
+use crate::engine::resolve::{headscale_internet_addrs, is_exit_node, AddrSet, Resolver};
 use crate::model::policy::Policy;
 use crate::model::tailnet::{Node, Tailnet};
-use ipnet::IpNet;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 /// The node attribute that `"randomizeClientPort": true` gives every node
 /// (`tailcfg.NodeAttrRandomizeClientPort`).
@@ -26,45 +31,20 @@ const RANDOMIZE_CLIENT_PORT: &str = "randomize-client-port";
 /// test `TestPolicyManager/empty-acls-denies-all` in `policy_test.go`).
 pub(crate) const DEFAULT_SRC: &str = "autogroup:danger-all";
 
-/// Headscale's `util.TheInternet` (`hscontrol/util/net.go`): every IPv4 address and
-/// `2000::/3`, without the private ranges, the Tailscale ranges and link-local ones. It
-/// differs from Tailscale's `autogroup:internet` (which also leaves out `0.0.0.0/8`,
-/// loopback and multicast).
-static THE_INTERNET: LazyLock<AddrSet> = LazyLock::new(|| {
-    let mut s = AddrSet::new();
-    for (net, add) in [
-        ("0.0.0.0/0", true),
-        ("2000::/3", true),
-        ("fc00::/7", false),
-        ("10.0.0.0/8", false),
-        ("172.16.0.0/12", false),
-        ("192.168.0.0/16", false),
-        ("fd7a:115c:a1e0::/48", false),
-        ("100.64.0.0/10", false),
-        ("fe80::/10", false),
-        ("169.254.0.0/16", false),
-    ] {
-        if let Ok(net) = net.parse::<IpNet>() {
-            if add {
-                s.add_net(&net);
-            } else {
-                s.remove_net(&net);
-            }
-        }
-    }
-    s
-});
-
 /// True when a destination stays in an exit node's filter although it is
 /// neither one of the node's addresses nor in one of its approved subnet routes: Headscale
 /// keeps, on a node with an approved exit route, every destination inside the internet, so
 /// that its filter admits the traffic `autogroup:internet` sources send through it
 /// (`hscontrol/policy/policyutil/reduce.go`, `ReduceFilterRules`). Tailscale's control plane
-/// does not push these.
+/// does not push these. The compiler follows this rule; the decision table does not yet (it
+/// answers for node addresses and subnet routes only).
 pub(crate) fn kept_on_exit_node(node: &Node, dest: &AddrSet) -> bool {
     is_exit_node(node)
         && !dest.is_empty()
-        && dest.prefixes().iter().all(|n| THE_INTERNET.contains_net(n))
+        && dest
+            .prefixes()
+            .iter()
+            .all(|n| headscale_internet_addrs().contains_net(n))
 }
 
 /// The node capabilities that the policy's `nodeAttrs` (and `"randomizeClientPort": true`)
@@ -291,5 +271,61 @@ mod tests {
             .unwrap();
         let caps = node_capmaps(&without, &tailnet);
         assert_eq!(caps.keys().collect::<Vec<_>>(), ["relay"]);
+    }
+
+    #[test]
+    fn autogroup_internet_is_headscales_internet_and_reaches_its_exit_nodes() {
+        let policy = format!(
+            r#"{{{TAGS}, "grants": [{{"src": ["alice@example.com"], "dst": ["autogroup:internet"], "ip": ["tcp:443"]}}]}}"#
+        );
+        let hs = compiled(&policy, Dialect::Headscale);
+        let covers = |rules: &[FilterRule], ip: &str| {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            rules
+                .iter()
+                .flat_map(|r| &r.dst_ports)
+                .any(|d| d.ip.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip)))
+        };
+        let exit = filter(&hs, "exit");
+        // Headscale's internet keeps loopback and multicast, leaves out private ranges.
+        for public in ["8.8.8.8", "127.0.0.1", "224.0.0.1", "2001:db8::1"] {
+            assert!(covers(exit, public), "{public}: {exit:?}");
+        }
+        for private in ["10.0.0.1", "192.168.1.1", "100.64.0.1", "fd7a:115c:a1e0::1"] {
+            assert!(!covers(exit, private), "{private}: {exit:?}");
+        }
+        assert!(filter(&hs, "relay").is_empty());
+        // Tailscale's control plane pushes these destinations to no node.
+        let ts = compiled(&policy, Dialect::Tailscale);
+        assert!(filter(&ts, "exit").is_empty());
+    }
+
+    #[test]
+    fn the_global_filter_merges_rules_with_the_same_sources_and_protocols() {
+        let tailnet = tailnet();
+        let options = Options {
+            tailnet: Some(&tailnet),
+            dialect: Dialect::Headscale,
+        };
+        let policy = format!(
+            r#"{{{TAGS}, "acls": [
+                {{"action": "accept", "src": ["alice@example.com"], "dst": ["tag:relay:22", "tag:exit:80"]}},
+                {{"action": "accept", "src": ["alice@example.com"], "proto": "udp", "dst": ["tag:relay:53"]}},
+                {{"action": "accept", "src": ["alice@example.com"], "dst": ["autogroup:self:*"]}}]}}"#
+        );
+        let valid = check_text(&policy, &options).into_validated().unwrap();
+        let global = crate::engine::compile::global_filter(&valid, &tailnet);
+        // One TCP/UDP/ICMP rule with both destinations, one UDP rule; the self rule is per node.
+        assert_eq!(global.len(), 2, "{global:?}");
+        assert_eq!(
+            dst_ips(&global[..1]),
+            [
+                "100.64.0.20",
+                "fd7a:115c:a1e0::14",
+                "100.64.0.30",
+                "fd7a:115c:a1e0::1e"
+            ]
+        );
+        assert_eq!(global[1].ip_proto, [17]);
     }
 }

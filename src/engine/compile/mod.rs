@@ -67,8 +67,10 @@ pub(crate) fn global_rules(policy: &Policy, tailnet: &Tailnet) -> Vec<FilterRule
     node::global_rules(policy, tailnet, Dialect::Tailscale)
 }
 
-/// [`global_rules`] under `dialect`'s rules: the filter a control server holds before it
-/// narrows it to each node.
+/// The filter every node's is cut from, by the rules of the dialect the policy was checked
+/// under: the rules shared by all nodes (the per-node `autogroup:self` and `via` rules left
+/// out), before they are narrowed to any node, rules with the same sources and protocols
+/// merged at the first one (Headscale's `PolicyManager.Filter`). Never panics.
 pub fn global_filter(policy: &Validated, tailnet: &Tailnet) -> Vec<FilterRule> {
-    node::global_rules(policy, tailnet, policy.dialect())
+    node::global_filter(policy, tailnet, policy.dialect())
 }

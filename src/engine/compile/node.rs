@@ -213,7 +213,7 @@ pub(super) fn compile_nodes(
     with_peers: bool,
     dialect: Dialect,
 ) -> (Compiled, Vec<Vec<bool>>) {
-    let r = Resolver::new(policy, tailnet);
+    let r = Resolver::new(policy, tailnet).in_dialect(dialect);
     let units = units(policy, dialect);
     let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
 
@@ -369,7 +369,7 @@ pub(super) fn global_rules(
     tailnet: &Tailnet,
     dialect: Dialect,
 ) -> Vec<FilterRule> {
-    let r = Resolver::new(policy, tailnet);
+    let r = Resolver::new(policy, tailnet).in_dialect(dialect);
     let units = units(policy, dialect);
     let resolved: Vec<_> = units.iter().map(|u| resolve_unit(&r, u)).collect();
     let mut out = Vec::new();
@@ -378,6 +378,39 @@ pub(super) fn global_rules(
         for id in 0..r.nodes().len() {
             out.extend(self_rules(&r, ru, id).iter().map(to_wire));
             out.extend(via_rules(&r, ru, id).iter().map(to_wire));
+        }
+    }
+    out
+}
+
+/// The shared rules of the policy (without the per-node `autogroup:self` and `via` rules),
+/// in wire form, rules with the same sources and protocols merged at the first one and
+/// capability rules kept apart: Headscale's global filter (`hscontrol/policy/v2/compiled.go`,
+/// `globalFilterRules`, which leaves out via grants and the self part of grants; `filter.go`,
+/// `mergeFilterRules`).
+pub(super) fn global_filter(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    dialect: Dialect,
+) -> Vec<FilterRule> {
+    let r = Resolver::new(policy, tailnet).in_dialect(dialect);
+    let units = units(policy, dialect);
+    let mut out: Vec<FilterRule> = Vec::new();
+    let mut by_key: HashMap<MergeKey, usize> = HashMap::new();
+    for u in &units {
+        let ru = resolve_unit(&r, u);
+        for rule in shared_rules(&r, &ru) {
+            let wire = to_wire(&rule);
+            match merge_key(&rule) {
+                Some(k) => match by_key.get(&k).and_then(|&i| out.get_mut(i)) {
+                    Some(first) => first.dst_ports.extend(wire.dst_ports),
+                    None => {
+                        by_key.insert(k, out.len());
+                        out.push(wire);
+                    }
+                },
+                None => out.push(wire),
+            }
         }
     }
     out

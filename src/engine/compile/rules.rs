@@ -4,7 +4,7 @@
 use super::units::{holds, Unit};
 use super::wire::{CapMap, NetPortRange, Ports};
 use crate::engine::resolve::{
-    internet_addrs, is_exit_node, subnet_routes, wildcard_addrs, AddrSet, NodeId, Resolver, Wire,
+    is_exit_node, subnet_routes, wildcard_addrs, AddrSet, NodeId, Resolver, Wire,
 };
 use crate::model::selector::Selector;
 use crate::span::Span;
@@ -383,7 +383,7 @@ pub(crate) fn via_rules(r: &Resolver<'_>, ru: &ResolvedUnit<'_, '_>, node: NodeI
         }
     }
     if unit.has_dst("autogroup:internet") && is_exit_node(me) {
-        nets.extend(internet_addrs().prefixes());
+        nets.extend(r.internet().prefixes());
     }
     if nets.is_empty() {
         return Vec::new();

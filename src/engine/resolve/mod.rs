@@ -17,11 +17,13 @@ use crate::model::names::Names;
 use crate::model::policy::Policy;
 use crate::model::selector::{parse_alias, Alias, Selector};
 use crate::model::tailnet::{Node, Tailnet};
+use crate::model::Dialect;
 use ipnet::IpNet;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 /// A selector as prefixes and as wire strings, shared.
 pub(crate) type Wire = (Rc<[IpNet]>, Rc<[String]>);
@@ -88,6 +90,38 @@ pub(crate) fn internet_addrs() -> AddrSet {
     s
 }
 
+/// Headscale's `autogroup:internet`, `util.TheInternet` (`hscontrol/util/net.go`): every
+/// IPv4 address and `2000::/3`, without the private ranges, the Tailscale ranges and the
+/// link-local ones (`v2/types.go`, `AutoGroup.resolve`). Unlike Tailscale's it keeps
+/// `0.0.0.0/8`, loopback and multicast.
+pub(crate) fn headscale_internet_addrs() -> &'static AddrSet {
+    static THE_INTERNET: LazyLock<AddrSet> = LazyLock::new(|| {
+        let mut s = AddrSet::new();
+        for (net, add) in [
+            ("0.0.0.0/0", true),
+            ("2000::/3", true),
+            ("fc00::/7", false),
+            ("10.0.0.0/8", false),
+            ("172.16.0.0/12", false),
+            ("192.168.0.0/16", false),
+            (TAILSCALE_ULA, false),
+            (CGNAT, false),
+            ("fe80::/10", false),
+            ("169.254.0.0/16", false),
+        ] {
+            if let Ok(net) = net.parse::<IpNet>() {
+                if add {
+                    s.add_net(&net);
+                } else {
+                    s.remove_net(&net);
+                }
+            }
+        }
+        s
+    });
+    &THE_INTERNET
+}
+
 /// True for the default routes `0.0.0.0/0` and `::/0`, which make a node an exit node.
 pub(crate) fn is_exit_route(net: &IpNet) -> bool {
     net.prefix_len() == 0
@@ -110,6 +144,8 @@ pub(crate) struct Resolver<'a> {
     dest_cache: RefCell<HashMap<String, Dests>>,
     by_owner: OnceCell<HashMap<&'a str, Vec<NodeId>>>,
     node_index: OnceCell<NodeIndex>,
+    /// Whose meaning the autogroups take.
+    dialect: Dialect,
 }
 
 impl<'a> Resolver<'a> {
@@ -129,6 +165,21 @@ impl<'a> Resolver<'a> {
             dest_cache: RefCell::default(),
             by_owner: OnceCell::new(),
             node_index: OnceCell::new(),
+            dialect: Dialect::Tailscale,
+        }
+    }
+
+    /// The resolver with `dialect`'s meaning of the autogroups (Tailscale's by default).
+    pub(crate) fn in_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// What `autogroup:internet` stands for under the resolver's dialect.
+    pub(crate) fn internet(&self) -> AddrSet {
+        match self.dialect {
+            Dialect::Tailscale => internet_addrs(),
+            Dialect::Headscale => headscale_internet_addrs().clone(),
         }
     }
 
@@ -345,7 +396,7 @@ impl<'a> Resolver<'a> {
                     !n.is_tagged() && (self.owner(id).is_some() || n.user.is_some())
                 }),
                 "autogroup:tagged" => self.nodes_where(|_, n| n.is_tagged()),
-                "autogroup:internet" => internet_addrs(),
+                "autogroup:internet" => self.internet(),
                 "autogroup:danger-all" => all_addrs(),
                 _ => AddrSet::new(),
             },

@@ -51,7 +51,7 @@ impl DecisionTable {
 
     /// [`DecisionTable::of_policy`] under `dialect`'s rules.
     fn of_policy_in(policy: &Policy, tailnet: &Tailnet, dialect: Dialect) -> Self {
-        let r = Resolver::new(policy, tailnet);
+        let r = Resolver::new(policy, tailnet).in_dialect(dialect);
         let mut int = Interner::default();
         let mut reach = Reach::new(r.node_index());
         let mut parts = Parts::default();
