@@ -225,4 +225,23 @@ mod tests {
             Vec::<String>::new()
         );
     }
+
+    #[test]
+    fn headscale_has_no_tailnet_domain_for_user_and_localpart_wildcards() {
+        let tailnet = crate::model::tailnet::Tailnet::from_text(
+            r#"{"tailnet": "alice@example.com", "users": [{"id": 1, "name": "alice", "email": "alice@example.com"}]}"#,
+        )
+        .unwrap();
+        let text = r#"{"acls": [{"action": "accept", "src": ["*@other.org"], "dst": ["*:*"]}],
+            "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self"], "users": ["localpart:*@other.org"]}]}"#;
+        let run = |dialect| {
+            let options = Options {
+                dialect,
+                tailnet: Some(&tailnet),
+            };
+            check_text(text, &options).findings.errors.len()
+        };
+        assert!(run(Dialect::Tailscale) > 0);
+        assert_eq!(run(Dialect::Headscale), 0);
+    }
 }
