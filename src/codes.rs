@@ -376,6 +376,14 @@ pub const INVALID_IPSET: &Code = &Code {
     summary: "invalid ipset",
 };
 
+/// TG0228: a user token that names more than one user (Headscale).
+pub const AMBIGUOUS_USER: &Code = &Code {
+    id: "TG0228",
+    severity: Severity::Error,
+    lint: None,
+    summary: "user token that names more than one user",
+};
+
 /// TG0301: missing or invalid SSH action.
 pub const INVALID_SSH_ACTION: &Code = &Code {
     id: "TG0301",
@@ -613,6 +621,7 @@ pub const ALL: &[&Code] = &[
     INVALID_ROUTE,
     INVALID_POSTURE_NAME,
     INVALID_IPSET,
+    AMBIGUOUS_USER,
     INVALID_SSH_ACTION,
     SSH_WITHOUT_USERS,
     INVALID_SSH_USER,

@@ -9,6 +9,7 @@ use std::path::Path;
 use tailgrant::codes;
 use tailgrant::diagnostic::Findings;
 use tailgrant::model::tailnet::Tailnet;
+use tailgrant::model::Dialect;
 use tailgrant::span::LineIndex;
 use tailgrant::validate::lint::RULES;
 use tailgrant::validate::{check_text, Options};
@@ -17,10 +18,17 @@ fn tailnet() -> Tailnet {
     Tailnet::from_text(&std::fs::read_to_string("fixtures/tailnet.json").unwrap()).unwrap()
 }
 
-fn check_bytes(bytes: &[u8], tailnet: &Tailnet) -> (String, Findings) {
+/// The tailnet of the fixtures checked under the Headscale dialect (named `*-headscale-*`):
+/// Headscale's users and nodes listings.
+fn headscale_tailnet() -> Tailnet {
+    Tailnet::from_text(&std::fs::read_to_string("fixtures/tailnet-headscale.json").unwrap())
+        .unwrap()
+}
+
+fn check_bytes(bytes: &[u8], tailnet: &Tailnet, dialect: Dialect) -> (String, Findings) {
     let options = Options {
         tailnet: Some(tailnet),
-        ..Default::default()
+        dialect,
     };
     match tailgrant::syntax::hujson::text_of(bytes) {
         Ok(text) => (text.to_string(), check_text(text, &options).findings),
@@ -57,6 +65,7 @@ fn render(text: &str, findings: &Findings) -> String {
 #[test]
 fn every_fixture_reports_its_code_with_spans_inside_the_file() {
     let tailnet = tailnet();
+    let headscale = headscale_tailnet();
     let mut paths: Vec<_> = std::fs::read_dir("fixtures/check")
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -66,7 +75,11 @@ fn every_fixture_reports_its_code_with_spans_inside_the_file() {
     for path in paths {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
-        let (text, findings) = check_bytes(&bytes, &tailnet);
+        let (text, findings) = if name.contains("-headscale-") {
+            check_bytes(&bytes, &headscale, Dialect::Headscale)
+        } else {
+            check_bytes(&bytes, &tailnet, Dialect::Tailscale)
+        };
         for d in findings.all() {
             assert!(
                 d.span.start <= d.span.end && d.span.end <= bytes.len(),

@@ -81,7 +81,32 @@ fn tailnet_of(case: &Case) -> Option<Tailnet> {
                 .collect()
         })
         .unwrap_or_default();
-    let users: Vec<serde_json::Value> = users.iter().filter(|u| u.is_object()).cloned().collect();
+    let users: Vec<serde_json::Value> = users
+        .iter()
+        .filter(|u| u.is_object())
+        .map(|u| {
+            let mut u = u.clone();
+            // Headscale's listing says `provider_id` for `User.ProviderIdentifier`, a
+            // `sql.NullString` the cases give as a string or as `{"String", "Valid"}`.
+            if let Some(obj) = u.as_object_mut() {
+                if let Some(p) = obj.remove("provider_identifier") {
+                    let id = match &p {
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::Object(o)
+                            if o.get("Valid") != Some(&serde_json::Value::Bool(false)) =>
+                        {
+                            o.get("String").and_then(|s| s.as_str()).map(str::to_string)
+                        }
+                        _ => None,
+                    };
+                    if let Some(id) = id {
+                        obj.insert("provider_id".into(), id.into());
+                    }
+                }
+            }
+            u
+        })
+        .collect();
     Tailnet::from_headscale(
         &serde_json::Value::from(users).to_string(),
         &serde_json::Value::from(nodes).to_string(),

@@ -33,7 +33,7 @@
 use super::tailnet::{Node, Tailnet, TailnetError, User};
 use ipnet::IpNet;
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// How to make the input, said with every error.
@@ -61,15 +61,25 @@ impl Tailnet {
         };
         let nodes: Vec<HsNode> = decode(nodes, "headscale nodes list")?;
         let mut tailnet = Tailnet::default();
-        // Each node repeats its owner: keep one of each, in linear time.
-        let mut seen = HashSet::new();
+        // Each node repeats its owner (without its provider identifier up to some
+        // releases): keep one of each, in linear time, with what any listing says of it.
+        let mut seen: HashMap<(u64, String, String), usize> = HashMap::new();
         for u in users
             .iter()
             .chain(nodes.iter().filter_map(|n| n.user.as_ref()))
         {
             let user = u.to_model();
-            if seen.insert((user.id, user.name.clone(), user.email.clone())) {
-                tailnet.users.push(user);
+            let key = (user.id, user.name.clone(), user.email.clone());
+            match seen.get(&key).and_then(|&i| tailnet.users.get_mut(i)) {
+                Some(kept) => {
+                    if kept.provider_id.is_none() {
+                        kept.provider_id = user.provider_id;
+                    }
+                }
+                None => {
+                    seen.insert(key, tailnet.users.len());
+                    tailnet.users.push(user);
+                }
             }
         }
         tailnet.users.sort_by_key(|u| u.id);
@@ -91,6 +101,66 @@ impl Tailnet {
             tailnet.nodes.insert(name, node);
         }
         Ok(tailnet)
+    }
+}
+
+/// Why a user token of a policy names no single user of a Headscale tailnet, with
+/// Headscale's words for it (`hscontrol/policy/v2/types.go`, `ErrUserNotFound` and
+/// `ErrMultipleUsersFound` as `Username.resolveUser` wraps them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UserLookupError {
+    /// No user has the token as provider identifier, e-mail or name.
+    NotFound { token: String },
+    /// More than one user has it as e-mail or name: their ids and names, in list order.
+    Multiple {
+        token: String,
+        users: Vec<(u64, String)>,
+    },
+}
+
+impl std::fmt::Display for UserLookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound { token } => write!(f, "user not found: token {token:?}"),
+            // `types.Users.String` (`hscontrol/types/users.go`) lists `id: name, ` in brackets.
+            Self::Multiple { token, users } => {
+                write!(f, "multiple users found: token {token:?} found: [ ")?;
+                for (id, name) in users {
+                    write!(f, "{id}: {name}, ")?;
+                }
+                f.write_str(" ]")
+            }
+        }
+    }
+}
+
+impl Tailnet {
+    /// The user a policy's user token names under Headscale's rules
+    /// (`hscontrol/policy/v2/types.go`, `Username.resolveUser`): the trailing `@` that
+    /// Headscale requires of a name without a domain (`bob@`) is dropped; a user whose
+    /// provider identifier is the token wins at once; otherwise the users whose e-mail or
+    /// name is the token, of which there must be exactly one.
+    pub(crate) fn headscale_user(&self, token: &str) -> Result<&User, UserLookupError> {
+        let wanted = token.strip_suffix('@').unwrap_or(token);
+        let mut found: Vec<&User> = Vec::new();
+        for u in &self.users {
+            if u.provider_id.as_deref() == Some(wanted) {
+                return Ok(u);
+            }
+            if u.email == wanted || u.name == wanted {
+                found.push(u);
+            }
+        }
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => Err(UserLookupError::NotFound {
+                token: token.to_string(),
+            }),
+            many => Err(UserLookupError::Multiple {
+                token: token.to_string(),
+                users: many.iter().map(|u| (u.id, u.name.clone())).collect(),
+            }),
+        }
     }
 }
 
@@ -171,6 +241,7 @@ impl HsUser {
                 self.name.clone()
             },
             email: login.clone(),
+            provider_id: (!self.provider_id.is_empty()).then(|| self.provider_id.clone()),
         }
     }
 }

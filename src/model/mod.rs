@@ -11,4 +11,5 @@ pub mod tailnet;
 pub(crate) mod validated;
 
 pub use dialect::Dialect;
+pub(crate) use headscale_tailnet::UserLookupError;
 pub use validated::Validated;

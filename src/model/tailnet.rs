@@ -36,6 +36,10 @@ pub(crate) struct User {
     pub(crate) name: String,
     /// Login e-mail (policies refer to users by it).
     pub(crate) email: String,
+    /// The identifier the identity provider gives the user (Headscale's
+    /// `provider_identifier`, an OIDC issuer and subject), when it logs in through one.
+    #[serde(default)]
+    pub(crate) provider_id: Option<String>,
 }
 
 /// A node (device) of the tailnet.
@@ -169,6 +173,7 @@ impl Tailnet {
                 id: id.parse().unwrap_or(u.id),
                 name,
                 email: u.login_name.clone(),
+                provider_id: None,
             });
         }
         tailnet.users.sort_by_key(|u| u.id);

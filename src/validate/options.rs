@@ -15,8 +15,13 @@ pub struct Options<'a> {
 }
 
 impl Options<'_> {
-    /// The tailnet's e-mail domain, when known.
+    /// The tailnet's e-mail domain, when known. Headscale has none: `user:*@domain` and
+    /// `localpart:*@domain` may name any domain, matched against each user's e-mail
+    /// (`hscontrol/policy/v2/types.go` checks only their form, `ErrInvalidLocalpart`).
     pub(crate) fn domain(&self) -> Option<&str> {
-        self.tailnet.and_then(Tailnet::domain)
+        match self.dialect {
+            Dialect::Tailscale => self.tailnet.and_then(Tailnet::domain),
+            Dialect::Headscale => None,
+        }
     }
 }

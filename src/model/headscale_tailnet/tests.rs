@@ -239,3 +239,89 @@ proptest::proptest! {
         }
     }
 }
+
+/// Users as Headscale lists them, read onto the model.
+fn users(list: &str) -> Tailnet {
+    Tailnet::from_headscale(list, "[]").unwrap()
+}
+
+#[test]
+fn a_user_token_resolves_by_provider_id_then_email_or_name() {
+    let t = users(
+        r#"[{"id": 1, "name": "alice", "email": "alice@example.com"},
+            {"id": 2, "name": "bob"},
+            {"id": 3, "name": "dup"}, {"id": 4, "name": "dup"},
+            {"id": 5, "name": "carol", "email": "carol@example.com", "provider_id": "dup"},
+            {"id": 6, "name": "erin", "providerId": "https://idp.example/erin"}]"#,
+    );
+    let table: &[(&str, Result<u64, &str>)] = &[
+        // E-mail, and a name with the `@` Headscale requires of it.
+        ("alice@example.com", Ok(1)),
+        ("alice@", Ok(1)),
+        ("bob@", Ok(2)),
+        // The provider identifier wins over two users of that name.
+        ("dup@", Ok(5)),
+        ("https://idp.example/erin@", Ok(6)),
+        ("erin@", Ok(6)),
+        (
+            "ghost@example.com",
+            Err(r#"user not found: token "ghost@example.com""#),
+        ),
+    ];
+    for (token, want) in table {
+        let got = t
+            .headscale_user(token)
+            .map(|u| u.id)
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want.map_err(str::to_string), "{token}");
+    }
+    let two = users(
+        r#"[{"id": 2, "name": "yala"}, {"id": 7, "name": "yala", "email": "yala@yala.yala"}]"#,
+    );
+    assert_eq!(
+        two.headscale_user("yala@").unwrap_err().to_string(),
+        r#"multiple users found: token "yala@" found: [ 2: yala, 7: yala,  ]"#
+    );
+    assert_eq!(two.headscale_user("yala@yala.yala").unwrap().id, 7);
+}
+
+proptest::proptest! {
+    /// Whatever the users, a token names the user whose provider identifier it is when there
+    /// is one; else the single user of that e-mail or name; two or more of them are
+    /// ambiguous, none is not found.
+    #[test]
+    fn user_resolution_follows_headscales_order(
+        list in proptest::collection::vec((0u8..3, 0u8..3, proptest::option::of(0u8..3)), 0..6),
+        wanted in 0u8..3,
+    ) {
+        let json: Vec<serde_json::Value> = list
+            .iter()
+            .enumerate()
+            .map(|(i, (name, email, provider))| {
+                let mut u = serde_json::json!({"id": i + 1, "name": format!("u{name}"),
+                                               "email": format!("u{email}@example.com")});
+                if let Some(p) = provider {
+                    u["provider_id"] = format!("u{p}").into();
+                }
+                u
+            })
+            .collect();
+        let t = users(&serde_json::Value::from(json).to_string());
+        let token = format!("u{wanted}@");
+        let by_provider = t.users.iter().find(|u| u.provider_id.as_deref() == Some(&token[..2]));
+        let by_name: Vec<u64> = t.users.iter().filter(|u| u.name == token[..2]).map(|u| u.id).collect();
+        match (t.headscale_user(&token), by_provider) {
+            (Ok(u), Some(p)) => proptest::prop_assert_eq!(u.id, p.id),
+            (Ok(u), None) => proptest::prop_assert_eq!(vec![u.id], by_name),
+            (Err(e), None) => {
+                let s = e.to_string();
+                if by_name.is_empty() {
+                    proptest::prop_assert!(s.starts_with("user not found"), "{}", s);
+                } else {
+                    proptest::prop_assert!(by_name.len() > 1 && s.starts_with("multiple users found"), "{}", s);
+                }
+            }
+            (Err(e), Some(_)) => proptest::prop_assert!(false, "{}", e),
+        }
+    }
+}

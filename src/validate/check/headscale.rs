@@ -5,7 +5,10 @@
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::Policy;
+use crate::model::policy::Sel;
 use crate::model::selector::Alias;
+use crate::model::tailnet::Tailnet;
+use crate::model::UserLookupError;
 
 /// The autogroups a Headscale `nodeAttrs` target may name (`autogroupForNodeAttrs`).
 const NODE_ATTR_AUTOGROUPS: &[&str] = &["autogroup:member", "autogroup:tagged"];
@@ -50,6 +53,52 @@ pub(super) fn node_attrs(p: &Policy, out: &mut Vec<Diagnostic>) {
                 )
                 .with_label("not supported by Headscale")
                 .with_help("remove `ipPool`: Headscale assigns addresses from its configured prefixes"),
+            );
+        }
+    }
+}
+
+/// Checks, with the tailnet's users, that every user token the policy names in a group, a tag
+/// owner, an auto-approver, an ACL or an SSH rule names at most one user
+/// (`hscontrol/policy/v2/policy.go`, `validateUserReferences`, which `NewPolicyManager` and
+/// `SetPolicy` run before anything else: an ambiguous token would drop its rule silently).
+/// A token no user answers to is tolerated there, and grants are not looked at; without
+/// users nothing is checked.
+pub(super) fn user_references(p: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
+    if tailnet.users.is_empty() {
+        return;
+    }
+    let approvers = p
+        .auto_approvers
+        .iter()
+        .flat_map(|a| a.routes.iter().flat_map(|(_, v)| v).chain(&a.exit_node));
+    let selectors = p
+        .groups
+        .iter()
+        .flat_map(|(_, v)| v)
+        .chain(p.tag_owners.iter().flat_map(|(_, v)| v))
+        .chain(approvers)
+        .chain(p.acls.iter().flat_map(|a| &a.src))
+        .chain(p.ssh.iter().flat_map(|r| r.src.iter().chain(&r.dst)));
+    let acl_dsts = p
+        .acls
+        .iter()
+        .flat_map(|a| &a.dst)
+        .filter_map(|d| Some((d.host()?, d.span)));
+    let all = selectors.map(|s: &Sel| (&s.value, s.span)).chain(acl_dsts);
+    for (selector, span) in all {
+        let Alias::User(token) = selector.alias() else {
+            continue;
+        };
+        if let Err(e @ UserLookupError::Multiple { .. }) = tailnet.headscale_user(token) {
+            out.push(
+                Diagnostic::error(
+                    codes::AMBIGUOUS_USER,
+                    format!("validating policy user references: {e}"),
+                    span,
+                )
+                .with_label("more than one user answers to this")
+                .with_help("rename one of the users in Headscale, or name the user by its e-mail or provider identifier"),
             );
         }
     }
@@ -107,5 +156,92 @@ mod tests {
             errors(text, Dialect::Tailscale),
             ["unknown field \"#ha-test\""]
         );
+    }
+
+    /// The errors of `text` against Headscale users, under `dialect`.
+    fn errors_with_users(text: &str, dialect: Dialect, users: &str) -> Vec<String> {
+        let tailnet = crate::model::tailnet::Tailnet::from_headscale(users, "[]").unwrap();
+        let options = Options {
+            dialect,
+            tailnet: Some(&tailnet),
+        };
+        check_text(text, &options)
+            .findings
+            .errors
+            .iter()
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    const DUP: &str =
+        r#"[{"id": 1, "name": "alice"}, {"id": 2, "name": "dup"}, {"id": 3, "name": "dup"}]"#;
+
+    #[test]
+    fn an_ambiguous_user_token_fails_under_headscale_where_headscale_checks_it() {
+        let want = r#"validating policy user references: multiple users found: token "dup@" found: [ 2: dup, 3: dup,  ]"#;
+        for text in [
+            r#"{"groups": {"group:a": ["dup@"]}}"#,
+            r#"{"tagOwners": {"tag:ssh": ["dup@"]}}"#,
+            r#"{"autoApprovers": {"exitNode": ["dup@"]}}"#,
+            r#"{"autoApprovers": {"routes": {"10.0.0.0/8": ["dup@"]}}}"#,
+            r#"{"acls": [{"action": "accept", "src": ["alice@"], "dst": ["dup@:*"]}]}"#,
+            r#"{"acls": [{"action": "accept", "src": ["dup@"], "dst": ["*:*"]}]}"#,
+        ] {
+            assert_eq!(
+                errors_with_users(text, Dialect::Headscale, DUP),
+                [want],
+                "{text}"
+            );
+            assert!(
+                errors_with_users(text, Dialect::Tailscale, DUP)
+                    .iter()
+                    .all(|m| !m.contains("multiple users")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_users_grants_and_a_provider_id_match_are_not_ambiguous() {
+        for text in [
+            r#"{"acls": [{"action": "accept", "src": ["ghost@"], "dst": ["*:*"]}]}"#,
+            r#"{"grants": [{"src": ["dup@"], "dst": ["*"], "ip": ["*"]}]}"#,
+        ] {
+            assert_eq!(
+                errors_with_users(text, Dialect::Headscale, DUP),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+        let with_provider = r#"[{"id": 2, "name": "dup"}, {"id": 3, "name": "x", "provider_id": "dup"}, {"id": 4, "name": "dup"}]"#;
+        let text = r#"{"groups": {"group:a": ["dup@"]}}"#;
+        assert_eq!(
+            errors_with_users(text, Dialect::Headscale, with_provider),
+            Vec::<String>::new()
+        );
+        // Without users there is nothing to check against.
+        assert_eq!(
+            errors_with_users(text, Dialect::Headscale, "[]"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn headscale_has_no_tailnet_domain_for_user_and_localpart_wildcards() {
+        let tailnet = crate::model::tailnet::Tailnet::from_text(
+            r#"{"tailnet": "alice@example.com", "users": [{"id": 1, "name": "alice", "email": "alice@example.com"}]}"#,
+        )
+        .unwrap();
+        let text = r#"{"acls": [{"action": "accept", "src": ["*@other.org"], "dst": ["*:*"]}],
+            "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self"], "users": ["localpart:*@other.org"]}]}"#;
+        let run = |dialect| {
+            let options = Options {
+                dialect,
+                tailnet: Some(&tailnet),
+            };
+            check_text(text, &options).findings.errors.len()
+        };
+        assert!(run(Dialect::Tailscale) > 0);
+        assert_eq!(run(Dialect::Headscale), 0);
     }
 }

@@ -26,6 +26,9 @@ pub(crate) fn errors(policy: &Policy, names: &Names<'_>, options: &Options<'_>) 
     let mut out = Vec::new();
     rules::check(policy, names, options, &mut out);
     ssh::check(policy, names, options, &mut out);
+    if let (crate::model::Dialect::Headscale, Some(tailnet)) = (options.dialect, options.tailnet) {
+        headscale::user_references(policy, tailnet, &mut out);
+    }
     out
 }
 

@@ -4,12 +4,18 @@
 //! `test(s) failed` (a few malformed `sshTests` destinations have their own message, kept in
 //! [`TestFailure::control_plane_message`]). Here every failing entry is reported with its
 //! span and the reason.
+//!
+//! Under the Headscale dialect the evaluation follows Headscale's (`hscontrol/policy/v2/test.go`
+//! and `sshtest.go` in juanfont/headscale): users resolve by Headscale's rules, an `sshTests`
+//! destination may be `autogroup:self`, and each reason is the line Headscale writes for the
+//! failure (`PolicyTestResults.Errors`, `SSHPolicyTestResults.Errors`).
 
 use crate::engine::compile::{global_rules, FilterRule};
-use crate::engine::resolve::{parse_wire_addrs, AddrSet, Resolver};
+use crate::engine::resolve::{parse_wire_addrs, AddrSet, NodeId, Resolver};
 use crate::model::policy::{Policy, PolicyTest, SshRule, SshTest};
 use crate::model::selector::{Alias, Dst, Selector};
 use crate::model::tailnet::Tailnet;
+use crate::model::Dialect;
 use crate::span::{Span, Spanned};
 use crate::vocab::{has_ports, DEFAULT_PROTOCOLS};
 use ipnet::IpNet;
@@ -43,6 +49,15 @@ fn fail(span: Span, element: Option<Span>, reason: String) -> TestFailure {
 /// Runs every `tests` and `sshTests` entry of `policy` against `tailnet`; returns the
 /// failures (empty when all pass).
 pub fn run_tests(policy: &Policy, tailnet: &Tailnet) -> Vec<TestFailure> {
+    run_tests_in(policy, tailnet, Dialect::Tailscale)
+}
+
+/// [`run_tests`] by the rules of `dialect`.
+pub(crate) fn run_tests_in(
+    policy: &Policy,
+    tailnet: &Tailnet,
+    dialect: Dialect,
+) -> Vec<TestFailure> {
     let mut out = Vec::new();
     if policy.tests.is_empty() && policy.ssh_tests.is_empty() {
         return out;
@@ -54,21 +69,24 @@ pub fn run_tests(policy: &Policy, tailnet: &Tailnet) -> Vec<TestFailure> {
             .map(WireRule::new)
             .collect();
         for t in &policy.tests {
-            run_test(&r, &rules, t, &mut out);
+            run_test(&r, &rules, t, dialect, &mut out);
         }
     }
     for t in &policy.ssh_tests {
-        run_ssh_test(&r, t, &mut out);
+        run_ssh_test(&r, t, dialect, &mut out);
     }
     out
 }
 
 /// True when a selector names something that exists: a known user, group, tag, host,
 /// autogroup or ipset, or an address.
-fn exists(r: &Resolver<'_>, alias: &Alias) -> bool {
+fn exists(r: &Resolver<'_>, alias: &Alias, dialect: Dialect) -> bool {
     let names = r.names();
     match alias {
         Alias::Wildcard | Alias::Prefix(_) => true,
+        Alias::User(token) if dialect == Dialect::Headscale => {
+            r.tailnet().headscale_user(token).is_ok()
+        }
         Alias::User(email) => r
             .tailnet()
             .users
@@ -130,7 +148,11 @@ fn reaches(rules: &[WireRule], src: &[IpNet], dst: &[IpNet], protos: &[u8], port
 }
 
 /// A test destination `host:port` as one host's addresses and one port, or why not.
-fn test_destination(r: &Resolver<'_>, dst: &Dst) -> Result<(Vec<IpNet>, u16), String> {
+fn test_destination(
+    r: &Resolver<'_>,
+    dst: &Dst,
+    dialect: Dialect,
+) -> Result<(Vec<IpNet>, u16), String> {
     let (Some(selector), Some(ports)) = (dst.host(), dst.ports()) else {
         return Err(format!("destination `{}` has no port", dst.trimmed()));
     };
@@ -153,7 +175,7 @@ fn test_destination(r: &Resolver<'_>, dst: &Dst) -> Result<(Vec<IpNet>, u16), St
         }
         _ => {}
     }
-    if !exists(r, selector.alias()) {
+    if !exists(r, selector.alias(), dialect) {
         return Err(format!("destination `{host}` does not exist"));
     }
     let set = r.resolve_selector(selector);
@@ -173,11 +195,20 @@ fn test_destination(r: &Resolver<'_>, dst: &Dst) -> Result<(Vec<IpNet>, u16), St
     Ok((set.prefixes(), port))
 }
 
-fn test_source(r: &Resolver<'_>, src: Option<&Selector>) -> Result<Vec<IpNet>, String> {
+fn test_source(
+    r: &Resolver<'_>,
+    src: Option<&Selector>,
+    dialect: Dialect,
+) -> Result<Vec<IpNet>, String> {
     let Some(src) = src.filter(|s| !s.trimmed().is_empty()) else {
         return Err("the source is empty".into());
     };
-    if !exists(r, src.alias())
+    if dialect == Dialect::Headscale {
+        if let Alias::User(token) = src.alias() {
+            return headscale_user_source(r, token, src.trimmed());
+        }
+    }
+    if !exists(r, src.alias(), dialect)
         || matches!(src.alias(), Alias::Autogroup(a) if a == "autogroup:self")
     {
         return Err(format!("source `{}` does not exist", src.trimmed()));
@@ -190,12 +221,39 @@ fn test_source(r: &Resolver<'_>, src: Option<&Selector>) -> Result<Vec<IpNet>, S
     Ok(set.prefixes())
 }
 
+/// A user token as a test's source under Headscale's rules: the untagged nodes of the one
+/// user it names (`Username.resolve`), or Headscale's line for why not
+/// (`resolveTestSource` and `resolveSSHTestSource`: `failed to resolve source`, `resolved to
+/// no IP addresses`).
+fn headscale_user_source(r: &Resolver<'_>, token: &str, text: &str) -> Result<Vec<IpNet>, String> {
+    let user = r
+        .tailnet()
+        .headscale_user(token)
+        .map_err(|e| format!("failed to resolve source {text:?}: resolving: {e}"))?;
+    let set: AddrSet = r
+        .nodes_of_user(&user.name)
+        .iter()
+        .filter_map(|&id| r.nodes().get(id))
+        .flat_map(|(_, n)| n.addresses().map(IpNet::from))
+        .collect();
+    if set.is_empty() {
+        return Err(format!("source {text:?} resolved to no IP addresses"));
+    }
+    Ok(set.prefixes())
+}
+
 fn run_test(
     r: &Resolver<'_>,
     rules: &[WireRule],
     t: &Spanned<PolicyTest>,
+    dialect: Dialect,
     out: &mut Vec<TestFailure>,
 ) {
+    let headscale = dialect == Dialect::Headscale;
+    // Headscale's `runPolicyTest` has no rule for an entry without assertions: it passes.
+    if t.accept.is_empty() && t.deny.is_empty() && headscale {
+        return;
+    }
     if t.accept.is_empty() && t.deny.is_empty() {
         out.push(fail(
             t.span,
@@ -205,8 +263,18 @@ fn run_test(
         return;
     }
     let src_text = t.src.as_ref().map(|s| s.trimmed()).unwrap_or_default();
-    let src = match test_source(r, t.src.as_deref()) {
+    // Headscale writes ` (proto)` after the source of a test that names one.
+    let proto_suffix = match t.proto.as_ref().map(|p| p.trim()) {
+        Some(p) if headscale && !p.is_empty() => format!(" ({p})"),
+        _ => String::new(),
+    };
+    let src = match test_source(r, t.src.as_deref(), dialect) {
         Ok(s) => s,
+        Err(e) if headscale => {
+            let reason = format!("{src_text}{proto_suffix}: {e}");
+            out.push(fail(t.span, t.src.as_ref().map(|s| s.span), reason));
+            return;
+        }
         Err(e) => {
             out.push(fail(t.span, t.src.as_ref().map(|s| s.span), e));
             return;
@@ -236,11 +304,33 @@ fn run_test(
     };
     for (list, want) in [(&t.accept, true), (&t.deny, false)] {
         for d in list {
-            match test_destination(r, d) {
+            match test_destination(r, d, dialect) {
+                Err(e) if headscale => {
+                    let reason = format!(
+                        "{src_text}{proto_suffix}: error testing {:?}: {e}",
+                        d.trimmed()
+                    );
+                    out.push(fail(t.span, Some(d.span), reason));
+                }
                 Err(e) => out.push(fail(t.span, Some(d.span), e)),
                 Ok((dst, port)) => {
                     let allowed = reaches(rules, &src, &dst, &protos, port);
-                    if allowed != want {
+                    if allowed != want && headscale {
+                        // `PolicyTestResults.Errors`.
+                        let (w, g) = if want {
+                            ("ALLOWED", "DENIED")
+                        } else {
+                            ("DENIED", "ALLOWED")
+                        };
+                        out.push(fail(
+                            t.span,
+                            Some(d.span),
+                            format!(
+                                "{src_text} -> {}{proto_suffix}: expected {w}, got {g}",
+                                d.trimmed()
+                            ),
+                        ));
+                    } else if allowed != want {
                         let (w, g) = if want {
                             ("allowed", "denied")
                         } else {
@@ -321,7 +411,102 @@ fn ssh_verdict(
     best
 }
 
-fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailure>) {
+/// What an `sshTests` list asserts of each login user in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SshAssertion {
+    Accept,
+    Check,
+    Deny,
+}
+
+impl SshAssertion {
+    /// The verdicts that satisfy the assertion: `accept` is met by a check rule too.
+    fn holds(self, v: SshVerdict) -> bool {
+        match self {
+            Self::Accept => v != SshVerdict::Deny,
+            Self::Check => v == SshVerdict::Check,
+            Self::Deny => v == SshVerdict::Deny,
+        }
+    }
+
+    /// Why the assertion failed, in the words of the dialect (Headscale's:
+    /// `SSHPolicyTestResults.Errors` and `checkFailReason`).
+    fn failure(
+        self,
+        dialect: Dialect,
+        src: &str,
+        login: &str,
+        node: &str,
+        got: SshVerdict,
+    ) -> String {
+        if dialect == Dialect::Tailscale {
+            let what = match self {
+                Self::Accept => "accepted",
+                Self::Check => "checked",
+                Self::Deny => "denied",
+            };
+            return format!("`{src}` as `{login}` on `{node}`: expected {what}, got {got:?}");
+        }
+        let login = if login.is_empty() { "\"\"" } else { login };
+        let (want, got) = match (self, got) {
+            (Self::Accept, _) => ("ALLOWED", "DENIED"),
+            (Self::Deny, _) => ("DENIED", "ALLOWED"),
+            (Self::Check, SshVerdict::Accept) => ("ALLOWED via check", "ALLOWED via accept"),
+            (Self::Check, _) => ("ALLOWED via check", "DENIED"),
+        };
+        format!("{src}/{login} -> {node}: expected {want}, got {got}")
+    }
+}
+
+/// The nodes an `sshTests` destination stands for, or why it stands for none. Under
+/// Headscale `autogroup:self` is the untagged nodes of the source's user
+/// (`resolveSSHTestDestNodes`), and a destination without nodes is reported in its words.
+fn ssh_test_nodes(
+    r: &Resolver<'_>,
+    d: &Selector,
+    src_user: Option<&str>,
+    dialect: Dialect,
+) -> Result<Vec<NodeId>, String> {
+    let text = d.trimmed();
+    let headscale = dialect == Dialect::Headscale;
+    let none = || {
+        if headscale {
+            format!("dst alias {text:?} resolved to no nodes")
+        } else {
+            format!("destination `{text}` is not a host")
+        }
+    };
+    if headscale && matches!(d.alias(), Alias::Autogroup(a) if a == "autogroup:self") {
+        let nodes = src_user
+            .map(|u| r.nodes_of_user(u).to_vec())
+            .unwrap_or_default();
+        return if nodes.is_empty() {
+            Err(none())
+        } else {
+            Ok(nodes)
+        };
+    }
+    // A bare IPv6 address reads as `host:port` to the control plane and fails.
+    let valid = !matches!(d.alias(), Alias::Prefix(IpNet::V6(_)));
+    if !valid || !exists(r, d.alias(), dialect) {
+        return Err(none());
+    }
+    let set = r.resolve_selector(d);
+    let nodes = r.nodes_in(&set);
+    // Tailscale's asks for addresses; Headscale's for nodes (`resolveSSHTestDestNodes`).
+    if set.is_empty() || (headscale && nodes.is_empty()) {
+        return Err(none());
+    }
+    Ok(nodes)
+}
+
+fn run_ssh_test(
+    r: &Resolver<'_>,
+    t: &Spanned<SshTest>,
+    dialect: Dialect,
+    out: &mut Vec<TestFailure>,
+) {
+    let headscale = dialect == Dialect::Headscale;
     // Malformed destinations have their own control-plane message.
     for d in &t.dst {
         let text = d.trimmed();
@@ -347,7 +532,8 @@ fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailur
             return;
         }
     }
-    if t.accept.is_empty() && t.check.is_empty() && t.deny.is_empty() {
+    let no_assertion = t.accept.is_empty() && t.check.is_empty() && t.deny.is_empty();
+    if no_assertion && !headscale {
         out.push(fail(
             t.span,
             None,
@@ -356,67 +542,76 @@ fn run_ssh_test(r: &Resolver<'_>, t: &Spanned<SshTest>, out: &mut Vec<TestFailur
         return;
     }
     let src_text = t.src.as_ref().map(|s| s.trimmed()).unwrap_or_default();
-    let src = match test_source(r, t.src.as_deref()) {
+    // Headscale writes each failure of an entry after its source (`Errors`).
+    let reason = |e: String| {
+        if headscale {
+            format!("{src_text}: {e}")
+        } else {
+            e
+        }
+    };
+    let src = match test_source(r, t.src.as_deref(), dialect) {
         Ok(p) => p.into_iter().collect::<AddrSet>(),
         Err(e) => {
-            out.push(fail(t.span, t.src.as_ref().map(|s| s.span), e));
+            out.push(fail(t.span, t.src.as_ref().map(|s| s.span), reason(e)));
             return;
         }
     };
+    // Headscale checks the assertions after the source (`runSSHPolicyTest`).
+    if no_assertion {
+        let e = "no accept, deny, or check assertions specified".to_string();
+        out.push(fail(t.span, None, reason(e)));
+        return;
+    }
     let src_node = r.nodes_in(&src);
+    // The source's user: by Headscale's rules under Headscale (only a user token has one).
+    let src_user = match t.src.as_ref().map(|s| s.alias()) {
+        Some(Alias::User(token)) if headscale => r.tailnet().headscale_user(token).ok(),
+        _ => None,
+    };
     let src_email = match t.src.as_ref().map(|s| s.alias()) {
+        Some(Alias::User(_)) if headscale => src_user.map(|u| u.email.clone()),
         Some(Alias::User(e)) => Some(e.clone()),
         _ => src_node
             .first()
             .and_then(|&id| r.owner(id))
             .map(str::to_string),
     };
+    let src_user_name = src_user.map(|u| u.name.as_str());
     for d in &t.dst {
-        let text = d.trimmed();
-        // A bare IPv6 address reads as `host:port` to the control plane and fails.
-        let valid = !matches!(d.alias(), Alias::Prefix(IpNet::V6(_)));
-        if !valid || !exists(r, d.alias()) || r.resolve_selector(d).is_empty() {
-            out.push(fail(
-                t.span,
-                Some(d.span),
-                format!("destination `{text}` is not a host"),
-            ));
-            continue;
-        }
-        let dst_set = r.resolve_selector(d);
-        for id in r.nodes_in(&dst_set) {
+        let nodes = match ssh_test_nodes(r, d, src_user_name, dialect) {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                out.push(fail(t.span, Some(d.span), reason(e)));
+                continue;
+            }
+        };
+        for id in nodes {
             let Some((name, node)) = r.nodes().get(id) else {
                 continue;
+            };
+            // Headscale names a node by its host name.
+            let label = if headscale && !node.hostname.is_empty() {
+                node.hostname.as_str()
+            } else {
+                name
             };
             let node_set: AddrSet = node.addresses().map(IpNet::from).collect();
             let owner = r.owner(id);
             let lists = [
-                (
-                    &t.accept,
-                    "accepted",
-                    &[SshVerdict::Accept, SshVerdict::Check][..],
-                ),
-                (&t.check, "checked", &[SshVerdict::Check][..]),
-                (&t.deny, "denied", &[SshVerdict::Deny][..]),
+                (&t.accept, SshAssertion::Accept),
+                (&t.check, SshAssertion::Check),
+                (&t.deny, SshAssertion::Deny),
             ];
-            for (users, what, ok) in lists {
+            for (users, assertion) in lists {
                 for u in users {
-                    let v = ssh_verdict(
-                        r,
-                        &src,
-                        src_email.as_deref(),
-                        &node_set,
-                        owner,
-                        u.value.trim(),
-                    );
-                    if !ok.contains(&v) {
+                    let login = u.value.trim();
+                    let v = ssh_verdict(r, &src, src_email.as_deref(), &node_set, owner, login);
+                    if !assertion.holds(v) {
                         out.push(fail(
                             t.span,
                             Some(u.span),
-                            format!(
-                                "`{src_text}` as `{}` on `{name}`: expected {what}, got {v:?}",
-                                u.value
-                            ),
+                            assertion.failure(dialect, src_text, &u.value, label, v),
                         ));
                     }
                 }
@@ -453,6 +648,124 @@ mod tests {
         assert!(
             failures[0].reason.contains("cannot be tested"),
             "{failures:#?}"
+        );
+    }
+
+    /// Headscale's listings: alice owns a laptop and a tagged server, bob a laptop.
+    fn headscale_tailnet() -> Tailnet {
+        Tailnet::from_headscale(
+            r#"[{"id": 1, "name": "alice", "email": "alice@example.com"}, {"id": 2, "name": "bob"}]"#,
+            r#"[{"id": 1, "name": "alice-laptop", "ip_addresses": ["100.64.0.1"], "user": {"id": 1, "name": "alice", "email": "alice@example.com"}},
+                {"id": 2, "name": "bob-laptop", "ip_addresses": ["100.64.0.2"], "user": {"id": 2, "name": "bob"}},
+                {"id": 3, "name": "server", "ip_addresses": ["100.64.0.3"], "tags": ["tag:server"], "user": {"id": 1, "name": "alice", "email": "alice@example.com"}}]"#,
+        )
+        .unwrap()
+    }
+
+    /// The reasons of the failures of `text`'s tests under each dialect.
+    fn reasons(text: &str) -> [Vec<String>; 2] {
+        let tailnet = headscale_tailnet();
+        let (policy, _) = crate::model::policy::parse_policy(text).unwrap();
+        [Dialect::Tailscale, Dialect::Headscale].map(|d| {
+            run_tests_in(&policy, &tailnet, d)
+                .into_iter()
+                .map(|f| f.reason)
+                .collect()
+        })
+    }
+
+    const SSH_TO_SERVER: &str = r#""tagOwners": {"tag:server": ["alice@example.com"]},
+        "ssh": [{"action": "accept", "src": ["alice@example.com"], "dst": ["tag:server"], "users": ["root"]}]"#;
+
+    #[test]
+    fn a_name_with_a_trailing_at_is_a_user_under_headscale_only() {
+        let text = r#"{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}],
+            "tagOwners": {"tag:server": ["alice@example.com"]},
+            "tests": [{"src": "bob@", "accept": ["tag:server:22"]}]}"#;
+        let [tailscale, headscale] = reasons(text);
+        assert_eq!(tailscale, ["source `bob@` does not exist"]);
+        assert_eq!(headscale, Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_unknown_source_user_fails_in_headscales_words() {
+        let text = r#"{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}],
+            "tagOwners": {"tag:server": ["alice@example.com"]},
+            "tests": [{"src": "ghost@example.com", "accept": ["tag:server:22"]}]}"#;
+        let [tailscale, headscale] = reasons(text);
+        assert_eq!(tailscale, ["source `ghost@example.com` does not exist"]);
+        assert_eq!(
+            headscale,
+            [
+                r#"ghost@example.com: failed to resolve source "ghost@example.com": resolving: user not found: token "ghost@example.com""#
+            ]
+        );
+    }
+
+    #[test]
+    fn autogroup_self_is_an_ssh_test_destination_under_headscale() {
+        let text = r#"{"ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self"], "users": ["root"]}],
+            "sshTests": [{"src": "alice@example.com", "dst": ["autogroup:self"], "accept": ["root"]},
+                         {"src": "bob@", "dst": ["autogroup:self"], "deny": ["admin"]}]}"#;
+        let [tailscale, headscale] = reasons(text);
+        assert_eq!(tailscale[0], "destination `autogroup:self` is not a host");
+        assert_eq!(headscale, Vec::<String>::new());
+        // Across users it fails: bob may not log in to alice's devices.
+        let cross = r#"{"ssh": [{"action": "accept", "src": ["alice@example.com"], "dst": ["autogroup:self"], "users": ["root"]}],
+            "sshTests": [{"src": "bob@", "dst": ["autogroup:self"], "accept": ["root"]}]}"#;
+        assert_eq!(
+            reasons(cross)[1],
+            ["bob@/root -> bob-laptop: expected ALLOWED, got DENIED"]
+        );
+    }
+
+    #[test]
+    fn ssh_test_failures_are_told_in_each_dialects_words() {
+        let text = format!(
+            r#"{{{SSH_TO_SERVER}, "sshTests": [
+                {{"src": "alice@example.com", "dst": ["tag:server"], "accept": ["mallory"], "deny": ["root"], "check": ["root"]}},
+                {{"src": "alice@example.com", "dst": ["tag:server"]}}]}}"#
+        );
+        let [tailscale, headscale] = reasons(&text);
+        assert_eq!(
+            tailscale,
+            [
+                "`alice@example.com` as `mallory` on `server`: expected accepted, got Deny",
+                "`alice@example.com` as `root` on `server`: expected checked, got Accept",
+                "`alice@example.com` as `root` on `server`: expected denied, got Accept",
+                "the SSH test has no `accept`, `check` or `deny`",
+            ]
+        );
+        assert_eq!(
+            headscale,
+            [
+                "alice@example.com/mallory -> server: expected ALLOWED, got DENIED",
+                "alice@example.com/root -> server: expected ALLOWED via check, got ALLOWED via accept",
+                "alice@example.com/root -> server: expected DENIED, got ALLOWED",
+                "alice@example.com: no accept, deny, or check assertions specified",
+            ]
+        );
+    }
+
+    #[test]
+    fn acl_test_failures_are_told_in_each_dialects_words() {
+        let text = r#"{"acls": [{"action": "accept", "src": ["alice@example.com"], "dst": ["tag:server:22"]}],
+            "tagOwners": {"tag:server": ["alice@example.com"]},
+            "tests": [{"src": "alice@example.com", "proto": "tcp", "accept": ["tag:server:80"], "deny": ["tag:server:22"]}]}"#;
+        let [tailscale, headscale] = reasons(text);
+        assert_eq!(
+            tailscale,
+            [
+                "`alice@example.com` -> `tag:server:80`: expected allowed, got denied",
+                "`alice@example.com` -> `tag:server:22`: expected denied, got allowed",
+            ]
+        );
+        assert_eq!(
+            headscale,
+            [
+                "alice@example.com -> tag:server:80 (tcp): expected ALLOWED, got DENIED",
+                "alice@example.com -> tag:server:22 (tcp): expected DENIED, got ALLOWED",
+            ]
         );
     }
 }

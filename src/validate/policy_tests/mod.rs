@@ -7,6 +7,9 @@ mod shape;
 
 pub use eval::{run_tests, TestFailure, TESTS_FAILED};
 
+use crate::model::Dialect;
+use crate::validate::Options;
+
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
@@ -21,18 +24,18 @@ use crate::model::tailnet::Tailnet;
 pub(crate) fn check(
     policy: &Policy,
     names: &Names<'_>,
-    tailnet: Option<&Tailnet>,
+    options: &Options<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
     shape::tests(policy, names, out);
     shape::ssh_tests(policy, names, out);
-    if let Some(tailnet) = tailnet {
-        evaluate(policy, tailnet, out);
+    if let Some(tailnet) = options.tailnet {
+        evaluate(policy, tailnet, options.dialect, out);
     }
 }
 
 /// Replaces the shape findings of `tests` with the failures of their evaluation.
-fn evaluate(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
+fn evaluate(policy: &Policy, tailnet: &Tailnet, dialect: Dialect, out: &mut Vec<Diagnostic>) {
     let otherwise_valid = out
         .iter()
         .all(|d| !d.is_error() || d.code == codes::TEST_FAILED);
@@ -40,7 +43,7 @@ fn evaluate(policy: &Policy, tailnet: &Tailnet, out: &mut Vec<Diagnostic>) {
         return;
     }
     out.retain(|d| d.code != codes::TEST_FAILED);
-    for f in run_tests(policy, tailnet) {
+    for f in eval::run_tests_in(policy, tailnet, dialect) {
         let span = f.element.unwrap_or(f.span);
         if out
             .iter()
