@@ -55,6 +55,23 @@ pub(super) fn node_attrs(p: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Headscale's message for a protocol it does not know (hscontrol/policy/v2/types.go,
+/// `Protocol.validate`).
+pub(super) fn proto_message(proto: &str) -> String {
+    if proto == "*" {
+        return "proto name \"*\" not known; use protocol number 0-255 or protocol name (icmp, tcp, udp, etc.)".to_string();
+    }
+    if proto.starts_with('0') {
+        return format!("leading 0 not permitted in protocol number: {proto:?}");
+    }
+    match proto.parse::<i64>() {
+        Ok(n) => format!("protocol number out of range (0-255): {n}"),
+        Err(_) => format!(
+            "invalid protocol number: {proto:?} must be a known protocol name or valid protocol number 0-255"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::model::Dialect;
