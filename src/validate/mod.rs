@@ -150,7 +150,7 @@ fn errors(policy: &Policy, options: &Options<'_>) -> Vec<Diagnostic> {
 /// The rules by which Tailscale rejects a policy, and its tests.
 fn verdict(policy: &Policy, names: &Names<'_>, options: &Options<'_>) -> Vec<Diagnostic> {
     let mut out = check::errors(policy, names, options);
-    policy_tests::check(policy, names, options.tailnet, &mut out);
+    policy_tests::check(policy, names, options, &mut out);
     out
 }
 

@@ -72,6 +72,10 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
             .with_label("unsupported action")
             .with_help("the only ACL action is \"accept\": access not granted is denied"),
         ),
+        // Headscale decodes an entry without `action` (its keys all `#` comments, say) to
+        // the zero value and does not reject it (hscontrol/policy/v2/types.go,
+        // `ACL.UnmarshalJSON`; `Action.UnmarshalJSON` runs only on a present key).
+        None if opts.dialect == Dialect::Headscale => {}
         None => out.push(
             err(
                 codes::UNSUPPORTED_ACTION,
@@ -271,6 +275,7 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
     let headscale = opts.dialect == Dialect::Headscale;
     if headscale {
         super::headscale::node_attrs(p, out);
+        super::headscale::bracketed_destinations(p, out);
     }
     for na in &p.node_attrs {
         for t in &na.target {

@@ -21,12 +21,12 @@ use crate::model::tailnet::Tailnet;
 pub(crate) fn check(
     policy: &Policy,
     names: &Names<'_>,
-    tailnet: Option<&Tailnet>,
+    options: &crate::validate::Options<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    shape::tests(policy, names, out);
-    shape::ssh_tests(policy, names, out);
-    if let Some(tailnet) = tailnet {
+    shape::tests(policy, names, options.dialect, out);
+    shape::ssh_tests(policy, names, options.dialect, out);
+    if let Some(tailnet) = options.tailnet {
         evaluate(policy, tailnet, out);
     }
 }
