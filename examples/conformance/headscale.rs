@@ -144,6 +144,8 @@ struct Stage {
     with_substrings: usize,
     substrings_ok: usize,
     disagreements: Vec<String>,
+    /// Rejected cases whose expected substrings are not all in tailgrant's messages.
+    substring_misses: Vec<String>,
 }
 
 /// Reads the cases in `dir/cases.jsonl`, prints the report and checks the thresholds.
@@ -241,6 +243,13 @@ pub fn report(dir: &Path, thresholds: &Path, verbose: bool) -> ExitCode {
             if verbose { usize::MAX } else { 10 },
         );
     }
+    if verbose {
+        for (name, s) in &stages {
+            for miss in &s.substring_misses {
+                println!("  {name} (substrings): {miss}");
+            }
+        }
+    }
     let limits = super::read_thresholds(thresholds);
     let measured = [
         ("verdict", super::frac(total.verdict_ok, total.cases)),
@@ -307,6 +316,11 @@ fn run_case(case: &Case, text: &str, want_err: bool, s: &mut Stage, outputs: &mu
             .all(|want| errors.iter().any(|m| m.contains(want.as_str())));
         if all_found {
             s.substrings_ok += 1;
+        } else if rejected {
+            s.substring_misses.push(format!(
+                "{}: Headscale says {:?}, tailgrant {:?}",
+                case.id, case.err_substrings, errors
+            ));
         }
     }
 }

@@ -41,7 +41,7 @@ pub fn from_node_in(node: &Node, dialect: Dialect) -> (Policy, Vec<Diagnostic>) 
     d.fields(node, "the policy", TOP, |d, key, v| match key {
         "acls" => p.acls = d.list(v, acl),
         "grants" => p.grants = d.list(v, grant),
-        "groups" => p.groups = d.map(v, |d, v| d.typed(v, Selector::new)),
+        "groups" => p.groups = d.keyed_map(v, group_members),
         "hosts" => p.hosts = d.map(v, |d, v| d.string(v).unwrap_or_default()),
         "tagOwners" => p.tag_owners = d.map(v, |d, v| d.typed(v, Selector::new)),
         "autoApprovers" => p.auto_approvers = Some(auto_approvers(d, v)),
@@ -87,6 +87,31 @@ pub(crate) const TOP: &[&str] = &[
     "oneCGNATRoute",
     "randomizeClientPort",
 ];
+
+/// The members of the group `name`.
+fn group_members(d: &mut Decoder, name: &str, node: &Node) -> Vec<Spanned<Selector>> {
+    if d.dialect == Dialect::Headscale && !matches!(node.value, Value::Array(_) | Value::Null) {
+        // hscontrol/policy/v2/types.go, `Groups.UnmarshalJSON`: `ErrGroupValueNotArray`, with
+        // the string itself or the Go type of another value.
+        let got = match &node.value {
+            Value::String(s) => format!("string: {s:?}"),
+            Value::Number(_) => "float64".to_string(),
+            Value::Bool(_) => "bool".to_string(),
+            _ => "map[string]interface {}".to_string(),
+        };
+        d.findings.push(
+            Diagnostic::error(
+                codes::WRONG_TYPE,
+                format!("group value must be an array of users: group {name:?} got {got}"),
+                node.span,
+            )
+            .with_label("expected an array")
+            .with_help("list the group's users in an array, e.g. [\"alice@example.com\"]"),
+        );
+        return Vec::new();
+    }
+    d.typed(node, Selector::new)
+}
 
 fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
     let mut a = Acl::default();
@@ -263,6 +288,10 @@ impl Decoder {
             }
             return;
         };
+        let known = match self.dialect {
+            Dialect::Tailscale => known,
+            Dialect::Headscale => headscale_fields(what).unwrap_or(known),
+        };
         for Member { key, value } in members {
             // Headscale drops the keys of an ACL entry that start with `#`, comments kept as
             // fields (hscontrol/policy/v2/types.go, `ACL.UnmarshalJSON`).
@@ -287,7 +316,8 @@ impl Decoder {
                 );
                 f(self, canonical, value);
             } else {
-                self.findings.push(unknown_field(key, what, known));
+                self.findings
+                    .push(unknown_field(key, what, known, self.dialect));
             }
         }
     }
@@ -304,10 +334,19 @@ impl Decoder {
     }
 
     fn map<T>(&mut self, node: &Node, mut item: impl FnMut(&mut Self, &Node) -> T) -> Map<T> {
+        self.keyed_map(node, |d, _, v| item(d, v))
+    }
+
+    /// [`Decoder::map`] whose `item` is also told the key.
+    fn keyed_map<T>(
+        &mut self,
+        node: &Node,
+        mut item: impl FnMut(&mut Self, &str, &Node) -> T,
+    ) -> Map<T> {
         match &node.value {
             Value::Object(members) => members
                 .iter()
-                .map(|m| (m.key.clone(), item(self, &m.value)))
+                .map(|m| (m.key.clone(), item(self, &m.key.value, &m.value)))
                 .collect(),
             Value::Null => Vec::new(),
             _ => {
@@ -403,13 +442,44 @@ const fn article(kind: &str) -> &'static str {
     }
 }
 
-fn unknown_field(key: &Str, what: &str, known: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error(
-        codes::UNKNOWN_FIELD,
-        format!("unknown field \"{}\"", key.value),
-        key.span,
-    )
-    .with_label(format!("not a field of {what}"));
+/// The fields Headscale decodes in each object, where they are fewer than Tailscale's: the
+/// json tags of its structs (hscontrol/policy/v2/types.go: `Policy`, `ACL`, `Grant`,
+/// `AutoApproverPolicy`, `SSH`, `NodeAttrGrant`; hscontrol/policy/v2/test.go: `PolicyTest`,
+/// `SSHPolicyTest`), decoded with `RejectUnknownMembers` (`policyJSONOpts`).
+fn headscale_fields(what: &str) -> Option<&'static [&'static str]> {
+    Some(match what {
+        "the policy" => &[
+            "groups",
+            "hosts",
+            "tagOwners",
+            "acls",
+            "grants",
+            "nodeAttrs",
+            "autoApprovers",
+            "ssh",
+            "tests",
+            "sshTests",
+            "randomizeClientPort",
+        ],
+        "an ACL" => &["action", "proto", "src", "dst"],
+        "a grant" => &["src", "dst", "ip", "app", "via"],
+        "autoApprovers" => &["routes", "exitNode"],
+        "an SSH rule" => &["action", "src", "dst", "users", "checkPeriod", "acceptEnv"],
+        "a nodeAttrs entry" => &["target", "attr", "ipPool"],
+        "a test" => &["src", "proto", "accept", "deny"],
+        "an SSH test" => &["src", "dst", "accept", "deny", "check"],
+        _ => return None,
+    })
+}
+
+fn unknown_field(key: &Str, what: &str, known: &[&str], dialect: Dialect) -> Diagnostic {
+    let message = match dialect {
+        Dialect::Tailscale => format!("unknown field \"{}\"", key.value),
+        // hscontrol/policy/v2/types.go, `unmarshalPolicy`: `ErrUnknownField` and the name.
+        Dialect::Headscale => format!("unknown field: {:?}", key.value),
+    };
+    let d = Diagnostic::error(codes::UNKNOWN_FIELD, message, key.span)
+        .with_label(format!("not a field of {what}"));
     match super::suggest_name(key, known.iter().copied()) {
         Some(s) => d
             .with_help(format!("did you mean \"{s}\"?"))

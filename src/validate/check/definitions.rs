@@ -10,6 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::names::{parse_prefix, Names};
 use crate::model::policy::{Policy, Sel};
 use crate::model::selector::Alias;
+use crate::model::Dialect;
 use crate::span::Span;
 use crate::vocab::ROLE_AUTOGROUPS;
 use ipnet::IpNet;
@@ -18,17 +19,23 @@ fn err(code: &'static crate::codes::Code, message: impl Into<String>, span: Span
     Diagnostic::error(code, message, span)
 }
 
-pub(super) fn groups(p: &Policy, out: &mut Vec<Diagnostic>) {
+pub(super) fn groups(p: &Policy, dialect: Dialect, out: &mut Vec<Diagnostic>) {
     for (name, members) in &p.groups {
-        if !name.starts_with("group:") || name.len() == "group:".len() {
+        let message = match dialect {
+            Dialect::Tailscale if !name.starts_with("group:") || name.len() == "group:".len() => {
+                format!("group name {:?} must start with \"group:\"", name.value)
+            }
+            // hscontrol/policy/v2/types.go, `Group.Validate`: the prefix alone.
+            Dialect::Headscale if !name.starts_with("group:") => {
+                format!("group must start with 'group:', got: {:?}", name.value)
+            }
+            _ => String::new(),
+        };
+        if !message.is_empty() {
             out.push(
-                err(
-                    codes::INVALID_GROUP_NAME,
-                    format!("group name {:?} must start with \"group:\"", name.value),
-                    name.span,
-                )
-                .with_label("not a group name")
-                .with_help("name groups `group:<name>`"),
+                err(codes::INVALID_GROUP_NAME, message, name.span)
+                    .with_label("not a group name")
+                    .with_help("name groups `group:<name>`"),
             );
         }
         for m in members {
@@ -65,17 +72,29 @@ pub(super) fn groups(p: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn tag_owners(
+    p: &Policy,
+    names: &Names<'_>,
+    dialect: Dialect,
+    out: &mut Vec<Diagnostic>,
+) {
+    let headscale = dialect == Dialect::Headscale;
     for (tag, owners) in &p.tag_owners {
         let rest = tag.strip_prefix("tag:");
         match rest {
             None => out.push(
                 err(
                     codes::INVALID_TAG_NAME,
-                    format!(
-                        "tagOwners[{:?}]: tag names must start with \"tag:\"",
-                        tag.value
-                    ),
+                    match dialect {
+                        Dialect::Tailscale => format!(
+                            "tagOwners[{:?}]: tag names must start with \"tag:\"",
+                            tag.value
+                        ),
+                        // hscontrol/policy/v2/types.go, `Tag.Validate`.
+                        Dialect::Headscale => {
+                            format!("tag must start with 'tag:', got: {:?}", tag.value)
+                        }
+                    },
                     tag.span,
                 )
                 .with_label("not a tag")
@@ -95,33 +114,53 @@ pub(super) fn tag_owners(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic
                     "tag names start with a letter a-z or A-Z and hold letters, digits and dashes",
                 ),
             ),
-            Some(rest) if !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => out.push(
-                err(
-                    codes::INVALID_TAG_NAME,
-                    format!(
+            // Headscale checks the first letter only (hscontrol/policy/v2/types.go,
+            // `Tag.Validate`).
+            Some(rest)
+                if !headscale && !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+            {
+                out.push(
+                    err(
+                        codes::INVALID_TAG_NAME,
+                        format!(
                         "tagOwners[{:?}]: tag names can only contain numbers, letters, or dashes",
                         tag.value
                     ),
-                    tag.span,
-                )
-                .with_label("invalid character")
-                .with_help("after `tag:`, use ASCII letters, digits and dashes only"),
-            ),
+                        tag.span,
+                    )
+                    .with_label("invalid character")
+                    .with_help("after `tag:`, use ASCII letters, digits and dashes only"),
+                );
+            }
             Some(_) => {}
         }
         for owner in owners {
-            check_owner(owner, names, out);
+            check_owner(Some(tag), owner, names, dialect, out);
         }
     }
 }
 
-fn check_owner(owner: &Sel, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+/// Checks a tag owner (of `owner_of`, a tag) or an auto-approver (`owner_of` is `None`).
+fn check_owner(
+    owner_of: Option<&str>,
+    owner: &Sel,
+    names: &Names<'_>,
+    dialect: Dialect,
+    out: &mut Vec<Diagnostic>,
+) {
     match owner.alias() {
         Alias::User(_) => {}
         Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(g, None, owner.span, names)),
+        Alias::Group(g) => out.push(group_not_found(g, None, owner.span, names, dialect)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
-        Alias::Tag(t) => out.push(tag_not_found(t, None, owner.span, names)),
+        Alias::Tag(t) => {
+            let mut d = tag_not_found(t, None, owner.span, names);
+            if let (Dialect::Headscale, Some(tag)) = (dialect, owner_of) {
+                // hscontrol/policy/v2/policy.go, `ErrUndefinedTagReference` with the owning tag.
+                d.message = format!("tag {tag:?} references undefined tag {t:?}");
+            }
+            out.push(d);
+        }
         Alias::Autogroup(a)
             if a == "autogroup:member"
                 || a == "autogroup:tagged"
@@ -133,7 +172,11 @@ fn check_owner(owner: &Sel, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
                 owner.span,
             )
             .with_label("unknown autogroup")
-            .with_help(unknown_autogroup(a, owner.span).help.unwrap_or_default()),
+            .with_help(
+                unknown_autogroup(a, owner.span, dialect)
+                    .help
+                    .unwrap_or_default(),
+            ),
         ),
         _ => out.push(
             err(
@@ -208,7 +251,7 @@ pub(super) fn auto_approvers(
 fn check_approver(a: &Sel, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
     match a.alias() {
         Alias::UserDomain(d) => check_domain(d, "", a.span, opts, out),
-        _ => check_owner(a, names, out),
+        _ => check_owner(None, a, names, opts.dialect, out),
     }
 }
 

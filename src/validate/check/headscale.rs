@@ -58,6 +58,53 @@ pub(super) fn node_attrs(p: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Headscale takes square brackets around an IPv6 address only (hscontrol/policy/v2/utils.go,
+/// `splitDestinationAndPort`: `ErrBracketsNotIPv6`); Tailscale drops them around any alias.
+pub(super) fn bracketed_destinations(p: &Policy, out: &mut Vec<Diagnostic>) {
+    for acl in &p.acls {
+        for d in &acl.dst {
+            let Some(rest) = d.trimmed().strip_prefix('[') else {
+                continue;
+            };
+            let inside = rest.split_once(']').map(|(host, _)| host);
+            let is_v6 = inside.is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+            if is_v6 {
+                continue;
+            }
+            let message = match inside {
+                Some(host) => {
+                    format!("square brackets are only valid around IPv6 addresses: {host:?}")
+                }
+                None => "square brackets are only valid around IPv6 addresses".to_string(),
+            };
+            out.push(
+                Diagnostic::error(codes::HOST_NOT_FOUND, message, d.span)
+                    .with_label("brackets around something other than an IPv6 address")
+                    .with_help(
+                        "write an IPv4 address or a name without brackets, e.g. `192.168.1.1:80`",
+                    ),
+            );
+        }
+    }
+}
+
+/// Headscale's message for a protocol it does not know (hscontrol/policy/v2/types.go,
+/// `Protocol.validate`).
+pub(super) fn proto_message(proto: &str) -> String {
+    if proto == "*" {
+        return "proto name \"*\" not known; use protocol number 0-255 or protocol name (icmp, tcp, udp, etc.)".to_string();
+    }
+    if proto.starts_with('0') {
+        return format!("leading 0 not permitted in protocol number: {proto:?}");
+    }
+    match proto.parse::<i64>() {
+        Ok(n) => format!("protocol number out of range (0-255): {n}"),
+        Err(_) => format!(
+            "invalid protocol number: {proto:?} must be a known protocol name or valid protocol number 0-255"
+        ),
+    }
+}
+
 /// Checks, with the tailnet's users, that every user token the policy names in a group, a tag
 /// owner, an auto-approver, an ACL or an SSH rule names at most one user
 /// (`hscontrol/policy/v2/policy.go`, `validateUserReferences`, which `NewPolicyManager` and
@@ -156,6 +203,174 @@ mod tests {
             errors(text, Dialect::Tailscale),
             ["unknown field \"#ha-test\""]
         );
+    }
+
+    /// The first error message of `text` under each dialect.
+    fn first(text: &str) -> (String, String) {
+        let of = |d| errors(text, d).into_iter().next().unwrap_or_default();
+        (of(Dialect::Tailscale), of(Dialect::Headscale))
+    }
+
+    #[test]
+    fn unknown_fields_are_named_as_headscale_names_them() {
+        let (ts, hs) = first(r#"{"rules": []}"#);
+        assert_eq!(ts, "unknown field \"rules\"");
+        assert_eq!(hs, "unknown field: \"rules\"");
+    }
+
+    #[test]
+    fn sections_headscale_does_not_decode_are_unknown_fields() {
+        let text = r#"{"postures": {"posture:a": ["node:os == 'linux'"]}}"#;
+        assert_eq!(errors(text, Dialect::Tailscale), Vec::<String>::new());
+        assert_eq!(
+            errors(text, Dialect::Headscale),
+            ["unknown field: \"postures\""]
+        );
+        let legacy = r#"{"acls": [{"action": "accept", "users": ["*"], "dst": ["*:*"]}]}"#;
+        assert_eq!(errors(legacy, Dialect::Tailscale), Vec::<String>::new());
+        assert_eq!(
+            errors(legacy, Dialect::Headscale),
+            ["unknown field: \"users\""]
+        );
+    }
+
+    #[test]
+    fn group_names_and_values() {
+        let (ts, hs) = first(r#"{"groups": {"grou:example": []}}"#);
+        assert_eq!(ts, "group name \"grou:example\" must start with \"group:\"");
+        assert_eq!(hs, "group must start with 'group:', got: \"grou:example\"");
+        let (ts, hs) = first(r#"{"groups": {"group:invalid": "should fail"}}"#);
+        assert_eq!(ts, "expected an array, found the string \"should fail\"");
+        assert_eq!(
+            hs,
+            "group value must be an array of users: group \"group:invalid\" got string: \"should fail\""
+        );
+    }
+
+    #[test]
+    fn undefined_groups_and_tags() {
+        let acl = r#"{"acls": [{"action": "accept", "src": ["group:nope"], "dst": ["*:*"]}]}"#;
+        let (ts, hs) = first(acl);
+        assert_eq!(ts, "src=group not found: \"group:nope\"");
+        assert_eq!(hs, "group not defined in policy: \"group:nope\"");
+        let owners = r#"{"tagOwners": {"tag:child": ["tag:nonexistent"]}}"#;
+        let (ts, hs) = first(owners);
+        assert_eq!(ts, "tag not found: \"tag:nonexistent\"");
+        assert_eq!(
+            hs,
+            "tag \"tag:child\" references undefined tag \"tag:nonexistent\""
+        );
+        let (ts, hs) = first(r#"{"tagOwners": {"server": []}}"#);
+        assert_eq!(
+            ts,
+            "tagOwners[\"server\"]: tag names must start with \"tag:\""
+        );
+        assert_eq!(hs, "tag must start with 'tag:', got: \"server\"");
+    }
+
+    #[test]
+    fn headscale_checks_only_the_first_letter_of_a_tag_name() {
+        let text = r#"{"tagOwners": {"tag:a_b": []}}"#;
+        assert_eq!(errors(text, Dialect::Tailscale).len(), 1);
+        assert_eq!(errors(text, Dialect::Headscale), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unknown_autogroups() {
+        let text =
+            r#"{"acls": [{"action": "accept", "src": ["autogroup:invalid"], "dst": ["*:*"]}]}"#;
+        let (ts, hs) = first(text);
+        assert_eq!(ts, "unknown autogroup \"autogroup:invalid\"");
+        assert_eq!(hs, "invalid autogroup: got \"autogroup:invalid\", must be one of [autogroup:internet autogroup:member autogroup:nonroot autogroup:tagged autogroup:self autogroup:danger-all]");
+    }
+
+    #[test]
+    fn protocols_and_missing_ports() {
+        let acl = |proto: &str| {
+            format!(
+                r#"{{"acls": [{{"action": "accept", "src": ["*"], "dst": ["*:*"], "proto": {proto:?}}}]}}"#
+            )
+        };
+        let (ts, hs) = first(&acl("*"));
+        assert_eq!(ts, "proto \"*\": unknown protocol");
+        assert!(hs.starts_with("proto name \"*\" not known; use protocol number 0-255"));
+        let (_, hs) = first(&acl("0"));
+        assert_eq!(hs, "leading 0 not permitted in protocol number: \"0\"");
+        let (_, hs) = first(&acl("300"));
+        assert_eq!(hs, "protocol number out of range (0-255): 300");
+        let (ts, hs) =
+            first(r#"{"acls": [{"action": "accept", "src": ["*"], "dst": ["100.64.0.1"]}]}"#);
+        assert!(ts.contains("missing port"), "{ts}");
+        assert_eq!(hs, "hostport must contain a colon");
+    }
+
+    #[test]
+    fn ssh_user_destinations() {
+        let text = r#"{"tagOwners": {"tag:ci": []},
+            "ssh": [{"action": "accept", "src": ["tag:ci"], "dst": ["alice@example.com"], "users": ["root"]}]}"#;
+        let (ts, hs) = first(text);
+        assert_eq!(ts, "users in dst are only allowed from the same user");
+        assert!(hs.starts_with("tags in SSH source cannot access user-owned devices"));
+        let text = r#"{"ssh": [{"action": "accept", "src": ["bob@example.com"], "dst": ["alice@example.com"], "users": ["root"]}]}"#;
+        let (ts, hs) = first(text);
+        assert_eq!(ts, "users in dst are only allowed from the same user");
+        assert!(hs.starts_with(
+            "user destination requires source to contain only that same user \"alice@example.com\""
+        ));
+    }
+
+    #[test]
+    fn an_acl_without_action_decodes_under_headscale() {
+        let text = r##"{"acls": [{"#comment": "disabled"}]}"##;
+        assert_eq!(errors(text, Dialect::Headscale), Vec::<String>::new());
+        assert_eq!(
+            errors(text, Dialect::Tailscale),
+            ["action=\"\" is not supported", "unknown field \"#comment\""]
+        );
+    }
+
+    #[test]
+    fn brackets_around_ipv4_are_rejected_by_headscale() {
+        let text = r#"{"acls": [{"action": "accept", "src": ["*"], "dst": ["[192.168.1.1]:80"]}]}"#;
+        assert_eq!(errors(text, Dialect::Tailscale), Vec::<String>::new());
+        assert_eq!(
+            errors(text, Dialect::Headscale),
+            ["square brackets are only valid around IPv6 addresses: \"192.168.1.1\""]
+        );
+        let v6 = text.replace("192.168.1.1", "fd7a:115c:a1e0::1");
+        assert_eq!(errors(&v6, Dialect::Headscale), Vec::<String>::new());
+    }
+
+    #[test]
+    fn test_destinations() {
+        let (ts, hs) = first(r#"{"tests": [{"src": "*", "accept": ["*:8000-8100"]}]}"#);
+        assert!(ts.contains("must name exactly one port"), "{ts}");
+        assert!(
+            hs.ends_with("test destination port must be a single port"),
+            "{hs}"
+        );
+        let (ts, hs) = first(r#"{"tests": [{"src": "*", "accept": ["100.64.0.16/32:22"]}]}"#);
+        assert!(ts.contains("a CIDR is not one host"), "{ts}");
+        assert!(
+            hs.ends_with("test destination must be a single host, not a CIDR range"),
+            "{hs}"
+        );
+    }
+
+    #[test]
+    fn ssh_tests_shape() {
+        let no_dst =
+            r#"{"sshTests": [{"src": "alice@example.com", "dst": [], "accept": ["root"]}]}"#;
+        assert_eq!(errors(no_dst, Dialect::Tailscale), Vec::<String>::new());
+        let (_, hs) = first(no_dst);
+        assert!(
+            hs.contains("SSH tests entry must have at least one dst"),
+            "{hs}"
+        );
+        let nothing = r#"{"tagOwners": {"tag:s": []},
+            "sshTests": [{"src": "alice@example.com", "dst": ["tag:s"], "accept": [], "deny": [], "check": []}]}"#;
+        assert_eq!(errors(nothing, Dialect::Tailscale).len(), 1);
+        assert_eq!(errors(nothing, Dialect::Headscale), Vec::<String>::new());
     }
 
     /// The errors of `text` against Headscale users, under `dialect`.

@@ -16,8 +16,8 @@ use crate::vocab::{reserved_cap_help, TailscaleCap};
 use ipnet::IpNet;
 
 pub(super) fn check(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<Diagnostic>) {
-    definitions::groups(p, out);
-    definitions::tag_owners(p, names, out);
+    definitions::groups(p, opts.dialect, out);
+    definitions::tag_owners(p, names, opts.dialect, out);
     definitions::hosts(p, out);
     for acl in &p.acls {
         check_acl(acl, names, opts, out);
@@ -72,6 +72,10 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
             .with_label("unsupported action")
             .with_help("the only ACL action is \"accept\": access not granted is denied"),
         ),
+        // Headscale decodes an entry without `action` (its keys all `#` comments, say) to
+        // the zero value and does not reject it (hscontrol/policy/v2/types.go,
+        // `ACL.UnmarshalJSON`; `Action.UnmarshalJSON` runs only on a present key).
+        None if opts.dialect == Dialect::Headscale => {}
         None => out.push(
             err(
                 codes::UNSUPPORTED_ACTION,
@@ -88,8 +92,12 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
     let protos = acl.proto.as_ref().and_then(|p| match p.protos() {
         Ok(protos) => Some(protos),
         Err(e) => {
+            let message = match opts.dialect {
+                Dialect::Tailscale => e.to_string(),
+                Dialect::Headscale => super::headscale::proto_message(p),
+            };
             out.push(
-                err(codes::UNKNOWN_PROTOCOL, e, p.span)
+                err(codes::UNKNOWN_PROTOCOL, message, p.span)
                     .with_label("unknown protocol")
                     .with_help(PROTO_HELP),
             );
@@ -103,7 +111,13 @@ fn check_acl(acl: &Spanned<Acl>, names: &Names<'_>, opts: &Options<'_>, out: &mu
             out.push(
                 err(
                     codes::INVALID_PORTS,
-                    format!("dst={text:?}: missing port, write {text:?} as \"{text}:*\""),
+                    match opts.dialect {
+                        Dialect::Tailscale => {
+                            format!("dst={text:?}: missing port, write {text:?} as \"{text}:*\"")
+                        }
+                        // hscontrol/policy/v2/types.go, `AliasWithPorts.UnmarshalJSON`.
+                        Dialect::Headscale => "hostport must contain a colon".to_string(),
+                    },
                     d.span,
                 )
                 .with_label("no port")
@@ -261,6 +275,7 @@ fn node_attrs(p: &Policy, names: &Names<'_>, opts: &Options<'_>, out: &mut Vec<D
     let headscale = opts.dialect == Dialect::Headscale;
     if headscale {
         super::headscale::node_attrs(p, out);
+        super::headscale::bracketed_destinations(p, out);
     }
     for na in &p.node_attrs {
         for t in &na.target {

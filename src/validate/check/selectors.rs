@@ -6,6 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::Str;
 use crate::model::selector::Alias;
+use crate::model::Dialect;
 use crate::span::Span;
 use crate::vocab::{KNOWN_AUTOGROUPS, ROLE_AUTOGROUPS};
 
@@ -24,6 +25,16 @@ pub(super) enum Side {
     Target,
 }
 
+/// The autogroups Headscale defines, in its order (hscontrol/policy/v2/types.go, `autogroups`).
+const HEADSCALE_AUTOGROUPS: &[&str] = &[
+    "autogroup:internet",
+    "autogroup:member",
+    "autogroup:nonroot",
+    "autogroup:tagged",
+    "autogroup:self",
+    "autogroup:danger-all",
+];
+
 /// True for an autogroup Tailscale defines.
 pub(super) fn is_known_autogroup(a: &str) -> bool {
     KNOWN_AUTOGROUPS.contains(&a)
@@ -31,13 +42,17 @@ pub(super) fn is_known_autogroup(a: &str) -> bool {
 
 /// An autogroup Tailscale does not define. This one finding stands for the name wherever it
 /// is used: rules that look at what a source is skip unknown autogroups.
-pub(super) fn unknown_autogroup(a: &str, span: Span) -> Diagnostic {
-    let d = err(
-        codes::AUTOGROUP_NOT_ALLOWED,
-        format!("unknown autogroup {a:?}"),
-        span,
-    )
-    .with_label("unknown autogroup");
+pub(super) fn unknown_autogroup(a: &str, span: Span, dialect: Dialect) -> Diagnostic {
+    let message = match dialect {
+        Dialect::Tailscale => format!("unknown autogroup {a:?}"),
+        // hscontrol/policy/v2/types.go, `AutoGroup.Validate`: `ErrInvalidAutogroup` with
+        // Headscale's autogroups as Go prints a slice.
+        Dialect::Headscale => format!(
+            "invalid autogroup: got {a:?}, must be one of [{}]",
+            HEADSCALE_AUTOGROUPS.join(" ")
+        ),
+    };
+    let d = err(codes::AUTOGROUP_NOT_ALLOWED, message, span).with_label("unknown autogroup");
     match crate::model::policy::suggest_name(a, KNOWN_AUTOGROUPS.iter().copied()) {
         Some(near) => d
             .with_help(format!("did you mean `{near}`?"))
@@ -99,10 +114,13 @@ pub(super) fn group_not_found(
     side: Option<Side>,
     span: Span,
     names: &Names<'_>,
+    dialect: Dialect,
 ) -> Diagnostic {
-    let message = match side {
-        Some(Side::Src) => format!("src=group not found: {group:?}"),
-        Some(Side::Dst) => format!("dst={group:?}: group not found: {group:?}"),
+    let message = match (dialect, side) {
+        // hscontrol/policy/v2/types.go, `Groups.Contains`: `ErrGroupNotDefined` and the name.
+        (Dialect::Headscale, _) => format!("group not defined in policy: {group:?}"),
+        (_, Some(Side::Src)) => format!("src=group not found: {group:?}"),
+        (_, Some(Side::Dst)) => format!("dst={group:?}: group not found: {group:?}"),
         _ => format!("group not found: {group:?}"),
     };
     err(codes::GROUP_NOT_FOUND, message, span)
@@ -128,7 +146,7 @@ pub(super) fn check_alias(
         Alias::Wildcard | Alias::User(_) | Alias::Prefix(_) | Alias::Service(_) => {}
         Alias::UserDomain(domain) => check_domain(domain, "", span, opts, out),
         Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
-        Alias::Group(g) => out.push(group_not_found(g, Some(side), span, names)),
+        Alias::Group(g) => out.push(group_not_found(g, Some(side), span, names, opts.dialect)),
         Alias::Tag(t) if names.tags.contains(t.as_str()) => {}
         Alias::Tag(t) => out.push(tag_not_found(t, Some(side), span, names)),
         Alias::Ipset(i) if names.ipsets.contains_key(i.as_str()) => {}
@@ -166,13 +184,13 @@ pub(super) fn check_alias(
                 },
             );
         }
-        Alias::Autogroup(a) => check_autogroup(a, side, span, out),
+        Alias::Autogroup(a) => check_autogroup(a, side, span, opts.dialect, out),
     }
 }
 
-fn check_autogroup(a: &str, side: Side, span: Span, out: &mut Vec<Diagnostic>) {
+fn check_autogroup(a: &str, side: Side, span: Span, dialect: Dialect, out: &mut Vec<Diagnostic>) {
     if !is_known_autogroup(a) {
-        out.push(unknown_autogroup(a, span));
+        out.push(unknown_autogroup(a, span, dialect));
         return;
     }
     let role = ROLE_AUTOGROUPS.contains(&a);

@@ -103,7 +103,7 @@ fn check_rule(
             Alias::Tag(t) if !names.tags.contains(t.as_str()) => out.push(tag_not_found(t, Some(Side::Dst), d.span, names)),
             Alias::Tag(_) | Alias::User(_) => {}
             Alias::Autogroup(a) if matches!(a.as_str(), "autogroup:self" | "autogroup:member" | "autogroup:tagged") => {}
-            Alias::Autogroup(a) if !is_known_autogroup(a) => out.push(unknown_autogroup(a, d.span)),
+            Alias::Autogroup(a) if !is_known_autogroup(a) => out.push(unknown_autogroup(a, d.span, opts.dialect)),
             _ => out.push(
                 err(codes::INVALID_SSH_DESTINATION, format!("invalid dst {text:?}"), d.span)
                     .with_label("not an SSH destination")
@@ -112,7 +112,7 @@ fn check_rule(
         }
     }
     check_postures(&r.src_posture, names, out);
-    super::ssh_pairs::check(r, out);
+    super::ssh_pairs::check(r, opts.dialect, out);
 }
 
 /// One SSH source: an identity (user, group, tag, or a user or tag autogroup).
@@ -126,7 +126,9 @@ fn check_source(
     let help = "SSH sources are users, groups, tags, autogroup:member, autogroup:tagged and the role autogroups";
     match s.alias() {
         Alias::UserDomain(d) => check_domain(d, "[ssh] ", s.span, opts, out),
-        Alias::Autogroup(a) if !is_known_autogroup(a) => out.push(unknown_autogroup(a, s.span)),
+        Alias::Autogroup(a) if !is_known_autogroup(a) => {
+            out.push(unknown_autogroup(a, s.span, opts.dialect))
+        }
         Alias::Autogroup(a)
             if a != "autogroup:member"
                 && a != "autogroup:tagged"

@@ -24,6 +24,7 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::policy::{Sel, SshRule};
 use crate::model::selector::Alias;
+use crate::model::Dialect;
 
 /// What a source is, for these rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,24 +86,30 @@ impl Destinations {
 }
 
 /// Reports each source the rule's destinations or action do not admit, once per source.
-pub(super) fn check(rule: &SshRule, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(rule: &SshRule, dialect: Dialect, out: &mut Vec<Diagnostic>) {
     let is_check = rule.action.as_ref().is_some_and(|a| a.trim() == "check");
     let dst = Destinations::of(&rule.dst);
     for s in &rule.src {
-        if let Some(problem) = problem(s, &classify(s.alias()), &dst, is_check) {
+        if let Some(problem) = problem(s, &classify(s.alias()), &dst, is_check, dialect) {
             out.push(problem);
         }
     }
 }
 
 /// The first thing wrong with source `s` in its rule, if any.
-fn problem(s: &Sel, kind: &Source, dst: &Destinations, is_check: bool) -> Option<Diagnostic> {
+fn problem(
+    s: &Sel,
+    kind: &Source,
+    dst: &Destinations,
+    is_check: bool,
+    dialect: Dialect,
+) -> Option<Diagnostic> {
     if *kind == Source::Other {
         return None;
     }
     let src = s.trim();
     if let Some(owner) = dst.other_user(kind) {
-        return Some(user_destination(src, owner, kind, s));
+        return Some(user_destination(src, owner, kind, s, dialect));
     }
     if *kind == Source::Tagged && dst.has_self {
         return Some(
@@ -137,22 +144,35 @@ fn problem(s: &Sel, kind: &Source, dst: &Destinations, is_check: bool) -> Option
     })
 }
 
-fn user_destination(src: &str, owner: &str, kind: &Source, s: &Sel) -> Diagnostic {
+fn user_destination(
+    src: &str,
+    owner: &str,
+    kind: &Source,
+    s: &Sel,
+    dialect: Dialect,
+) -> Diagnostic {
     let help = match kind {
         Source::Tagged => "tagged devices may SSH only into tagged devices: use tags or autogroup:tagged as the destination".to_string(),
         Source::User(_) | Source::Users | Source::Other => format!(
             "only `{owner}` may open SSH sessions on `{owner}`'s devices, from a rule whose src is just `{owner}`; for each user's own devices use autogroup:self"
         ),
     };
-    Diagnostic::error(
-        codes::SSH_SOURCE_NOT_ALLOWED,
-        "users in dst are only allowed from the same user",
-        s.span,
-    )
-    .with_label(format!(
-        "`{src}` cannot open sessions on `{owner}`'s devices"
-    ))
-    .with_help(help)
+    let message = match (dialect, kind) {
+        (Dialect::Tailscale, _) => "users in dst are only allowed from the same user".to_string(),
+        // hscontrol/policy/v2/types.go, `validateSSHSrcDstCombination`:
+        // `ErrSSHTagSourceToUserDest` and `ErrSSHUserDestRequiresSameUser`.
+        (Dialect::Headscale, Source::Tagged) => format!(
+            "tags in SSH source cannot access user-owned devices ({owner}); use autogroup:tagged or specific tags as destinations instead"
+        ),
+        (Dialect::Headscale, _) => format!(
+            "user destination requires source to contain only that same user {owner:?}; use autogroup:self instead for same-user SSH access"
+        ),
+    };
+    Diagnostic::error(codes::SSH_SOURCE_NOT_ALLOWED, message, s.span)
+        .with_label(format!(
+            "`{src}` cannot open sessions on `{owner}`'s devices"
+        ))
+        .with_help(help)
 }
 
 #[cfg(test)]

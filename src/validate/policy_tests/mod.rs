@@ -27,8 +27,8 @@ pub(crate) fn check(
     options: &Options<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    shape::tests(policy, names, out);
-    shape::ssh_tests(policy, names, out);
+    shape::tests(policy, names, options.dialect, out);
+    shape::ssh_tests(policy, names, options.dialect, out);
     if let Some(tailnet) = options.tailnet {
         evaluate(policy, tailnet, options.dialect, out);
     }

@@ -8,6 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::names::Names;
 use crate::model::policy::Policy;
 use crate::model::selector::{Alias, Dst, Selector};
+use crate::model::Dialect;
 use crate::span::Span;
 use crate::vocab::ROLE_AUTOGROUPS;
 
@@ -17,7 +18,7 @@ fn err(code: &'static codes::Code, message: impl Into<String>, span: Span) -> Di
 
 /// The shape of `tests` entries. A malformed entry fails the tests, which the control plane
 /// reports as `test(s) failed`.
-pub(super) fn tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn tests(p: &Policy, names: &Names<'_>, dialect: Dialect, out: &mut Vec<Diagnostic>) {
     let fail = |span: Span, why: String, help: &str| {
         err(codes::TEST_FAILED, format!("test(s) failed: {why}"), span)
             .with_label("malformed test")
@@ -60,11 +61,17 @@ pub(super) fn tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
                 ));
             }
         }
-        for d in t.accept.iter().chain(&t.deny) {
-            if let Some(why) = test_destination_problem(d, names) {
+        let accepts = t.accept.iter().map(|d| ("accept", d));
+        for (list, d) in accepts.chain(t.deny.iter().map(|d| ("deny", d))) {
+            if let Some(why) = test_destination_problem(d, names, dialect) {
+                let why = match dialect {
+                    Dialect::Tailscale => format!("tests[{i}]: {:?}: {why}", d.value),
+                    // hscontrol/policy/v2/types.go, `validateTests`.
+                    Dialect::Headscale => format!("test {i}, {list} {:?}: {why}", d.value),
+                };
                 out.push(fail(
                     d.span,
-                    format!("tests[{i}]: {:?}: {why}", d.value),
+                    why,
                     "a test destination is one host and one port, e.g. `tag:web:443`",
                 ));
             }
@@ -73,21 +80,40 @@ pub(super) fn tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 /// Why a `tests` destination is malformed, if it is.
-fn test_destination_problem(d: &Dst, names: &Names<'_>) -> Option<&'static str> {
+///
+/// Under Headscale the messages are its own (hscontrol/policy/v2/types.go,
+/// `validateTestDestination`: `ErrTestDestinationMultiPort`, `ErrTestDestinationCIDR`,
+/// `ErrAutogroupInternetTestDst`).
+fn test_destination_problem(d: &Dst, names: &Names<'_>, dialect: Dialect) -> Option<&'static str> {
+    let headscale = dialect == Dialect::Headscale;
     let (Some(host), Some(ports)) = (d.host(), d.ports()) else {
-        return Some("no port");
+        return Some(if headscale {
+            "hostport must contain a colon"
+        } else {
+            "no port"
+        });
     };
     match ports {
         Ok([one]) if one.first == one.last => {}
+        Ok(_) if headscale => return Some("test destination port must be a single port"),
         Ok(_) => return Some("must name exactly one port"),
         Err(_) => return Some("invalid port"),
     }
+    let cidr = if headscale {
+        "test destination must be a single host, not a CIDR range"
+    } else {
+        "a CIDR is not one host"
+    };
     match host.alias() {
+        Alias::Autogroup(a) if a == "autogroup:internet" && headscale => {
+            Some("autogroup:internet not valid as a test destination")
+        }
         Alias::Autogroup(a) if a == "autogroup:internet" => {
             Some("autogroup:internet cannot be tested")
         }
-        Alias::Prefix(_) if host.contains('/') => Some("a CIDR is not one host"),
+        Alias::Prefix(_) if host.contains('/') => Some(cidr),
         Alias::Host(h) => match names.hosts.get(h.as_str()) {
+            Some(Some(net)) if net.prefix_len() < net.max_prefix_len() && headscale => Some(cidr),
             Some(Some(net)) if net.prefix_len() < net.max_prefix_len() => {
                 Some("the host is a range, not one host")
             }
@@ -120,9 +146,29 @@ fn test_source_problem(s: &Selector, names: &Names<'_>) -> Option<&'static str> 
 
 /// The shape of `sshTests` destinations, which the control plane checks with its own
 /// messages before evaluating anything.
-pub(super) fn ssh_tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn ssh_tests(
+    p: &Policy,
+    names: &Names<'_>,
+    dialect: Dialect,
+    out: &mut Vec<Diagnostic>,
+) {
     let help = "an SSH test destination is one node: a tag, a user, an autogroup or a single IP";
-    for t in &p.ssh_tests {
+    let headscale = dialect == Dialect::Headscale;
+    for (i, t) in p.ssh_tests.iter().enumerate() {
+        // hscontrol/policy/v2/types.go, `validateSSHTests`: `ErrSSHTestEmptyDst`.
+        if headscale && t.dst.is_empty() {
+            out.push(
+                err(
+                    codes::INVALID_SSH_TEST_DESTINATION,
+                    format!(
+                        "test(s) failed: sshTest {i}: SSH tests entry must have at least one dst"
+                    ),
+                    t.span,
+                )
+                .with_label("no destination")
+                .with_help(help),
+            );
+        }
         for d in &t.dst {
             let text = d.trimmed();
             let problem = match d.alias() {
@@ -151,7 +197,9 @@ pub(super) fn ssh_tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>
                 );
             }
         }
-        if t.accept.is_empty() && t.check.is_empty() && t.deny.is_empty() {
+        // Headscale leaves an entry that asserts nothing to its evaluation
+        // (hscontrol/policy/v2/types.go, `validateSSHTests` checks src and dst only).
+        if !headscale && t.accept.is_empty() && t.check.is_empty() && t.deny.is_empty() {
             out.push(
                 err(
                     codes::TEST_FAILED,
@@ -166,7 +214,15 @@ pub(super) fn ssh_tests(p: &Policy, names: &Names<'_>, out: &mut Vec<Diagnostic>
             out.push(
                 err(
                     codes::TEST_FAILED,
-                    "test(s) failed: an SSH test needs a `src`",
+                    match dialect {
+                        Dialect::Tailscale => {
+                            "test(s) failed: an SSH test needs a `src`".to_string()
+                        }
+                        // `ErrSSHTestEmptySrc`.
+                        Dialect::Headscale => format!(
+                            "test(s) failed: sshTest {i}: SSH tests entry must have a non-empty src"
+                        ),
+                    },
                     t.span,
                 )
                 .with_label("no source")
