@@ -137,13 +137,19 @@ pub(super) fn bracketed_destinations(p: &Policy, out: &mut Vec<Diagnostic>) {
             let Some(rest) = d.trimmed().strip_prefix('[') else {
                 continue;
             };
-            let inside = rest.split_once(']').map(|(host, _)| host);
-            let is_v6 = inside.is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
-            if is_v6 {
+            let inside = rest.split_once(']');
+            let is_v6 = inside.is_some_and(|(h, _)| h.parse::<std::net::Ipv6Addr>().is_ok());
+            // After the bracket comes the port (`:`) or a prefix length (`/`).
+            let then_port = inside.is_some_and(|(_, r)| r.starts_with([':', '/']));
+            if is_v6 && then_port {
                 continue;
             }
             let message = match inside {
-                Some(host) => {
+                Some(_) if is_v6 => format!(
+                    "square brackets are only valid around IPv6 addresses: {:?}",
+                    d.trimmed()
+                ),
+                Some((host, _)) => {
                     format!("square brackets are only valid around IPv6 addresses: {host:?}")
                 }
                 None => "square brackets are only valid around IPv6 addresses".to_string(),
@@ -473,6 +479,63 @@ mod tests {
             errors(text, Dialect::Tailscale),
             ["action=\"\" is not supported", "unknown field \"#comment\""]
         );
+    }
+
+    /// Destinations in brackets under each dialect (hscontrol/policy/v2/utils_test.go,
+    /// `TestSplitDestinationAndPort`): `None` where the policy is accepted, else a part of one
+    /// of its errors.
+    #[test]
+    fn bracketed_destinations_under_each_dialect() {
+        const BRACKETS: &str = "square brackets are only valid around IPv6 addresses";
+        let table: &[(&str, Option<&str>, Option<&str>)] = &[
+            // (destination, Tailscale, Headscale)
+            ("[fd7a:115c:a1e0::87e1]:22", None, None),
+            ("[fd7a:115c:a1e0::87e1]:80,443", None, None),
+            ("[::1]:80", None, None),
+            ("[fd7a:115c:a1e0::2]:80-90", None, None),
+            (
+                "[fd7a:115c:a1e0::2905]/128:80,443",
+                Some("invalid address"),
+                None,
+            ),
+            ("[fd7a:115c:a1e0::1]/128:22", Some("invalid address"), None),
+            (
+                "[fd7a:115c:a1e0::2]/64:80-90",
+                Some("invalid address"),
+                None,
+            ),
+            ("[192.168.1.1]:80", None, Some(BRACKETS)),
+            ("[10.0.0.0/8]:80", None, Some(BRACKETS)),
+            (
+                "[192.168.1.1]/32:80",
+                Some("invalid address"),
+                Some(BRACKETS),
+            ),
+            ("[tag:server]:80", None, Some(BRACKETS)),
+            ("[fd7a:115c:a1e0::2/128]:22", None, Some(BRACKETS)),
+            ("[]:80", Some("invalid address"), Some(BRACKETS)),
+            ("[::1]blah", Some("invalid first integer"), Some(BRACKETS)),
+            ("[::1", Some("invalid address"), Some(BRACKETS)),
+            ("[::1]", Some("invalid first integer"), Some(BRACKETS)),
+        ];
+        for (dst, tailscale, headscale) in table {
+            let text = format!(
+                r#"{{"tagOwners": {{"tag:server": ["alice@example.com"]}}, "acls": [{{"action": "accept", "src": ["*"], "dst": ["{dst}"]}}]}}"#
+            );
+            for (dialect, want) in [
+                (Dialect::Tailscale, tailscale),
+                (Dialect::Headscale, headscale),
+            ] {
+                let found = errors(&text, dialect);
+                match want {
+                    None => assert_eq!(found, Vec::<String>::new(), "{dst} {dialect:?}"),
+                    Some(part) => assert!(
+                        found.iter().any(|e| e.contains(part)),
+                        "{dst} {dialect:?}: {found:?}"
+                    ),
+                }
+            }
+        }
     }
 
     #[test]
