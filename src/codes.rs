@@ -384,6 +384,14 @@ pub const AMBIGUOUS_USER: &Code = &Code {
     summary: "user token that names more than one user",
 };
 
+/// TG0229: a node attribute Headscale does not support.
+pub const UNSUPPORTED_NODE_ATTR: &Code = &Code {
+    id: "TG0229",
+    severity: Severity::Error,
+    lint: None,
+    summary: "node attribute that Headscale does not support",
+};
+
 /// TG0301: missing or invalid SSH action.
 pub const INVALID_SSH_ACTION: &Code = &Code {
     id: "TG0301",
@@ -622,6 +630,7 @@ pub const ALL: &[&Code] = &[
     INVALID_POSTURE_NAME,
     INVALID_IPSET,
     AMBIGUOUS_USER,
+    UNSUPPORTED_NODE_ATTR,
     INVALID_SSH_ACTION,
     SSH_WITHOUT_USERS,
     INVALID_SSH_USER,

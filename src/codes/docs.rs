@@ -179,6 +179,7 @@ fn details(code: &Code) -> &'static str {
         INVALID_POSTURE_NAME => "A posture name that is not of the form `posture:name`.",
         INVALID_IPSET => "An `ipsets` entry that is not an address, prefix, range, host, ipset or `add`/`remove` of one.",
         AMBIGUOUS_USER => "Under the Headscale dialect, with a tailnet: a user token (`name@` or an e-mail) in a group, a tag owner, an auto-approver, an ACL or an SSH rule that more than one Headscale user answers to by e-mail or name, none by provider identifier. Headscale refuses to load the policy rather than drop the rule; rename one of the users, or name the user by its e-mail or provider identifier.",
+        UNSUPPORTED_NODE_ATTR => "Under the Headscale dialect: a `nodeAttrs` attribute that Headscale parses but cannot act on yet (`funnel`). Headscale refuses the policy rather than hand nodes a feature that would not work; remove the attribute until Headscale supports it (the message names the issue that tracks it).",
         INVALID_SSH_ACTION => "An SSH rule without an action, or with one other than `accept` and `check`.",
         SSH_WITHOUT_USERS => "An SSH rule without `users`: Tailscale rejects it. List the login names, e.g. `[\"root\", \"autogroup:nonroot\"]`.",
         INVALID_SSH_USER => "An SSH login user entry that Tailscale does not accept.",

@@ -127,7 +127,13 @@ fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
     d.fields(node, "an ACL", keys, |d, key, v| match key {
         "action" => a.action = d.string(v),
         "src" | "users" => a.src.extend(d.typed(v, Selector::new)),
-        "dst" | "ports" => a.dst.extend(d.typed(v, Dst::new)),
+        "dst" | "ports" => {
+            let parse: fn(String) -> Dst = match d.dialect {
+                Dialect::Tailscale => Dst::new,
+                Dialect::Headscale => Dst::headscale,
+            };
+            a.dst.extend(d.typed(v, parse));
+        }
         "proto" => a.proto = d.proto(v),
         _ => a.src_posture = d.strings(v),
     });

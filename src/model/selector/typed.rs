@@ -103,6 +103,21 @@ impl Dst {
         Self { text, parts }
     }
 
+    /// Splits and parses `text` as Headscale does (hscontrol/policy/v2/utils.go,
+    /// `splitDestinationAndPort`): besides `[v6]:ports`, Headscale takes a bracketed IPv6
+    /// address followed by a prefix length, `[v6]/len:ports`, and reads it as the CIDR
+    /// `v6/len`. Anything else is split as [`Self::new`] splits it; brackets around
+    /// something other than an IPv6 address are rejected by the Headscale check.
+    pub(crate) fn headscale(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let Some(cidr) = bracketed_v6_cidr(text.trim()) else {
+            return Self::new(text);
+        };
+        let parts =
+            split_acl_dst(&cidr).map(|(alias, ports)| (Selector::part(alias), parse_ports(ports)));
+        Self { text, parts }
+    }
+
     /// The text as written.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -133,6 +148,13 @@ impl Dst {
             _ => None,
         }
     }
+}
+
+/// `v6/len:ports` for `[v6]/len:ports`, the brackets dropped; `None` for any other text.
+fn bracketed_v6_cidr(text: &str) -> Option<String> {
+    let (host, rest) = text.strip_prefix('[')?.split_once(']')?;
+    host.parse::<std::net::Ipv6Addr>().ok()?;
+    rest.starts_with('/').then(|| format!("{host}{rest}"))
 }
 
 impl PartialEq<&str> for Dst {
@@ -327,6 +349,60 @@ mod tests {
         assert_eq!(format!("{s:?}"), "\" tag:web \"");
         assert_eq!(Selector::new("tag:web"), Selector::from("tag:web"));
         assert_ne!(Selector::new("tag:web"), Selector::new("tag:db"));
+    }
+
+    /// Headscale's split of a destination (hscontrol/policy/v2/utils_test.go,
+    /// `TestSplitDestinationAndPort`): the alias and the ports of each accepted form.
+    #[test]
+    fn headscale_splits_bracketed_ipv6_with_or_without_a_prefix_length() {
+        let table = [
+            ("git-server:*", "git-server", "*"),
+            (
+                "tag:montreal-webserver:80,443",
+                "tag:montreal-webserver",
+                "80,443",
+            ),
+            ("192.168.1.0/24:22", "192.168.1.0/24", "22"),
+            ("fd7a:115c:a1e0::2:22", "fd7a:115c:a1e0::2", "22"),
+            ("fd7a:115c:a1e0::2/128:22", "fd7a:115c:a1e0::2/128", "22"),
+            ("[fd7a:115c:a1e0::87e1]:22", "fd7a:115c:a1e0::87e1", "22"),
+            ("[::1]:22,80,443", "::1", "22,80,443"),
+            ("[fd7a:115c:a1e0::2]:80-90", "fd7a:115c:a1e0::2", "80-90"),
+            ("[::]:*", "::", "*"),
+            (
+                "[fd7a:115c:a1e0::2905]/128:80,443",
+                "fd7a:115c:a1e0::2905/128",
+                "80,443",
+            ),
+            ("[2001:db8::1]/32:443", "2001:db8::1/32", "443"),
+            (
+                "[fd7a:115c:a1e0::2]/64:80-90",
+                "fd7a:115c:a1e0::2/64",
+                "80-90",
+            ),
+            ("[::]/0:*", "::/0", "*"),
+        ];
+        for (input, alias, ports) in table {
+            let d = Dst::headscale(input);
+            assert_eq!(d.as_str(), input);
+            assert_eq!(d.host().map(Selector::trimmed), Some(alias), "{input}");
+            assert_eq!(
+                d.ports().unwrap(),
+                Dst::new(format!("x:{ports}")).ports().unwrap()
+            );
+        }
+        // Tailscale keeps the prefix length outside the brackets in the alias, which is then
+        // no address.
+        let ts = Dst::new("[fd7a:115c:a1e0::2905]/128:80");
+        assert_eq!(
+            ts.host().map(Selector::trimmed),
+            Some("fd7a:115c:a1e0::2905]/128")
+        );
+        // A CIDR inside the brackets, or something other than IPv6, is split as before
+        // (and rejected by the Headscale check).
+        for input in ["[fd7a::2/128]:22", "[10.0.0.0/8]:80", "[192.168.1.1]/32:80"] {
+            assert!(Dst::headscale(input) == Dst::new(input), "{input}");
+        }
     }
 
     #[test]

@@ -42,8 +42,30 @@ pub(super) fn node_attrs(p: &Policy, out: &mut Vec<Diagnostic>) {
                 .with_help("Headscale attaches node attributes to autogroup:member or autogroup:tagged, or to users, groups, tags, hosts and addresses"),
             );
         }
+        // `ErrNodeAttrUnsupported`: attributes Headscale parses but cannot act on
+        // (`nodeAttrUnsupportedCaps`), each with the issue that tracks it.
+        for attr in &na.attr {
+            let Some((_, issue)) = UNSUPPORTED_NODE_ATTRS
+                .iter()
+                .find(|(name, _)| *name == attr.value)
+            else {
+                continue;
+            };
+            out.push(
+                Diagnostic::error(
+                    codes::UNSUPPORTED_NODE_ATTR,
+                    format!(
+                        "nodeAttrs uses a feature headscale does not yet support: {:?} tracked in {issue}",
+                        attr.value
+                    ),
+                    attr.span,
+                )
+                .with_label("not supported by Headscale")
+                .with_help(format!("remove the attribute; Headscale's support for it is tracked in {issue}")),
+            );
+        }
         // `ErrNodeAttrIPPoolUnsupported`: Headscale parses `ipPool` but has no allocator
-        // for it yet.
+        // for it yet. Each entry is then checked all the same (`validateNodeAttrIPPool`).
         if let Some(first) = na.ip_pool.first() {
             out.push(
                 Diagnostic::error(
@@ -55,7 +77,56 @@ pub(super) fn node_attrs(p: &Policy, out: &mut Vec<Diagnostic>) {
                 .with_help("remove `ipPool`: Headscale assigns addresses from its configured prefixes"),
             );
         }
+        for pool in &na.ip_pool {
+            if let Some(message) = ip_pool_message(pool.value.trim()) {
+                out.push(
+                    Diagnostic::error(codes::INVALID_IP_POOL, message, pool.span)
+                        .with_label("not a usable Headscale address pool")
+                        .with_help("pools lie inside 100.64.0.0/10, away from 100.100.100.0/24 and 100.115.92.0/23"),
+                );
+            }
+        }
     }
+}
+
+/// The node attributes Headscale rejects, with the issue tracking each
+/// (hscontrol/policy/v2/types.go, `nodeAttrUnsupportedCaps`).
+const UNSUPPORTED_NODE_ATTRS: &[(&str, &str)] = &[(
+    "funnel",
+    "https://github.com/juanfont/headscale/issues/2527",
+)];
+
+/// The parts of 100.64.0.0/10 Tailscale keeps for itself, in the order Headscale checks them
+/// (hscontrol/policy/v2/types.go, `reservedTSRanges`).
+const RESERVED_RANGES: &[&str] = &["100.100.100.0/24", "100.115.92.0/23"];
+
+/// Headscale's message for an `ipPool` prefix outside 100.64.0.0/10 or overlapping a reserved
+/// range (hscontrol/policy/v2/types.go, `validateNodeAttrIPPool`: the range first, then each
+/// reserved range in turn), or `None` for a usable pool. A prefix that does not parse is left
+/// to the allocator error, which every `ipPool` gets.
+fn ip_pool_message(text: &str) -> Option<String> {
+    let prefix = text.parse::<ipnet::IpNet>().ok()?;
+    let masked = prefix.trunc();
+    let cgnat = ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(100, 64, 0, 0), 10).ok()?;
+    let ipnet::IpNet::V4(v4) = masked else {
+        return Some(format!(
+            "nodeAttrs ipPool must be within 100.64.0.0/10: \"{prefix}\""
+        ));
+    };
+    if v4.prefix_len() < cgnat.prefix_len() || !cgnat.contains(&v4.network()) {
+        return Some(format!(
+            "nodeAttrs ipPool must be within 100.64.0.0/10: \"{prefix}\""
+        ));
+    }
+    RESERVED_RANGES
+        .iter()
+        .filter_map(|r| r.parse::<ipnet::Ipv4Net>().ok())
+        .find(|r| r.contains(&v4.network()) || v4.contains(&r.network()))
+        .map(|r| {
+            format!(
+                "nodeAttrs ipPool must not overlap reserved Tailscale ranges: \"{prefix}\" overlaps \"{r}\""
+            )
+        })
 }
 
 /// Headscale takes square brackets around an IPv6 address only (hscontrol/policy/v2/utils.go,
@@ -66,13 +137,19 @@ pub(super) fn bracketed_destinations(p: &Policy, out: &mut Vec<Diagnostic>) {
             let Some(rest) = d.trimmed().strip_prefix('[') else {
                 continue;
             };
-            let inside = rest.split_once(']').map(|(host, _)| host);
-            let is_v6 = inside.is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
-            if is_v6 {
+            let inside = rest.split_once(']');
+            let is_v6 = inside.is_some_and(|(h, _)| h.parse::<std::net::Ipv6Addr>().is_ok());
+            // After the bracket comes the port (`:`) or a prefix length (`/`).
+            let then_port = inside.is_some_and(|(_, r)| r.starts_with([':', '/']));
+            if is_v6 && then_port {
                 continue;
             }
             let message = match inside {
-                Some(host) => {
+                Some(_) if is_v6 => format!(
+                    "square brackets are only valid around IPv6 addresses: {:?}",
+                    d.trimmed()
+                ),
+                Some((host, _)) => {
                     format!("square brackets are only valid around IPv6 addresses: {host:?}")
                 }
                 None => "square brackets are only valid around IPv6 addresses".to_string(),
@@ -193,6 +270,81 @@ mod tests {
         let found = errors(text, Dialect::Headscale);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("nodeAttrs ipPool requires the IP allocator"));
+    }
+
+    #[test]
+    fn headscale_rejects_the_node_attributes_it_cannot_act_on() {
+        let text =
+            r#"{"nodeAttrs": [{"target": ["*"], "attr": ["funnel", "randomize-client-port"]}]}"#;
+        assert_eq!(errors(text, Dialect::Tailscale), Vec::<String>::new());
+        assert_eq!(
+            errors(text, Dialect::Headscale),
+            ["nodeAttrs uses a feature headscale does not yet support: \"funnel\" tracked in https://github.com/juanfont/headscale/issues/2527"]
+        );
+        let supported = text.replace("\"funnel\", ", "");
+        assert_eq!(errors(&supported, Dialect::Headscale), Vec::<String>::new());
+    }
+
+    /// The ipPool errors after the allocator one, under the Headscale dialect.
+    fn pool_errors(pool: &str) -> Vec<String> {
+        let text = format!(
+            r#"{{"nodeAttrs": [{{"target": ["autogroup:member"], "ipPool": ["{pool}"]}}]}}"#
+        );
+        let mut found = errors(&text, Dialect::Headscale);
+        assert!(
+            found[0].starts_with("nodeAttrs ipPool requires the IP allocator"),
+            "{found:?}"
+        );
+        found.remove(0);
+        found
+    }
+
+    #[test]
+    fn headscale_checks_each_ip_pool_against_cgnat_then_the_reserved_ranges() {
+        let out = |p: &str| format!("nodeAttrs ipPool must be within 100.64.0.0/10: \"{p}\"");
+        let reserved = |p: &str, r: &str| {
+            format!("nodeAttrs ipPool must not overlap reserved Tailscale ranges: \"{p}\" overlaps \"{r}\"")
+        };
+        let table: &[(&str, Option<String>)] = &[
+            ("100.81.0.0/16", None),
+            ("10.0.0.0/8", Some(out("10.0.0.0/8"))),
+            ("100.0.0.0/8", Some(out("100.0.0.0/8"))),
+            ("fd7a:115c:a1e0::/48", Some(out("fd7a:115c:a1e0::/48"))),
+            (
+                "100.64.0.0/10",
+                Some(reserved("100.64.0.0/10", "100.100.100.0/24")),
+            ),
+            (
+                "100.100.100.0/24",
+                Some(reserved("100.100.100.0/24", "100.100.100.0/24")),
+            ),
+            (
+                "100.100.100.7/28",
+                Some(reserved("100.100.100.7/28", "100.100.100.0/24")),
+            ),
+            (
+                "100.115.92.0/24",
+                Some(reserved("100.115.92.0/24", "100.115.92.0/23")),
+            ),
+            (
+                "100.115.93.0/24",
+                Some(reserved("100.115.93.0/24", "100.115.92.0/23")),
+            ),
+            ("100.115.94.0/24", None),
+        ];
+        for (pool, want) in table {
+            assert_eq!(
+                pool_errors(pool),
+                want.iter().cloned().collect::<Vec<_>>(),
+                "{pool}"
+            );
+        }
+        // Tailscale's own rule and words for the same pools.
+        let text = r#"{"nodeAttrs": [{"target": ["*"], "ipPool": ["100.100.100.0/24"]}]}"#;
+        assert_eq!(
+            errors(text, Dialect::Tailscale),
+            ["IPPool(100.100.100.0/24): network within reserved range"]
+        );
     }
 
     #[test]
@@ -327,6 +479,63 @@ mod tests {
             errors(text, Dialect::Tailscale),
             ["action=\"\" is not supported", "unknown field \"#comment\""]
         );
+    }
+
+    /// Destinations in brackets under each dialect (hscontrol/policy/v2/utils_test.go,
+    /// `TestSplitDestinationAndPort`): `None` where the policy is accepted, else a part of one
+    /// of its errors.
+    #[test]
+    fn bracketed_destinations_under_each_dialect() {
+        const BRACKETS: &str = "square brackets are only valid around IPv6 addresses";
+        let table: &[(&str, Option<&str>, Option<&str>)] = &[
+            // (destination, Tailscale, Headscale)
+            ("[fd7a:115c:a1e0::87e1]:22", None, None),
+            ("[fd7a:115c:a1e0::87e1]:80,443", None, None),
+            ("[::1]:80", None, None),
+            ("[fd7a:115c:a1e0::2]:80-90", None, None),
+            (
+                "[fd7a:115c:a1e0::2905]/128:80,443",
+                Some("invalid address"),
+                None,
+            ),
+            ("[fd7a:115c:a1e0::1]/128:22", Some("invalid address"), None),
+            (
+                "[fd7a:115c:a1e0::2]/64:80-90",
+                Some("invalid address"),
+                None,
+            ),
+            ("[192.168.1.1]:80", None, Some(BRACKETS)),
+            ("[10.0.0.0/8]:80", None, Some(BRACKETS)),
+            (
+                "[192.168.1.1]/32:80",
+                Some("invalid address"),
+                Some(BRACKETS),
+            ),
+            ("[tag:server]:80", None, Some(BRACKETS)),
+            ("[fd7a:115c:a1e0::2/128]:22", None, Some(BRACKETS)),
+            ("[]:80", Some("invalid address"), Some(BRACKETS)),
+            ("[::1]blah", Some("invalid first integer"), Some(BRACKETS)),
+            ("[::1", Some("invalid address"), Some(BRACKETS)),
+            ("[::1]", Some("invalid first integer"), Some(BRACKETS)),
+        ];
+        for (dst, tailscale, headscale) in table {
+            let text = format!(
+                r#"{{"tagOwners": {{"tag:server": ["alice@example.com"]}}, "acls": [{{"action": "accept", "src": ["*"], "dst": ["{dst}"]}}]}}"#
+            );
+            for (dialect, want) in [
+                (Dialect::Tailscale, tailscale),
+                (Dialect::Headscale, headscale),
+            ] {
+                let found = errors(&text, dialect);
+                match want {
+                    None => assert_eq!(found, Vec::<String>::new(), "{dst} {dialect:?}"),
+                    Some(part) => assert!(
+                        found.iter().any(|e| e.contains(part)),
+                        "{dst} {dialect:?}: {found:?}"
+                    ),
+                }
+            }
+        }
     }
 
     #[test]
