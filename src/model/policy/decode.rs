@@ -43,7 +43,7 @@ pub fn from_node_in(node: &Node, dialect: Dialect) -> (Policy, Vec<Diagnostic>) 
         "grants" => p.grants = d.list(v, grant),
         "groups" => p.groups = d.keyed_map(v, group_members),
         "hosts" => p.hosts = d.map(v, |d, v| d.string(v).unwrap_or_default()),
-        "tagOwners" => p.tag_owners = d.map(v, |d, v| d.typed(v, Selector::new)),
+        "tagOwners" => p.tag_owners = d.map(v, |d, v| d.typed(v, d.selector())),
         "autoApprovers" => p.auto_approvers = Some(auto_approvers(d, v)),
         "ssh" => p.ssh = d.list(v, ssh_rule),
         "nodeAttrs" => p.node_attrs = d.list(v, node_attr),
@@ -110,7 +110,7 @@ fn group_members(d: &mut Decoder, name: &str, node: &Node) -> Vec<Spanned<Select
         );
         return Vec::new();
     }
-    d.typed(node, Selector::new)
+    d.typed(node, d.selector())
 }
 
 fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
@@ -126,7 +126,7 @@ fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
     ];
     d.fields(node, "an ACL", keys, |d, key, v| match key {
         "action" => a.action = d.string(v),
-        "src" | "users" => a.src.extend(d.typed(v, Selector::new)),
+        "src" | "users" => a.src.extend(d.typed(v, d.selector())),
         "dst" | "ports" => {
             let parse: fn(String) -> Dst = match d.dialect {
                 Dialect::Tailscale => Dst::new,
@@ -147,8 +147,8 @@ fn grant(d: &mut Decoder, node: &Node) -> Spanned<Grant> {
     };
     let keys = &["src", "dst", "ip", "app", "srcPosture", "via"];
     d.fields(node, "a grant", keys, |d, key, v| match key {
-        "src" => g.src = d.typed(v, Selector::new),
-        "dst" => g.dst = d.typed(v, Selector::new),
+        "src" => g.src = d.typed(v, d.selector()),
+        "dst" => g.dst = d.typed(v, d.selector()),
         "ip" => g.ip = d.typed(v, IpEntry::new),
         "app" => {
             let app = d.map(v, |d, v| d.app_values(v));
@@ -159,7 +159,7 @@ fn grant(d: &mut Decoder, node: &Node) -> Spanned<Grant> {
             g.app = Spanned::new(app, v.span);
         }
         "srcPosture" => g.src_posture = d.strings(v),
-        _ => g.via = d.typed(v, Selector::new),
+        _ => g.via = d.typed(v, d.selector()),
     });
     Spanned::new(g, node.span)
 }
@@ -171,8 +171,8 @@ fn auto_approvers(d: &mut Decoder, node: &Node) -> AutoApprovers {
         "autoApprovers",
         &["routes", "exitNode", "services"],
         |d, key, v| match key {
-            "routes" => a.routes = d.map(v, |d, v| d.typed(v, Selector::new)),
-            "exitNode" => a.exit_node = d.typed(v, Selector::new),
+            "routes" => a.routes = d.map(v, |d, v| d.typed(v, d.selector())),
+            "exitNode" => a.exit_node = d.typed(v, d.selector()),
             _ => a.services = Some(v.to_json()),
         },
     );
@@ -197,8 +197,8 @@ fn ssh_rule(d: &mut Decoder, node: &Node) -> Spanned<SshRule> {
     ];
     d.fields(node, "an SSH rule", keys, |d, key, v| match key {
         "action" => r.action = d.string(v),
-        "src" => r.src = d.typed(v, Selector::new),
-        "dst" => r.dst = d.typed(v, Selector::new),
+        "src" => r.src = d.typed(v, d.selector()),
+        "dst" => r.dst = d.typed(v, d.selector()),
         "users" => {
             r.users = Spanned::new((v.value != Value::Null).then(|| d.strings(v)), v.span);
         }
@@ -218,7 +218,7 @@ fn node_attr(d: &mut Decoder, node: &Node) -> Spanned<NodeAttr> {
         "a nodeAttrs entry",
         &["target", "attr", "app", "ipPool"],
         |d, key, v| match key {
-            "target" => n.target = d.typed(v, Selector::new),
+            "target" => n.target = d.typed(v, d.selector()),
             "attr" => n.attr = d.strings(v),
             "app" => n.app = Some(v.to_json()),
             _ => n.ip_pool = d.strings(v),
@@ -239,7 +239,7 @@ fn policy_test(d: &mut Decoder, node: &Node) -> Spanned<PolicyTest> {
         "srcPostureAttrs",
     ];
     d.fields(node, "a test", keys, |d, key, v| match key {
-        "src" | "user" => t.src = d.string(v).map(|s| s.map(Selector::new)),
+        "src" | "user" => t.src = d.string(v).map(|s| s.map(d.selector())),
         "proto" => t.proto = d.proto(v),
         "accept" | "allow" => t.accept.extend(d.typed(v, Dst::new)),
         "deny" => t.deny = d.typed(v, Dst::new),
@@ -252,8 +252,8 @@ fn ssh_test(d: &mut Decoder, node: &Node) -> Spanned<SshTest> {
     let mut t = SshTest::default();
     let keys = &["src", "dst", "accept", "check", "deny"];
     d.fields(node, "an SSH test", keys, |d, key, v| match key {
-        "src" => t.src = d.string(v).map(|s| s.map(Selector::new)),
-        "dst" => t.dst = d.typed(v, Selector::new),
+        "src" => t.src = d.string(v).map(|s| s.map(d.selector())),
+        "dst" => t.dst = d.typed(v, d.selector()),
         "accept" => t.accept = d.strings(v),
         "check" => t.check = d.strings(v),
         _ => t.deny = d.strings(v),
@@ -377,6 +377,15 @@ impl Decoder {
         match &node.value {
             Value::Number(n) => Some(Spanned::new(n.clone(), node.span)),
             _ => self.string(node),
+        }
+    }
+
+    /// How the dialect classifies a selector: Headscale reads anything with an `@` as a user
+    /// first ([`Selector::headscale`]).
+    fn selector(&self) -> fn(String) -> Selector {
+        match self.dialect {
+            Dialect::Tailscale => Selector::new,
+            Dialect::Headscale => Selector::headscale,
         }
     }
 

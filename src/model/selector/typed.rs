@@ -33,6 +33,31 @@ impl Selector {
         }
     }
 
+    /// A selector as Headscale classifies it (hscontrol/policy/v2/types.go, `parseAlias`):
+    /// after an address or prefix and `*`, anything that contains `@` is a user, before
+    /// groups, tags and autogroups, so `group:ops@example.com` names a user there.
+    pub(crate) fn headscale(text: impl Into<String>) -> Self {
+        Self::new(text).into_headscale()
+    }
+
+    /// This selector as Headscale classifies it ([`Self::headscale`]).
+    fn into_headscale(mut self) -> Self {
+        let trimmed = self.text.trim();
+        if trimmed.contains('@')
+            && matches!(
+                self.alias,
+                Alias::Group(_)
+                    | Alias::Tag(_)
+                    | Alias::Autogroup(_)
+                    | Alias::Ipset(_)
+                    | Alias::Service(_)
+            )
+        {
+            self.alias = Alias::User(trimmed.to_string());
+        }
+        self
+    }
+
     /// A part of a larger string (the alias of `alias:ports`), classified exactly as it is.
     fn part(text: &str) -> Self {
         Self {
@@ -111,7 +136,11 @@ impl Dst {
     pub(crate) fn headscale(text: impl Into<String>) -> Self {
         let text = text.into();
         let Some(cidr) = bracketed_v6_cidr(text.trim()) else {
-            return Self::new(text);
+            let mut dst = Self::new(text);
+            dst.parts = dst
+                .parts
+                .map(|(alias, ports)| (alias.into_headscale(), ports));
+            return dst;
         };
         let parts =
             split_acl_dst(&cidr).map(|(alias, ports)| (Selector::part(alias), parse_ports(ports)));

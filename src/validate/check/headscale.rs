@@ -668,4 +668,36 @@ mod tests {
         assert!(run(Dialect::Tailscale) > 0);
         assert_eq!(run(Dialect::Headscale), 0);
     }
+
+    #[test]
+    fn anything_with_an_at_sign_is_a_user_for_headscale_before_groups_and_tags() {
+        // hscontrol/policy/v2/types.go, `parseAlias`: `isUser` comes before `isGroup`.
+        let text = r#"{"acls": [{"action": "accept", "src": ["group:ops@example.com"], "dst": ["tag:web@example.com:*"]}]}"#;
+        assert_eq!(errors(text, Dialect::Headscale), Vec::<String>::new());
+        let tailscale = errors(text, Dialect::Tailscale);
+        assert!(
+            tailscale
+                .iter()
+                .any(|m| m.contains("group:ops@example.com")),
+            "{tailscale:?}"
+        );
+    }
+
+    #[test]
+    fn a_check_period_outside_a_check_rule_is_an_error_for_headscale_only() {
+        let text = r#"{"ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self"], "users": ["root"], "checkPeriod": "1h"}]}"#;
+        assert_eq!(
+            errors(text, Dialect::Headscale),
+            ["checkPeriod is only valid with action \"check\""]
+        );
+        assert_eq!(errors(text, Dialect::Tailscale), Vec::<String>::new());
+        let check = text.replace("\"accept\"", "\"check\"");
+        assert_eq!(errors(&check, Dialect::Headscale), Vec::<String>::new());
+        let too_long = check.replace("\"1h\"", "\"200h\"");
+        assert_eq!(
+            errors(&too_long, Dialect::Headscale),
+            errors(&too_long, Dialect::Tailscale)
+        );
+        assert_eq!(errors(&too_long, Dialect::Headscale).len(), 1);
+    }
 }

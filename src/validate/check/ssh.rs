@@ -92,7 +92,23 @@ fn check_rule(
         }
     }
     if let Some(period) = &r.check_period {
-        check_period(period, out);
+        let is_check = r.action.as_ref().is_some_and(|a| a.trim() == "check");
+        if opts.dialect == crate::model::Dialect::Headscale && !is_check {
+            // Headscale refuses what Tailscale ignores (and tailgrant warns of, TG1010): a
+            // period on a rule that never re-authenticates (hscontrol/policy/v2/types.go,
+            // `Policy.validate`: `ErrSSHCheckPeriodOnNonCheck`).
+            out.push(
+                err(
+                    codes::INVALID_CHECK_PERIOD,
+                    "checkPeriod is only valid with action \"check\"",
+                    period.span,
+                )
+                .with_label("not a check rule")
+                .with_help("make the rule `\"action\": \"check\"`, or remove checkPeriod"),
+            );
+        } else {
+            check_period(period, out);
+        }
     }
     for s in &r.src {
         check_source(s, names, opts, out);

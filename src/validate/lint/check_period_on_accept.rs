@@ -17,6 +17,10 @@ use crate::diagnostic::Diagnostic;
 pub(crate) const RULE: Rule = Rule {
     code: codes::CHECK_PERIOD_ON_ACCEPT,
     run: |cx, out| {
+        // Under Headscale the rule is an error (`validate::check::ssh`), not a lint.
+        if cx.options.dialect == crate::model::Dialect::Headscale {
+            return;
+        }
         for r in &cx.policy.ssh {
             let accept = r.action.as_ref().is_some_and(|a| a.trim() == "accept");
             if let (true, Some(period)) = (accept, &r.check_period) {
