@@ -14,7 +14,7 @@
 //! assert!(invalid.into_validated().is_err());
 //! ```
 
-use super::policy::{Grant, Policy};
+use super::policy::Policy;
 use super::Dialect;
 use std::ops::Deref;
 
@@ -50,7 +50,8 @@ impl Validated {
     /// that `keep` selects: the other grants, the ACL entries, the SSH rules and the tests
     /// are dropped; every definition they resolve through is kept. Dropping rules from a
     /// valid policy leaves it valid, so the result is one too.
-    pub(crate) fn grants_only(&self, keep: impl Fn(&Grant) -> bool) -> Self {
+    #[cfg(feature = "relay-core")]
+    pub(crate) fn grants_only(&self, keep: impl Fn(&super::policy::Grant) -> bool) -> Self {
         let mut view = self.0.clone();
         view.acls.clear();
         view.grants.retain(|g| keep(g));

@@ -7,6 +7,9 @@
 //! `tailcfg/nodecap/nodecap.go` (node attributes) in tailscale/tailscale, and the
 //! "Targets and selectors" and "Peer relays" pages for the autogroups and relay attributes.
 
+// Read by the language server; a build without it keeps the vocabulary.
+#![cfg_attr(not(feature = "lsp"), allow(dead_code))]
+
 /// Capabilities a grant's `app` may give, with what each lets the source do.
 pub(crate) const CAPABILITIES: &[(&str, &str)] = &[
     ("tailscale.com/cap/drive", "access to the destination's Taildrive shares; each value names the shares (`shares`) and the access (`access`: `ro` or `rw`)"),

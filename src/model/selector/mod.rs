@@ -17,6 +17,8 @@ mod typed;
 
 pub(crate) use alias::parse_alias;
 pub use alias::Alias;
+// The language server reads destinations from text that may not decode.
+#[cfg(feature = "lsp")]
 pub(crate) use ports::split_acl_dst;
 pub use ports::{parse_port_query, IpSpec, PortRange};
 pub use typed::{CapName, Dst, IpEntry, IpsetEntry, Proto, Selector};
