@@ -34,7 +34,7 @@ pub(crate) fn code_actions(
     }
     let tree = engine::tree(doc.text);
     let mut out = Vec::new();
-    for d in engine::check_policy(doc.text, tailnet, allow, dialect) {
+    for d in engine::check_policy(doc.text, tailnet, allow, dialect).0 {
         if d.span.end < range.start || d.span.start > range.end {
             continue;
         }

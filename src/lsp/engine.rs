@@ -12,29 +12,44 @@ use crate::span::Span;
 use serde_json::Value;
 use std::sync::OnceLock;
 
+/// What a check of a policy leaves behind: the decoded policy and tree, which the caller
+/// frees after it has published the findings, so that freeing them (a millisecond on a large
+/// policy) does not delay the diagnostics.
+pub(crate) struct Spent {
+    _report: crate::validate::Report,
+    _tree: Option<crate::syntax::hujson::Node>,
+}
+
 /// The findings of `tailgrant check` on `text`, errors first: the byte-order mark and UTF-8
 /// checks, parsing, validation, `tests` with a tailnet, lints, suppression comments; the
-/// warnings of the `allow`ed codes dropped (as `--allow` does).
+/// warnings of the `allow`ed codes dropped (as `--allow` does). Also what to free once they
+/// are published.
 pub(crate) fn check_policy(
     text: &str,
     tailnet: Option<&Tailnet>,
     allow: &[String],
     dialect: Dialect,
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, Option<Spent>) {
     let text = match crate::syntax::hujson::text_of(text.as_bytes()) {
         Ok(t) => t,
-        Err(d) => return vec![d],
+        Err(d) => return (vec![d], None),
     };
     let options = crate::validate::Options { tailnet, dialect };
-    let mut findings = crate::validate::check_text(text, &options).findings;
+    let (mut report, tree) = crate::validate::check_text_keeping_tree(text, &options);
+    let mut findings = std::mem::take(&mut report.findings);
     findings
         .warnings
         .retain(|d| !allow.iter().any(|a| a.eq_ignore_ascii_case(d.code.id)));
-    findings
+    let found = findings
         .errors
         .into_iter()
         .chain(findings.warnings)
-        .collect()
+        .collect();
+    let spent = Spent {
+        _report: report,
+        _tree: tree,
+    };
+    (found, Some(spent))
 }
 
 /// The policy beside an assertions file, as far as the assertions need it.

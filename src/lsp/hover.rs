@@ -35,7 +35,7 @@ pub(crate) fn hover(
         }
     }
     if !doc.uri.as_str().ends_with(super::files::SIDECAR) {
-        for d in engine::check_policy(doc.text, tailnet, allow, dialect) {
+        for d in engine::check_policy(doc.text, tailnet, allow, dialect).0 {
             if d.span.start <= offset && offset < d.span.end.max(d.span.start + 1) {
                 if let Some(md) = engine::code_doc(d.code.id) {
                     parts.push(md.replacen("## ", "### ", 1));

@@ -167,9 +167,9 @@ fn run(rx: &Receiver<Job>, out: &Sender<Message>, generations: &Generations, deb
             }
             // A bug in a check must not end the worker (and with it every later diagnostic):
             // it is reported on the document instead, never as a clean result.
-            let diagnostics =
+            let (diagnostics, spent) =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| diagnose(&job)))
-                    .unwrap_or_else(|_| vec![internal_error(job.encoding)]);
+                    .unwrap_or_else(|_| (vec![internal_error(job.encoding)], None));
             if current(generations, &job.uri) != Some(job.generation) {
                 continue;
             }
@@ -179,6 +179,8 @@ fn run(rx: &Receiver<Job>, out: &Sender<Message>, generations: &Generations, deb
             {
                 return;
             }
+            // Freed after the findings are on their way, not before.
+            drop(spent);
         }
     }
 }
@@ -200,7 +202,8 @@ pub(crate) fn publish(
     .into()
 }
 
-fn diagnose(job: &Job) -> Vec<lsp_types::Diagnostic> {
+/// The diagnostics of a job, and what its check left to free.
+fn diagnose(job: &Job) -> (Vec<lsp_types::Diagnostic>, Option<engine::Spent>) {
     match &job.input {
         Input::Policy {
             text,
@@ -209,53 +212,62 @@ fn diagnose(job: &Job) -> Vec<lsp_types::Diagnostic> {
             dialect,
         } => {
             if let Some(d) = too_large(text, job.encoding) {
-                return vec![d];
+                return (vec![d], None);
             }
             let lines = Lines::new(text, job.encoding);
-            engine::check_policy(text, tailnet.as_deref(), allow, *dialect)
+            let (found, spent) = engine::check_policy(text, tailnet.as_deref(), allow, *dialect);
+            let diagnostics = found
                 .iter()
                 .map(|d| to_lsp(d, &job.uri, text, &lines))
-                .collect()
+                .collect();
+            (diagnostics, spent)
         }
-        Input::Assertions { text, policy } => {
-            if let Some(d) = too_large(text, job.encoding) {
-                return vec![d];
-            }
-            let lines = Lines::new(text, job.encoding);
-            let input = policy
-                .as_ref()
-                .map(|p| engine::PolicyInput {
-                    text: &p.text,
-                    tailnet: &p.tailnet,
-                    name: &p.name,
-                    dialect: p.dialect,
-                })
-                .map_err(Clone::clone);
-            let found = match engine::check_assertions(text, input) {
-                Ok(found) => found,
-                // Never silent: an assertion not run is not one that holds.
-                Err(why) => return vec![not_run(job.encoding, &why)],
-            };
-            let policy = policy.as_ref().ok();
-            let policy_lines = policy.map(|p| Lines::new(&p.text, job.encoding));
-            found
-                .iter()
-                .map(|(d, spans)| {
-                    let mut out = to_lsp(d, &job.uri, text, &lines);
-                    if let (Some(p), Some(pl)) = (policy, &policy_lines) {
-                        let extra = spans.iter().map(|s| DiagnosticRelatedInformation {
-                            location: Location::new(p.uri.clone(), pl.range(&p.text, *s)),
-                            message: "the policy decides it here".to_string(),
-                        });
-                        out.related_information
-                            .get_or_insert_with(Vec::new)
-                            .extend(extra);
-                    }
-                    out
-                })
-                .collect()
-        }
+        Input::Assertions { text, policy } => (diagnose_assertions(job, text, policy), None),
     }
+}
+
+/// The diagnostics of an assertions file.
+fn diagnose_assertions(
+    job: &Job,
+    text: &str,
+    policy: &Result<PolicyFile, String>,
+) -> Vec<lsp_types::Diagnostic> {
+    if let Some(d) = too_large(text, job.encoding) {
+        return vec![d];
+    }
+    let lines = Lines::new(text, job.encoding);
+    let input = policy
+        .as_ref()
+        .map(|p| engine::PolicyInput {
+            text: &p.text,
+            tailnet: &p.tailnet,
+            name: &p.name,
+            dialect: p.dialect,
+        })
+        .map_err(Clone::clone);
+    let found = match engine::check_assertions(text, input) {
+        Ok(found) => found,
+        // Never silent: an assertion not run is not one that holds.
+        Err(why) => return vec![not_run(job.encoding, &why)],
+    };
+    let policy = policy.as_ref().ok();
+    let policy_lines = policy.map(|p| Lines::new(&p.text, job.encoding));
+    found
+        .iter()
+        .map(|(d, spans)| {
+            let mut out = to_lsp(d, &job.uri, text, &lines);
+            if let (Some(p), Some(pl)) = (policy, &policy_lines) {
+                let extra = spans.iter().map(|s| DiagnosticRelatedInformation {
+                    location: Location::new(p.uri.clone(), pl.range(&p.text, *s)),
+                    message: "the policy decides it here".to_string(),
+                });
+                out.related_information
+                    .get_or_insert_with(Vec::new)
+                    .extend(extra);
+            }
+            out
+        })
+        .collect()
 }
 
 /// The note on an assertions file whose assertions were not run, and why.

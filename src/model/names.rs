@@ -10,7 +10,8 @@ use crate::model::policy::{Policy, Sel, Str};
 use crate::model::selector::IpsetEntry;
 use crate::span::Spanned;
 use ipnet::IpNet;
-use std::collections::{HashMap, HashSet};
+// foldhash: the keys are the policy's own names, looked up many times; no order is read.
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 /// The names defined by a policy.
 #[derive(Debug, Default)]

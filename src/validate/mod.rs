@@ -31,6 +31,7 @@ use crate::model::names::Names;
 use crate::model::policy::{self, Policy};
 use crate::model::validated::Validated;
 use crate::model::Dialect;
+use crate::syntax::hujson::Node;
 
 /// The result of checking one policy text. Only the checker makes one, so a policy it found
 /// valid can be handed on as a [`Validated`].
@@ -108,6 +109,13 @@ pub fn is_test_failure(d: &Diagnostic) -> bool {
 
 /// Parses and checks a policy text: every error Tailscale would report, and the lints.
 pub fn check_text(text: &str, options: &Options<'_>) -> Report {
+    report(text, options, check).0
+}
+
+/// [`check_text`], handing back also the decoded tree (its strings moved into the policy),
+/// for a caller that answers first and frees later: the language server publishes the
+/// findings before it frees the tree and the policy.
+pub(crate) fn check_text_keeping_tree(text: &str, options: &Options<'_>) -> (Report, Option<Node>) {
     report(text, options, check)
 }
 
@@ -116,7 +124,7 @@ pub fn check_text(text: &str, options: &Options<'_>) -> Report {
 /// only needs the verdict, such as the relay's reload; the decoded policy and every error
 /// are the same as [`check_text`]'s.
 pub fn validate_text(text: &str, options: &Options<'_>) -> Report {
-    report(text, options, errors)
+    report(text, options, errors).0
 }
 
 /// Parses `text` and collects what `findings_of` finds in the decoded policy.
@@ -124,14 +132,14 @@ fn report(
     text: &str,
     options: &Options<'_>,
     findings_of: fn(&Policy, &Options<'_>) -> Vec<Diagnostic>,
-) -> Report {
+) -> (Report, Option<Node>) {
     let mut findings = Findings::default();
-    match policy::parse_policy_in(text, options.dialect) {
+    match policy::parse_policy_keeping_tree(text, options.dialect) {
         Err(syntax) => {
             findings.push(syntax);
-            Report::new(None, findings, options.dialect)
+            (Report::new(None, findings, options.dialect), None)
         }
-        Ok((policy, decode)) => {
+        Ok((policy, decode, tree)) => {
             let mut all = findings_of(&policy, options);
             all.splice(0..0, decode);
             let mut findings = Findings::from_vec(all);
@@ -139,7 +147,10 @@ fn report(
             if options.dialect == Dialect::Tailscale {
                 dialect_hint::suggest_headscale(text, &mut findings);
             }
-            Report::new(Some(policy), findings, options.dialect)
+            (
+                Report::new(Some(policy), findings, options.dialect),
+                Some(tree),
+            )
         }
     }
 }

@@ -20,19 +20,35 @@ pub fn parse_policy_in(
     text: &str,
     dialect: Dialect,
 ) -> Result<(Policy, Vec<Diagnostic>), Diagnostic> {
-    let (node, mut findings) = hujson::parse(text)?;
-    let (policy, more) = from_node_in(&node, dialect);
-    findings.extend(more);
-    Ok((policy, findings))
+    parse_policy_keeping_tree(text, dialect).map(|(policy, findings, _)| (policy, findings))
 }
 
-/// Decodes a parsed tree into a [`Policy`], with the problems found.
-pub fn from_node(node: &Node) -> (Policy, Vec<Diagnostic>) {
+/// [`parse_policy_in`], handing back also the tree it decoded, emptied of the strings that
+/// moved into the policy: the caller frees it where that costs it least (the checker frees a
+/// large one beside its rules, on another thread).
+pub(crate) fn parse_policy_keeping_tree(
+    text: &str,
+    dialect: Dialect,
+) -> Result<(Policy, Vec<Diagnostic>, Node), Diagnostic> {
+    let (mut node, mut findings) = hujson::parse(text)?;
+    let (policy, more) = decode(&mut node, dialect);
+    findings.extend(more);
+    Ok((policy, findings, node))
+}
+
+/// Decodes a parsed tree into a [`Policy`], with the problems found. The tree is taken by
+/// value: its strings move into the policy rather than being copied.
+pub fn from_node(node: Node) -> (Policy, Vec<Diagnostic>) {
     from_node_in(node, Dialect::Tailscale)
 }
 
 /// [`from_node`] by the rules of `dialect`.
-pub fn from_node_in(node: &Node, dialect: Dialect) -> (Policy, Vec<Diagnostic>) {
+pub fn from_node_in(mut node: Node, dialect: Dialect) -> (Policy, Vec<Diagnostic>) {
+    decode(&mut node, dialect)
+}
+
+/// Decodes `node`, moving its strings into the policy.
+fn decode(node: &mut Node, dialect: Dialect) -> (Policy, Vec<Diagnostic>) {
     let mut d = Decoder {
         dialect,
         findings: Vec::new(),
@@ -89,11 +105,11 @@ pub(crate) const TOP: &[&str] = &[
 ];
 
 /// The members of the group `name`.
-fn group_members(d: &mut Decoder, name: &str, node: &Node) -> Vec<Spanned<Selector>> {
+fn group_members(d: &mut Decoder, name: &str, node: &mut Node) -> Vec<Spanned<Selector>> {
     if d.dialect == Dialect::Headscale && !matches!(node.value, Value::Array(_) | Value::Null) {
         // hscontrol/policy/v2/types.go, `Groups.UnmarshalJSON`: `ErrGroupValueNotArray`, with
         // the string itself or the Go type of another value.
-        let got = match &node.value {
+        let got = match &mut node.value {
             Value::String(s) => format!("string: {s:?}"),
             Value::Number(_) => "float64".to_string(),
             Value::Bool(_) => "bool".to_string(),
@@ -113,7 +129,7 @@ fn group_members(d: &mut Decoder, name: &str, node: &Node) -> Vec<Spanned<Select
     d.typed(node, d.selector())
 }
 
-fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
+fn acl(d: &mut Decoder, node: &mut Node) -> Spanned<Acl> {
     let mut a = Acl::default();
     let keys = &[
         "action",
@@ -140,7 +156,7 @@ fn acl(d: &mut Decoder, node: &Node) -> Spanned<Acl> {
     Spanned::new(a, node.span)
 }
 
-fn grant(d: &mut Decoder, node: &Node) -> Spanned<Grant> {
+fn grant(d: &mut Decoder, node: &mut Node) -> Spanned<Grant> {
     let mut g = Grant {
         app: Spanned::new(Vec::new(), node.span),
         ..Grant::default()
@@ -164,7 +180,7 @@ fn grant(d: &mut Decoder, node: &Node) -> Spanned<Grant> {
     Spanned::new(g, node.span)
 }
 
-fn auto_approvers(d: &mut Decoder, node: &Node) -> AutoApprovers {
+fn auto_approvers(d: &mut Decoder, node: &mut Node) -> AutoApprovers {
     let mut a = AutoApprovers::default();
     d.fields(
         node,
@@ -179,7 +195,7 @@ fn auto_approvers(d: &mut Decoder, node: &Node) -> AutoApprovers {
     a
 }
 
-fn ssh_rule(d: &mut Decoder, node: &Node) -> Spanned<SshRule> {
+fn ssh_rule(d: &mut Decoder, node: &mut Node) -> Spanned<SshRule> {
     let mut r = SshRule {
         users: Spanned::new(None, node.span),
         ..SshRule::default()
@@ -211,7 +227,7 @@ fn ssh_rule(d: &mut Decoder, node: &Node) -> Spanned<SshRule> {
     Spanned::new(r, node.span)
 }
 
-fn node_attr(d: &mut Decoder, node: &Node) -> Spanned<NodeAttr> {
+fn node_attr(d: &mut Decoder, node: &mut Node) -> Spanned<NodeAttr> {
     let mut n = NodeAttr::default();
     d.fields(
         node,
@@ -227,7 +243,7 @@ fn node_attr(d: &mut Decoder, node: &Node) -> Spanned<NodeAttr> {
     Spanned::new(n, node.span)
 }
 
-fn policy_test(d: &mut Decoder, node: &Node) -> Spanned<PolicyTest> {
+fn policy_test(d: &mut Decoder, node: &mut Node) -> Spanned<PolicyTest> {
     let mut t = PolicyTest::default();
     let keys = &[
         "src",
@@ -248,7 +264,7 @@ fn policy_test(d: &mut Decoder, node: &Node) -> Spanned<PolicyTest> {
     Spanned::new(t, node.span)
 }
 
-fn ssh_test(d: &mut Decoder, node: &Node) -> Spanned<SshTest> {
+fn ssh_test(d: &mut Decoder, node: &mut Node) -> Spanned<SshTest> {
     let mut t = SshTest::default();
     let keys = &["src", "dst", "accept", "check", "deny"];
     d.fields(node, "an SSH test", keys, |d, key, v| match key {
@@ -283,12 +299,12 @@ impl Decoder {
     /// Calls `f` for each known member of an object; reports unknown ones.
     fn fields(
         &mut self,
-        node: &Node,
+        node: &mut Node,
         what: &str,
         known: &[&str],
-        mut f: impl FnMut(&mut Self, &str, &Node),
+        mut f: impl FnMut(&mut Self, &str, &mut Node),
     ) {
-        let Value::Object(members) = &node.value else {
+        let Value::Object(members) = &mut node.value else {
             if node.value != Value::Null {
                 self.type_error(node, &format!("an object for {what}"));
             }
@@ -298,7 +314,7 @@ impl Decoder {
             Dialect::Tailscale => known,
             Dialect::Headscale => headscale_fields(what).unwrap_or(known),
         };
-        for Member { key, value } in members {
+        for Member { key, value } in members.iter_mut() {
             // Headscale drops the keys of an ACL entry that start with `#`, comments kept as
             // fields (hscontrol/policy/v2/types.go, `ACL.UnmarshalJSON`).
             if self.dialect == Dialect::Headscale && what == "an ACL" && key.starts_with('#') {
@@ -328,9 +344,9 @@ impl Decoder {
         }
     }
 
-    fn list<T>(&mut self, node: &Node, item: impl Fn(&mut Self, &Node) -> T) -> Vec<T> {
-        match &node.value {
-            Value::Array(items) => items.iter().map(|n| item(self, n)).collect(),
+    fn list<T>(&mut self, node: &mut Node, item: impl Fn(&mut Self, &mut Node) -> T) -> Vec<T> {
+        match &mut node.value {
+            Value::Array(items) => items.iter_mut().map(|n| item(self, n)).collect(),
             Value::Null => Vec::new(),
             _ => {
                 self.type_error(node, "an array");
@@ -339,20 +355,27 @@ impl Decoder {
         }
     }
 
-    fn map<T>(&mut self, node: &Node, mut item: impl FnMut(&mut Self, &Node) -> T) -> Map<T> {
+    fn map<T>(
+        &mut self,
+        node: &mut Node,
+        mut item: impl FnMut(&mut Self, &mut Node) -> T,
+    ) -> Map<T> {
         self.keyed_map(node, |d, _, v| item(d, v))
     }
 
     /// [`Decoder::map`] whose `item` is also told the key.
     fn keyed_map<T>(
         &mut self,
-        node: &Node,
-        mut item: impl FnMut(&mut Self, &str, &Node) -> T,
+        node: &mut Node,
+        mut item: impl FnMut(&mut Self, &str, &mut Node) -> T,
     ) -> Map<T> {
-        match &node.value {
+        match &mut node.value {
             Value::Object(members) => members
-                .iter()
-                .map(|m| (m.key.clone(), item(self, &m.key.value, &m.value)))
+                .iter_mut()
+                .map(|m| {
+                    let value = item(self, &m.key.value, &mut m.value);
+                    (std::mem::take(&mut m.key), value)
+                })
                 .collect(),
             Value::Null => Vec::new(),
             _ => {
@@ -362,9 +385,9 @@ impl Decoder {
         }
     }
 
-    fn string(&mut self, node: &Node) -> Option<Str> {
-        match &node.value {
-            Value::String(s) => Some(Spanned::new(s.clone(), node.span)),
+    fn string(&mut self, node: &mut Node) -> Option<Str> {
+        match &mut node.value {
+            Value::String(s) => Some(Spanned::new(std::mem::take(s), node.span)),
             Value::Null => None,
             _ => {
                 self.type_error(node, "a string");
@@ -373,9 +396,9 @@ impl Decoder {
         }
     }
 
-    fn string_or_number(&mut self, node: &Node) -> Option<Str> {
-        match &node.value {
-            Value::Number(n) => Some(Spanned::new(n.clone(), node.span)),
+    fn string_or_number(&mut self, node: &mut Node) -> Option<Str> {
+        match &mut node.value {
+            Value::Number(n) => Some(Spanned::new(std::mem::take(n), node.span)),
             _ => self.string(node),
         }
     }
@@ -390,30 +413,40 @@ impl Decoder {
     }
 
     /// A list of strings, each parsed by `parse` into its typed value.
-    fn typed<T>(&mut self, node: &Node, parse: impl Fn(String) -> T) -> Vec<Spanned<T>> {
-        self.strings(node)
-            .into_iter()
-            .map(|s| s.map(&parse))
-            .collect()
+    fn typed<T>(&mut self, node: &mut Node, parse: impl Fn(String) -> T) -> Vec<Spanned<T>> {
+        match &mut node.value {
+            // One pass, into a list of the right size: the lists are many and short.
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Some(s) = self.string(item) {
+                        out.push(s.map(&parse));
+                    }
+                }
+                out
+            }
+            Value::Null => Vec::new(),
+            _ => {
+                self.type_error(node, "an array");
+                Vec::new()
+            }
+        }
     }
 
     /// An IP protocol, a name or a number. `"proto": ""` is the Go zero value, every
     /// protocol, as Tailscale's decoder reads it (and Headscale's:
     /// hscontrol/policy/v2/types.go, `Protocol.validate`).
-    fn proto(&mut self, node: &Node) -> Option<Spanned<Proto>> {
+    fn proto(&mut self, node: &mut Node) -> Option<Spanned<Proto>> {
         self.string_or_number(node)
             .filter(|p| !p.value.is_empty())
             .map(|p| p.map(Proto::new))
     }
 
-    fn strings(&mut self, node: &Node) -> Vec<Str> {
-        self.list(node, |d, n| d.string(n))
-            .into_iter()
-            .flatten()
-            .collect()
+    fn strings(&mut self, node: &mut Node) -> Vec<Str> {
+        self.typed(node, |s| s)
     }
 
-    fn boolean(&mut self, node: &Node) -> Option<bool> {
+    fn boolean(&mut self, node: &mut Node) -> Option<bool> {
         match node.value {
             Value::Bool(b) => Some(b),
             Value::Null => None,
@@ -424,10 +457,10 @@ impl Decoder {
         }
     }
 
-    fn app_values(&mut self, node: &Node) -> Vec<serde_json::Value> {
-        match &node.value {
+    fn app_values(&mut self, node: &mut Node) -> Vec<serde_json::Value> {
+        match &mut node.value {
             Value::Array(items) => {
-                for item in items {
+                for item in items.iter() {
                     if !matches!(item.value, Value::Object(_)) {
                         self.type_error(item, "an object (capability values are objects)");
                     }

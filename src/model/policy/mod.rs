@@ -9,6 +9,7 @@
 
 mod decode;
 
+pub(crate) use decode::parse_policy_keeping_tree;
 pub use decode::{from_node, from_node_in, parse_policy, parse_policy_in};
 
 /// The top-level fields of a policy file, as Tailscale spells them.

@@ -163,6 +163,8 @@ pub fn parse(text: &str) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
     let mut builder = NodeBuilder {
         text,
         findings: Vec::new(),
+        elements: Vec::new(),
+        members: Vec::new(),
     };
     let node = syntax::parse_with(text, &mut builder).map_err(|e| syntax_error(text, &e))?;
     Ok((node, builder.findings))
@@ -323,9 +325,18 @@ const SMALL_OBJECT: usize = 8;
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Builds the tree of values as the parser reads it, reporting duplicate keys.
+///
+/// The items of every open array (and the members of every open object) wait on one shared
+/// stack, and each is moved into a list of exactly its length when it closes: most lists
+/// of a policy hold one to four items, and growing a list of its own for each would cost an
+/// allocation per step.
 struct NodeBuilder<'t> {
     text: &'t str,
     findings: Vec<Diagnostic>,
+    /// The elements of the open arrays, innermost last.
+    elements: Vec<Node>,
+    /// The members of the open objects, innermost last.
+    members: Vec<Member>,
 }
 
 /// An object or array being built.
@@ -335,9 +346,11 @@ struct OpenNode {
 }
 
 enum OpenItems {
-    Array(Vec<Node>),
+    /// Its elements are those of [`NodeBuilder::elements`] from `first` on.
+    Array { first: usize },
     Object {
-        members: Vec<Member>,
+        /// Its members are those of [`NodeBuilder::members`] from `first` on.
+        first: usize,
         /// The name read last, waiting for its value; `None` after a duplicate name, whose
         /// value is then dropped.
         key: Option<Spanned<String>>,
@@ -372,30 +385,32 @@ impl syntax::Build for NodeBuilder<'_> {
     fn open(&mut self, _before: Range<usize>, start: usize, is_object: bool) -> OpenNode {
         let items = if is_object {
             OpenItems::Object {
-                members: Vec::new(),
+                first: self.members.len(),
                 key: None,
                 findings_before_value: 0,
                 seen: None,
             }
         } else {
-            OpenItems::Array(Vec::new())
+            OpenItems::Array {
+                first: self.elements.len(),
+            }
         };
         OpenNode { start, items }
     }
 
     fn push(&mut self, open: &mut OpenNode, value: Node, _after: Range<usize>, is_name: bool) {
-        let (members, key, findings_before_value, seen) = match &mut open.items {
-            OpenItems::Array(items) => return items.push(value),
+        let (first, key, findings_before_value, seen) = match &mut open.items {
+            OpenItems::Array { .. } => return self.elements.push(value),
             OpenItems::Object {
-                members,
+                first,
                 key,
                 findings_before_value,
                 seen,
-            } => (members, key, findings_before_value, seen),
+            } => (*first, key, findings_before_value, seen),
         };
         if !is_name {
             match key.take() {
-                Some(key) => members.push(Member { key, value }),
+                Some(key) => self.members.push(Member { key, value }),
                 None => self.findings.truncate(*findings_before_value),
             }
             return;
@@ -405,21 +420,22 @@ impl syntax::Build for NodeBuilder<'_> {
             // The parser hands only strings as names.
             return;
         };
+        let members = self.members.get(first..).unwrap_or_default();
         if seen.is_none() && members.len() >= SMALL_OBJECT {
             let mut map = FastMap::with_capacity_and_hasher(members.len() * 2, Default::default());
-            for m in members.iter() {
+            for m in members {
                 map.insert(m.key.value.clone(), m.key.span);
             }
             *seen = Some(map);
         }
-        let first = match seen {
+        let earlier = match seen {
             Some(seen) => seen.get(&name).copied(),
             None => members
                 .iter()
                 .find(|m| m.key.value == name)
                 .map(|m| m.key.span),
         };
-        if let Some(first_span) = first {
+        if let Some(first_span) = earlier {
             self.findings.push(
                 Diagnostic::error(
                     codes::DUPLICATE_KEY,
@@ -447,8 +463,8 @@ impl syntax::Build for NodeBuilder<'_> {
         end: usize,
     ) -> Node {
         let value = match open.items {
-            OpenItems::Array(items) => Value::Array(items),
-            OpenItems::Object { members, .. } => Value::Object(members),
+            OpenItems::Array { first } => Value::Array(take_from(&mut self.elements, first)),
+            OpenItems::Object { first, .. } => Value::Object(take_from(&mut self.members, first)),
         };
         Node {
             value,
@@ -459,6 +475,12 @@ impl syntax::Build for NodeBuilder<'_> {
     fn finish(&mut self, value: Node, _after: Range<usize>) -> Node {
         value
     }
+}
+
+/// The items of `stack` from `first` on, moved into a list of their own of exactly their
+/// length.
+fn take_from<T>(stack: &mut Vec<T>, first: usize) -> Vec<T> {
+    stack.split_off(first.min(stack.len()))
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use crate::model::selector::{Dst, Selector};
 use crate::span::Spanned;
 
 use crate::validate::options::Options;
-use std::collections::HashSet;
 
 /// A lint rule: its code in the registry (which holds its name and summary) and the check.
 pub struct Rule {
@@ -49,7 +48,7 @@ pub struct Context<'p> {
     /// The check's options (the tailnet, when given).
     pub options: &'p Options<'p>,
     /// Every selector the policy refers to (collected once by the lint runner).
-    pub references: HashSet<&'p str>,
+    pub references: foldhash::HashSet<&'p str>,
 }
 
 /// Every lint rule.
