@@ -57,11 +57,10 @@ impl Tailnets {
 
 /// Applies a didChange's edits in order.
 pub(crate) fn apply_changes(
-    text: &str,
+    mut text: String,
     changes: Vec<TextDocumentContentChangeEvent>,
     encoding: Encoding,
 ) -> Result<String, BadPosition> {
-    let mut text = text.to_string();
     for change in changes {
         match change.range {
             None => text = change.text,

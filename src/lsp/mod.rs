@@ -489,7 +489,11 @@ impl Server {
                     );
                     return;
                 };
-                match files::apply_changes(&doc.text, p.content_changes, self.encoding) {
+                match files::apply_changes(
+                    std::mem::take(&mut doc.text),
+                    p.content_changes,
+                    self.encoding,
+                ) {
                     Ok(text) => {
                         doc.text = text;
                         doc.version = p.text_document.version;

@@ -119,6 +119,9 @@ impl Drop for Jobs {
     }
 }
 
+/// The most checks' leftovers waiting to be freed.
+const FREE_QUEUE: usize = 2;
+
 /// The worker thread.
 pub(crate) struct Worker {
     handle: Option<JoinHandle<()>>,
@@ -132,7 +135,21 @@ impl Worker {
         let shared = generations.clone();
         let handle = std::thread::Builder::new()
             .name("tailgrant-lsp-check".into())
-            .spawn(move || run(&rx, &out, &shared, debounce))
+            .spawn(move || {
+                // What a check leaves behind is freed on a thread of its own, beside the next
+                // check rather than before it; if that thread cannot start, here.
+                let (free_tx, free_rx) = crossbeam_channel::bounded::<engine::Spent>(FREE_QUEUE);
+                let freer = std::thread::Builder::new()
+                    .name("tailgrant-lsp-free".into())
+                    .spawn(move || free_rx.iter().for_each(drop))
+                    .ok();
+                let free = freer.is_some().then_some(free_tx);
+                run(&rx, &out, &shared, debounce, free.as_ref());
+                drop(free);
+                if let Some(freer) = freer {
+                    let _ = freer.join();
+                }
+            })
             .ok();
         let jobs = Jobs {
             tx: Some(tx),
@@ -150,7 +167,13 @@ impl Worker {
     }
 }
 
-fn run(rx: &Receiver<Job>, out: &Sender<Message>, generations: &Generations, debounce: Duration) {
+fn run(
+    rx: &Receiver<Job>,
+    out: &Sender<Message>,
+    generations: &Generations,
+    debounce: Duration,
+    free: Option<&Sender<engine::Spent>>,
+) {
     while let Ok(first) = rx.recv() {
         let mut pending: Vec<Job> = vec![first];
         // Debounce: keep collecting while edits keep coming.
@@ -180,7 +203,11 @@ fn run(rx: &Receiver<Job>, out: &Sender<Message>, generations: &Generations, deb
                 return;
             }
             // Freed after the findings are on their way, not before.
-            drop(spent);
+            if let (Some(free), Some(spent)) = (free, spent) {
+                // When the freeing thread is behind (or gone), the value is dropped here:
+                // what waits to be freed stays bounded.
+                let _ = free.try_send(spent);
+            }
         }
     }
 }
