@@ -8,6 +8,12 @@ import { launch } from "./config";
 
 let client: LanguageClient | undefined;
 
+// vscode-languageclient rejects a failed start with a string ("Launching server using command
+// ... failed. Error: spawn ... ENOENT"), not an Error.
+function reason(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 async function start(): Promise<void> {
   const settings = vscode.workspace.getConfiguration("tailgrant");
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -15,7 +21,7 @@ async function start(): Promise<void> {
   try {
     server = launch({ path: settings.get<string>("path"), tailnet: settings.get<string>("tailnet") }, folder);
   } catch (e) {
-    void vscode.window.showErrorMessage(`tailgrant: ${(e as Error).message}`);
+    void vscode.window.showErrorMessage(`tailgrant: ${reason(e)}`);
     return;
   }
   const serverOptions: ServerOptions = { command: server.command, args: server.args };
@@ -28,7 +34,7 @@ async function start(): Promise<void> {
     await client.start();
   } catch (e) {
     void vscode.window.showErrorMessage(
-      `tailgrant: could not start \`${server.command} lsp\` (${(e as Error).message}); set \`tailgrant.path\``,
+      `tailgrant: could not start \`${server.command} lsp\` (${reason(e)}); set \`tailgrant.path\``,
     );
   }
 }
