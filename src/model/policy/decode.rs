@@ -494,7 +494,7 @@ const fn article(kind: &str) -> &'static str {
 /// json tags of its structs (hscontrol/policy/v2/types.go: `Policy`, `ACL`, `Grant`,
 /// `AutoApproverPolicy`, `SSH`, `NodeAttrGrant`; hscontrol/policy/v2/test.go: `PolicyTest`,
 /// `SSHPolicyTest`), decoded with `RejectUnknownMembers` (`policyJSONOpts`).
-fn headscale_fields(what: &str) -> Option<&'static [&'static str]> {
+pub(crate) fn headscale_fields(what: &str) -> Option<&'static [&'static str]> {
     Some(match what {
         "the policy" => &[
             "groups",

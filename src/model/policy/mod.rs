@@ -9,8 +9,8 @@
 
 mod decode;
 
-pub(crate) use decode::parse_policy_keeping_tree;
 pub use decode::{from_node, from_node_in, parse_policy, parse_policy_in};
+pub(crate) use decode::{headscale_fields, parse_policy_keeping_tree};
 
 /// The top-level fields of a policy file, as Tailscale spells them.
 pub const TOP_LEVEL_FIELDS: &[&str] = decode::TOP;

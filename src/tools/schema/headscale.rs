@@ -11,41 +11,24 @@ use serde_json::{json, Map, Value};
 
 use super::build::{keep_fields, set};
 use super::patterns::{PORTS, PROTO};
+use crate::model::policy::headscale_fields;
 
 /// A tag as Headscale's `Tag.Validate` (types.go) takes it: `tag:` and a letter first.
 const TAG: &str = "tag:[A-Za-z].*";
 
-/// `Policy`'s json tags (types.go): no `postures`, `defaultSrcPosture`, `ipsets`,
-/// `derpMap`, `disableIPv4`, `oneCGNATRoute` or `attrConfig`.
-const TOP_LEVEL: &[&str] = &[
-    "acls",
-    "grants",
-    "groups",
-    "hosts",
-    "tagOwners",
-    "autoApprovers",
-    "ssh",
-    "nodeAttrs",
-    "tests",
-    "sshTests",
-    "randomizeClientPort",
-];
-
-/// Each rule's fields: `ACL`, `Grant`, `SSH`, `NodeAttrGrant`, `AutoApproverPolicy`
-/// (types.go), `PolicyTest` and `SSHPolicyTest` (test.go). No `srcPosture`, no old field
-/// names (`users`, `ports`, `allow`, `user`), no SSH recorders, no `app` on nodes, no
-/// auto-approved services.
-const FIELDS: &[(&str, &[&str])] = &[
-    ("acl", &["action", "src", "dst", "proto"]),
-    ("grant", &["src", "dst", "ip", "app", "via"]),
-    ("autoApprovers", &["routes", "exitNode"]),
-    (
-        "sshRule",
-        &["action", "src", "dst", "users", "checkPeriod", "acceptEnv"],
-    ),
-    ("nodeAttr", &["target", "attr", "ipPool"]),
-    ("test", &["src", "proto", "accept", "deny"]),
-    ("sshTest", &["src", "dst", "accept", "check", "deny"]),
+/// Each definition of the schema narrowed to Headscale's fields, with the decoder's name of
+/// the object whose fields it takes ([`headscale_fields`]: `ACL`, `Grant`, `SSH`,
+/// `NodeAttrGrant`, `AutoApproverPolicy` of types.go, `PolicyTest` and `SSHPolicyTest` of
+/// test.go). The schema and `check --dialect headscale` read the one list, so they cannot
+/// disagree on a field.
+const FIELDS: &[(&str, &str)] = &[
+    ("acl", "an ACL"),
+    ("grant", "a grant"),
+    ("autoApprovers", "autoApprovers"),
+    ("sshRule", "an SSH rule"),
+    ("nodeAttr", "a nodeAttrs entry"),
+    ("test", "a test"),
+    ("sshTest", "an SSH test"),
 ];
 
 /// The autogroups Headscale knows (`autogroups`, types.go); `AutoGroup.Validate` rejects
@@ -75,7 +58,7 @@ pub const SCHEMA_ID: &str = "https://tailgrant.dev/schema/headscale.schema.json"
 
 /// Narrows the Tailscale schema `schema` to Headscale's shape.
 pub(super) fn narrow(schema: &mut Value) {
-    keep_fields(schema, TOP_LEVEL);
+    keep_fields(schema, headscale_fields("the policy").unwrap_or_default());
     let Value::Object(map) = schema else {
         return;
     };
@@ -124,8 +107,8 @@ pub(super) fn narrow(schema: &mut Value) {
 fn narrow_defs(defs: &mut Map<String, Value>) {
     defs.remove("postureList");
     defs.remove("derpMap");
-    for (name, keep) in FIELDS {
-        if let Some(def) = defs.get_mut(*name) {
+    for (name, object) in FIELDS {
+        if let (Some(def), Some(keep)) = (defs.get_mut(*name), headscale_fields(object)) {
             keep_fields(def, keep);
             // Headscale matches names without case (`"Action"` is its `action`), which a
             // schema's `required` cannot say; `check --dialect headscale` reports a missing one.
