@@ -169,6 +169,9 @@ fn the_headscale_schema_marks_tailscale_only_forms() {
         json!({"groups": {"group:eng": ["alice"]}}),
         json!({"grants": [{"src": ["autogroup:admin"], "dst": ["*"], "ip": ["*"]}]}),
         json!({"grants": [{"src": ["ipset:lan"], "dst": ["*"], "ip": ["*"]}]}),
+        json!({"tagOwners": {"tag:db": ["autogroup:admin"]}}),
+        json!({"autoApprovers": {"routes": {"10.0.0.0/8": ["autogroup:member"]}}}),
+        json!({"autoApprovers": {"exitNode": ["infra"]}}),
     ];
     for policy in marked {
         assert!(!errors(&v, &policy).is_empty(), "not marked: {policy}");

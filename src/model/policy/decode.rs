@@ -24,8 +24,8 @@ pub fn parse_policy_in(
 }
 
 /// [`parse_policy_in`], handing back also the tree it decoded, emptied of the strings that
-/// moved into the policy: the caller frees it where that costs it least (the checker frees a
-/// large one beside its rules, on another thread).
+/// moved into the policy, for a caller that frees it later (the language server frees it
+/// after it has published the findings).
 pub(crate) fn parse_policy_keeping_tree(
     text: &str,
     dialect: Dialect,
@@ -109,7 +109,7 @@ fn group_members(d: &mut Decoder, name: &str, node: &mut Node) -> Vec<Spanned<Se
     if d.dialect == Dialect::Headscale && !matches!(node.value, Value::Array(_) | Value::Null) {
         // hscontrol/policy/v2/types.go, `Groups.UnmarshalJSON`: `ErrGroupValueNotArray`, with
         // the string itself or the Go type of another value.
-        let got = match &mut node.value {
+        let got = match &node.value {
             Value::String(s) => format!("string: {s:?}"),
             Value::Number(_) => "float64".to_string(),
             Value::Bool(_) => "bool".to_string(),

@@ -99,9 +99,52 @@ pub(super) fn narrow(schema: &mut Value) {
             json!("tags are `tag:` then a letter, then anything"),
         );
     }
+    if let Some(Value::Object(owners)) = map
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("tagOwners"))
+        .and_then(|t| t.get_mut("additionalProperties"))
+    {
+        owners.insert("items".into(), json!({"$ref": "#/$defs/owner"}));
+        owners.insert(
+            "description".into(),
+            json!("Who may apply the tag: users (with `@`), groups and other tags. Empty: only admins."),
+        );
+    }
     if let Some(Value::Object(defs)) = map.get_mut("$defs") {
         narrow_defs(defs);
+        defs.insert("owner".into(), owner());
+        if let Some(Value::Object(approvers)) = defs.get_mut("autoApprovers") {
+            if let Some(Value::Object(props)) = approvers.get_mut("properties") {
+                if let Some(Value::Object(routes)) = props.get_mut("routes") {
+                    routes.insert("additionalProperties".into(), owners());
+                }
+                if let Some(Value::Object(exit)) = props.get_mut("exitNode") {
+                    exit.remove("$ref");
+                    exit.extend(owners().as_object().cloned().unwrap_or_default());
+                    exit.insert(
+                        "description".into(),
+                        json!("Who may advertise an exit node that is approved automatically."),
+                    );
+                }
+            }
+        }
     }
+}
+
+/// A tag owner or an auto-approver as Headscale reads one (`parseOwner`,
+/// `parseAutoApprover`, types.go): a user (any text with `@`), a group or a tag.
+fn owner() -> Value {
+    json!({
+        "type": "string",
+        "pattern": "^(?:.*@.*|group:.+|tag:.+)$",
+        "patternErrorMessage": "Headscale's tag owners and auto-approvers are users (with `@`: `alice@` or `alice@example.com`), groups and tags; no autogroup",
+        "examples": ["alice@", "group:admins", "tag:ci"],
+    })
+}
+
+/// A list of [`owner`]s.
+fn owners() -> Value {
+    json!({"type": ["array", "null"], "items": {"$ref": "#/$defs/owner"}})
 }
 
 fn narrow_defs(defs: &mut Map<String, Value>) {

@@ -148,6 +148,10 @@ fn check_owner(
     dialect: Dialect,
     out: &mut Vec<Diagnostic>,
 ) {
+    if dialect == Dialect::Headscale && !headscale_owner_form(&owner.value) {
+        out.push(headscale_invalid_owner(owner_of.is_some(), owner));
+        return;
+    }
     match owner.alias() {
         Alias::User(_) => {}
         Alias::Group(g) if names.groups.contains_key(g.as_str()) => {}
@@ -188,6 +192,32 @@ fn check_owner(
             .with_help("owners and approvers are users, groups, tags or role autogroups"),
         ),
     }
+}
+
+/// Headscale reads a tag owner or an auto-approver only as a user (any text with `@`), a
+/// group or a tag: no autogroup, no host or address (hscontrol/policy/v2/types.go,
+/// `parseOwner` and `parseAutoApprover`, with `isUser`, `isGroup` and `isTag`).
+fn headscale_owner_form(s: &str) -> bool {
+    s.contains('@') || s.starts_with("group:") || s.starts_with("tag:")
+}
+
+/// Headscale's error for an owner or approver of another form: `ErrInvalidOwner` or
+/// `ErrInvalidAutoApprover` (types.go) and the text, as it fails to decode the policy.
+fn headscale_invalid_owner(is_tag_owner: bool, owner: &Sel) -> Diagnostic {
+    let (what, field) = if is_tag_owner {
+        ("owner", "tag owners")
+    } else {
+        ("auto approver", "auto-approvers")
+    };
+    err(
+        codes::INVALID_OWNER,
+        format!("invalid {what} format: {:?}", owner.value),
+        owner.span,
+    )
+    .with_label("not a user, group or tag")
+    .with_help(format!(
+        "Headscale's {field} are users (written with `@`: `alice@` or `alice@example.com`), groups and tags; it has no autogroup here"
+    ))
 }
 
 pub(super) fn hosts(p: &Policy, out: &mut Vec<Diagnostic>) {

@@ -263,6 +263,65 @@ mod tests {
         assert_eq!(errors(&member, Dialect::Headscale), Vec::<String>::new());
     }
 
+    /// hscontrol/policy/v2/types.go, `parseOwner` and `parseAutoApprover`: a user (with `@`),
+    /// a group or a tag, nothing else; Tailscale also takes role autogroups.
+    #[test]
+    fn headscale_owners_and_approvers_are_users_groups_or_tags() {
+        let table: &[(&str, &[&str], &[&str])] = &[
+            // (owners, Tailscale's errors, Headscale's errors)
+            (r#"["alice@", "group:eng", "tag:b"]"#, &[], &[]),
+            (
+                r#"["autogroup:admin"]"#,
+                &[],
+                &[r#"invalid owner format: "autogroup:admin""#],
+            ),
+            (
+                r#"["autogroup:member"]"#,
+                &[],
+                &[r#"invalid owner format: "autogroup:member""#],
+            ),
+            (
+                r#"["infra-core"]"#,
+                &[r#""infra-core": not a valid owner"#],
+                &[r#"invalid owner format: "infra-core""#],
+            ),
+            (
+                r#"["10.0.0.1"]"#,
+                &[r#""10.0.0.1": not a valid owner"#],
+                &[r#"invalid owner format: "10.0.0.1""#],
+            ),
+        ];
+        let groups = r#""groups": {"group:eng": ["alice@example.com"]}"#;
+        for (owners, tailscale, headscale) in table {
+            let text = format!(r#"{{{groups}, "tagOwners": {{"tag:b": [], "tag:a": {owners}}}}}"#);
+            let text = text.replace("alice@\"", "alice@example.com\"");
+            assert_eq!(errors(&text, Dialect::Tailscale), *tailscale, "{owners}");
+            let text = format!(r#"{{{groups}, "tagOwners": {{"tag:b": [], "tag:a": {owners}}}}}"#);
+            assert_eq!(errors(&text, Dialect::Headscale), *headscale, "{owners}");
+            let approvers = format!(
+                r#"{{{groups}, "tagOwners": {{"tag:b": []}}, "autoApprovers": {{"exitNode": {owners}}}}}"#
+            );
+            let expected: Vec<String> = headscale
+                .iter()
+                .map(|e| e.replace("owner format", "auto approver format"))
+                .collect();
+            assert_eq!(errors(&approvers, Dialect::Headscale), expected, "{owners}");
+        }
+    }
+
+    #[test]
+    fn an_undefined_host_is_named_as_headscale_names_it() {
+        let text = r#"{"acls": [{"action": "accept", "src": ["infra"], "dst": ["*:*"]}]}"#;
+        assert_eq!(
+            errors(text, Dialect::Tailscale),
+            [r#""infra": invalid address"#]
+        );
+        assert_eq!(
+            errors(text, Dialect::Headscale),
+            [r#"host not defined in policy: "infra""#]
+        );
+    }
+
     #[test]
     fn headscale_has_no_ip_pools_yet() {
         let text = r#"{"nodeAttrs": [{"target": ["*"], "ipPool": ["100.80.0.0/16"]}]}"#;

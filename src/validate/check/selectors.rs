@@ -165,12 +165,14 @@ pub(super) fn check_alias(
         ),
         Alias::Host(h) if names.hosts.contains_key(h.as_str()) => {}
         Alias::Host(h) => {
-            let d = err(
-                codes::HOST_NOT_FOUND,
-                format!("{h:?}: invalid address"),
-                span,
-            )
-            .with_label("not a host, IP or known name");
+            let message = match opts.dialect {
+                Dialect::Tailscale => format!("{h:?}: invalid address"),
+                // hscontrol/policy/v2/types.go, `Policy.validate`: `ErrHostNotDefined` and
+                // the name, for ACL and grant sources and destinations and nodeAttrs targets.
+                Dialect::Headscale => format!("host not defined in policy: {h:?}"),
+            };
+            let d = err(codes::HOST_NOT_FOUND, message, span)
+                .with_label("not a host, IP or known name");
             out.push(
                 match crate::model::policy::suggest_name(h, names.hosts.keys().copied()) {
                     Some(near) => d
