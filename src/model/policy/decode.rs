@@ -143,13 +143,7 @@ fn acl(d: &mut Decoder, node: &mut Node) -> Spanned<Acl> {
     d.fields(node, "an ACL", keys, |d, key, v| match key {
         "action" => a.action = d.string(v),
         "src" | "users" => a.src.extend(d.typed(v, d.selector())),
-        "dst" | "ports" => {
-            let parse: fn(String) -> Dst = match d.dialect {
-                Dialect::Tailscale => Dst::new,
-                Dialect::Headscale => Dst::headscale,
-            };
-            a.dst.extend(d.typed(v, parse));
-        }
+        "dst" | "ports" => a.dst.extend(d.typed(v, d.destination())),
         "proto" => a.proto = d.proto(v),
         _ => a.src_posture = d.strings(v),
     });
@@ -257,8 +251,8 @@ fn policy_test(d: &mut Decoder, node: &mut Node) -> Spanned<PolicyTest> {
     d.fields(node, "a test", keys, |d, key, v| match key {
         "src" | "user" => t.src = d.string(v).map(|s| s.map(d.selector())),
         "proto" => t.proto = d.proto(v),
-        "accept" | "allow" => t.accept.extend(d.typed(v, Dst::new)),
-        "deny" => t.deny = d.typed(v, Dst::new),
+        "accept" | "allow" => t.accept.extend(d.typed(v, d.destination())),
+        "deny" => t.deny = d.typed(v, d.destination()),
         _ => t.src_posture_attrs = Some(v.to_json()),
     });
     Spanned::new(t, node.span)
@@ -409,6 +403,17 @@ impl Decoder {
         match self.dialect {
             Dialect::Tailscale => Selector::new,
             Dialect::Headscale => Selector::headscale,
+        }
+    }
+
+    /// How the dialect splits a `host:ports` destination of an ACL or a test: Headscale
+    /// reads `[v6]/len:ports` as a CIDR, in both places ([`Dst::headscale`];
+    /// hscontrol/policy/v2/test.go, `parseDestinationAlias`, decodes a test's destination
+    /// as an ACL's `AliasWithPorts`).
+    fn destination(&self) -> fn(String) -> Dst {
+        match self.dialect {
+            Dialect::Tailscale => Dst::new,
+            Dialect::Headscale => Dst::headscale,
         }
     }
 

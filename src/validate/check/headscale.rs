@@ -309,6 +309,29 @@ mod tests {
         }
     }
 
+    /// hscontrol/policy/v2/test.go, `parseDestinationAlias`: a test's destination is read as
+    /// an ACL's, so `[v6]/len:port` is a CIDR there too, which `validateTestDestination`
+    /// (types.go) refuses as a test destination, as it refuses `v6/len:port`.
+    #[test]
+    fn a_bracketed_ipv6_prefix_is_a_cidr_test_destination_under_headscale() {
+        let test = |dst: &str| {
+            format!(
+                r#"{{"acls": [{{"action": "accept", "src": ["alice@example.com"], "dst": ["*:*"]}}],
+                    "tests": [{{"src": "alice@example.com", "accept": ["{dst}"]}}]}}"#
+            )
+        };
+        let cidr = "test destination must be a single host, not a CIDR range";
+        for dst in ["[fd7a:115c:a1e0::3]/128:22", "fd7a:115c:a1e0::3/128:22"] {
+            let found = errors(&test(dst), Dialect::Headscale);
+            assert_eq!(found.len(), 1, "{dst}: {found:?}");
+            assert!(found[0].ends_with(cidr), "{dst}: {found:?}");
+        }
+        assert_eq!(
+            errors(&test("[fd7a:115c:a1e0::3]:22"), Dialect::Headscale),
+            Vec::<String>::new()
+        );
+    }
+
     #[test]
     fn an_undefined_host_is_named_as_headscale_names_it() {
         let text = r#"{"acls": [{"action": "accept", "src": ["infra"], "dst": ["*:*"]}]}"#;
