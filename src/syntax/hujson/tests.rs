@@ -501,6 +501,44 @@ fn the_tree_of_values_and_the_lossless_tree_agree() {
     }
 }
 
+/// Nested arrays and objects of many sizes and depths, for the builder of values, which keeps
+/// every open list on shared stacks and moves it off as it closes. (Duplicate keys have their
+/// own tests above and below; a map's keys are unique here.)
+fn nested_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        (-1000i64..1000).prop_map(serde_json::Value::from),
+        "[a-c]{0,3}".prop_map(serde_json::Value::String),
+    ];
+    leaf.prop_recursive(6, 200, 12, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..12).prop_map(serde_json::Value::Array),
+            prop::collection::vec(("[a-c]{1,2}", inner), 0..12)
+                .prop_map(|members| serde_json::Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_two_builders_agree_on_random_nested_values(value in nested_value(), pretty in proptest::prelude::any::<bool>()) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&value).unwrap()
+        } else {
+            serde_json::to_string(&value).unwrap()
+        };
+        let (node, dups) = parse(&text).unwrap();
+        let tree = syntax::parse(&text).unwrap();
+        proptest::prop_assert!(dups.is_empty());
+        proptest::prop_assert_eq!(node.to_json(), value_of_lossless(&text, &tree));
+        proptest::prop_assert_eq!(node.to_json(), value);
+    }
+}
+
 #[test]
 fn what_lies_inside_a_duplicate_members_value_is_not_reported() {
     // The second "a" is reported and its value dropped, with the duplicate "b" inside it.

@@ -99,35 +99,30 @@ pub(super) fn narrow(schema: &mut Value) {
             json!("tags are `tag:` then a letter, then anything"),
         );
     }
-    if let Some(Value::Object(owners)) = map
-        .get_mut("properties")
-        .and_then(|p| p.get_mut("tagOwners"))
-        .and_then(|t| t.get_mut("additionalProperties"))
-    {
+    if let Some(Value::Object(defs)) = map.get_mut("$defs") {
+        narrow_defs(defs);
+        defs.insert("owner".into(), owner());
+    }
+    narrow_owners(schema);
+}
+
+/// Tag owners and auto-approvers: [`owner`]s, not any selector.
+fn narrow_owners(schema: &mut Value) {
+    let tag_owners = "/properties/tagOwners/additionalProperties";
+    if let Some(Value::Object(owners)) = schema.pointer_mut(tag_owners) {
         owners.insert("items".into(), json!({"$ref": "#/$defs/owner"}));
         owners.insert(
             "description".into(),
             json!("Who may apply the tag: users (with `@`), groups and other tags. Empty: only admins."),
         );
     }
-    if let Some(Value::Object(defs)) = map.get_mut("$defs") {
-        narrow_defs(defs);
-        defs.insert("owner".into(), owner());
-        if let Some(Value::Object(approvers)) = defs.get_mut("autoApprovers") {
-            if let Some(Value::Object(props)) = approvers.get_mut("properties") {
-                if let Some(Value::Object(routes)) = props.get_mut("routes") {
-                    routes.insert("additionalProperties".into(), owners());
-                }
-                if let Some(Value::Object(exit)) = props.get_mut("exitNode") {
-                    exit.remove("$ref");
-                    exit.extend(owners().as_object().cloned().unwrap_or_default());
-                    exit.insert(
-                        "description".into(),
-                        json!("Who may advertise an exit node that is approved automatically."),
-                    );
-                }
-            }
-        }
+    if let Some(routes) = schema.pointer_mut("/$defs/autoApprovers/properties/routes") {
+        routes["additionalProperties"] = owners();
+    }
+    if let Some(exit) = schema.pointer_mut("/$defs/autoApprovers/properties/exitNode") {
+        *exit = owners();
+        exit["description"] =
+            json!("Who may advertise an exit node that is approved automatically.");
     }
 }
 
